@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Multicore",
+    products: [
+        // The umbrella: `import Multicore` gives threads and (later) processes.
+        .library(name: "Multicore", targets: ["Multicore"]),
+        // Python's threading, queue and the thread side of concurrent.futures.
+        .library(name: "MulticoreThreading", targets: ["MulticoreThreading"]),
+        .executable(name: "multicore", targets: ["MulticoreCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
+        .target(name: "CMulticore"),
+        .target(
+            name: "MulticoreThreading",
+            dependencies: [
+                "CMulticore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "Multicore", dependencies: ["MulticoreThreading"], swiftSettings: strict),
+        // The raw pthread references the benchmark compares against; linked by the CLI only.
+        .target(name: "CMulticoreBench"),
+        .executableTarget(
+            name: "MulticoreCLI",
+            dependencies: [
+                "Multicore",
+                "CMulticoreBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreThreadingTests",
+            dependencies: ["MulticoreThreading", "CMulticore"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,47 @@
+// C shims for what Swift's Glibc module does not import: the futex syscall (variadic `syscall`),
+// gettid, thread names (GNU extensions), and the main thread's identity captured before `main`.
+// Every symbol is prefixed `mc_`.
+#ifndef CMULTICORE_H
+#define CMULTICORE_H
+
+#include <stdint.h>
+#include <pthread.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Sleeps while `*word == expected`, until woken or until the absolute CLOCK_MONOTONIC deadline
+/// `deadline_ns` (negative: no deadline). Returns 0 when woken, or ETIMEDOUT, EAGAIN (the word
+/// no longer held `expected`) or EINTR.
+int mc_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns);
+
+/// Wakes up to `count` threads sleeping on `word`; returns how many were woken.
+int mc_futex_wake(uint32_t *word, int32_t count);
+
+/// CLOCK_MONOTONIC in nanoseconds.
+int64_t mc_monotonic_ns(void);
+
+/// The kernel's thread id of the calling thread (gettid).
+int32_t mc_gettid(void);
+
+/// Whether the calling thread is the process's main thread (its tid equals the pid).
+int mc_is_main_thread(void);
+
+/// The pthread_t of the main thread, captured by a constructor before `main` ran.
+pthread_t mc_main_pthread(void);
+
+/// Sets the OS name of `thread` (at most 15 bytes plus NUL; longer names are refused by the kernel).
+int mc_thread_setname(pthread_t thread, const char *name);
+
+/// Copies the OS name of `thread` into `buffer` (at least 16 bytes).
+int mc_thread_getname(pthread_t thread, char *buffer, size_t size);
+
+/// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
+void mc_sleep_ns(int64_t nanoseconds);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,2 @@
+#include "CMulticoreBench.h"
+double mc_dummy(void){return 0;}

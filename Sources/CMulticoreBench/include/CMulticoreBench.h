@@ -1,0 +1,1 @@
+double mc_dummy(void);

@@ -1,0 +1,2 @@
+// The umbrella module: `import Multicore` brings in every layer.
+@_exported import MulticoreThreading

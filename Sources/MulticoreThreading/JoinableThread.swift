@@ -1,0 +1,264 @@
+import CMulticore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A thread of control with Python's semantics: started once, joined by any number of threads
+/// with an optional timeout, named, daemon or not. Corresponds to Python's `threading.Thread`.
+///
+/// Give it a target closure, or subclass it and override `run()`. Whatever `run()` throws is
+/// kept in `error` after the thread ends (Python loses it) and passed to
+/// `Threading.excepthook`. To get a value back, use `ValueThread`.
+///
+/// At process exit (when `main` returns or `exit` is called), Multicore waits for every
+/// non-daemon thread to finish, as Python does; daemon threads are simply stopped with the
+/// process. See `Threading` for the exact sequence.
+///
+/// Named `JoinableThread` so as not to clash with Foundation's `Thread`, which cannot be joined.
+open class JoinableThread: @unchecked Sendable { // mutable state is guarded by `stateLock`
+    enum Kind { case regular, main, dummy }
+    enum Phase { case created, started, finished }
+
+    let kind: Kind
+    private let target: (@Sendable () throws -> Void)?
+    private let stateLock = Lock()
+    private var _name: String
+    private var _daemon: Bool
+    private var phase: Phase
+    private var _ident: UInt?
+    private var _nativeID: Int32?
+    private var _error: (any Error)?
+    /// Set once the new thread knows its native id.
+    private let startedFlag = CompletionFlag()
+    /// Set once `run()` returned and the thread left the registry: what `join` waits on.
+    let finishedFlag = CompletionFlag()
+
+    /// Creates a thread that will run `target` (or, in a subclass, `run()`) once started.
+    /// Corresponds to Python's `threading.Thread(target=None, name=None, daemon=None)`.
+    /// - Parameters:
+    ///   - name: the thread's name; nil gives "Thread-N", numbered as Python numbers them.
+    ///   - daemon: whether the process may exit while the thread runs; nil inherits the flag
+    ///     of the thread that creates it (the main thread is not a daemon).
+    ///   - target: the work; when nil, `run()` does nothing unless a subclass overrides it.
+    public init(name: String? = nil, daemon: Bool? = nil, target: (@Sendable () throws -> Void)? = nil) {
+        self.kind = .regular
+        self.target = target
+        self._name = name ?? Threading.newName("Thread")
+        self._daemon = daemon ?? Threading.currentThread.daemon
+        self.phase = .created
+    }
+
+    /// The main thread or a thread Multicore did not create, already running.
+    init(existing kind: Kind, name: String, ident: UInt, nativeID: Int32) {
+        self.kind = kind
+        self.target = nil
+        self._name = name
+        self._daemon = kind == .dummy
+        self.phase = .started
+        self._ident = ident
+        self._nativeID = nativeID
+        startedFlag.set()
+    }
+
+    /// The thread's activity. The default calls the target given to `init`; subclasses override
+    /// it. Runs in the new thread. Corresponds to Python's `Thread.run()`.
+    open func run() throws {
+        try target?()
+    }
+
+    // MARK: Life cycle
+
+    /// Starts the thread; `run()` executes in a new OS thread. Corresponds to Python's
+    /// `Thread.start()`.
+    /// - Throws: `ThreadingError.alreadyStarted` on a second call;
+    ///   `.cannotStartThread` when the system refuses a thread.
+    public func start() throws(ThreadingError) {
+        try stateLock.withLock { () throws(ThreadingError) in
+            guard kind == .regular, phase == .created else { throw .alreadyStarted }
+            phase = .started
+        }
+        Threading.registry.add(self)
+        if !daemon { Threading.installExitHandler() }
+
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let stackSize = Threading.currentStackSize
+        if stackSize > 0 { pthread_attr_setstacksize(&attributes, stackSize) }
+
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let result = pthread_create(&handle, &attributes, { context in
+            Unmanaged<JoinableThread>.fromOpaque(context!).takeRetainedValue().bootstrap()
+            return nil
+        }, context)
+        guard result == 0 else {
+            Unmanaged<JoinableThread>.fromOpaque(context).release()
+            Threading.registry.remove(self)
+            stateLock.withLock { phase = .created }
+            throw .cannotStartThread(errno: result)
+        }
+        stateLock.withLock {
+            if _ident == nil { _ident = UInt(handle) }
+        }
+    }
+
+    /// The first code of the new thread.
+    private func bootstrap() {
+        let me = pthread_self()
+        ThreadState.install(for: self)
+        let name = stateLock.withLock { () -> String in
+            _ident = UInt(me)
+            _nativeID = mc_gettid()
+            return _name
+        }
+        startedFlag.set()
+        Self.setOSName(name, of: me)
+        do {
+            try run()
+        } catch {
+            stateLock.withLock { _error = error }
+            Threading.excepthook(ExceptHookArguments(error: error, thread: self))
+        }
+        finish()
+    }
+
+    /// Leaves the registry and wakes the joiners. Also used when a dummy thread's OS thread ends.
+    func finish() {
+        Threading.registry.remove(self)
+        stateLock.withLock { phase = .finished }
+        finishedFlag.set()
+    }
+
+    /// Waits until the thread ends, or until `timeout` passes (nil: no limit); returns whether
+    /// it ended. Any number of threads may join the same thread. Corresponds to Python's
+    /// `Thread.join(timeout=None)`, which returns nothing (call `is_alive()` after it there);
+    /// a negative timeout counts as zero, as in Python.
+    /// - Throws: `ThreadingError.joinBeforeStart`, `.joinCurrentThread`, `.joinDummyThread`.
+    @available(*, noasync, message: "blocks the thread; await a Future instead")
+    @discardableResult
+    public func join(timeout: Duration? = nil) throws(ThreadingError) -> Bool {
+        if kind == .dummy { throw .joinDummyThread }
+        guard stateLock.withLock({ phase }) != .created else { throw .joinBeforeStart }
+        if self === Threading.currentThread { throw .joinCurrentThread }
+        return finishedFlag.wait(until: .after(timeout.map { max($0, .zero) }))
+    }
+
+    /// Whether `run()` has started and not yet ended. Corresponds to Python's `Thread.is_alive()`.
+    public var isAlive: Bool {
+        stateLock.withLock { phase == .started }
+    }
+
+    /// The error `run()` threw, once the thread has ended; nil if it returned normally.
+    /// Python has no equivalent (the error only reaches `excepthook`).
+    public var error: (any Error)? {
+        stateLock.withLock { _error }
+    }
+
+    // MARK: Identity
+
+    /// The thread's name, used in messages and set as the OS thread name (truncated to 15
+    /// bytes). Settable at any time. Corresponds to Python's `Thread.name`.
+    public var name: String {
+        get { stateLock.withLock { _name } }
+        set {
+            let ident = stateLock.withLock { () -> UInt? in
+                _name = newValue
+                return phase == .started ? _ident : nil
+            }
+            if let ident, kind != .main { Self.setOSName(newValue, of: pthread_t(ident)) }
+        }
+    }
+
+    /// Whether this is a daemon thread, which does not keep the process alive at exit.
+    /// Corresponds to Python's `Thread.daemon`.
+    public var daemon: Bool { stateLock.withLock { _daemon } }
+
+    /// Sets the daemon flag. Corresponds to assigning Python's `Thread.daemon`.
+    /// - Throws: `ThreadingError.daemonAfterStart` once the thread has started.
+    public func setDaemon(_ daemonic: Bool) throws(ThreadingError) {
+        try stateLock.withLock { () throws(ThreadingError) in
+            guard phase == .created, kind == .regular else { throw .daemonAfterStart }
+            _daemon = daemonic
+        }
+    }
+
+    /// The thread's identifier (its `pthread_t`), nil before start. It may be reused by a later
+    /// thread once this one has ended. Corresponds to Python's `Thread.ident`.
+    public var ident: UInt? { stateLock.withLock { _ident } }
+
+    /// The kernel's id of the thread (its tid), nil before start. Corresponds to Python's
+    /// `Thread.native_id`.
+    public var nativeID: Int32? {
+        if stateLock.withLock({ phase == .created }) { return nil }
+        _ = startedFlag.wait(until: .never) // published by the new thread within microseconds
+        return stateLock.withLock { _nativeID }
+    }
+
+    /// Sets the OS-visible name (what `top -H` and `/proc/PID/task/TID/comm` show): at most 15
+    /// bytes, cut on a character boundary.
+    static func setOSName(_ name: String, of thread: pthread_t) {
+        var bytes: [UInt8] = []
+        for character in name {
+            let utf8 = Array(String(character).utf8)
+            if bytes.count + utf8.count > 15 { break }
+            bytes += utf8
+        }
+        bytes.append(0)
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = mc_thread_setname(thread, $0.baseAddress!) }
+        }
+    }
+}
+
+extension JoinableThread: CustomStringConvertible {
+    /// Like Python's repr: `<Thread(Thread-1, started daemon 1403...)>`.
+    public var description: String {
+        let (name, phase, daemon, ident) = stateLock.withLock { () -> (String, Phase, Bool, UInt?) in
+            (_name, self.phase, _daemon, _ident)
+        }
+        var status: String
+        switch phase {
+        case .created: status = "initial"
+        case .started: status = "started"
+        case .finished: status = "stopped"
+        }
+        if daemon { status += " daemon" }
+        if let ident { status += " \(ident)" }
+        let kindName = switch kind {
+        case .regular: "Thread"
+        case .main: "_MainThread"
+        case .dummy: "_DummyThread"
+        }
+        return "<\(kindName)(\(name), \(status))>"
+    }
+}
+
+/// A thread whose target returns a value, available after it ends.
+/// Python has no equivalent: a `threading.Thread` discards what its target returns.
+public final class ValueThread<Value: Sendable>: JoinableThread, @unchecked Sendable { // `outcome` is guarded by `valueLock`
+    private let valueTarget: @Sendable () throws -> Value
+    private let valueLock = Lock()
+    private var outcome: Value?
+
+    /// Creates a thread that runs `target` and keeps what it returns.
+    public init(name: String? = nil, daemon: Bool? = nil, target: @escaping @Sendable () throws -> Value) {
+        self.valueTarget = target
+        super.init(name: name, daemon: daemon, target: nil)
+    }
+
+    public override func run() throws {
+        let value = try valueTarget()
+        valueLock.withLock { outcome = value }
+    }
+
+    /// What the target returned, once the thread has ended.
+    /// - Throws: the error the target threw; `ThreadingError.notFinished` while it still runs
+    ///   or before it started.
+    public func value() throws -> Value {
+        guard finishedFlag.isSet else { throw ThreadingError.notFinished }
+        if let error { throw error }
+        return valueLock.withLock { outcome! }
+    }
+}

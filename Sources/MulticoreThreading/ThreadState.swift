@@ -1,0 +1,50 @@
+import CMulticore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What Multicore keeps per OS thread, in one pthread key: the thread's `JoinableThread` (made
+/// lazily for threads Multicore did not start) and its `ThreadLocal` values. Released by the
+/// key's destructor when the OS thread exits, which is also how a dummy thread leaves the registry.
+///
+/// Only its own thread ever touches it, so it needs no lock.
+final class ThreadState {
+    var thread: JoinableThread?
+    var locals: [UInt64: AnyObject] = [:]
+
+    init(thread: JoinableThread?) { self.thread = thread }
+
+    deinit {
+        if let thread, thread.kind == .dummy { thread.finish() }
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let result = pthread_key_create(&key) { pointer in
+            if let pointer { Unmanaged<ThreadState>.fromOpaque(pointer).release() }
+        }
+        precondition(result == 0, "pthread_key_create failed: \(result)")
+        return key
+    }()
+
+    /// The calling thread's state, created on first use.
+    static var current: ThreadState {
+        if let pointer = pthread_getspecific(key) {
+            return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue()
+        }
+        let state = ThreadState(thread: nil)
+        pthread_setspecific(key, Unmanaged.passRetained(state).toOpaque())
+        return state
+    }
+
+    /// The calling thread's state if it has one, without creating it.
+    static var existing: ThreadState? {
+        guard let pointer = pthread_getspecific(key) else { return nil }
+        return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// Called first thing in a thread Multicore started.
+    static func install(for thread: JoinableThread) {
+        current.thread = thread
+    }
+}
