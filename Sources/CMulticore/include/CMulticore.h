@@ -37,6 +37,9 @@ int mc_thread_setname(pthread_t thread, const char *name);
 /// Copies the OS name of `thread` into `buffer` (at least 16 bytes).
 int mc_thread_getname(pthread_t thread, char *buffer, size_t size);
 
+/// The number of CPUs in the calling thread's affinity mask (sched_getaffinity), at least 1.
+int mc_cpu_count(void);
+
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);
 

@@ -1,0 +1,223 @@
+/// The eventual result of work handed to an executor: pending, then running, then finished
+/// with a value or an error, unless cancelled while still pending.
+/// Corresponds to Python's `concurrent.futures.Future`.
+///
+/// Blocking callers use `result(timeout:)`; async code awaits `value`. The process pools reuse
+/// this type.
+public final class Future<Value: Sendable>: @unchecked Sendable { // all state is guarded by `lock`
+    enum State {
+        case pending
+        case running
+        case cancelled
+        case finished(Result<Value, any Error>)
+    }
+
+    private let lock = Lock()
+    private let condition: Condition
+    private var state = State.pending
+    private var callbacks: [@Sendable (Future<Value>) -> Void] = []
+    private var waiters: [CompletionWaiter] = []
+
+    /// A pending future. Executors create these; code that implements its own executor may too.
+    /// Corresponds to Python's `concurrent.futures.Future()`.
+    public init() {
+        condition = Condition(lock: lock)
+    }
+
+    // MARK: State
+
+    /// Whether the future was cancelled. Python: `Future.cancelled()`.
+    public var isCancelled: Bool { lock.withLock { if case .cancelled = state { true } else { false } } }
+
+    /// Whether the work is running now. Python: `Future.running()`.
+    public var isRunning: Bool { lock.withLock { if case .running = state { true } else { false } } }
+
+    /// Whether the future finished or was cancelled. Python: `Future.done()`.
+    public var isDone: Bool { lock.withLock { isDoneLocked } }
+
+    private var isDoneLocked: Bool {
+        switch state {
+        case .pending, .running: false
+        case .cancelled, .finished: true
+        }
+    }
+
+    /// Cancels the future if its work has not started; returns whether it is cancelled.
+    /// Corresponds to Python's `Future.cancel()`.
+    @discardableResult
+    public func cancel() -> Bool {
+        let toRun: [@Sendable (Future<Value>) -> Void]? = lock.withLock {
+            switch state {
+            case .running, .finished: return nil
+            case .cancelled: return []
+            case .pending:
+                state = .cancelled
+                return completeLocked(failed: false)
+            }
+        }
+        guard let toRun else { return false }
+        for callback in toRun { callback(self) }
+        return true
+    }
+
+    // MARK: Results
+
+    /// Waits until the future is done, or `timeout` passes (nil: no limit), and returns its
+    /// value. Corresponds to Python's `Future.result(timeout=None)`.
+    /// - Throws: the error the work threw; `FutureError.cancelled`; `FutureError.timeout`.
+    @available(*, noasync, message: "blocks the thread; await `value` instead")
+    public func result(timeout: Duration? = nil) throws -> Value {
+        try outcome(deadline: .after(timeout)).get()
+    }
+
+    /// Waits like `result`, and returns the error the work threw, or nil if it returned a value.
+    /// Corresponds to Python's `Future.exception(timeout=None)`.
+    /// - Throws: `FutureError.cancelled`; `FutureError.timeout`.
+    @available(*, noasync, message: "blocks the thread; await `value` instead")
+    public func error(timeout: Duration? = nil) throws(FutureError) -> (any Error)? {
+        switch try outcome(deadline: .after(timeout)) {
+        case .success: nil
+        case .failure(let error): error
+        }
+    }
+
+    private func outcome(deadline: Deadline) throws(FutureError) -> Result<Value, any Error> {
+        try lock.withLock { () throws(FutureError) -> Result<Value, any Error> in
+            while true {
+                switch state {
+                case .finished(let result): return result
+                case .cancelled: throw .cancelled
+                case .pending, .running:
+                    if deadline.hasPassed { throw .timeout }
+                    _ = condition.wait(deadline: deadline)
+                }
+            }
+        }
+    }
+
+    /// The value, awaited without blocking a thread. Cancelling the awaiting task cancels the
+    /// future if its work has not started yet (work already running finishes).
+    /// - Throws: the error the work threw; `FutureError.cancelled`.
+    public var value: Value {
+        get async throws {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+                    addDoneCallback { future in
+                        continuation.resume(with: future.finalOutcome)
+                    }
+                }
+            } onCancel: {
+                self.cancel()
+            }
+        }
+    }
+
+    /// The outcome of a future known to be done.
+    private var finalOutcome: Result<Value, any Error> {
+        lock.withLock {
+            switch state {
+            case .finished(let result): result
+            case .cancelled: .failure(FutureError.cancelled)
+            case .pending, .running: .failure(FutureError.invalidState("future is not done"))
+            }
+        }
+    }
+
+    /// Calls `callback` with the future once it is done (at once, in this thread, if it already
+    /// is). Each callback runs exactly once, in the thread that completes the future.
+    /// Corresponds to Python's `Future.add_done_callback(fn)`.
+    public func addDoneCallback(_ callback: @escaping @Sendable (Future<Value>) -> Void) {
+        let runNow = lock.withLock { () -> Bool in
+            if isDoneLocked { return true }
+            callbacks.append(callback)
+            return false
+        }
+        if runNow { callback(self) }
+    }
+
+    // MARK: For executors
+
+    /// Moves a pending future to running and returns true, or returns false if it was cancelled
+    /// (the executor must then skip the work). Corresponds to Python's
+    /// `Future.set_running_or_notify_cancel()`.
+    /// - Throws: `FutureError.invalidState` if the future is already running or finished.
+    public func setRunningOrNotifyCancel() throws(FutureError) -> Bool {
+        try lock.withLock { () throws(FutureError) -> Bool in
+            switch state {
+            case .pending: state = .running; return true
+            case .cancelled: return false
+            case .running, .finished: throw .invalidState("Future in unexpected state")
+            }
+        }
+    }
+
+    /// Finishes the future with `value`. Corresponds to Python's `Future.set_result(result)`.
+    /// - Throws: `FutureError.invalidState` if it is already done.
+    public func setResult(_ value: Value) throws(FutureError) {
+        try finish(.success(value))
+    }
+
+    /// Finishes the future with `error`. Corresponds to Python's `Future.set_exception(exc)`.
+    /// - Throws: `FutureError.invalidState` if it is already done.
+    public func setError(_ error: any Error) throws(FutureError) {
+        try finish(.failure(error))
+    }
+
+    /// Finishes the future with the outcome of `body`, run if the future was not cancelled.
+    func run(_ body: () throws -> Value) {
+        guard (try? setRunningOrNotifyCancel()) == true else { return }
+        let result = Result { try body() }
+        try? finish(result)
+    }
+
+    private func finish(_ result: Result<Value, any Error>) throws(FutureError) {
+        let toRun = try lock.withLock { () throws(FutureError) -> [@Sendable (Future<Value>) -> Void] in
+            if isDoneLocked { throw .invalidState("the future is already done") }
+            state = .finished(result)
+            if case .failure = result { return completeLocked(failed: true) }
+            return completeLocked(failed: false)
+        }
+        for callback in toRun { callback(self) }
+    }
+
+    /// With the lock held and the state just made final: wakes result() callers, tells
+    /// `wait`/`asCompleted` waiters, and hands back the callbacks to run after unlocking.
+    private func completeLocked(failed: Bool) -> [@Sendable (Future<Value>) -> Void] {
+        try? condition.notifyAll() // the lock is held
+        for waiter in waiters { waiter.futureDone(ObjectIdentifier(self), failed: failed) }
+        waiters.removeAll()
+        defer { callbacks.removeAll() }
+        return callbacks
+    }
+
+    // MARK: Waiters of Futures.wait and Futures.asCompleted
+
+    /// Installs `waiter`, or reports the future to it at once if already done.
+    func install(_ waiter: CompletionWaiter) {
+        lock.withLock {
+            switch state {
+            case .finished(.failure): waiter.futureDone(ObjectIdentifier(self), failed: true)
+            case .finished, .cancelled: waiter.futureDone(ObjectIdentifier(self), failed: false)
+            case .pending, .running: waiters.append(waiter)
+            }
+        }
+    }
+
+    func uninstall(_ waiter: CompletionWaiter) {
+        lock.withLock { waiters.removeAll { $0 === waiter } }
+    }
+}
+
+extension Future: CustomStringConvertible {
+    public var description: String {
+        lock.withLock {
+            switch state {
+            case .pending: "<Future pending>"
+            case .running: "<Future running>"
+            case .cancelled: "<Future cancelled>"
+            case .finished(.success(let value)): "<Future finished returned \(type(of: value))>"
+            case .finished(.failure(let error)): "<Future finished raised \(type(of: error))>"
+            }
+        }
+    }
+}

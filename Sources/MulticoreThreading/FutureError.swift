@@ -1,0 +1,44 @@
+/// Why a `Future` gave no result. Corresponds to `concurrent.futures.CancelledError`,
+/// `TimeoutError` and `InvalidStateError`.
+public enum FutureError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The future was cancelled before it ran. Python: `concurrent.futures.CancelledError`.
+    case cancelled
+    /// The result did not arrive within the timeout. Python: `TimeoutError`.
+    case timeout
+    /// `asCompleted` or a `map` ran out of time with this many futures unfinished.
+    /// Python: `TimeoutError("N (of M) futures unfinished")`.
+    case unfinished(Int, of: Int)
+    /// A result set on a future that is already done, or a future driven out of order.
+    /// Python: `concurrent.futures.InvalidStateError`.
+    case invalidState(String)
+
+    public var description: String {
+        switch self {
+        case .cancelled: "the future was cancelled"
+        case .timeout: "the future did not finish in time"
+        case .unfinished(let n, let total): "\(n) (of \(total)) futures unfinished"
+        case .invalidState(let message): message
+        }
+    }
+}
+
+/// Why an executor refused work. Corresponds to Python's `RuntimeError` from `submit` after
+/// shutdown, `concurrent.futures.thread.BrokenThreadPool` and the constructors' `ValueError`.
+public enum ExecutorError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `submit` or `map` after `shutdown`.
+    /// Python: `RuntimeError("cannot schedule new futures after shutdown")`.
+    case shutDown
+    /// The executor can no longer run work (for a thread pool: an initializer threw).
+    /// Python: `BrokenThreadPool`.
+    case broken(String)
+    /// `maxWorkers` was not positive. Python: `ValueError("max_workers must be greater than 0")`.
+    case invalidMaxWorkers
+
+    public var description: String {
+        switch self {
+        case .shutDown: "cannot schedule new futures after shutdown"
+        case .broken(let reason): reason
+        case .invalidMaxWorkers: "max_workers must be greater than 0"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import DequeModule
+import HeapModule
+
+/// The storage a `BlockingQueue` keeps its items in, which decides the order they come out.
+/// Corresponds to the `_init`, `_qsize`, `_put` and `_get` methods that Python's `queue.Queue`
+/// subclasses override; conform to it for a queue with another order.
+public protocol QueueBuffer<Element> {
+    associatedtype Element
+    /// An empty buffer.
+    init()
+    /// How many items it holds.
+    var count: Int { get }
+    /// Adds an item.
+    mutating func put(_ item: Element)
+    /// Removes and returns the next item; only called when `count > 0`.
+    mutating func get() -> Element
+    /// Removes every item.
+    mutating func removeAll()
+}
+
+/// First in, first out: the order of Python's `queue.Queue`.
+public struct FIFOBuffer<Element>: QueueBuffer {
+    private var items = Deque<Element>()
+    public init() {}
+    public var count: Int { items.count }
+    public mutating func put(_ item: Element) { items.append(item) }
+    public mutating func get() -> Element { items.removeFirst() }
+    public mutating func removeAll() { items.removeAll() }
+}
+
+/// Last in, first out: the order of Python's `queue.LifoQueue`.
+public struct LIFOBuffer<Element>: QueueBuffer {
+    private var items: [Element] = []
+    public init() {}
+    public var count: Int { items.count }
+    public mutating func put(_ item: Element) { items.append(item) }
+    public mutating func get() -> Element { items.removeLast() }
+    public mutating func removeAll() { items.removeAll() }
+}
+
+/// Smallest first: the order of Python's `queue.PriorityQueue` (a binary heap, like `heapq`;
+/// equal items come out in no particular order).
+public struct PriorityBuffer<Element: Comparable>: QueueBuffer {
+    private var items = Heap<Element>()
+    public init() {}
+    public var count: Int { items.count }
+    public mutating func put(_ item: Element) { items.insert(item) }
+    public mutating func get() -> Element { items.removeMin() }
+    public mutating func removeAll() { items = Heap() }
+}

@@ -1,0 +1,236 @@
+import DequeModule
+import Synchronization
+
+/// Runs closures on a pool of threads and returns a `Future` for each.
+/// Corresponds to Python's `concurrent.futures.ThreadPoolExecutor`.
+///
+/// Workers start on demand, one per submission that finds no idle worker, up to `maxWorkers`.
+/// `shutdown` (or releasing the executor, or process exit) lets queued work finish and the
+/// workers leave. An initializer that throws breaks the pool: pending and later work fails
+/// with `ExecutorError.broken`.
+public final class ThreadPoolExecutor: Sendable {
+    private let core: ThreadPoolCore
+
+    /// The most threads the pool will run. Python: `ThreadPoolExecutor._max_workers`.
+    public var maxWorkers: Int { core.maxWorkers }
+
+    private static let poolCounter = Atomic<Int>(0)
+
+    /// Creates a pool of at most `maxWorkers` threads (default: the number of CPUs plus 4, at
+    /// most 32, as Python). Each worker runs `initializer` first.
+    /// Corresponds to Python's `ThreadPoolExecutor(max_workers=None, thread_name_prefix='', initializer=None)`.
+    /// - Throws: `ExecutorError.invalidMaxWorkers` when `maxWorkers` is not positive.
+    public init(maxWorkers: Int? = nil, threadNamePrefix: String = "",
+                initializer: (@Sendable () throws -> Void)? = nil) throws(ExecutorError) {
+        let workers = maxWorkers ?? min(32, cpuCount() + 4)
+        guard workers > 0 else { throw .invalidMaxWorkers }
+        let prefix = threadNamePrefix.isEmpty
+            ? "ThreadPoolExecutor-\(Self.poolCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+            : threadNamePrefix
+        let core = ThreadPoolCore(maxWorkers: workers, namePrefix: prefix, initializer: initializer)
+        self.core = core
+        // Python's _python_exit: at process exit, let queued work finish before threads are joined.
+        Threading.registerAtExit { [weak core] in core?.shutdown(wait: false, cancelFutures: false) }
+    }
+
+    deinit {
+        core.shutdown(wait: false, cancelFutures: false)
+    }
+
+    /// Schedules `work` and returns its future. Corresponds to Python's
+    /// `ThreadPoolExecutor.submit(fn, /, *args, **kwargs)`.
+    /// - Throws: `ExecutorError.shutDown` after `shutdown`; `.broken` if an initializer failed.
+    public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws(ExecutorError) -> Future<T> {
+        let future = Future<T>()
+        try core.enqueue(WorkItem(run: { future.run(work) }, cancel: { future.cancel() },
+                                  fail: { try? future.setError($0) }))
+        return future
+    }
+
+    /// Applies `transform` to every element of `input` in the pool and returns the results in
+    /// input order. The input is read lazily: at most `bufferSize` (default: twice `maxWorkers`)
+    /// calls are in flight, so an endless sequence works. Corresponds to Python's
+    /// `Executor.map(fn, *iterables, timeout=None, buffersize=None)`.
+    /// - Parameter timeout: the whole map must finish within it, counted from this call.
+    public func map<S: Sequence, T: Sendable>(
+        _ input: S, timeout: Duration? = nil, bufferSize: Int? = nil,
+        _ transform: @escaping @Sendable (S.Element) throws -> T
+    ) -> MapResults<S.Iterator, T> where S.Element: Sendable {
+        MapResults(input: input.makeIterator(), deadline: .after(timeout),
+                   bufferSize: max(1, bufferSize ?? 2 * maxWorkers)) { element throws(ExecutorError) in
+            try self.submit { try transform(element) }
+        }
+    }
+
+    /// Stops accepting work. Queued work still runs unless `cancelFutures` is true, in which
+    /// case every future not yet started is cancelled. With `wait`, returns once every worker has
+    /// finished. Calling it again is harmless. Corresponds to Python's
+    /// `Executor.shutdown(wait=True, *, cancel_futures=False)`.
+    @available(*, noasync, message: "blocks the thread")
+    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+        core.shutdown(wait: wait, cancelFutures: cancelFutures)
+    }
+}
+
+/// One submission: what to run, how to cancel it, how to fail it when the pool breaks.
+struct WorkItem: Sendable {
+    let run: @Sendable () -> Void
+    let cancel: @Sendable () -> Void
+    let fail: @Sendable (any Error) -> Void
+}
+
+/// The pool's state, owned by the workers as much as by the executor, so that releasing the
+/// executor can shut it down.
+final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarded by `mutex`
+    let maxWorkers: Int
+    private let namePrefix: String
+    private let initializer: (@Sendable () throws -> Void)?
+    private let mutex = Lock()
+    private let workAvailable: Condition
+    private var queue = Deque<WorkItem>()
+    private var workers: [JoinableThread] = []
+    /// Workers waiting for work and not yet promised an item.
+    private var idle = 0
+    private var isShutdown = false
+    private var brokenReason: String?
+
+    init(maxWorkers: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?) {
+        self.maxWorkers = maxWorkers
+        self.namePrefix = namePrefix
+        self.initializer = initializer
+        workAvailable = Condition(lock: mutex)
+    }
+
+    func enqueue(_ item: WorkItem) throws(ExecutorError) {
+        let newWorker = try mutex.withLock { () throws(ExecutorError) -> JoinableThread? in
+            if let brokenReason { throw .broken(brokenReason) }
+            if isShutdown { throw .shutDown }
+            queue.append(item)
+            if idle > 0 {
+                idle -= 1
+                try? workAvailable.notify() // the lock is held
+                return nil
+            }
+            guard workers.count < maxWorkers else { return nil }
+            let worker = JoinableThread(name: "\(namePrefix)_\(workers.count)", daemon: false) { [self] in
+                workerLoop()
+            }
+            workers.append(worker)
+            return worker
+        }
+        if let newWorker {
+            do {
+                try newWorker.start()
+            } catch {
+                mutex.withLock { workers.removeAll { $0 === newWorker } }
+                // The item stays queued for the workers there are; with none, fail it.
+                if mutex.withLock({ workers.isEmpty }) { failQueued(with: .broken("\(error)")) }
+            }
+        }
+    }
+
+    private func workerLoop() {
+        if let initializer {
+            do {
+                try initializer()
+            } catch {
+                initializerFailed(error)
+                return
+            }
+        }
+        while let item = nextItem() {
+            item.run()
+        }
+    }
+
+    /// The next item, or nil when the pool is shut down (or broken) and the queue is empty.
+    private func nextItem() -> WorkItem? {
+        mutex.withLock {
+            while queue.isEmpty {
+                if isShutdown || brokenReason != nil { return nil }
+                idle += 1
+                _ = workAvailable.wait(deadline: .never)
+            }
+            return queue.removeFirst()
+        }
+    }
+
+    private func initializerFailed(_ error: any Error) {
+        let reason = "A thread initializer failed, the thread pool is not usable anymore (\(error))"
+        mutex.withLock {
+            brokenReason = reason
+            idle = 0
+            try? workAvailable.notifyAll() // the lock is held
+        }
+        failQueued(with: .broken(reason))
+    }
+
+    private func failQueued(with error: ExecutorError) {
+        let items = mutex.withLock { () -> Deque<WorkItem> in
+            defer { queue.removeAll() }
+            return queue
+        }
+        for item in items { item.fail(error) }
+    }
+
+    func shutdown(wait: Bool, cancelFutures: Bool) {
+        let (cancelled, toJoin) = mutex.withLock { () -> (Deque<WorkItem>, [JoinableThread]) in
+            isShutdown = true
+            var cancelled = Deque<WorkItem>()
+            if cancelFutures { swap(&cancelled, &queue) }
+            idle = 0
+            try? workAvailable.notifyAll() // the lock is held
+            return (cancelled, workers)
+        }
+        for item in cancelled { item.cancel() }
+        guard wait else { return }
+        let me = Threading.currentThread
+        for worker in toJoin where worker !== me {
+            _ = worker.finishedFlag.wait(until: .never)
+        }
+    }
+}
+
+/// The results of `ThreadPoolExecutor.map`, in input order: `while let r = try results.next()`.
+/// Releasing it before the end cancels the calls not yet started.
+public final class MapResults<Input: IteratorProtocol, Output: Sendable> {
+    private var input: Input
+    private var inputDone = false
+    private var inFlight = Deque<Future<Output>>()
+    private let deadline: Deadline
+    private let bufferSize: Int
+    private let submit: (Input.Element) throws(ExecutorError) -> Future<Output>
+
+    init(input: Input, deadline: Deadline, bufferSize: Int,
+         submit: @escaping (Input.Element) throws(ExecutorError) -> Future<Output>) {
+        self.input = input
+        self.deadline = deadline
+        self.bufferSize = bufferSize
+        self.submit = submit
+    }
+
+    deinit {
+        for future in inFlight { future.cancel() }
+    }
+
+    /// The next result in input order, nil at the end.
+    /// - Throws: the error that call threw; `FutureError.timeout` when the map's timeout
+    ///   passed; `ExecutorError.shutDown` if the executor shut down before all input was submitted.
+    @available(*, noasync, message: "blocks the thread")
+    public func next() throws -> Output? {
+        while !inputDone && inFlight.count < bufferSize {
+            guard let element = input.next() else { inputDone = true; break }
+            inFlight.append(try submit(element))
+        }
+        guard let future = inFlight.popFirst() else { return nil }
+        return try future.result(timeout: deadline.remaining)
+    }
+
+    /// Every remaining result, in order.
+    @available(*, noasync, message: "blocks the thread")
+    public func collect() throws -> [Output] {
+        var results: [Output] = []
+        while let result = try next() { results.append(result) }
+        return results
+    }
+}
