@@ -90,6 +90,9 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
 
     // MARK: Waiting and notifying
 
+    /// How many threads are waiting (call with the lock held). Python: `len(Condition._waiters)`.
+    var waiterCount: Int { waiters.count }
+
     /// Releases the lock, sleeps until notified or until `timeout` passes (nil: no limit), then
     /// reacquires the lock. Returns false if it timed out. Corresponds to Python's
     /// `Condition.wait(timeout=None)`.

@@ -61,7 +61,7 @@ import Testing
         let lock = Lock()
         lock.acquire()
         let acquired = Event()
-        let waiter = try spawn {
+        let waiter = try spawn { () throws in
             lock.acquire()
             acquired.set()
         }
