@@ -40,6 +40,9 @@ int mc_thread_getname(pthread_t thread, char *buffer, size_t size);
 /// The number of CPUs in the calling thread's affinity mask (sched_getaffinity), at least 1.
 int mc_cpu_count(void);
 
+/// The stack size of the calling thread (pthread_getattr_np).
+size_t mc_current_thread_stack_size(void);
+
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);
 
