@@ -1,0 +1,147 @@
+import Testing
+@testable import MulticoreThreading
+
+@Suite struct FutureTests {
+    struct Failure: Error, Equatable { let code: Int }
+
+    @Test func lifeCycleFromPendingToFinished() throws {
+        let future = Future<Int>()
+        #expect(!future.isDone && !future.isRunning && !future.isCancelled)
+        #expect(try future.setRunningOrNotifyCancel())
+        #expect(future.isRunning)
+        #expect(!future.cancel(), "a running future cannot be cancelled")
+        try future.setResult(5)
+        #expect(future.isDone && !future.isRunning)
+        #expect(try future.result() == 5)
+        #expect(try future.error() == nil)
+        #expect(throws: FutureError.invalidState("the future is already done")) { try future.setResult(6) }
+        #expect(throws: FutureError.invalidState("Future in unexpected state")) { try future.setRunningOrNotifyCancel() }
+    }
+
+    @Test func errorIsRethrownByResult() throws {
+        let future = Future<Int>()
+        try future.setError(Failure(code: 3))
+        #expect(throws: Failure(code: 3)) { try future.result() }
+        #expect(try future.error() as? Failure == Failure(code: 3))
+    }
+
+    @Test func cancelOnlyWhilePending() throws {
+        let future = Future<Int>()
+        #expect(future.cancel())
+        #expect(future.cancel(), "cancelling again still reports cancelled")
+        #expect(future.isCancelled && future.isDone)
+        #expect(throws: FutureError.cancelled) { try future.result() }
+        #expect(throws: FutureError.cancelled) { try future.error() }
+        #expect(try !future.setRunningOrNotifyCancel())
+        let finished = Future<Int>()
+        try finished.setResult(1)
+        #expect(!finished.cancel())
+    }
+
+    @Test func resultTimesOut() {
+        let future = Future<Int>()
+        #expect(throws: FutureError.timeout) { try future.result(timeout: .milliseconds(5)) }
+        #expect(throws: FutureError.timeout) { try future.error(timeout: .zero) }
+    }
+
+    @Test func resultWakesBlockedWaiters() throws {
+        let future = Future<String>()
+        let got = Recorder<String>()
+        let waiters = try (0..<4).map { _ in try spawn { got.append(try future.result(timeout: testDeadline)) } }
+        #expect(try !waiters[0].join(timeout: shortWait))
+        try future.setResult("ready")
+        for waiter in waiters { #expect(try waiter.join(timeout: testDeadline)) }
+        #expect(got.items == Array(repeating: "ready", count: 4))
+    }
+
+    @Test func doneCallbacksRunOnceEachInOrder() throws {
+        let future = Future<Int>()
+        let calls = Recorder<String>()
+        future.addDoneCallback { _ in calls.append("first") }
+        future.addDoneCallback { f in calls.append("second:\((try? f.result()) ?? -1)") }
+        #expect(calls.items.isEmpty)
+        try future.setResult(9)
+        #expect(calls.items == ["first", "second:9"])
+        future.addDoneCallback { _ in calls.append("late") }
+        #expect(calls.items == ["first", "second:9", "late"], "a callback added when done runs at once")
+        let cancelled = Future<Int>()
+        cancelled.addDoneCallback { f in calls.append("cancelled:\(f.isCancelled)") }
+        cancelled.cancel()
+        cancelled.cancel()
+        #expect(calls.items.last == "cancelled:true")
+        #expect(calls.items.count == 4)
+    }
+
+    @Test func awaitingTheValue() async throws {
+        let future = Future<Int>()
+        let thread = try spawn { try future.setResult(77) }
+        #expect(try await future.value == 77)
+        _ = thread
+        let failing = Future<Int>()
+        try failing.setError(Failure(code: 1))
+        await #expect(throws: Failure(code: 1)) { try await failing.value }
+    }
+
+    @Test func cancellingTheAwaitingTaskCancelsAPendingFuture() async throws {
+        let future = Future<Int>()
+        let task = Task { try await future.value }
+        task.cancel()
+        await #expect(throws: FutureError.cancelled) { try await task.value }
+        #expect(future.isCancelled)
+    }
+
+    @Test func waitAllCompleted() throws {
+        let futures = (0..<5).map { _ in Future<Int>() }
+        let (done, notDone) = Futures.wait(futures, timeout: .milliseconds(5))
+        #expect(done.isEmpty && notDone.count == 5)
+        let setter = try spawn { for (n, f) in futures.enumerated() { try f.setResult(n) } }
+        let result = Futures.wait(futures, timeout: testDeadline)
+        #expect(result.done.count == 5 && result.notDone.isEmpty)
+        #expect(try setter.join(timeout: testDeadline))
+    }
+
+    @Test func waitFirstCompleted() throws {
+        let futures = (0..<3).map { _ in Future<Int>() }
+        let setter = try spawn { try futures[1].setResult(1) }
+        let (done, notDone) = Futures.wait(futures + [futures[1]], timeout: testDeadline, returnWhen: .firstCompleted)
+        #expect(done.count == 1 && done[0] === futures[1])
+        #expect(notDone.count == 2, "duplicates are removed")
+        #expect(try setter.join(timeout: testDeadline))
+    }
+
+    @Test func waitFirstException() throws {
+        let futures = (0..<3).map { _ in Future<Int>() }
+        try futures[0].setResult(0)
+        let setter = try spawn { try futures[2].setError(Failure(code: 2)) }
+        let (done, notDone) = Futures.wait(futures, timeout: testDeadline, returnWhen: .firstException)
+        #expect(done.count == 2 && notDone.count == 1 && notDone[0] === futures[1])
+        #expect(try setter.join(timeout: testDeadline))
+        // With no error at all, it returns when all are done.
+        let fine = (0..<2).map { _ in Future<Int>() }
+        for f in fine { try f.setResult(1) }
+        #expect(Futures.wait(fine, timeout: testDeadline, returnWhen: .firstException).done.count == 2)
+    }
+
+    @Test func asCompletedYieldsInCompletionOrder() throws {
+        let futures = (0..<4).map { _ in Future<Int>() }
+        try futures[2].setResult(2)
+        let iterator = Futures.asCompleted(futures, timeout: testDeadline)
+        let first = try #require(try iterator.next())
+        #expect(first === futures[2], "already-done futures come first")
+        for index in [3, 0, 1] {
+            let setter = try spawn { try futures[index].setResult(index) }
+            let next = try #require(try iterator.next())
+            #expect(next === futures[index])
+            #expect(try setter.join(timeout: testDeadline))
+        }
+        #expect(try iterator.next() == nil)
+    }
+
+    @Test func asCompletedTimesOut() throws {
+        let futures = (0..<3).map { _ in Future<Int>() }
+        try futures[0].setResult(0)
+        let iterator = Futures.asCompleted(futures, timeout: .milliseconds(20))
+        #expect(try iterator.next() === futures[0])
+        #expect(throws: FutureError.unfinished(2, of: 3)) { try iterator.next() }
+    }
+}
