@@ -13,7 +13,7 @@ public struct ExceptHookArguments: Sendable {
 }
 
 extension Threading {
-    private static let hook = Mutex<@Sendable (ExceptHookArguments) -> Void>(defaultExcepthook)
+    private static let hook = Locked<@Sendable (ExceptHookArguments) -> Void>(defaultExcepthook)
 
     /// Called with every error that escapes a thread's `run()`. Its default,
     /// `Threading.defaultExcepthook`, prints "Exception in thread NAME:" and the error to standard

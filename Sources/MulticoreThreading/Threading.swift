@@ -31,7 +31,7 @@ public enum Threading {
 
     /// Every started thread still alive, plus the main thread and live dummy threads.
     final class Registry: Sendable {
-        private let threads = Mutex<[ObjectIdentifier: JoinableThread]>([:])
+        private let threads = Locked<[ObjectIdentifier: JoinableThread]>([:])
         func add(_ thread: JoinableThread) { threads.withLock { $0[ObjectIdentifier(thread)] = thread } }
         func remove(_ thread: JoinableThread) { _ = threads.withLock { $0.removeValue(forKey: ObjectIdentifier(thread)) } }
         var all: [JoinableThread] { threads.withLock { Array($0.values) } }
@@ -110,7 +110,7 @@ public enum Threading {
 
     // MARK: Process exit
 
-    private static let exitCallbacks = Mutex<[@Sendable () -> Void]>([])
+    private static let exitCallbacks = Locked<[@Sendable () -> Void]>([])
 
     /// Registers `callback` to run at process exit before non-daemon threads are joined.
     /// Corresponds to Python's `threading._register_atexit`.
