@@ -1,2 +1,175 @@
+#define _GNU_SOURCE
 #include "CMulticoreBench.h"
-double mc_dummy(void){return 0;}
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *nothing(void *arg) { return arg; }
+
+double mcb_thread_start_join(long iterations) {
+    double start = now();
+    for (long i = 0; i < iterations; i++) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, nothing, NULL);
+        pthread_join(thread, NULL);
+    }
+    return (now() - start) / (double)iterations;
+}
+
+double mcb_mutex_uncontended(long iterations) {
+    pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+    double start = now();
+    for (long i = 0; i < iterations; i++) {
+        pthread_mutex_lock(&mutex);
+        pthread_mutex_unlock(&mutex);
+    }
+    return (now() - start) / (double)iterations;
+}
+
+// MARK: notebook cell 2
+
+static pthread_mutex_t cell2_lock = PTHREAD_MUTEX_INITIALIZER;
+static long cell2_total;
+
+static void *cell2_update_total(void *arg) {
+    long amount = (long)arg;
+    pthread_mutex_lock(&cell2_lock);
+    for (long i = 0; i < 1000000; i++) cell2_total += amount;
+    pthread_mutex_unlock(&cell2_lock);
+    return NULL;
+}
+
+double mcb_notebook_cell2(long *total) {
+    cell2_total = 0;
+    double start = now();
+    pthread_t threads[10];
+    for (int i = 0; i < 10; i++) pthread_create(&threads[i], NULL, cell2_update_total, (void *)1L);
+    for (int i = 0; i < 10; i++) pthread_join(threads[i], NULL);
+    double elapsed = now() - start;
+    *total = cell2_total;
+    return elapsed;
+}
+
+// MARK: contended mutex
+
+struct contended {
+    pthread_mutex_t mutex;
+    pthread_barrier_t gate;
+    long per_thread;
+    long counter;
+};
+
+static void *contended_worker(void *arg) {
+    struct contended *c = arg;
+    pthread_barrier_wait(&c->gate);
+    for (long i = 0; i < c->per_thread; i++) {
+        pthread_mutex_lock(&c->mutex);
+        c->counter++;
+        pthread_mutex_unlock(&c->mutex);
+    }
+    return NULL;
+}
+
+double mcb_mutex_contended(int threads, long increments) {
+    struct contended c;
+    pthread_mutex_init(&c.mutex, NULL);
+    pthread_barrier_init(&c.gate, NULL, (unsigned)threads + 1);
+    c.per_thread = increments / threads;
+    c.counter = 0;
+    pthread_t *handles = malloc(sizeof(pthread_t) * (size_t)threads);
+    for (int i = 0; i < threads; i++) pthread_create(&handles[i], NULL, contended_worker, &c);
+    pthread_barrier_wait(&c.gate);
+    double start = now();
+    for (int i = 0; i < threads; i++) pthread_join(handles[i], NULL);
+    double elapsed = now() - start;
+    free(handles);
+    pthread_barrier_destroy(&c.gate);
+    pthread_mutex_destroy(&c.mutex);
+    return elapsed;
+}
+
+// MARK: condition hand-off
+
+struct handoff {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    int turn;
+    long rounds;
+};
+
+static void handoff_play(struct handoff *h, int me) {
+    for (long i = 0; i < h->rounds; i++) {
+        pthread_mutex_lock(&h->mutex);
+        while (h->turn != me) pthread_cond_wait(&h->cond, &h->mutex);
+        h->turn = 1 - me;
+        pthread_cond_signal(&h->cond);
+        pthread_mutex_unlock(&h->mutex);
+    }
+}
+
+static void *handoff_other(void *arg) {
+    handoff_play(arg, 1);
+    return NULL;
+}
+
+double mcb_cond_handoff(long round_trips) {
+    struct handoff h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, round_trips};
+    double start = now();
+    pthread_t other;
+    pthread_create(&other, NULL, handoff_other, &h);
+    handoff_play(&h, 0);
+    pthread_join(other, NULL);
+    return (now() - start) / (double)round_trips;
+}
+
+// MARK: bounded queue, one producer, one consumer
+
+struct ring {
+    pthread_mutex_t mutex;
+    pthread_cond_t not_empty, not_full;
+    long *slots;
+    int capacity, head, count;
+    long items;
+};
+
+static void *ring_consumer(void *arg) {
+    struct ring *r = arg;
+    long sum = 0;
+    for (long i = 0; i < r->items; i++) {
+        pthread_mutex_lock(&r->mutex);
+        while (r->count == 0) pthread_cond_wait(&r->not_empty, &r->mutex);
+        sum += r->slots[r->head];
+        r->head = (r->head + 1) % r->capacity;
+        r->count--;
+        pthread_cond_signal(&r->not_full);
+        pthread_mutex_unlock(&r->mutex);
+    }
+    return (void *)sum;
+}
+
+double mcb_queue_spsc(long items, int capacity) {
+    struct ring r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                     malloc(sizeof(long) * (size_t)capacity), capacity, 0, 0, items};
+    double start = now();
+    pthread_t consumer;
+    pthread_create(&consumer, NULL, ring_consumer, &r);
+    for (long i = 0; i < items; i++) {
+        pthread_mutex_lock(&r.mutex);
+        while (r.count == r.capacity) pthread_cond_wait(&r.not_full, &r.mutex);
+        r.slots[(r.head + r.count) % r.capacity] = i;
+        r.count++;
+        pthread_cond_signal(&r.not_empty);
+        pthread_mutex_unlock(&r.mutex);
+    }
+    pthread_join(consumer, NULL);
+    double elapsed = now() - start;
+    free(r.slots);
+    return elapsed / (double)items;
+}

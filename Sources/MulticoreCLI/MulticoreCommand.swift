@@ -6,7 +6,7 @@ struct MulticoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multicore",
         abstract: "Runs the \"Concurrent execution\" notebook's experiments with Multicore.",
-        subcommands: [Notebook.self, Cell1.self, Cell2.self],
+        subcommands: [Notebook.self, Cell1.self, Cell2.self, Bench.self],
         defaultSubcommand: Notebook.self
     )
 }

@@ -97,13 +97,13 @@ public final class Barrier: @unchecked Sendable { // all state is guarded by `co
     private func exit() {
         if count == 0, state == .draining || state == .resetting {
             state = .filling
-            try? condition.notifyAll() // the lock is held
+            condition.notifyAllHeld()
         }
     }
 
     private func breakBarrier() {
         state = .broken
-        try? condition.notifyAll() // the lock is held
+        condition.notifyAllHeld()
     }
 
     /// Returns the barrier to its initial state; threads waiting in it get `BrokenBarrierError`.
@@ -115,7 +115,7 @@ public final class Barrier: @unchecked Sendable { // all state is guarded by `co
             } else {
                 state = .filling
             }
-            try? condition.notifyAll() // the lock is held
+            condition.notifyAllHeld()
         }
     }
 

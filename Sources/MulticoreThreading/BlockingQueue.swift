@@ -7,13 +7,13 @@
 public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where Buffer.Element: Sendable { // all state is guarded by `mutex`
     public typealias Element = Buffer.Element
 
-    private let mutex = Lock()
-    private let notEmpty: Condition
-    private let notFull: Condition
-    private let allTasksDone: Condition
-    private var buffer = Buffer()
-    private var unfinishedTasks = 0
-    private var isShutdown = false
+    @usableFromInline let mutex = Lock()
+    @usableFromInline let notEmpty: Condition
+    @usableFromInline let notFull: Condition
+    @usableFromInline let allTasksDone: Condition
+    @usableFromInline var buffer = Buffer()
+    @usableFromInline var unfinishedTasks = 0
+    @usableFromInline var isShutdown = false
 
     /// The size limit; 0 or less means unbounded. Python: `Queue.maxsize`.
     public let maxsize: Int
@@ -35,6 +35,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     /// - Throws: `QueueError.full` when no slot came free in time; `.shutDown` once the queue
     ///   is shut down (also while waiting); `.negativeTimeout`.
     @available(*, noasync, message: "blocks the thread")
+    @inlinable
     public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws(QueueError) {
         if blocking, let timeout, timeout < .zero { throw .negativeTimeout }
         let deadline = Deadline.after(blocking ? timeout : .zero)
@@ -49,7 +50,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
             }
             buffer.put(item)
             unfinishedTasks += 1
-            try? notEmpty.notify() // the lock is held
+            notEmpty.notifyOneHeld()
         }
     }
 
@@ -65,6 +66,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     /// - Throws: `QueueError.empty` when nothing arrived in time; `.shutDown` when the queue is
     ///   shut down and empty; `.negativeTimeout`.
     @available(*, noasync, message: "blocks the thread")
+    @inlinable
     public func get(blocking: Bool = true, timeout: Duration? = nil) throws(QueueError) -> Element {
         if blocking, let timeout, timeout < .zero { throw .negativeTimeout }
         let deadline = Deadline.after(blocking ? timeout : .zero)
@@ -75,7 +77,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
                 _ = notEmpty.wait(deadline: deadline)
             }
             let item = buffer.get()
-            try? notFull.notify() // the lock is held
+            notFull.notifyOneHeld()
             return item
         }
     }
@@ -143,10 +145,10 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
                 let dropped = buffer.count
                 buffer.removeAll()
                 unfinishedTasks = max(0, unfinishedTasks - dropped)
-                try? allTasksDone.notifyAll() // the lock is held
+                allTasksDone.notifyAllHeld()
             }
-            try? notEmpty.notifyAll()
-            try? notFull.notifyAll()
+            notEmpty.notifyAllHeld()
+            notFull.notifyAllHeld()
         }
     }
 

@@ -106,6 +106,7 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
     }
 
     /// Waits with the lock held and already checked; the core of `wait` and `waitFor`.
+    @usableFromInline
     func wait(deadline: Deadline) -> Bool {
         let waiter = Lock()
         waiter.acquire()
@@ -153,6 +154,19 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
             waiter.releaseHeld()
             left -= 1
         }
+    }
+
+    /// `notify(1)` for callers that hold the lock by construction: skips the ownership check,
+    /// and costs one branch when nobody waits.
+    @usableFromInline
+    func notifyOneHeld() {
+        if let waiter = waiters.popFirst() { waiter.releaseHeld() }
+    }
+
+    /// `notifyAll()` for callers that hold the lock by construction.
+    @usableFromInline
+    func notifyAllHeld() {
+        while let waiter = waiters.popFirst() { waiter.releaseHeld() }
     }
 
     /// Wakes every waiting thread. Corresponds to Python's `Condition.notify_all()`.

@@ -2,33 +2,34 @@ import CMulticore
 
 /// A point on CLOCK_MONOTONIC, in nanoseconds: what every timeout in Multicore becomes, so that
 /// a wait recomputes what is left after each wake-up and a wall-clock change cannot move it.
+@usableFromInline
 struct Deadline: Sendable, Comparable {
-    let nanoseconds: Int64
+    @usableFromInline let nanoseconds: Int64
 
     /// No deadline: waits forever. Passed to the futex as a negative value.
-    static let never = Deadline(nanoseconds: -1)
+    @inlinable static var never: Deadline { Deadline(nanoseconds: -1) }
 
-    init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    @inlinable init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
-    static var now: Deadline { Deadline(nanoseconds: mc_monotonic_ns()) }
+    @inlinable static var now: Deadline { Deadline(nanoseconds: mc_monotonic_ns()) }
 
     /// `nil` means no deadline. Saturates rather than overflowing for huge timeouts.
-    static func after(_ timeout: Duration?) -> Deadline {
+    @inlinable static func after(_ timeout: Duration?) -> Deadline {
         guard let timeout else { return .never }
         let (sum, overflow) = mc_monotonic_ns().addingReportingOverflow(timeout.nanoseconds)
         return Deadline(nanoseconds: overflow ? Int64.max : sum)
     }
 
-    var isNever: Bool { nanoseconds < 0 }
-    var hasPassed: Bool { !isNever && mc_monotonic_ns() >= nanoseconds }
+    @inlinable var isNever: Bool { nanoseconds < 0 }
+    @inlinable var hasPassed: Bool { !isNever && mc_monotonic_ns() >= nanoseconds }
 
     /// What is left, or nil for no deadline; never negative.
-    var remaining: Duration? {
+    @inlinable var remaining: Duration? {
         if isNever { return nil }
         return .nanoseconds(max(0, nanoseconds - mc_monotonic_ns()))
     }
 
-    static func < (lhs: Deadline, rhs: Deadline) -> Bool {
+    @usableFromInline static func < (lhs: Deadline, rhs: Deadline) -> Bool {
         // `never` sorts after every real deadline.
         if lhs.isNever { return false }
         if rhs.isNever { return true }
@@ -38,7 +39,7 @@ struct Deadline: Sendable, Comparable {
 
 extension Duration {
     /// Whole nanoseconds, saturating.
-    var nanoseconds: Int64 {
+    @inlinable var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int64.min : Int64.max }

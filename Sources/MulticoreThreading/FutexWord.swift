@@ -8,52 +8,55 @@ import Synchronization
 /// the stdlib's `Atomic`, so ThreadSanitizer sees every acquire and release edge.
 ///
 /// Not copyable: exactly one owner frees the word.
+@usableFromInline
 struct FutexWord: ~Copyable {
-    private let pointer: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let pointer: UnsafeMutablePointer<Atomic<UInt32>>
 
+    @inlinable
     init(_ value: UInt32) {
         pointer = .allocate(capacity: 1)
         pointer.initialize(to: Atomic(value))
     }
 
+    @inlinable
     deinit {
         pointer.deinitialize(count: 1)
         pointer.deallocate()
     }
 
-    @inline(__always) var atomic: UnsafeMutablePointer<Atomic<UInt32>> { pointer }
+    @inlinable var atomic: UnsafeMutablePointer<Atomic<UInt32>> { pointer }
 
     // Orderings must be compile-time constants, hence one method per ordering used.
 
-    @inline(__always) func loadAcquiring() -> UInt32 { pointer.pointee.load(ordering: .acquiring) }
-    @inline(__always) func loadRelaxed() -> UInt32 { pointer.pointee.load(ordering: .relaxed) }
+    @inlinable func loadAcquiring() -> UInt32 { pointer.pointee.load(ordering: .acquiring) }
+    @inlinable func loadRelaxed() -> UInt32 { pointer.pointee.load(ordering: .relaxed) }
 
-    @inline(__always)
+    @inlinable
     func exchangeAcquiring(_ value: UInt32) -> UInt32 { pointer.pointee.exchange(value, ordering: .acquiring) }
 
-    @inline(__always)
+    @inlinable
     func exchangeReleasing(_ value: UInt32) -> UInt32 { pointer.pointee.exchange(value, ordering: .releasing) }
 
-    @inline(__always)
+    @inlinable
     func exchangeAcquiringAndReleasing(_ value: UInt32) -> UInt32 {
         pointer.pointee.exchange(value, ordering: .acquiringAndReleasing)
     }
 
-    @inline(__always)
+    @inlinable
     func compareExchangeAcquiring(expected: UInt32, desired: UInt32) -> Bool {
         pointer.pointee.compareExchange(expected: expected, desired: desired, ordering: .acquiring).exchanged
     }
 
     /// Sleeps while the word holds `expected`, until woken or `deadline`.
     /// Returns false only when the deadline passed; spurious returns are the caller's to loop on.
-    @inline(__always)
+    @usableFromInline
     func wait(expected: UInt32, deadline: Deadline) -> Bool {
         let raw = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt32.self)
         return mc_futex_wait(raw, expected, deadline.nanoseconds) != ETIMEDOUT_CODE
     }
 
     /// Wakes up to `count` sleepers.
-    @inline(__always)
+    @usableFromInline
     func wake(_ count: Int32) {
         let raw = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt32.self)
         _ = mc_futex_wake(raw, count)

@@ -183,7 +183,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// With the lock held and the state just made final: wakes result() callers, tells
     /// `wait`/`asCompleted` waiters, and hands back the callbacks to run after unlocking.
     private func completeLocked(failed: Bool) -> [@Sendable (Future<Value>) -> Void] {
-        try? condition.notifyAll() // the lock is held
+        condition.notifyAllHeld()
         for waiter in waiters { waiter.futureDone(ObjectIdentifier(self), failed: failed) }
         waiters.removeAll()
         defer { callbacks.removeAll() }

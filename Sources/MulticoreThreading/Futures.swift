@@ -26,7 +26,7 @@ final class CompletionWaiter: @unchecked Sendable { // all state is guarded by `
             completed.append(id)
             completedCount += 1
             if failed { failedCount += 1 }
-            try? condition.notifyAll() // the lock is held
+            condition.notifyAllHeld()
         }
     }
 

@@ -20,31 +20,31 @@ public protocol QueueBuffer<Element> {
 
 /// First in, first out: the order of Python's `queue.Queue`.
 public struct FIFOBuffer<Element>: QueueBuffer {
-    private var items = Deque<Element>()
-    public init() {}
-    public var count: Int { items.count }
-    public mutating func put(_ item: Element) { items.append(item) }
-    public mutating func get() -> Element { items.removeFirst() }
-    public mutating func removeAll() { items.removeAll() }
+    @usableFromInline var items = Deque<Element>()
+    @inlinable public init() {}
+    @inlinable public var count: Int { items.count }
+    @inlinable public mutating func put(_ item: Element) { items.append(item) }
+    @inlinable public mutating func get() -> Element { items.removeFirst() }
+    @inlinable public mutating func removeAll() { items.removeAll() }
 }
 
 /// Last in, first out: the order of Python's `queue.LifoQueue`.
 public struct LIFOBuffer<Element>: QueueBuffer {
-    private var items: [Element] = []
-    public init() {}
-    public var count: Int { items.count }
-    public mutating func put(_ item: Element) { items.append(item) }
-    public mutating func get() -> Element { items.removeLast() }
-    public mutating func removeAll() { items.removeAll() }
+    @usableFromInline var items: [Element] = []
+    @inlinable public init() {}
+    @inlinable public var count: Int { items.count }
+    @inlinable public mutating func put(_ item: Element) { items.append(item) }
+    @inlinable public mutating func get() -> Element { items.removeLast() }
+    @inlinable public mutating func removeAll() { items.removeAll() }
 }
 
 /// Smallest first: the order of Python's `queue.PriorityQueue` (a binary heap, like `heapq`;
 /// equal items come out in no particular order).
 public struct PriorityBuffer<Element: Comparable>: QueueBuffer {
-    private var items = Heap<Element>()
-    public init() {}
-    public var count: Int { items.count }
-    public mutating func put(_ item: Element) { items.insert(item) }
-    public mutating func get() -> Element { items.removeMin() }
-    public mutating func removeAll() { items = Heap() }
+    @usableFromInline var items = Heap<Element>()
+    @inlinable public init() {}
+    @inlinable public var count: Int { items.count }
+    @inlinable public mutating func put(_ item: Element) { items.insert(item) }
+    @inlinable public mutating func get() -> Element { items.removeMin() }
+    @inlinable public mutating func removeAll() { items = Heap() }
 }

@@ -14,7 +14,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable { // `ite
     public func put(_ item: Element) {
         mutex.withLock {
             items.append(item)
-            try? notEmpty.notify() // the lock is held
+            notEmpty.notifyOneHeld()
         }
     }
 

@@ -108,7 +108,7 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
             queue.append(item)
             if idle > 0 {
                 idle -= 1
-                try? workAvailable.notify() // the lock is held
+                workAvailable.notifyOneHeld()
                 return nil
             }
             guard workers.count < maxWorkers else { return nil }
@@ -160,7 +160,7 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
         mutex.withLock {
             brokenReason = reason
             idle = 0
-            try? workAvailable.notifyAll() // the lock is held
+            workAvailable.notifyAllHeld()
         }
         failQueued(with: .broken(reason))
     }
@@ -179,7 +179,7 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
             var cancelled = Deque<WorkItem>()
             if cancelFutures { swap(&cancelled, &queue) }
             idle = 0
-            try? workAvailable.notifyAll() // the lock is held
+            workAvailable.notifyAllHeld()
             return (cancelled, workers)
         }
         for item in cancelled { item.cancel() }

@@ -11,6 +11,16 @@
 extern "C" {
 #endif
 
+/// Tells the CPU this thread is spinning (x86 `pause`), which frees resources for a hyperthread
+/// sibling and avoids a memory-order pipeline flush when the spin ends.
+static inline void mc_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /// Sleeps while `*word == expected`, until woken or until the absolute CLOCK_MONOTONIC deadline
 /// `deadline_ns` (negative: no deadline). Returns 0 when woken, or ETIMEDOUT, EAGAIN (the word
 /// no longer held `expected`) or EINTR.

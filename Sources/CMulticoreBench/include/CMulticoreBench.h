@@ -1,1 +1,35 @@
-double mc_dummy(void);
+// The raw references of `multicore bench`: the same work as each Multicore benchmark, written
+// directly on pthreads, timed on CLOCK_MONOTONIC. Each returns seconds per operation (or per run).
+#ifndef CMULTICOREBENCH_H
+#define CMULTICOREBENCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// pthread_create + pthread_join of a thread that does nothing; per thread.
+double mcb_thread_start_join(long iterations);
+
+/// pthread_mutex_lock + pthread_mutex_unlock, uncontended; per pair.
+double mcb_mutex_uncontended(long iterations);
+
+/// The notebook's cell 2: 10 threads each add 1 to a global 1,000,000 times while holding one
+/// mutex; per run. Writes the final total to `*total`.
+double mcb_notebook_cell2(long *total);
+
+/// `threads` threads share `increments` increments of a global, taking the mutex for each one;
+/// per run (the threads meet at a barrier before the clock starts).
+double mcb_mutex_contended(int threads, long increments);
+
+/// Two threads pass a turn back and forth through a mutex and a condition variable; per round trip.
+double mcb_cond_handoff(long round_trips);
+
+/// One producer and one consumer pass `items` integers through a bounded ring buffer guarded by
+/// a mutex and two condition variables; per item.
+double mcb_queue_spsc(long items, int capacity);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,143 @@
+"""CPython's side of `multicore bench`: the same work as each Multicore benchmark.
+
+Usage: python3 threading_bench.py NAME ITERATIONS
+Prints one number: seconds per operation (or per run, for the whole-run benchmarks).
+"""
+import queue
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def thread_start_join(n):
+    def nothing():
+        pass
+    start = time.perf_counter()
+    for _ in range(n):
+        t = threading.Thread(target=nothing)
+        t.start()
+        t.join()
+    return (time.perf_counter() - start) / n
+
+
+def lock_uncontended(n):
+    lock = threading.Lock()
+    acquire, release = lock.acquire, lock.release
+    start = time.perf_counter()
+    for _ in range(n):
+        acquire()
+        release()
+    return (time.perf_counter() - start) / n
+
+
+total = 0
+
+
+def notebook_cell2(_):
+    # The notebook's cell 2 as written there (a global total), without its prints.
+    global total
+    total = 0
+    lock = threading.Lock()
+
+    def update_total(amount):
+        global total
+        with lock:
+            for _ in range(1000000):
+                total += amount
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=update_total, args=(1,)) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert total == 10000000
+    return elapsed
+
+
+def lock_contended(n):
+    # 4 threads share n increments, taking the lock for each one.
+    lock = threading.Lock()
+    state = {"counter": 0}
+    gate = threading.Barrier(5)
+    per_thread = n // 4
+
+    def work():
+        gate.wait()
+        for _ in range(per_thread):
+            with lock:
+                state["counter"] += 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    gate.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def condition_handoff(n):
+    cond = threading.Condition(threading.Lock())
+    state = {"turn": 0}
+
+    def play(me):
+        for _ in range(n):
+            with cond:
+                while state["turn"] != me:
+                    cond.wait()
+                state["turn"] = 1 - me
+                cond.notify()
+
+    start = time.perf_counter()
+    other = threading.Thread(target=play, args=(1,))
+    other.start()
+    play(0)
+    other.join()
+    return (time.perf_counter() - start) / n
+
+
+def queue_spsc(n):
+    q = queue.Queue(maxsize=1024)
+
+    def consume():
+        get = q.get
+        for _ in range(n):
+            get()
+
+    start = time.perf_counter()
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    put = q.put
+    for i in range(n):
+        put(i)
+    consumer.join()
+    return (time.perf_counter() - start) / n
+
+
+def executor_threads_submit(n):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pool.submit(int).result()  # start the workers outside the clock
+        start = time.perf_counter()
+        futures = [pool.submit(int) for _ in range(n)]
+        for f in futures:
+            f.result()
+        return (time.perf_counter() - start) / n
+
+
+BENCHMARKS = {
+    "thread.start_join": thread_start_join,
+    "lock.uncontended": lock_uncontended,
+    "notebook.cell2": notebook_cell2,
+    "lock.contended": lock_contended,
+    "condition.handoff": condition_handoff,
+    "queue.spsc": queue_spsc,
+    "executor.threads.submit": executor_threads_submit,
+}
+
+if __name__ == "__main__":
+    name, iterations = sys.argv[1], int(sys.argv[2])
+    print(repr(BENCHMARKS[name](iterations)))

@@ -1,0 +1,150 @@
+import ArgumentParser
+import CMulticoreBench
+import Foundation
+import Multicore
+
+/// `multicore bench`: each benchmark measured three ways in the same run (Multicore, CPython
+/// doing the same work, and the raw pthread calls), so that ratios hold on a noisy machine.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Multicore against CPython and raw pthreads, side by side.",
+        discussion: "Every figure is a cost (lower is better): seconds per operation, or per run.")
+
+    @Flag(help: "Print one JSON object per line: name, unit, multicore, python, raw.")
+    var json = false
+
+    @Flag(help: "Fewer iterations and rounds: finishes in well under a minute.")
+    var quick = false
+
+    @Option(help: "Run only the benchmarks whose name contains this text.")
+    var filter: String?
+
+    @Option(help: "Rounds per benchmark; the median is reported (default 5, or 2 with --quick).")
+    var rounds: Int?
+
+    func run() throws {
+        let rounds = max(1, self.rounds ?? (quick ? 2 : 5))
+        let python = PythonReference()
+        if !json {
+            print("Multicore benchmark: median of \(rounds) round(s); every figure is a cost, lower is better.")
+            print(Row.header)
+        }
+        for benchmark in ThreadBenchmarks.all where filter.map({ benchmark.name.contains($0) }) ?? true {
+            let iterations = quick ? benchmark.quickIterations : benchmark.iterations
+            var ours: [Double] = [], raws: [Double] = [], pythons: [Double] = []
+            for round in 0..<rounds {
+                // Alternate which goes first, so that neither always runs on a cold cache.
+                if round % 2 == 1, let raw = benchmark.raw { raws.append(raw(iterations)) }
+                ours.append(try benchmark.multicore(iterations))
+                if round % 2 == 0, let raw = benchmark.raw { raws.append(raw(iterations)) }
+                if let figure = python.measure(benchmark.name, iterations: benchmark.pythonIterations(quick)) {
+                    pythons.append(figure)
+                }
+            }
+            let row = Row(benchmark: benchmark, multicore: median(ours), python: median(pythons), raw: median(raws))
+            print(json ? row.json : row.text)
+            fflush(nil)
+        }
+    }
+
+    private func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted[sorted.count / 2]
+    }
+}
+
+/// One benchmark: its work in Multicore, its raw reference, and its goals as ratios.
+struct Benchmark: Sendable {
+    let name: String
+    let unit: String
+    let iterations: Int
+    let quickIterations: Int
+    /// Python is slower: fewer iterations keep it within the time budget (its figure is per op).
+    let pythonDivisor: Int
+    /// Most Multicore may cost relative to raw, if there is a goal.
+    let maxRawRatio: Double?
+    /// How many times faster than CPython Multicore must be, if there is a goal.
+    let minPythonSpeedup: Double?
+    let multicore: @Sendable (Int) throws -> Double
+    let raw: (@Sendable (Int) -> Double)?
+
+    func pythonIterations(_ quick: Bool) -> Int {
+        max(1, (quick ? quickIterations : iterations) / pythonDivisor)
+    }
+}
+
+struct Row {
+    let benchmark: Benchmark
+    let multicore: Double?
+    let python: Double?
+    let raw: Double?
+
+    static let header = "name                       unit         multicore       python          raw             vs raw   vs python  goal"
+
+    var rawRatio: Double? { multicore.flatMap { m in raw.map { m / $0 } } }
+    var pythonSpeedup: Double? { multicore.flatMap { m in python.map { $0 / m } } }
+
+    var goal: String {
+        var parts: [String] = []
+        var met = true
+        if let limit = benchmark.maxRawRatio {
+            parts.append("<=\(limit)x raw")
+            if let ratio = rawRatio, ratio > limit { met = false }
+        }
+        if let speedup = benchmark.minPythonSpeedup {
+            parts.append(">=\(Int(speedup))x faster than Python")
+            if let actual = pythonSpeedup, actual < speedup { met = false }
+        }
+        if parts.isEmpty { return "" }
+        return (met ? "met: " : "MISSED: ") + parts.joined(separator: ", ")
+    }
+
+    var text: String {
+        func cell(_ value: Double?) -> String { value.map { String(format: "%-15.4e", $0) } ?? "-              " }
+        func ratio(_ value: Double?, _ suffix: String) -> String {
+            value.map { String(format: "%6.2fx%@", $0, suffix) } ?? "      -  "
+        }
+        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+        return pad(benchmark.name, 27) + pad(benchmark.unit, 13)
+            + cell(multicore) + " " + cell(python) + " " + cell(raw) + " "
+            + ratio(rawRatio, "  ") + " " + ratio(pythonSpeedup, "   ") + " " + goal
+    }
+
+    var json: String {
+        func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
+        return "{\"name\": \"\(benchmark.name)\", \"unit\": \"\(benchmark.unit)\", "
+            + "\"multicore\": \(number(multicore)), \"python\": \(number(python)), \"raw\": \(number(raw))}"
+    }
+}
+
+/// Runs the project's CPython scripts (Benchmarks/python) with `python3`.
+struct PythonReference {
+    let script: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Benchmarks/python/threading_bench.py")
+
+    /// Seconds per operation, or nil (with a note on stderr) when python3 or the script fails.
+    func measure(_ name: String, iterations: Int) -> Double? {
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script.path, name, String(iterations)]
+        let output = Foundation.Pipe()
+        process.standardOutput = output
+        do {
+            try process.run()
+        } catch {
+            FileHandle.standardError.write(Data("python3 could not run: \(error)\n".utf8))
+            return nil
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let text = String(data: data, encoding: .utf8),
+              let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            FileHandle.standardError.write(Data("python3 \(script.lastPathComponent) \(name) failed\n".utf8))
+            return nil
+        }
+        return value
+    }
+}
