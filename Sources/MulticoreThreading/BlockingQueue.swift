@@ -5,6 +5,7 @@
 /// Built as Python builds it: one `Lock` and three `Condition`s over it (not empty, not full,
 /// all tasks done).
 public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where Buffer.Element: Sendable { // all state is guarded by `mutex`
+    /// The type of the items.
     public typealias Element = Buffer.Element
 
     @usableFromInline let mutex = Lock()

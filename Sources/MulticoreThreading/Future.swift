@@ -209,6 +209,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
 }
 
 extension Future: CustomStringConvertible {
+    /// Like Python's repr: `<Future finished returned Int>`.
     public var description: String {
         lock.withLock {
             switch state {

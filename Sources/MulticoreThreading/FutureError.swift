@@ -12,6 +12,7 @@ public enum FutureError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Python: `concurrent.futures.InvalidStateError`.
     case invalidState(String)
 
+    /// The message, in Python's words where Python has one.
     public var description: String {
         switch self {
         case .cancelled: "the future was cancelled"
@@ -34,6 +35,7 @@ public enum ExecutorError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `maxWorkers` was not positive. Python: `ValueError("max_workers must be greater than 0")`.
     case invalidMaxWorkers
 
+    /// The message, in Python's words where Python has one.
     public var description: String {
         switch self {
         case .shutDown: "cannot schedule new futures after shutdown"

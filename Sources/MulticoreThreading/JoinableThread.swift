@@ -248,6 +248,7 @@ public final class ValueThread<Value: Sendable>: JoinableThread, @unchecked Send
         super.init(name: name, daemon: daemon, target: nil)
     }
 
+    /// Runs the target and keeps its value. Corresponds to Python's `Thread.run()`.
     public override func run() throws {
         let value = try valueTarget()
         valueLock.withLock { outcome = value }

@@ -21,20 +21,30 @@ public protocol QueueBuffer<Element> {
 /// First in, first out: the order of Python's `queue.Queue`.
 public struct FIFOBuffer<Element>: QueueBuffer {
     @usableFromInline var items = Deque<Element>()
+    /// An empty buffer. Python: `Queue._init`.
     @inlinable public init() {}
+    /// Python: `Queue._qsize`.
     @inlinable public var count: Int { items.count }
+    /// Python: `Queue._put`.
     @inlinable public mutating func put(_ item: Element) { items.append(item) }
+    /// Python: `Queue._get`.
     @inlinable public mutating func get() -> Element { items.removeFirst() }
+    /// Drops every item (Python 3.13's `shutdown(immediate=True)` drains with `_get`).
     @inlinable public mutating func removeAll() { items.removeAll() }
 }
 
 /// Last in, first out: the order of Python's `queue.LifoQueue`.
 public struct LIFOBuffer<Element>: QueueBuffer {
     @usableFromInline var items: [Element] = []
+    /// An empty buffer. Python: `Queue._init`.
     @inlinable public init() {}
+    /// Python: `Queue._qsize`.
     @inlinable public var count: Int { items.count }
+    /// Python: `Queue._put`.
     @inlinable public mutating func put(_ item: Element) { items.append(item) }
+    /// Python: `Queue._get`.
     @inlinable public mutating func get() -> Element { items.removeLast() }
+    /// Drops every item (Python 3.13's `shutdown(immediate=True)` drains with `_get`).
     @inlinable public mutating func removeAll() { items.removeAll() }
 }
 
@@ -42,9 +52,14 @@ public struct LIFOBuffer<Element>: QueueBuffer {
 /// equal items come out in no particular order).
 public struct PriorityBuffer<Element: Comparable>: QueueBuffer {
     @usableFromInline var items = Heap<Element>()
+    /// An empty buffer. Python: `Queue._init`.
     @inlinable public init() {}
+    /// Python: `Queue._qsize`.
     @inlinable public var count: Int { items.count }
+    /// Python: `Queue._put`.
     @inlinable public mutating func put(_ item: Element) { items.insert(item) }
+    /// Python: `Queue._get`.
     @inlinable public mutating func get() -> Element { items.removeMin() }
+    /// Drops every item (Python 3.13's `shutdown(immediate=True)` drains with `_get`).
     @inlinable public mutating func removeAll() { items = Heap() }
 }

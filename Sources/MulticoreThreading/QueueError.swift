@@ -14,6 +14,7 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A negative timeout. Python: `ValueError("'timeout' must be a non-negative number")`.
     case negativeTimeout
 
+    /// The message, in Python's words where Python has one.
     public var description: String {
         switch self {
         case .full: "the queue is full"

@@ -44,6 +44,7 @@ public enum ThreadingError: Error, Equatable, Sendable, CustomStringConvertible 
     /// `ValueThread.value()` asked before the thread finished.
     case notFinished
 
+    /// The message, in Python's words where Python has one.
     public var description: String {
         switch self {
         case .alreadyStarted: "threads can only be started once"
@@ -72,5 +73,6 @@ public enum ThreadingError: Error, Equatable, Sendable, CustomStringConvertible 
 /// action threw. Corresponds to Python's `threading.BrokenBarrierError`.
 public struct BrokenBarrierError: Error, Equatable, Sendable, CustomStringConvertible {
     public init() {}
+    /// The message, in Python's words where Python has one.
     public var description: String { "the barrier is broken" }
 }

@@ -19,6 +19,8 @@ public final class TimerThread: JoinableThread, @unchecked Sendable { // its own
         finished.set()
     }
 
+    /// Waits for the interval, then calls the function unless cancelled.
+    /// Corresponds to Python's `Timer.run()`.
     public override func run() throws {
         defer { finished.set() }
         if try !finished.wait(timeout: interval) {
