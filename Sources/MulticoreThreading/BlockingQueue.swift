@@ -12,9 +12,11 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     @usableFromInline let notEmpty: Condition
     @usableFromInline let notFull: Condition
     @usableFromInline let allTasksDone: Condition
-    @usableFromInline var buffer = Buffer()
-    @usableFromInline var unfinishedTasks = 0
-    @usableFromInline var isShutdown = false
+    // Guarded by `mutex`: the runtime exclusivity checks on these class properties would cost
+    // two runtime calls per access on the hottest path, for nothing.
+    @usableFromInline @exclusivity(unchecked) var buffer = Buffer()
+    @usableFromInline @exclusivity(unchecked) var unfinishedTasks = 0
+    @usableFromInline @exclusivity(unchecked) var isShutdown = false
 
     /// The size limit; 0 or less means unbounded. Python: `Queue.maxsize`.
     public let maxsize: Int

@@ -14,7 +14,9 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
     }
 
     let underlying: Underlying
-    private var waiters: Deque<Lock> = []
+    /// Guarded by the condition's lock, so the per-access exclusivity check (a runtime call on
+    /// every read and write of a class property) is turned off.
+    @exclusivity(unchecked) private var waiters: Deque<Lock> = []
 
     /// A condition over a new `RLock`. Corresponds to Python's `threading.Condition()`.
     public init() { underlying = .rlock(RLock()) }
@@ -106,10 +108,15 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
     }
 
     /// Waits with the lock held and already checked; the core of `wait` and `waitFor`.
+    ///
+    /// The calling thread's waiter lock is held while it is queued; `notify` releases it, which
+    /// is what wakes the thread. A waiter that timed out may have been released by a `notify`
+    /// just after (that notification counts for it, as in CPython): either way the lock is
+    /// free or held by this thread when the next wait starts, and `tryAcquire` makes it held.
     @usableFromInline
     func wait(deadline: Deadline) -> Bool {
-        let waiter = Lock()
-        waiter.acquire()
+        let waiter = ThreadState.current.conditionWaiter
+        _ = waiter.tryAcquire()
         waiters.append(waiter)
         let saved = releaseSave()
         let notified: Bool

@@ -11,6 +11,9 @@ import Glibc
 final class ThreadState {
     var thread: JoinableThread?
     var locals: [UInt64: AnyObject] = [:]
+    /// The lock this thread sleeps on inside `Condition.wait`, kept from one wait to the next.
+    /// A thread waits on one condition at a time, so one lock per thread is enough.
+    lazy var conditionWaiter = Lock()
 
     init(thread: JoinableThread?) { self.thread = thread }
 
