@@ -1,7 +1,8 @@
 import Testing
 @testable import MulticoreThreading
 
-@Suite struct FutureTests {
+/// The async tests await with no deadline of their own: the time limit bounds them.
+@Suite(.timeLimit(.minutes(1))) struct FutureTests {
     struct Failure: Error, Equatable { let code: Int }
 
     @Test func lifeCycleFromPendingToFinished() throws {
