@@ -28,6 +28,10 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     private var _ident: UInt?
     private var _nativeID: Int32?
     private var _error: (any Error)?
+    /// The joinable pthread to reap, until the first `join` after the end reaps it (or `deinit`
+    /// detaches it). Reaping waits for the OS thread to be gone, so that its stack is back in
+    /// glibc's cache before the joiner starts another thread, as with a raw `pthread_join`.
+    private var unreaped: pthread_t?
     /// Set once the new thread knows its native id.
     private let startedFlag = CompletionFlag()
     /// Set once `run()` returned and the thread left the registry: what `join` waits on.
@@ -83,7 +87,6 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         let stackSize = Threading.currentStackSize
         if stackSize > 0 { pthread_attr_setstacksize(&attributes, stackSize) }
 
@@ -101,6 +104,21 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         }
         stateLock.withLock {
             if _ident == nil { _ident = UInt(handle) }
+            unreaped = handle
+        }
+    }
+
+    deinit {
+        // Never joined: let the system reclaim the thread when it ends (what Rust's JoinHandle
+        // does when dropped). May run on the thread itself, which may detach itself.
+        if let unreaped { pthread_detach(unreaped) }
+    }
+
+    /// Hands the pthread to the one joiner that will reap it (nil for every other joiner).
+    private func claimHandle() -> pthread_t? {
+        stateLock.withLock { () -> pthread_t? in
+            defer { unreaped = nil }
+            return unreaped
         }
     }
 
@@ -142,7 +160,15 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         if kind == .dummy { throw .joinDummyThread }
         guard stateLock.withLock({ phase }) != .created else { throw .joinBeforeStart }
         if self === Threading.currentThread { throw .joinCurrentThread }
-        return finishedFlag.wait(until: .after(timeout.map { max($0, .zero) }))
+        if timeout == nil, let handle = claimHandle() {
+            // The first untimed joiner waits in pthread_join itself: one sleep, woken by the
+            // kernel when the thread is gone, exactly as a raw join.
+            pthread_join(handle, nil)
+            return true
+        }
+        guard finishedFlag.wait(until: .after(timeout.map { max($0, .zero) })) else { return false }
+        if let handle = claimHandle() { pthread_join(handle, nil) }
+        return true
     }
 
     /// Whether `run()` has started and not yet ended. Corresponds to Python's `Thread.is_alive()`.

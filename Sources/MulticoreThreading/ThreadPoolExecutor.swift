@@ -135,12 +135,22 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
                 try initializer()
             } catch {
                 initializerFailed(error)
+                retire()
                 return
             }
         }
         while let item = nextItem() {
             item.run()
         }
+        retire()
+    }
+
+    /// A worker leaving the pool drops the pool's reference to it: the pool and its workers
+    /// reference each other until then, and the thread is released (and its OS thread
+    /// reclaimed) once the last reference goes.
+    private func retire() {
+        let me = Threading.currentThread
+        mutex.withLock { workers.removeAll { $0 === me } }
     }
 
     /// The next item, or nil when the pool is shut down (or broken) and the queue is empty.
@@ -186,7 +196,7 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
         guard wait else { return }
         let me = Threading.currentThread
         for worker in toJoin where worker !== me {
-            _ = worker.finishedFlag.wait(until: .never)
+            _ = try? worker.join() // cannot throw: started, and not the current thread
         }
     }
 }
