@@ -230,6 +230,28 @@ import Testing
         for thread in threads { #expect(!after.contains { $0 === thread }) }
     }
 
+    /// A thread nobody joins is released when it ends (and its OS thread detached), like a
+    /// dropped Rust JoinHandle; a joined one is released when its last reference goes.
+    @Test func threadsAreReleasedWhetherJoinedOrNot() throws {
+        weak var unjoined: JoinableThread?
+        weak var joined: JoinableThread?
+        let ended = Event()
+        do {
+            let thread = JoinableThread(daemon: true) { ended.set() }
+            try thread.start()
+            unjoined = thread
+        }
+        #expect(try ended.wait(timeout: testDeadline))
+        #expect(eventually { unjoined == nil })
+        do {
+            let thread = JoinableThread(daemon: true) {}
+            try thread.start()
+            #expect(try thread.join(timeout: testDeadline))
+            joined = thread
+        }
+        #expect(joined == nil)
+    }
+
     @Test func descriptionLooksLikePythonsRepr() throws {
         let thread = JoinableThread(name: "reprd", daemon: true) {}
         #expect(thread.description == "<Thread(reprd, initial daemon)>")
