@@ -125,7 +125,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     /// The first code of the new thread.
     private func bootstrap() {
         let me = pthread_self()
-        ThreadState.install(for: self)
+        ThreadState.setRunning(self)
         let name = stateLock.withLock { () -> String in
             _ident = UInt(me)
             _nativeID = mc_gettid()
@@ -140,6 +140,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
             Threading.excepthook(ExceptHookArguments(error: error, thread: self))
         }
         finish()
+        ThreadState.setRunning(nil)
     }
 
     /// Leaves the registry and wakes the joiners. Also used when a dummy thread's OS thread ends.
@@ -222,18 +223,19 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         return stateLock.withLock { _nativeID }
     }
 
-    /// Sets the OS-visible name (what `top -H` and `/proc/PID/task/TID/comm` show): at most 15
-    /// bytes, cut on a character boundary.
+    /// Sets the OS-visible name (what `top -H` and `/proc/PID/task/TID/comm` show): the first
+    /// 15 bytes of its UTF-8, cut before a Unicode scalar that would not fit whole.
     static func setOSName(_ name: String, of thread: pthread_t) {
-        var bytes: [UInt8] = []
-        for character in name {
-            let utf8 = Array(String(character).utf8)
-            if bytes.count + utf8.count > 15 { break }
-            bytes += utf8
-        }
-        bytes.append(0)
-        bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { _ = mc_thread_setname(thread, $0.baseAddress!) }
+        var name = name
+        name.withUTF8 { utf8 in
+            var length = min(utf8.count, 15)
+            // Back up over UTF-8 continuation bytes (0b10xxxxxx) so no character is cut in half.
+            while length < utf8.count, length > 0, utf8[length] & 0xC0 == 0x80 { length -= 1 }
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: 16) { buffer in
+                for index in 0..<length { buffer[index] = CChar(bitPattern: utf8[index]) }
+                buffer[length] = 0
+                _ = mc_thread_setname(thread, buffer.baseAddress!)
+            }
         }
     }
 }

@@ -3,9 +3,10 @@ import CMulticore
 import Glibc
 #endif
 
-/// What Multicore keeps per OS thread, in one pthread key: the thread's `JoinableThread` (made
-/// lazily for threads Multicore did not start) and its `ThreadLocal` values. Released by the
-/// key's destructor when the OS thread exits, which is also how a dummy thread leaves the registry.
+/// What Multicore keeps per OS thread, made on first use, in one pthread key: the
+/// `JoinableThread` of a thread Multicore did not start (the main thread or a dummy), the
+/// thread's `ThreadLocal` values and its condition waiter. Released by the key's destructor
+/// when the OS thread exits, which is also how a dummy thread leaves the registry.
 ///
 /// Only its own thread ever touches it, so it needs no lock.
 final class ThreadState {
@@ -46,8 +47,27 @@ final class ThreadState {
         return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue()
     }
 
-    /// Called first thing in a thread Multicore started.
-    static func install(for thread: JoinableThread) {
-        current.thread = thread
+    // MARK: The running JoinableThread
+
+    /// The `JoinableThread` that Multicore started on this OS thread, unretained (its
+    /// `bootstrap` holds it), without a destructor. Kept apart from `ThreadState` so that a new
+    /// thread that uses no thread-local values or conditions allocates nothing: a first malloc
+    /// in a thread sets up that thread's allocator cache, a measurable part of a thread start.
+    private static let runningKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let result = pthread_key_create(&key, nil)
+        precondition(result == 0, "pthread_key_create failed: \(result)")
+        return key
+    }()
+
+    /// Called first thing in a thread Multicore started; `nil` when its `run()` is over.
+    static func setRunning(_ thread: JoinableThread?) {
+        pthread_setspecific(runningKey, thread.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// The `JoinableThread` running on this OS thread, if Multicore started it.
+    static var running: JoinableThread? {
+        guard let pointer = pthread_getspecific(runningKey) else { return nil }
+        return Unmanaged<JoinableThread>.fromOpaque(pointer).takeUnretainedValue()
     }
 }

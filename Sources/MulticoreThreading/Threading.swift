@@ -57,6 +57,7 @@ public enum Threading {
     /// made on first call, daemon and alive until that OS thread ends.
     /// Corresponds to Python's `threading.current_thread()`.
     public static var currentThread: JoinableThread {
+        if let thread = ThreadState.running { return thread }
         if let thread = ThreadState.existing?.thread { return thread }
         let state = ThreadState.current
         if mc_is_main_thread() != 0 {
