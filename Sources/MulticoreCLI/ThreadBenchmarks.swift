@@ -22,7 +22,7 @@ enum ThreadBenchmarks {
                       return (0..<runs).reduce(0) { sum, _ in sum + mcb_notebook_cell2(&total) } / Double(runs)
                   }),
         Benchmark(name: "lock.contended", unit: "s/run", iterations: 1_000_000, quickIterations: 1_000_000,
-                  pythonDivisor: 1, maxRawRatio: 1.2, minPythonSpeedup: nil,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: 1.2, minPythonSpeedup: nil,
                   multicore: contendedLock, raw: { mcb_mutex_contended(4, $0) }),
         Benchmark(name: "condition.handoff", unit: "s/round-trip", iterations: 50_000, quickIterations: 10_000,
                   pythonDivisor: 2, maxRawRatio: 1.3, minPythonSpeedup: nil,

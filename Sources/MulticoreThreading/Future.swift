@@ -97,6 +97,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
 
     /// The value, awaited without blocking a thread. Cancelling the awaiting task cancels the
     /// future if its work has not started yet (work already running finishes).
+    /// Corresponds to `await asyncio.wrap_future(future)`.
     /// - Throws: the error the work threw; `FutureError.cancelled`.
     public var value: Value {
         get async throws {

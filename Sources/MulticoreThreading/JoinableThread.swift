@@ -21,6 +21,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
 
     let kind: Kind
     private let target: (@Sendable () throws -> Void)?
+    private let stackSize: Int?
     private let stateLock = Lock()
     private var _name: String
     private var _daemon: Bool
@@ -43,10 +44,14 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     ///   - name: the thread's name; nil gives "Thread-N", numbered as Python numbers them.
     ///   - daemon: whether the process may exit while the thread runs; nil inherits the flag
     ///     of the thread that creates it (the main thread is not a daemon).
+    ///   - stackSize: this thread's stack size in bytes; nil uses `Threading.stackSize()`.
+    ///     A Multicore extension (Foundation's `Thread.stackSize`); Python only has the global.
     ///   - target: the work; when nil, `run()` does nothing unless a subclass overrides it.
-    public init(name: String? = nil, daemon: Bool? = nil, target: (@Sendable () throws -> Void)? = nil) {
+    public init(name: String? = nil, daemon: Bool? = nil, stackSize: Int? = nil,
+                target: (@Sendable () throws -> Void)? = nil) {
         self.kind = .regular
         self.target = target
+        self.stackSize = stackSize
         self._name = name ?? Threading.newName("Thread")
         self._daemon = daemon ?? Threading.currentThread.daemon
         self.phase = .created
@@ -56,6 +61,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     init(existing kind: Kind, name: String, ident: UInt, nativeID: Int32) {
         self.kind = kind
         self.target = nil
+        self.stackSize = nil
         self._name = name
         self._daemon = kind == .dummy
         self.phase = .started
@@ -74,9 +80,10 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
 
     /// Starts the thread; `run()` executes in a new OS thread. Corresponds to Python's
     /// `Thread.start()`.
-    /// - Throws: `ThreadingError.alreadyStarted` on a second call;
-    ///   `.cannotStartThread` when the system refuses a thread.
+    /// - Throws: `ThreadingError.alreadyStarted` on a second call; `.invalidStackSize` for a
+    ///   `stackSize` below 32 KiB; `.cannotStartThread` when the system refuses a thread.
     public func start() throws(ThreadingError) {
+        if let stackSize, stackSize < 32 * 1024 { throw .invalidStackSize(stackSize) }
         try stateLock.withLock { () throws(ThreadingError) in
             guard kind == .regular, phase == .created else { throw .alreadyStarted }
             phase = .started
@@ -87,7 +94,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
-        let stackSize = Threading.currentStackSize
+        let stackSize = self.stackSize ?? Threading.currentStackSize
         if stackSize > 0 { pthread_attr_setstacksize(&attributes, stackSize) }
 
         let context = Unmanaged.passRetained(self).toOpaque()

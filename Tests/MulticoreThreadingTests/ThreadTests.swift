@@ -252,6 +252,31 @@ import Testing
         #expect(joined == nil)
     }
 
+    @Test func perThreadStackSize() throws {
+        let sizes = Recorder<Int>()
+        let thread = JoinableThread(daemon: true, stackSize: 256 * 1024) {
+            sizes.append(Int(mc_current_thread_stack_size()))
+        }
+        try thread.start()
+        #expect(try thread.join(timeout: testDeadline))
+        #expect(sizes.items == [256 * 1024])
+        #expect(throws: ThreadingError.invalidStackSize(1000)) {
+            try JoinableThread(daemon: true, stackSize: 1000) {}.start()
+        }
+    }
+
+    @Test func refusedThreadThrowsAndCanBeStartedAgain() throws {
+        // A 64 TiB stack cannot be mapped: pthread_create fails with EAGAIN.
+        let refused = JoinableThread(daemon: true, stackSize: 1 << 46) {}
+        #expect(throws: ThreadingError.cannotStartThread(errno: EAGAIN)) { try refused.start() }
+        #expect(!refused.isAlive)
+        #expect(!Threading.enumerate().contains { $0 === refused }, "a refused thread is not registered")
+        #expect(throws: ThreadingError.joinBeforeStart) { try refused.join(timeout: .zero) }
+        #expect(throws: ThreadingError.cannotStartThread(errno: EAGAIN), "the refusal is not a start") {
+            try refused.start()
+        }
+    }
+
     @Test func descriptionLooksLikePythonsRepr() throws {
         let thread = JoinableThread(name: "reprd", daemon: true) {}
         #expect(thread.description == "<Thread(reprd, initial daemon)>")
