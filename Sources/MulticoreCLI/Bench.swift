@@ -19,6 +19,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Run only the benchmarks whose name contains this text.")
     var filter: String?
 
+    @Flag(help: "Leave CPython out (its column is then null).")
+    var skipPython = false
+
     @Option(help: "Rounds per benchmark; the median is reported (default 5, or 2 with --quick).")
     var rounds: Int?
 
@@ -42,7 +45,7 @@ struct Bench: ParsableCommand {
                     ours.append(try benchmark.multicore(slice))
                     if !rawFirst, let raw = benchmark.raw { raws.append(raw(slice)) }
                 }
-                if let figure = python.measure(benchmark.name, iterations: benchmark.pythonIterations(quick)) {
+                if !skipPython, let figure = python.measure(benchmark.name, iterations: benchmark.pythonIterations(quick)) {
                     pythons.append(figure)
                 }
             }
