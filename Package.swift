@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "Multicore", targets: ["Multicore"]),
         // Python's threading, queue and the thread side of concurrent.futures.
         .library(name: "MulticoreThreading", targets: ["MulticoreThreading"]),
+        // Python's multiprocessing: processes, pipes, queues, shared memory (in progress: the wire format).
+        .library(name: "MulticoreProcessing", targets: ["MulticoreProcessing"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -31,7 +33,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "Multicore", dependencies: ["MulticoreThreading"], swiftSettings: strict),
+        .target(
+            name: "MulticoreProcessing",
+            dependencies: ["MulticoreThreading", "CMulticore"],
+            swiftSettings: strict
+        ),
+        .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing"], swiftSettings: strict),
         // The raw pthread references the benchmark compares against; linked by the CLI only.
         .target(name: "CMulticoreBench"),
         .executableTarget(
@@ -46,6 +53,11 @@ let package = Package(
         .testTarget(
             name: "MulticoreThreadingTests",
             dependencies: ["MulticoreThreading", "CMulticore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreProcessingTests",
+            dependencies: ["MulticoreProcessing"],
             swiftSettings: strict
         ),
     ]

@@ -1,2 +1,3 @@
 // The umbrella module: `import Multicore` brings in every layer.
 @_exported import MulticoreThreading
+@_exported import MulticoreProcessing

@@ -113,21 +113,30 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
             if _ident == nil { _ident = UInt(handle) }
             unreaped = handle
         }
+        Threading.unreaped.add(self)
     }
 
     deinit {
         // Never joined: let the system reclaim the thread when it ends (what Rust's JoinHandle
         // does when dropped). May run on the thread itself, which may detach itself.
-        if let unreaped { pthread_detach(unreaped) }
+        if let unreaped {
+            Threading.unreaped.remove(self)
+            pthread_detach(unreaped)
+        }
     }
 
     /// Hands the pthread to the one joiner that will reap it (nil for every other joiner).
     private func claimHandle() -> pthread_t? {
-        stateLock.withLock { () -> pthread_t? in
+        let handle = stateLock.withLock { () -> pthread_t? in
             defer { unreaped = nil }
             return unreaped
         }
+        if handle != nil { Threading.unreaped.remove(self) }
+        return handle
     }
+
+    /// Whether `run()` has ended (the OS thread may still be finishing).
+    var hasFinished: Bool { finishedFlag.isSet }
 
     /// The first code of the new thread.
     private func bootstrap() {

@@ -4,6 +4,7 @@
 #ifndef CMULTICORE_H
 #define CMULTICORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
 
@@ -52,6 +53,9 @@ int mc_cpu_count(void);
 
 /// The stack size of the calling thread (pthread_getattr_np).
 size_t mc_current_thread_stack_size(void);
+
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `seed` (0 to start); SSE 4.2 when present.
+uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed);
 
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);

@@ -1,0 +1,263 @@
+/// Decodes values that `WireEncoder` wrote. Malformed input (truncated, corrupt, hostile)
+/// throws a `WireError`; it never traps, reads out of bounds or allocates without bound.
+public struct WireDecoder {
+    /// How deeply values may nest before decoding stops with `WireError.tooDeep`: a recursive
+    /// type (an indirect enum, a tree) could otherwise exhaust the stack on hostile input.
+    public var maximumDepth: Int
+
+    /// Creates a decoder.
+    public init(maximumDepth: Int = 256) {
+        self.maximumDepth = maximumDepth
+    }
+
+    /// Decodes a `T` that fills `bytes` exactly.
+    /// - Throws: `WireError` for malformed input or bytes left over; whatever `T`'s
+    ///   `init(from:)` throws.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        let decoder = _WireDecoder(reader: WireReader(bytes), maximumDepth: maximumDepth)
+        let value = try decoder.decodeValue(type)
+        if decoder.reader.remaining > 0 { throw WireError.trailingBytes(decoder.reader.remaining) }
+        return value
+    }
+}
+
+/// The `Decoder` that `init(from:)` implementations see.
+final class _WireDecoder: Decoder, SingleValueDecodingContainer {
+    // Only this decoder touches it, one call at a time: skip the runtime exclusivity checks.
+    @exclusivity(unchecked) var reader: WireReader
+    /// The key name that a keyed container's `allKeys` read (an enum's case), until the nested
+    /// container for that key consumes it.
+    var pendingKey: Result<String, WireError>?
+    private var depth = 0
+    private let maximumDepth: Int
+    var codingPath: [any CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(reader: WireReader, maximumDepth: Int) {
+        self.reader = reader
+        self.maximumDepth = maximumDepth
+    }
+
+    func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
+        if let special = type as? any WireSpecialDecodable.Type {
+            return try special.wireDecode(from: self) as! T // `special` is `T.Type`
+        }
+        depth += 1
+        defer { depth -= 1 }
+        if depth > maximumDepth { throw WireError.tooDeep(limit: maximumDepth) }
+        do {
+            return try T(from: self)
+        } catch {
+            // `allKeys` cannot throw: when it could not read an enum's case name, the type's
+            // decoder reports "no key"; the byte-level cause is the better error.
+            if case .failure(let cause)? = pendingKey {
+                pendingKey = nil
+                throw cause
+            }
+            throw error
+        }
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        KeyedDecodingContainer(WireKeyedDecodingContainer<Key>(decoder: self))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try WireUnkeyedDecodingContainer(decoder: self)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    // MARK: SingleValueDecodingContainer
+
+    func decodeNil() -> Bool {
+        // A presence byte of 0 is nil, and is consumed; anything else is left for `decode`.
+        guard reader.remaining > 0, reader.bytes[reader.offset] == 0 else { return false }
+        _ = try? reader.readByte()
+        return true
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool { try reader.readBool() }
+    func decode(_ type: String.Type) throws -> String { try reader.readString() }
+    func decode(_ type: Double.Type) throws -> Double { Double(bitPattern: try reader.read(UInt64.self)) }
+    func decode(_ type: Float.Type) throws -> Float { Float(bitPattern: try reader.read(UInt32.self)) }
+    func decode(_ type: Int.Type) throws -> Int {
+        let start = reader.offset
+        guard let value = Int(exactly: try reader.read(Int64.self)) else {
+            throw WireError.corrupt(offset: start, reason: "integer does not fit Int")
+        }
+        return value
+    }
+    func decode(_ type: Int8.Type) throws -> Int8 { try reader.read(Int8.self) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try reader.read(Int16.self) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try reader.read(Int32.self) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try reader.read(Int64.self) }
+    func decode(_ type: UInt.Type) throws -> UInt {
+        let start = reader.offset
+        guard let value = UInt(exactly: try reader.read(UInt64.self)) else {
+            throw WireError.corrupt(offset: start, reason: "integer does not fit UInt")
+        }
+        return value
+    }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try reader.read(UInt8.self) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try reader.read(UInt16.self) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try reader.read(UInt32.self) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try reader.read(UInt64.self) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeValue(type) }
+
+    /// Reads the key name written in front of a nested container, and checks it.
+    func expectKey(_ expected: String, alreadyRead: String?) throws {
+        let start = reader.offset
+        let key = try alreadyRead ?? reader.readString()
+        guard key == expected else {
+            throw WireError.corrupt(offset: start, reason: "expected key \"\(expected)\", found \"\(key)\"")
+        }
+    }
+}
+
+struct WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let decoder: _WireDecoder
+    var codingPath: [any CodingKey] { [] }
+
+    init(decoder: _WireDecoder) { self.decoder = decoder }
+
+    /// Names are not recorded for plain values, so only the key written in front of a nested
+    /// container (an enum's case) can be listed; it is read here, on first use.
+    var allKeys: [Key] {
+        if decoder.pendingKey == nil {
+            do { decoder.pendingKey = .success(try decoder.reader.readString()) }
+            catch { decoder.pendingKey = .failure(error) }
+        }
+        guard case .success(let name) = decoder.pendingKey, let key = Key(stringValue: name) else { return [] }
+        return [key]
+    }
+
+    func contains(_ key: Key) -> Bool { true }
+
+    func decodeNil(forKey key: Key) throws -> Bool { !(try decoder.reader.readPresence()) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.decode(type) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.decode(type) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decoder.decode(type) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decoder.decode(type) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.decode(type) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.decode(type) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decoder.decode(type) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decoder.decode(type) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decoder.decode(type) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.decode(type) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decoder.decode(type) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decoder.decode(type) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decoder.decode(type) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decoder.decode(type) }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decoder.decodeValue(type) }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try decoder.decodeValue(T?.self) }
+
+    private func consumeKey(_ name: String) throws {
+        let pending = decoder.pendingKey
+        decoder.pendingKey = nil
+        try decoder.expectKey(name, alreadyRead: try pending?.get())
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
+        try consumeKey(key.stringValue)
+        return try decoder.container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try consumeKey(key.stringValue)
+        return try decoder.unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        try consumeKey("super")
+        return decoder
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        try consumeKey(key.stringValue)
+        return decoder
+    }
+}
+
+struct WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
+    let decoder: _WireDecoder
+    let count: Int?
+    private(set) var currentIndex = 0
+    var codingPath: [any CodingKey] { [] }
+    var isAtEnd: Bool { currentIndex >= count! }
+
+    /// Elements may take no bytes at all (empty structs), so the count cannot be bounded by the
+    /// bytes left alone; this slack bounds the work hostile input can cause.
+    static let zeroSizeSlack = 65_536
+
+    init(decoder: _WireDecoder) throws {
+        self.decoder = decoder
+        let start = decoder.reader.offset
+        let count = Int(try decoder.reader.read(UInt32.self))
+        guard count <= decoder.reader.remaining + Self.zeroSizeSlack else {
+            throw WireError.corrupt(offset: start, reason: "count \(count) exceeds the \(decoder.reader.remaining) byte(s) left")
+        }
+        self.count = count
+    }
+
+    private mutating func next() throws {
+        guard !isAtEnd else {
+            throw WireError.corrupt(offset: decoder.reader.offset, reason: "read past the \(count!) element(s) of a list")
+        }
+        currentIndex += 1
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd, decoder.decodeNil() else { return false }
+        currentIndex += 1
+        return true
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: String.Type) throws -> String { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(); return try decoder.decode(type) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(); return try decoder.decode(type) }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(); return try decoder.decodeValue(type) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        try next()
+        return try decoder.container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next()
+        return try decoder.unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        try next()
+        return decoder
+    }
+}

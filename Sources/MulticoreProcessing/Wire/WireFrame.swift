@@ -1,0 +1,96 @@
+import CMulticore
+
+/// Length-prefixed, checksummed frames: how encoded values travel on a byte stream (a pipe, a
+/// socket) and are told apart.
+///
+/// A frame is an 8-byte header, the payload's length (UInt32, little-endian) and its CRC-32C
+/// (UInt32, little-endian), then the payload. A reader refuses a frame longer than its limit
+/// before allocating anything, and a payload whose checksum does not match.
+public enum WireFrame {
+    /// Bytes in a frame header.
+    public static let headerSize = 8
+
+    /// The default limit on a frame's payload: 1 GiB.
+    public static let defaultLimit = 1 << 30
+
+    /// The frame carrying `payload`.
+    /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
+    public static func frame(_ payload: [UInt8]) throws(WireError) -> [UInt8] {
+        guard payload.count <= Int(UInt32.max) else {
+            throw .oversizedFrame(size: payload.count, limit: Int(UInt32.max))
+        }
+        var frame = [UInt8]()
+        frame.reserveCapacity(headerSize + payload.count)
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { frame.append(contentsOf: $0) }
+        withUnsafeBytes(of: checksum(payload).littleEndian) { frame.append(contentsOf: $0) }
+        frame.append(contentsOf: payload)
+        return frame
+    }
+
+    /// CRC-32C (Castagnoli) of `bytes`, with the CPU's instruction where it has one.
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { mc_crc32c($0.baseAddress, $0.count, 0) }
+    }
+
+    /// Reads a frame's header: the payload length and checksum.
+    /// - Throws: `WireError.oversizedFrame` when the length exceeds `limit`.
+    public static func parseHeader(_ header: UnsafeRawBufferPointer, limit: Int = defaultLimit) throws(WireError) -> (length: Int, checksum: UInt32) {
+        precondition(header.count >= headerSize)
+        let length = Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+        let checksum = UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        if length > limit { throw .oversizedFrame(size: length, limit: limit) }
+        return (length, checksum)
+    }
+
+    /// `parseHeader` on the 8 bytes of `bytes` at `offset`.
+    static func parseHeader(_ bytes: [UInt8], at offset: Int, limit: Int) throws(WireError) -> (length: Int, checksum: UInt32) {
+        let (length, checksum) = bytes.withUnsafeBytes { raw in
+            (Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))),
+             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+        }
+        if length > limit { throw .oversizedFrame(size: length, limit: limit) }
+        return (length, checksum)
+    }
+}
+
+/// Splits a byte stream into frames as bytes arrive: feed it what a read returned, take every
+/// complete payload out. Corrupt input gives a `WireError` and nothing else.
+public struct WireFrameReader {
+    private var buffer: [UInt8] = []
+    private var start = 0
+    /// The longest payload accepted.
+    public let limit: Int
+
+    /// Creates a reader that refuses payloads longer than `limit` bytes.
+    public init(limit: Int = WireFrame.defaultLimit) { self.limit = limit }
+
+    /// Adds bytes read from the stream.
+    public mutating func append(_ bytes: some Collection<UInt8>) {
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Bytes received that do not yet form a whole frame.
+    public var pendingByteCount: Int { buffer.count - start }
+
+    /// The next complete payload, or nil if more bytes are needed.
+    /// - Throws: `WireError.oversizedFrame` or `.checksumMismatch`.
+    public mutating func next() throws(WireError) -> [UInt8]? {
+        guard buffer.count - start >= WireFrame.headerSize else { return nil }
+        let (length, expected) = try WireFrame.parseHeader(buffer, at: start, limit: limit)
+        guard buffer.count - start - WireFrame.headerSize >= length else { return nil }
+        let payloadStart = start + WireFrame.headerSize
+        let payload = Array(buffer[payloadStart..<payloadStart + length])
+        let actual = WireFrame.checksum(payload)
+        guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
+        start = payloadStart + length
+        if start > 65_536 && start * 2 > buffer.count {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        return payload
+    }
+}

@@ -1,0 +1,243 @@
+import Testing
+@testable import MulticoreProcessing
+
+/// Types that exercise every path of the format.
+enum Shape: Codable, Equatable {
+    case circle(radius: Double)
+    case rectangle(width: Double, height: Double, label: String?)
+    case empty
+}
+
+enum Suit: String, Codable { case hearts, spades }
+
+struct Inner: Codable, Equatable {
+    var id: Int
+    var tags: [String]
+    var weight: Float?
+}
+
+struct Everything: Codable, Equatable {
+    var flag: Bool
+    var small: Int8
+    var medium: Int16
+    var large: Int32
+    var huge: Int64
+    var unsigned: UInt
+    var byte: UInt8
+    var word: UInt16
+    var dword: UInt32
+    var qword: UInt64
+    var number: Int
+    var real: Double
+    var single: Float
+    var text: String
+    var optionalText: String?
+    var missing: Int?
+    var doubleOptional: Int??
+    var shapes: [Shape]
+    var suit: Suit
+    var inner: Inner
+    var inners: [Inner]
+    var samples: [Double]
+    var bytes: [UInt8]
+    var flags: [Bool]
+    var table: [String: Int]
+    var nested: [Int: [String]]
+    var maybeList: [Int?]
+    var set: Set<String>
+}
+
+indirect enum Tree: Codable, Equatable {
+    case leaf(Int)
+    case node(Tree, Tree)
+}
+
+struct Empty: Codable, Equatable {}
+
+let sample = Everything(
+    flag: true, small: -8, medium: -1600, large: 320_000, huge: -64_000_000_000, unsigned: .max,
+    byte: 255, word: 65_535, dword: 4_000_000_000, qword: .max, number: -42, real: .pi, single: 1.5,
+    text: "héllo, wörld 🌍", optionalText: "present", missing: nil, doubleOptional: .some(nil),
+    shapes: [.circle(radius: 2), .rectangle(width: 3, height: 4, label: nil), .empty, .rectangle(width: 1, height: 1, label: "sq")],
+    suit: .spades,
+    inner: Inner(id: 1, tags: ["a", "b"], weight: nil),
+    inners: (0..<5).map { Inner(id: $0, tags: Array(repeating: "t\($0)", count: $0), weight: Float($0)) },
+    samples: [0, -1.5, .infinity, 1e-300], bytes: [0, 1, 2, 255], flags: [true, false, true],
+    table: ["one": 1, "two": 2, "": 0], nested: [1: ["x"], -7: []], maybeList: [1, nil, 3], set: ["p", "q"])
+
+func roundTrip<T: Codable & Equatable>(_ value: T) throws -> T {
+    try WireDecoder().decode(T.self, from: try WireEncoder().encode(value))
+}
+
+@Suite struct WireFormatTests {
+    @Test func everythingRoundTrips() throws {
+        #expect(try roundTrip(sample) == sample)
+    }
+
+    @Test func primitivesAtTheTopLevel() throws {
+        #expect(try roundTrip(42) == 42)
+        #expect(try roundTrip("") == "")
+        #expect(try roundTrip(Optional<Int>.none) == nil)
+        #expect(try roundTrip([String]()) == [])
+        #expect(try roundTrip(Int.min) == Int.min)
+        #expect(try roundTrip(Double.nan).isNaN)
+        #expect(try roundTrip([Empty(), Empty(), Empty()]) == [Empty(), Empty(), Empty()])
+        #expect(try roundTrip(Tree.node(.leaf(1), .node(.leaf(2), .leaf(3)))) == .node(.leaf(1), .node(.leaf(2), .leaf(3))))
+    }
+
+    @Test func layoutIsCompactAndLittleEndian() throws {
+        #expect(try WireEncoder().encode(Int32(1)) == [1, 0, 0, 0])
+        #expect(try WireEncoder().encode("ab") == [2, 0x61, 0x62])
+        #expect(try WireEncoder().encode(Int?.none) == [0])
+        #expect(try WireEncoder().encode(Int16?.some(2)) == [1, 2, 0])
+        #expect(try WireEncoder().encode([UInt8(7), 8]) == [2, 0, 0, 0, 0, 0, 0, 0, 7, 8])
+        #expect(try WireEncoder().encode(Inner(id: 1, tags: [], weight: nil)).count == 8 + 4 + 1)
+    }
+
+    @Test func bulkArraysAreOneCopy() throws {
+        let values = (0..<100_000).map { Double($0) * 0.5 }
+        let bytes = try WireEncoder().encode(values)
+        #expect(bytes.count == 8 + 8 * values.count)
+        #expect(try WireDecoder().decode([Double].self, from: bytes) == values)
+    }
+
+    @Test func trailingBytesAreRefused() throws {
+        let bytes = try WireEncoder().encode(5) + [0]
+        #expect(throws: WireError.trailingBytes(1)) { try WireDecoder().decode(Int.self, from: bytes) }
+    }
+
+    @Test func everyTruncationThrowsAWireError() throws {
+        let bytes = try WireEncoder().encode(sample)
+        for length in 0..<bytes.count {
+            #expect(throws: WireError.self, "prefix of \(length) bytes") {
+                try WireDecoder().decode(Everything.self, from: Array(bytes[..<length]))
+            }
+        }
+    }
+
+    @Test func invalidValuesAreCorrupt() throws {
+        func corrupt<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) -> Bool {
+            do { _ = try WireDecoder().decode(type, from: bytes); return false }
+            catch let error as WireError { if case .corrupt = error { return true }; return false }
+            catch { return false }
+        }
+        #expect(corrupt(Bool.self, [2]))
+        #expect(corrupt(Int?.self, [7, 0, 0, 0, 0, 0, 0, 0, 0]))
+        #expect(corrupt(String.self, [2, 0xC3, 0x28]), "invalid UTF-8")
+        #expect(corrupt(String.self, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]), "varint overflow")
+        #expect(corrupt([String].self, [0xFF, 0xFF, 0xFF, 0x7F]), "a count far beyond the input allocates nothing")
+        #expect(corrupt([Double].self, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]))
+        #expect(corrupt([String: Int].self, [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]))
+        #expect(corrupt([String: Int].self, [2, 1, 0x61, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0x61, 2, 0, 0, 0, 0, 0, 0, 0]), "duplicate key")
+        // An enum case that does not exist, and a case name that is not the one read.
+        var wrongCase = try WireEncoder().encode(Shape.empty)
+        wrongCase[1] = UInt8(ascii: "x")
+        #expect(throws: (any Error).self) { try WireDecoder().decode(Shape.self, from: wrongCase) }
+    }
+
+    @Test func hostileNestingStopsAtTheDepthLimit() throws {
+        var tree = Tree.leaf(0)
+        for n in 1...300 { tree = .node(tree, .leaf(n)) }
+        let bytes = try WireEncoder().encode(tree)
+        #expect(throws: WireError.tooDeep(limit: 256)) { try WireDecoder().decode(Tree.self, from: bytes) }
+        #expect(try WireDecoder(maximumDepth: 1_000).decode(Tree.self, from: bytes) == tree)
+    }
+
+    /// Random corruption of valid encodings and random bytes: the decoder must return a value or
+    /// throw, never trap, hang or read out of bounds. Seeded, so a failure reproduces.
+    @Test(arguments: [1, 2, 3, 4])
+    func fuzzedInputNeverCrashesTheDecoder(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let valid = try WireEncoder().encode(sample)
+        let validShapes = try WireEncoder().encode(sample.shapes)
+        var decoded = 0, refused = 0
+        for round in 0..<3_000 {
+            var bytes = round % 2 == 0 ? valid : validShapes
+            switch random.next() % 4 {
+            case 0: // flip a few bits
+                for _ in 0..<(1 + random.next() % 4) {
+                    let index = Int(random.next() % UInt64(bytes.count))
+                    bytes[index] ^= UInt8(1 << (random.next() % 8))
+                }
+            case 1: // overwrite a run with random bytes
+                let start = Int(random.next() % UInt64(bytes.count))
+                for index in start..<min(bytes.count, start + 8) { bytes[index] = UInt8(truncatingIfNeeded: random.next()) }
+            case 2: // cut, or splice a random tail
+                bytes = Array(bytes[..<Int(random.next() % UInt64(bytes.count))])
+                bytes += (0..<(random.next() % 16)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            default: // pure noise
+                bytes = (0..<(random.next() % 64)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            }
+            do {
+                if round % 2 == 0 { _ = try WireDecoder().decode(Everything.self, from: bytes) }
+                else { _ = try WireDecoder().decode([Shape].self, from: bytes) }
+                decoded += 1
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(decoded + refused == 3_000)
+        #expect(refused > 2_000, "corruption is noticed")
+    }
+}
+
+@Suite struct WireFrameTests {
+    @Test func crc32cKnownVector() {
+        #expect(WireFrame.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(WireFrame.checksum([]) == 0)
+    }
+
+    @Test func framesSplitAStreamArrivingByteByByte() throws {
+        let payloads: [[UInt8]] = [[], [1], Array(repeating: 9, count: 1000), Array("end".utf8)]
+        let stream = try payloads.flatMap { try WireFrame.frame($0) }
+        var reader = WireFrameReader()
+        var received: [[UInt8]] = []
+        for byte in stream {
+            reader.append([byte])
+            while let payload = try reader.next() { received.append(payload) }
+        }
+        #expect(received == payloads)
+        #expect(reader.pendingByteCount == 0)
+    }
+
+    @Test func oversizedFrameIsRefusedBeforeItsBytesArrive() throws {
+        var reader = WireFrameReader(limit: 100)
+        reader.append(try WireFrame.frame(Array(repeating: 0, count: 101)).prefix(WireFrame.headerSize))
+        #expect(throws: WireError.oversizedFrame(size: 101, limit: 100)) { try reader.next() }
+    }
+
+    @Test func corruptPayloadFailsItsChecksum() throws {
+        var frame = try WireFrame.frame(try WireEncoder().encode(sample))
+        frame[WireFrame.headerSize + 3] ^= 0x10
+        var reader = WireFrameReader()
+        reader.append(frame)
+        #expect {
+            try reader.next()
+        } throws: { error in
+            if case WireError.checksumMismatch = error { return true }
+            return false
+        }
+    }
+
+    @Test func truncatedFrameWaitsForMoreBytes() throws {
+        let frame = try WireFrame.frame([1, 2, 3])
+        var reader = WireFrameReader()
+        reader.append(frame.dropLast())
+        #expect(try reader.next() == nil)
+        reader.append(frame.suffix(1))
+        #expect(try reader.next() == [1, 2, 3])
+    }
+}
+
+/// A small deterministic generator for the fuzz test.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
