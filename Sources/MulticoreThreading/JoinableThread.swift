@@ -29,10 +29,12 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     private var _ident: UInt?
     private var _nativeID: Int32?
     private var _error: (any Error)?
-    /// The joinable pthread to reap, until the first `join` after the end reaps it (or `deinit`
-    /// detaches it). Reaping waits for the OS thread to be gone, so that its stack is back in
-    /// glibc's cache before the joiner starts another thread, as with a raw `pthread_join`.
+    /// The joinable pthread, until a joiner claims it to wait in `pthread_join` (which returns
+    /// once the OS thread is gone and its stack back in glibc's cache, as a raw join does) or the
+    /// thread claims it at its end and detaches.
     private var unreaped: pthread_t?
+    /// Set by a thread that ended before `start` stored its handle (so `start` detaches it).
+    private var endedUnclaimed = false
     /// Set once the new thread knows its native id.
     private let startedFlag = CompletionFlag()
     /// Set once `run()` returned and the thread left the registry: what `join` waits on.
@@ -109,34 +111,24 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
             stateLock.withLock { phase = .created }
             throw .cannotStartThread(errno: result)
         }
-        stateLock.withLock {
+        let endedAlready = stateLock.withLock { () -> Bool in
             if _ident == nil { _ident = UInt(handle) }
+            if endedUnclaimed { return true }
             unreaped = handle
+            return false
         }
-        Threading.unreaped.add(self)
+        // The thread ended before its handle was stored here: it could not detach itself.
+        if endedAlready { pthread_detach(handle) }
     }
 
-    deinit {
-        // Never joined: let the system reclaim the thread when it ends (what Rust's JoinHandle
-        // does when dropped). May run on the thread itself, which may detach itself.
-        if let unreaped {
-            Threading.unreaped.remove(self)
-            pthread_detach(unreaped)
-        }
-    }
-
-    /// Hands the pthread to the one joiner that will reap it (nil for every other joiner).
+    /// Hands the pthread to whoever reaps it: a joiner, which then waits in `pthread_join`, or
+    /// the thread itself as it ends, which then detaches. Exactly one of them gets it.
     private func claimHandle() -> pthread_t? {
-        let handle = stateLock.withLock { () -> pthread_t? in
+        stateLock.withLock { () -> pthread_t? in
             defer { unreaped = nil }
             return unreaped
         }
-        if handle != nil { Threading.unreaped.remove(self) }
-        return handle
     }
-
-    /// Whether `run()` has ended (the OS thread may still be finishing).
-    var hasFinished: Bool { finishedFlag.isSet }
 
     /// The first code of the new thread.
     private func bootstrap() {
@@ -157,6 +149,14 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         }
         finish()
         ThreadState.setRunning(nil)
+        // No joiner is waiting in pthread_join: let the system reclaim the thread as it exits
+        // (later joiners return on `finishedFlag`). Nothing ends unreaped, even at process exit.
+        let handle = stateLock.withLock { () -> pthread_t? in
+            defer { unreaped = nil }
+            if unreaped == nil { endedUnclaimed = true }
+            return unreaped
+        }
+        if let handle { pthread_detach(handle) }
     }
 
     /// Leaves the registry and wakes the joiners. Also used when a dummy thread's OS thread ends.

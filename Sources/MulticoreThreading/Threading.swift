@@ -38,21 +38,6 @@ public enum Threading {
         var count: Int { threads.withLock { $0.count } }
     }
 
-    /// Started threads that no one has joined yet and that are still referenced, held weakly:
-    /// at exit, the finished ones are reaped (so that no ended thread is left unjoined).
-    final class UnreapedThreads: Sendable {
-        private final class Weak: @unchecked Sendable { // `thread` is only read under the set's lock
-            weak var thread: JoinableThread?
-            init(_ thread: JoinableThread) { self.thread = thread }
-        }
-        private let threads = Locked<[ObjectIdentifier: Weak]>([:])
-        func add(_ thread: JoinableThread) { threads.withLock { $0[ObjectIdentifier(thread)] = Weak(thread) } }
-        func remove(_ thread: JoinableThread) { _ = threads.withLock { $0.removeValue(forKey: ObjectIdentifier(thread)) } }
-        var all: [JoinableThread] { threads.withLock { $0.values.compactMap(\.thread) } }
-    }
-
-    static let unreaped = UnreapedThreads()
-
     static let registry: Registry = {
         let registry = Registry()
         registry.add(mainThread)
@@ -152,10 +137,6 @@ public enum Threading {
         let me = currentThread
         for thread in registry.all where thread.kind == .regular && !thread.daemon && thread !== me {
             _ = try? thread.join() // cannot throw: started, not a dummy, not the current thread
-        }
-        // Threads that ended but were never joined (daemon or not) are reaped as well.
-        for thread in unreaped.all where thread.hasFinished && thread !== me {
-            _ = try? thread.join()
         }
     }
 }
