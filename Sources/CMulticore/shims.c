@@ -142,3 +142,17 @@ uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed) {
     while (length--) crc = (crc >> 8) ^ mc_crc32c_table[0][(crc ^ *p++) & 0xFF];
     return ~crc;
 }
+
+// MARK: Descriptors
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+int mc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno; }
+
+int mc_socketpair_cloexec(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : errno;
+}
+
+void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }

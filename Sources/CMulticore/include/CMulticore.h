@@ -57,6 +57,16 @@ size_t mc_current_thread_stack_size(void);
 /// CRC-32C (Castagnoli) of `length` bytes, continuing from `seed` (0 to start); SSE 4.2 when present.
 uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed);
 
+/// pipe2(fds, O_CLOEXEC); returns 0 or an errno.
+int mc_pipe_cloexec(int fds[2]);
+
+/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); returns 0 or an errno.
+int mc_socketpair_cloexec(int fds[2]);
+
+/// Ignores SIGPIPE process-wide, so that writing to a closed pipe fails with EPIPE instead of
+/// killing the process (what CPython does at start-up).
+void mc_ignore_sigpipe(void);
+
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);
 

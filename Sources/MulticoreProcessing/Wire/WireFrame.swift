@@ -76,6 +76,13 @@ public struct WireFrameReader {
     /// Bytes received that do not yet form a whole frame.
     public var pendingByteCount: Int { buffer.count - start }
 
+    /// Whether `next()` would return a payload (or throw) without more bytes.
+    public var hasCompleteFrame: Bool {
+        guard buffer.count - start >= WireFrame.headerSize else { return false }
+        guard let (length, _) = try? WireFrame.parseHeader(buffer, at: start, limit: limit) else { return true }
+        return buffer.count - start - WireFrame.headerSize >= length
+    }
+
     /// The next complete payload, or nil if more bytes are needed.
     /// - Throws: `WireError.oversizedFrame` or `.checksumMismatch`.
     public mutating func next() throws(WireError) -> [UInt8]? {

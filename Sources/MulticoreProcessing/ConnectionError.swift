@@ -1,0 +1,34 @@
+/// Why a `Connection` operation failed. Corresponds to the `EOFError`, `OSError` and
+/// `BrokenPipeError` that Python's `multiprocessing.connection.Connection` raises.
+public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The peer closed its end and nothing is left to receive. Python: `EOFError`.
+    case endOfFile
+    /// The peer closed its end in the middle of a message (`received` of its bytes arrived).
+    case truncatedMessage(received: Int)
+    /// The peer is gone: nothing can be sent. Python: `BrokenPipeError`.
+    case brokenPipe
+    /// This end was closed. Python: `OSError("handle is closed")`.
+    case closed
+    /// `recv` on the write end of a one-way pipe. Python: `OSError("connection is write-only")`.
+    case writeOnly
+    /// `send` on the read end of a one-way pipe. Python: `OSError("connection is read-only")`.
+    case readOnly
+    /// A message longer than the receiver's `maxLength`. Python: `OSError("bad message length")`.
+    case messageTooLong(length: Int, maxLength: Int)
+    /// A system call failed with this errno.
+    case system(operation: String, errno: Int32)
+
+    /// The message, in Python's words where Python has one.
+    public var description: String {
+        switch self {
+        case .endOfFile: "end of file: the peer closed the connection"
+        case .truncatedMessage(let received): "the peer closed the connection after \(received) byte(s) of a message"
+        case .brokenPipe: "broken pipe: the peer closed the connection"
+        case .closed: "handle is closed"
+        case .writeOnly: "connection is write-only"
+        case .readOnly: "connection is read-only"
+        case .messageTooLong(let length, let maxLength): "bad message length: \(length) bytes exceeds \(maxLength)"
+        case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
+        }
+    }
+}

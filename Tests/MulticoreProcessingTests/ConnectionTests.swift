@@ -1,0 +1,160 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+
+let testDeadline = Duration.seconds(20)
+
+struct Message: Codable, Equatable, Sendable {
+    var id: Int
+    var body: String
+    var values: [Double]
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ConnectionTests {
+    @Test(arguments: [true, false])
+    func valuesAndBytesArriveInOrder(duplex: Bool) throws {
+        let (receiver, sender) = try Connection.pipe(duplex: duplex)
+        #expect(receiver.readable && sender.writable)
+        #expect(receiver.writable == duplex && sender.readable == duplex)
+        try sender.send(Message(id: 1, body: "first", values: [1, 2]))
+        try sender.sendBytes([9, 8, 7])
+        try sender.send("third")
+        try sender.send([1: "one"])
+        #expect(try receiver.recv(Message.self) == Message(id: 1, body: "first", values: [1, 2]))
+        #expect(try receiver.recvBytes() == [9, 8, 7])
+        #expect(try receiver.recv(String.self) == "third")
+        #expect(try receiver.recv([Int: String].self) == [1: "one"])
+    }
+
+    @Test func duplexEndsTalkBothWays() throws {
+        let (a, b) = try Connection.pipe()
+        try a.send(1)
+        try b.send(2)
+        #expect(try b.recv(Int.self) == 1)
+        #expect(try a.recv(Int.self) == 2)
+    }
+
+    @Test func wrongDirectionOnAOneWayPipeThrows() throws {
+        let (reader, writer) = try Connection.pipe(duplex: false)
+        #expect(throws: ConnectionError.readOnly) { try reader.send(1) }
+        #expect(throws: ConnectionError.readOnly) { try reader.sendBytes([1]) }
+        #expect(throws: ConnectionError.writeOnly) { try writer.recv(Int.self) }
+        #expect(throws: ConnectionError.writeOnly) { try writer.recvBytes() }
+        #expect(throws: ConnectionError.writeOnly) { try writer.poll() }
+    }
+
+    @Test(arguments: [true, false])
+    func receivingAfterThePeerClosedThrowsEndOfFile(duplex: Bool) throws {
+        let (receiver, sender) = try Connection.pipe(duplex: duplex)
+        try sender.send(42)
+        sender.close()
+        #expect(try receiver.poll(timeout: testDeadline), "end-of-file counts as readable, as in Python")
+        #expect(try receiver.recv(Int.self) == 42, "what was sent before the close still arrives")
+        #expect(throws: ConnectionError.endOfFile) { try receiver.recv(Int.self) }
+    }
+
+    @Test(arguments: [true, false])
+    func sendingToAClosedPeerThrowsBrokenPipe(duplex: Bool) throws {
+        let (receiver, sender) = try Connection.pipe(duplex: duplex)
+        receiver.close()
+        #expect(throws: ConnectionError.brokenPipe) { try sender.send("nobody listens") }
+    }
+
+    @Test func closedEndRefusesEverything() throws {
+        let (a, b) = try Connection.pipe()
+        a.close()
+        a.close()
+        #expect(a.isClosed && a.fileDescriptor == -1)
+        #expect(throws: ConnectionError.closed) { try a.send(1) }
+        #expect(throws: ConnectionError.closed) { try a.recv(Int.self) }
+        #expect(throws: ConnectionError.closed) { try a.poll() }
+        #expect(!b.isClosed)
+    }
+
+    @Test func pollWaitsForDataWithATimeout() throws {
+        let (a, b) = try Connection.pipe()
+        #expect(try !a.poll())
+        #expect(try !a.poll(timeout: .milliseconds(20)))
+        let sender = JoinableThread(daemon: true) { try b.send("late") }
+        try sender.start()
+        #expect(try a.poll(timeout: testDeadline))
+        #expect(try a.recv(String.self) == "late")
+        #expect(try sender.join(timeout: testDeadline))
+    }
+
+    @Test func recvBytesEnforcesMaxLength() throws {
+        let (a, b) = try Connection.pipe()
+        try b.sendBytes(Array(repeating: 1, count: 10))
+        #expect(throws: ConnectionError.messageTooLong(length: 10, maxLength: 4)) { try a.recvBytes(maxLength: 4) }
+    }
+
+    @Test func largeMessagesCrossWhileTheReaderDrains() throws {
+        let (a, b) = try Connection.pipe()
+        let values = (0..<1_000_000).map { Double($0) }
+        let sender = JoinableThread(daemon: true) { try b.send(values) }
+        try sender.start()
+        #expect(try a.recv([Double].self) == values)
+        #expect(try sender.join(timeout: testDeadline))
+    }
+
+    @Test func valueThatCannotBeEncodedIsNeverHalfSent() throws {
+        struct Refuses: Encodable {
+            struct Nope: Error {}
+            func encode(to encoder: any Encoder) throws { throw Nope() }
+        }
+        let (a, b) = try Connection.pipe()
+        #expect(throws: Refuses.Nope.self) { try b.send(Refuses()) }
+        try b.send("after")
+        #expect(try a.recv(String.self) == "after", "nothing of the failed send reached the pipe")
+    }
+
+    @Test func corruptOrTruncatedInputFailsOnlyTheReceiver() throws {
+        // Raw bytes written behind the connection's back: a frame with a bad checksum.
+        let (a, b) = try Connection.pipe()
+        var frame = try WireFrame.frame(WireEncoder().encode("hello"))
+        frame[WireFrame.headerSize] ^= 0xFF
+        _ = frame.withUnsafeBytes { write(b.fileDescriptor, $0.baseAddress, $0.count) }
+        #expect { try a.recv(String.self) } throws: { error in
+            if case WireError.checksumMismatch = error { return true }
+            return false
+        }
+        try a.send("the other side is unharmed")
+        #expect(try b.recv(String.self) == "the other side is unharmed")
+
+        // Half a frame, then the peer goes away.
+        let (c, d) = try Connection.pipe()
+        let whole = try WireFrame.frame(WireEncoder().encode("a longer message"))
+        _ = whole.withUnsafeBytes { write(d.fileDescriptor, $0.baseAddress, 11) }
+        d.close()
+        #expect(throws: ConnectionError.truncatedMessage(received: 11)) { try c.recv(String.self) }
+
+        // A header announcing more than the receiver accepts.
+        let (e, f) = try Connection.pipe()
+        let receiver = Connection(descriptor: dup(e.fileDescriptor), readable: true, writable: false,
+                                  isSocket: true, maxMessageSize: 16)
+        try f.sendBytes(Array(repeating: 0, count: 17))
+        #expect(throws: WireError.oversizedFrame(size: 17, limit: 16)) { try receiver.recvBytes() }
+    }
+
+    @Test(arguments: [1, 2, 4, 8])
+    func concurrentSendersNeverInterleaveMessages(threads: Int) throws {
+        let (a, b) = try Connection.pipe()
+        let perThread = 300
+        let senders = (0..<threads).map { index in
+            JoinableThread(daemon: true) {
+                for n in 0..<perThread { try b.send(Message(id: index, body: String(n), values: [Double(n)])) }
+            }
+        }
+        for sender in senders { try sender.start() }
+        var next = [Int](repeating: 0, count: threads)
+        for _ in 0..<(threads * perThread) {
+            let message = try a.recv(Message.self)
+            #expect(message.body == String(next[message.id]))
+            next[message.id] += 1
+        }
+        for sender in senders { #expect(try sender.join(timeout: testDeadline)) }
+        #expect(next == [Int](repeating: perThread, count: threads))
+    }
+}
