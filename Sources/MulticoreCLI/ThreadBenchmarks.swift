@@ -31,7 +31,7 @@ enum ThreadBenchmarks {
                   pythonDivisor: 2, maxRawRatio: 1.3, minPythonSpeedup: nil,
                   multicore: conditionHandoff, raw: { mcb_cond_handoff($0) }),
         Benchmark(name: "queue.spsc", unit: "s/item", iterations: 1_000_000, quickIterations: 200_000,
-                  pythonDivisor: 5, maxRawRatio: nil, minPythonSpeedup: 10,
+                  pythonDivisor: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: queueSPSC, raw: { mcb_queue_spsc($0, 1024) }),
         Benchmark(name: "executor.threads.submit", unit: "s/task", iterations: 200_000, quickIterations: 50_000,
                   pythonDivisor: 5, maxRawRatio: nil, minPythonSpeedup: 5,
