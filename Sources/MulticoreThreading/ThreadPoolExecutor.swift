@@ -93,6 +93,8 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     private var idle = 0
     private var isShutdown = false
     private var brokenReason: String?
+    /// Workers started so far: numbers their names (workers that ended leave `workers`).
+    private var started = 0
 
     init(maxWorkers: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?) {
         self.maxWorkers = maxWorkers
@@ -112,9 +114,10 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
                 return nil
             }
             guard workers.count < maxWorkers else { return nil }
-            let worker = JoinableThread(name: "\(namePrefix)_\(workers.count)", daemon: false) { [self] in
+            let worker = JoinableThread(name: "\(namePrefix)_\(started)", daemon: false) { [self] in
                 workerLoop()
             }
+            started += 1
             workers.append(worker)
             return worker
         }
