@@ -3,7 +3,7 @@
 /// Used instead of `Synchronization.Mutex` for Multicore's own bookkeeping: `Mutex`'s atomics
 /// live inside the stdlib, which ThreadSanitizer does not see, so every access it protects would
 /// be reported as a race; `Lock`'s atomics are compiled into this module and are seen.
-final class Locked<Value>: @unchecked Sendable { // `value` is only reached with `lock` held
+final class Locked<Value> {
     private let lock = Lock()
     private var value: Value
 
@@ -15,3 +15,6 @@ final class Locked<Value>: @unchecked Sendable { // `value` is only reached with
         return try body(&value)
     }
 }
+
+// `value` is only reached with `lock` held, and only values that may cross threads are kept.
+extension Locked: @unchecked Sendable where Value: Sendable {}
