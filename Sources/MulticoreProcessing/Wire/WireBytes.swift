@@ -122,22 +122,17 @@ struct WireReader {
         return string
     }
 
-    mutating func readBool() throws(WireError) -> Bool {
-        let start = offset
-        switch try readByte() {
-        case 0: return false
-        case 1: return true
-        case let byte: throw .corrupt(offset: start, reason: "\(byte) is not a Bool (0 or 1)")
-        }
-    }
+    mutating func readBool() throws(WireError) -> Bool { try readZeroOrOne("a Bool") }
 
     /// The presence byte in front of an optional value: true when a value follows.
-    mutating func readPresence() throws(WireError) -> Bool {
+    mutating func readPresence() throws(WireError) -> Bool { try readZeroOrOne("a presence marker") }
+
+    private mutating func readZeroOrOne(_ what: String) throws(WireError) -> Bool {
         let start = offset
         switch try readByte() {
         case 0: return false
         case 1: return true
-        case let byte: throw .corrupt(offset: start, reason: "\(byte) is not a presence marker (0 or 1)")
+        case let byte: throw .corrupt(offset: start, reason: "\(byte) is not \(what) (0 or 1)")
         }
     }
 

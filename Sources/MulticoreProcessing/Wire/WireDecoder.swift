@@ -81,24 +81,12 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: String.Type) throws -> String { try reader.readString() }
     func decode(_ type: Double.Type) throws -> Double { Double(bitPattern: try reader.read(UInt64.self)) }
     func decode(_ type: Float.Type) throws -> Float { Float(bitPattern: try reader.read(UInt32.self)) }
-    func decode(_ type: Int.Type) throws -> Int {
-        let start = reader.offset
-        guard let value = Int(exactly: try reader.read(Int64.self)) else {
-            throw WireError.corrupt(offset: start, reason: "integer does not fit Int")
-        }
-        return value
-    }
+    func decode(_ type: Int.Type) throws -> Int { try reader.read(Int.self) }
     func decode(_ type: Int8.Type) throws -> Int8 { try reader.read(Int8.self) }
     func decode(_ type: Int16.Type) throws -> Int16 { try reader.read(Int16.self) }
     func decode(_ type: Int32.Type) throws -> Int32 { try reader.read(Int32.self) }
     func decode(_ type: Int64.Type) throws -> Int64 { try reader.read(Int64.self) }
-    func decode(_ type: UInt.Type) throws -> UInt {
-        let start = reader.offset
-        guard let value = UInt(exactly: try reader.read(UInt64.self)) else {
-            throw WireError.corrupt(offset: start, reason: "integer does not fit UInt")
-        }
-        return value
-    }
+    func decode(_ type: UInt.Type) throws -> UInt { try reader.read(UInt.self) }
     func decode(_ type: UInt8.Type) throws -> UInt8 { try reader.read(UInt8.self) }
     func decode(_ type: UInt16.Type) throws -> UInt16 { try reader.read(UInt16.self) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try reader.read(UInt32.self) }

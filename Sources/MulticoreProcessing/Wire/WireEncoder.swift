@@ -61,12 +61,12 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     func encode(_ value: String) throws { writer.write(value) }
     func encode(_ value: Double) throws { writer.write(value.bitPattern) }
     func encode(_ value: Float) throws { writer.write(value.bitPattern) }
-    func encode(_ value: Int) throws { writer.write(Int64(value)) }
+    func encode(_ value: Int) throws { writer.write(value) }
     func encode(_ value: Int8) throws { writer.write(value) }
     func encode(_ value: Int16) throws { writer.write(value) }
     func encode(_ value: Int32) throws { writer.write(value) }
     func encode(_ value: Int64) throws { writer.write(value) }
-    func encode(_ value: UInt) throws { writer.write(UInt64(value)) }
+    func encode(_ value: UInt) throws { writer.write(value) }
     func encode(_ value: UInt8) throws { writer.write(value) }
     func encode(_ value: UInt16) throws { writer.write(value) }
     func encode(_ value: UInt32) throws { writer.write(value) }

@@ -31,17 +31,8 @@ extension Float: WireSpecialEncodable, WireSpecialDecodable {
     static func wireDecode(from decoder: _WireDecoder) throws -> Float { try decoder.decode(Float.self) }
 }
 
-extension Int: WireSpecialEncodable, WireSpecialDecodable {
-    func wireEncode(into encoder: _WireEncoder) throws { try encoder.encode(self) }
-    static func wireDecode(from decoder: _WireDecoder) throws -> Int { try decoder.decode(Int.self) }
-}
-
-extension UInt: WireSpecialEncodable, WireSpecialDecodable {
-    func wireEncode(into encoder: _WireEncoder) throws { try encoder.encode(self) }
-    static func wireDecode(from decoder: _WireDecoder) throws -> UInt { try decoder.decode(UInt.self) }
-}
-
-/// Fixed-width integers are written as themselves (little-endian) by one generic path.
+/// Integers are written as themselves, little-endian, by one generic path (`Int` and `UInt`
+/// are 8 bytes: Multicore runs on 64-bit Linux).
 protocol WireFixedWidth: FixedWidthInteger, WireSpecialEncodable, WireSpecialDecodable {}
 
 extension WireFixedWidth {
@@ -49,6 +40,8 @@ extension WireFixedWidth {
     static func wireDecode(from decoder: _WireDecoder) throws -> Self { try decoder.reader.read(Self.self) }
 }
 
+extension Int: WireFixedWidth {}
+extension UInt: WireFixedWidth {}
 extension Int8: WireFixedWidth {}
 extension Int16: WireFixedWidth {}
 extension Int32: WireFixedWidth {}
