@@ -156,3 +156,93 @@ int mc_socketpair_cloexec(int fds[2]) {
 }
 
 void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+// MARK: Spawning a worker copy of this executable
+
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+// Defined by MulticoreProcessing (Swift, @_cdecl) in binaries that link it; weak so that
+// binaries without it still link.
+extern void multicore_worker_main(int fd) __attribute__((weak));
+
+// Runs before `main` in every process of this executable: a worker spawned by Multicore (the
+// environment variable names its descriptor) runs its task and exits without ever reaching
+// `main`. Everything else returns at once.
+__attribute__((constructor)) static void mc_worker_bootstrap(void) {
+    const char *value = getenv("MULTICORE_WORKER_FD");
+    if (value == NULL) return;
+    int fd = atoi(value);
+    unsetenv("MULTICORE_WORKER_FD"); // not inherited by what the task itself starts
+    if (multicore_worker_main == NULL) _exit(127);
+    multicore_worker_main(fd);
+    _exit(0);
+}
+
+int mc_spawn_worker(int channel, pid_t *pid) {
+    // Move the channel out of the range the file actions target, so that dup2 onto 3 can never
+    // clobber a source descriptor (posix_spawn runs its actions in order).
+    int high = fcntl(channel, F_DUPFD_CLOEXEC, 100);
+    if (high < 0) return errno;
+
+    size_t count = 0;
+    while (environ[count] != NULL) count++;
+    char **env = calloc(count + 3, sizeof(char *));
+    if (env == NULL) { close(high); return ENOMEM; }
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(environ[i], "MULTICORE_WORKER_FD=", 20) == 0) continue;
+        if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) continue;
+        env[used++] = environ[i];
+    }
+    env[used++] = "MULTICORE_WORKER_FD=3";
+    // A crashing worker is reported by its signal; the backtracer would delay that by ~10 ms.
+    env[used++] = "SWIFT_BACKTRACE=enable=no";
+    env[used] = NULL;
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, high, 3);
+
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+
+    char *argv[] = {"multicore-worker", NULL};
+    int result = posix_spawn(pid, "/proc/self/exe", &actions, &attributes, argv, env);
+
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    free(env);
+    close(high);
+    return result;
+}
+
+int mc_pidfd_open(pid_t pid) {
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int mc_wait_status(pid_t pid, int *exited, int *code, int nohang) {
+    int status = 0;
+    pid_t r;
+    do { r = waitpid(pid, &status, nohang ? WNOHANG : 0); } while (r < 0 && errno == EINTR);
+    if (r < 0) return errno;
+    if (r == 0) return EAGAIN;
+    if (WIFEXITED(status)) { *exited = 1; *code = WEXITSTATUS(status); }
+    else if (WIFSIGNALED(status)) { *exited = 0; *code = WTERMSIG(status); }
+    else { return EAGAIN; }
+    return 0;
+}
+
+const char *mc_signal_name(int signal) {
+    const char *abbrev = sigabbrev_np(signal);
+    return abbrev ? abbrev : "unknown";
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,6 +67,21 @@ int mc_socketpair_cloexec(int fds[2]);
 /// Ignores SIGPIPE process-wide, so that writing to a closed pipe fails with EPIPE instead of
 /// killing the process (what CPython does at start-up).
 void mc_ignore_sigpipe(void);
+
+/// Spawns a worker: a copy of this executable (/proc/self/exe) whose `channel` descriptor
+/// becomes its descriptor 3, and which runs `multicore_worker_main` before `main`. Returns 0 or
+/// an errno; `*pid` receives the child's pid.
+int mc_spawn_worker(int channel, pid_t *pid);
+
+/// pidfd_open(pid, 0): a descriptor that becomes readable when the process ends; -errno on failure.
+int mc_pidfd_open(pid_t pid);
+
+/// waitpid on `pid` (WNOHANG when `nohang`): 0 with `*exited` and `*code` (exit status, or the
+/// terminating signal when not exited), EAGAIN if still running, or an errno.
+int mc_wait_status(pid_t pid, int *exited, int *code, int nohang);
+
+/// A signal's abbreviation without "SIG" ("SEGV", "KILL").
+const char *mc_signal_name(int signal);
 
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);

@@ -1,0 +1,201 @@
+import CMulticore
+import MulticoreThreading
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A task running in a child process with its own memory: a fresh copy of this executable
+/// (Python's "spawn" start method), which works from any executable and inside `swift test`.
+/// Corresponds to Python's `multiprocessing.Process`, with the task's result and error brought
+/// back to the parent.
+///
+/// The child starts in a few milliseconds, inherits standard output and error, and ends with
+/// Python's exit codes: 0, 1 when the task threw, -N when killed by signal N.
+/// - Warning: this first version does not yet end children whose parent dies (no orphan
+///   protection) and offers only the spawn start method.
+public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mutable state is guarded by `stateLock`
+    private enum Phase { case created, running, ended }
+
+    /// The work the child runs.
+    public let task: Task
+    private let stateLock = Lock()
+    /// Serializes joiners, which read the reply and reap the child.
+    private let joinLock = Lock()
+    private var _name: String
+    private var phase = Phase.created
+    private var _pid: pid_t?
+    private var pidDescriptor: Int32 = -1
+    private var connection: Connection?
+    private var reply: WorkerReply?
+    private var replyError: String?
+    private var exitStatus: (exited: Bool, code: Int32)?
+
+    /// Creates a process that will run `task`. Corresponds to Python's
+    /// `multiprocessing.Process(target=..., args=..., name=None)`.
+    /// - Parameter name: defaults to "Process-N", numbered as Python numbers them.
+    public init(task: Task, name: String? = nil) {
+        self.task = task
+        self._name = name ?? "Process-\(processCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
+    }
+
+    deinit {
+        if pidDescriptor >= 0 { Glibc.close(pidDescriptor) }
+    }
+
+    /// The process's name, which the child sees as its own. Python: `Process.name`.
+    public var name: String { stateLock.withLock { _name } }
+
+    /// The child's pid, nil before start. Python: `Process.pid`.
+    public var pid: Int32? { stateLock.withLock { _pid } }
+
+    /// Starts the child and hands it the task. Corresponds to Python's `Process.start()`.
+    /// - Throws: `ProcessError.alreadyStarted`; `.spawnFailed`; an encoding error of the task.
+    public func start() throws {
+        let payload = try WireEncoder().encode(task)
+        guard let typeName = _mangledTypeName(Task.self) else { throw ProcessError.taskNotFound("\(Task.self)") }
+        try stateLock.withLock { () throws(ProcessError) in
+            guard phase == .created else { throw .alreadyStarted }
+            phase = .running
+        }
+        let (parentEnd, childEnd) = try Connection.pipe()
+        var pid: pid_t = 0
+        let result = mc_spawn_worker(childEnd.fileDescriptor, &pid)
+        childEnd.close()
+        guard result == 0 else {
+            stateLock.withLock { phase = .created }
+            throw ProcessError.spawnFailed(errno: result)
+        }
+        let pidfd = mc_pidfd_open(pid)
+        stateLock.withLock {
+            _pid = pid
+            pidDescriptor = pidfd
+            connection = parentEnd
+        }
+        // A child that died at once has closed its end: the send fails, and join reports how it ended.
+        try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, payload: payload))
+    }
+
+    /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it
+    /// ended. Reads the child's result while waiting, so a child with a large result never
+    /// blocks on a full pipe. Corresponds to Python's `Process.join(timeout=None)`.
+    /// - Throws: `ProcessError.notStarted`.
+    @available(*, noasync, message: "blocks the thread")
+    @discardableResult
+    public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
+        let (state, pidfd, connection) = stateLock.withLock { (phase, pidDescriptor, self.connection) }
+        switch state {
+        case .created: throw .notStarted
+        case .ended: return true
+        case .running: break
+        }
+        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        return joinLock.withLock { () -> Bool in
+            while true {
+                if stateLock.withLock({ phase == .ended }) { return true }
+                var entries = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+                let replyPending = stateLock.withLock { reply == nil && replyError == nil }
+                if replyPending, let connection { entries.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
+                var milliseconds: Int32 = -1
+                if let deadline {
+                    let (seconds, attoseconds) = max(deadline - ContinuousClock.now, .zero).components
+                    milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+                }
+                let ready = poll(&entries, nfds_t(entries.count), milliseconds)
+                if ready < 0 { if errno == EINTR { continue } else { return false } }
+                if ready == 0 { return false }
+                if entries.count > 1, entries[1].revents != 0 { readReply() }
+                if entries[0].revents != 0 { reap(); return true }
+            }
+        }
+    }
+
+    private func readReply() {
+        guard let connection = stateLock.withLock({ self.connection }) else { return }
+        let outcome = Result { try connection.recv(WorkerReply.self) }
+        stateLock.withLock {
+            switch outcome {
+            case .success(let value): reply = value
+            case .failure(let error): replyError = "\(error)"
+            }
+        }
+    }
+
+    private func reap() {
+        guard let pid = stateLock.withLock({ _pid }) else { return }
+        var exited: Int32 = 0, code: Int32 = 0
+        guard mc_wait_status(pid, &exited, &code, 0) == 0 else { return }
+        // The child wrote its reply before exiting: collect it if the poll did not.
+        if stateLock.withLock({ reply == nil && replyError == nil }), let connection = stateLock.withLock({ self.connection }),
+           (try? connection.poll()) == true {
+            readReply()
+        }
+        stateLock.withLock {
+            exitStatus = (exited != 0, code)
+            phase = .ended
+            connection?.close()
+            if pidDescriptor >= 0 { Glibc.close(pidDescriptor) }
+            pidDescriptor = -1
+        }
+    }
+
+    /// Whether the child is still running. Corresponds to Python's `Process.is_alive()`.
+    public var isAlive: Bool {
+        guard stateLock.withLock({ phase == .running }) else { return false }
+        return (try? join(timeout: .zero)) == false
+    }
+
+    /// The exit code once the child ended: 0, the code it exited with (1 when the task threw),
+    /// or -N when signal N killed it; nil while it runs. Corresponds to Python's `Process.exitcode`.
+    public var exitCode: Int32? {
+        _ = isAlive
+        return stateLock.withLock { exitStatus.map { $0.exited ? $0.code : -$0.code } }
+    }
+
+    /// Sends SIGTERM. Corresponds to Python's `Process.terminate()`.
+    public func terminate() throws(ProcessError) { try signal(SIGTERM) }
+    /// Sends SIGKILL. Corresponds to Python's `Process.kill()`.
+    public func kill() throws(ProcessError) { try signal(SIGKILL) }
+    /// Sends SIGINT. Corresponds to Python's `Process.interrupt()` (3.14).
+    public func interrupt() throws(ProcessError) { try signal(SIGINT) }
+
+    private func signal(_ number: Int32) throws(ProcessError) {
+        try stateLock.withLock { () throws(ProcessError) in
+            guard let pid = _pid else { throw .notStarted }
+            // Until it is reaped (under this lock), the pid cannot name another process.
+            if phase == .running { _ = Glibc.kill(pid, number) }
+        }
+    }
+
+    /// What the task returned, once the child has ended.
+    /// - Throws: `ProcessError.taskFailed` with the child's error; `.crashed` with the signal;
+    ///   `.exitedWithoutResult`; `.taskNotFound`; `.stillRunning`; `.notStarted`.
+    public func result() throws -> Task.Output {
+        let (state, reply, replyError, status) = stateLock.withLock { (phase, self.reply, self.replyError, exitStatus) }
+        switch state {
+        case .created: throw ProcessError.notStarted
+        case .running: throw ProcessError.stillRunning
+        case .ended: break
+        }
+        switch reply {
+        case .value(let bytes):
+            do { return try WireDecoder().decode(Task.Output.self, from: bytes) }
+            catch { throw ProcessError.unreadableResult("\(error)") }
+        case .failure(let type, let message): throw ProcessError.taskFailed(type: type, message: message)
+        case .unknownTask(let name): throw ProcessError.taskNotFound(name)
+        case nil:
+            if let status, !status.exited {
+                throw ProcessError.crashed(signal: status.code, name: String(cString: mc_signal_name(status.code)))
+            }
+            if let replyError, status?.code == 0 { throw ProcessError.unreadableResult(replyError) }
+            throw ProcessError.exitedWithoutResult(code: status?.code ?? -1)
+        }
+    }
+}
+
+/// Python's `multiprocessing.process._process_counter`: numbers "Process-N".
+private let processCounter = Atomic<Int>(0)
+
+/// The name of the calling process: the name its parent gave it, or "MainProcess".
+/// Corresponds to Python's `multiprocessing.current_process().name`.
+public func currentProcessName() -> String { WorkerIdentity.name }

@@ -1,0 +1,38 @@
+/// Why a child process did not give a result, or misuse of its handle. Corresponds to the
+/// errors of Python's `multiprocessing.Process`, and to what Python cannot report at all.
+public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `start()` called a second time. Python: `AssertionError("cannot start a process twice")`.
+    case alreadyStarted
+    /// `join`, `result` or a signal before `start()`. Python: `AssertionError("can only join a started process")`.
+    case notStarted
+    /// `result()` while the process still runs.
+    case stillRunning
+    /// The system could not start the process (errno).
+    case spawnFailed(errno: Int32)
+    /// The child could not find the task's type (the executables differ).
+    case taskNotFound(String)
+    /// The task threw in the child: the error's type and description.
+    case taskFailed(type: String, message: String)
+    /// The child was killed by a signal (a trap is SIGILL, a bad access SIGSEGV) before it
+    /// returned a result.
+    case crashed(signal: Int32, name: String)
+    /// The child exited with this code before returning a result.
+    case exitedWithoutResult(code: Int32)
+    /// The result could not be read or decoded.
+    case unreadableResult(String)
+
+    /// The message.
+    public var description: String {
+        switch self {
+        case .alreadyStarted: "cannot start a process twice"
+        case .notStarted: "the process has not been started"
+        case .stillRunning: "the process is still running"
+        case .spawnFailed(let errno): "could not spawn the process (errno \(errno))"
+        case .taskNotFound(let name): "the child found no task type named \(name)"
+        case .taskFailed(let type, let message): "the task threw \(type): \(message)"
+        case .crashed(let signal, let name): "the process was killed by signal \(signal) (SIG\(name))"
+        case .exitedWithoutResult(let code): "the process exited with code \(code) without a result"
+        case .unreadableResult(let reason): "the result could not be read: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole life of a spawned worker, entered from CMulticore's constructor before `main`:
+/// receive the task, run it, send the outcome, exit (0, or 1 when the task threw, as Python).
+@_cdecl("multicore_worker_main")
+func multicoreWorkerMain(_ descriptor: Int32) {
+    let connection = Connection(descriptor: descriptor, readable: true, writable: true, isSocket: true)
+    guard let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
+    WorkerIdentity.name = request.processName
+    guard let type = _typeByName(request.typeName) as? any ProcessTask.Type else {
+        try? connection.send(WorkerReply.unknownTask(request.typeName))
+        exit(1)
+    }
+    do {
+        let output = try runTask(type, request.payload)
+        try? connection.send(WorkerReply.value(output))
+        exit(0)
+    } catch {
+        try? connection.send(WorkerReply.failure(type: String(reflecting: Swift.type(of: error)),
+                                                 message: String(describing: error)))
+        exit(1)
+    }
+}
+
+private func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8]) throws -> [UInt8] {
+    let task = try WireDecoder().decode(T.self, from: payload)
+    return try WireEncoder().encode(task.run())
+}
+
+/// The name this process was given by its parent; "MainProcess" in a process Multicore did not
+/// spawn. Corresponds to Python's `multiprocessing.current_process().name`.
+enum WorkerIdentity {
+    nonisolated(unsafe) static var name = "MainProcess" // written once, before the task runs
+}

@@ -1,0 +1,133 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+
+struct Doubler: ProcessTask {
+    var number: Int
+    func run() -> Int { number * 2 }
+}
+
+struct NameReporter: ProcessTask {
+    func run() -> String { currentProcessName() }
+}
+
+struct DiskFull: Error, CustomStringConvertible {
+    var description: String { "no space left on device" }
+}
+
+struct Thrower: ProcessTask {
+    func run() throws -> Int { throw DiskFull() }
+}
+
+struct Trapper: ProcessTask {
+    var index: Int
+    func run() -> Int { [1, 2, 3][index] } // out of range: a Swift trap
+}
+
+struct Sleeper: ProcessTask {
+    func run() -> Int {
+        while true { pause() }
+    }
+}
+
+struct BigResult: ProcessTask {
+    var count: Int
+    func run() -> [Double] { (0..<count).map(Double.init) }
+}
+
+struct Exiter: ProcessTask {
+    var code: Int32
+    func run() -> Int { exit(code) }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ChildProcessTests {
+    @Test func runsTheTaskInAChildAndReturnsItsResult() throws {
+        let process = ChildProcess(task: Doubler(number: 21))
+        #expect(process.name.hasPrefix("Process-"))
+        #expect(process.pid == nil && process.exitCode == nil && !process.isAlive)
+        try process.start()
+        let pid = try #require(process.pid)
+        #expect(pid != getpid())
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == 0)
+        #expect(!process.isAlive)
+        #expect(try process.result() == 42)
+    }
+
+    @Test func theChildKnowsItsName() throws {
+        let process = ChildProcess(task: NameReporter(), name: "reporter-7")
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(try process.result() == "reporter-7")
+        #expect(currentProcessName() == "MainProcess")
+    }
+
+    @Test func misuseThrows() throws {
+        let process = ChildProcess(task: Doubler(number: 1))
+        #expect(throws: ProcessError.notStarted) { try process.join(timeout: .zero) }
+        #expect(throws: ProcessError.notStarted) { try process.result() }
+        #expect(throws: ProcessError.notStarted) { try process.kill() }
+        try process.start()
+        #expect(throws: ProcessError.alreadyStarted) { try process.start() }
+        #expect(try process.join(timeout: testDeadline))
+    }
+
+    @Test func anErrorThrownInTheChildComesBackWithItsTypeAndMessage() throws {
+        let process = ChildProcess(task: Thrower())
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == 1, "Python's exit code for a target that raised")
+        #expect(throws: ProcessError.taskFailed(type: String(reflecting: DiskFull.self), message: "no space left on device")) {
+            try process.result()
+        }
+    }
+
+    @Test func aTrapInTheChildIsReportedWithItsSignal() throws {
+        let process = ChildProcess(task: Trapper(index: 5))
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == -SIGILL)
+        #expect(throws: ProcessError.crashed(signal: SIGILL, name: "ILL")) { try process.result() }
+    }
+
+    @Test(arguments: [(SIGKILL, "KILL"), (SIGTERM, "TERM"), (SIGINT, "INT")])
+    func signalsEndARunningChild(signal: Int32, name: String) throws {
+        let process = ChildProcess(task: Sleeper())
+        try process.start()
+        #expect(try !process.join(timeout: .milliseconds(20)))
+        #expect(process.isAlive)
+        switch signal {
+        case SIGKILL: try process.kill()
+        case SIGTERM: try process.terminate()
+        default: try process.interrupt()
+        }
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == -signal)
+        #expect(throws: ProcessError.crashed(signal: signal, name: name)) { try process.result() }
+        try process.kill() // harmless once it has ended
+    }
+
+    @Test func aLargeResultNeverDeadlocksTheJoin() throws {
+        let process = ChildProcess(task: BigResult(count: 1_000_000))
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(try process.result().count == 1_000_000)
+    }
+
+    @Test func exitInTheChildIsItsExitCode() throws {
+        let process = ChildProcess(task: Exiter(code: 7))
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == 7)
+        #expect(throws: ProcessError.exitedWithoutResult(code: 7)) { try process.result() }
+    }
+
+    @Test func manyChildrenRunInParallel() throws {
+        let processes = (1...5).map { ChildProcess(task: Doubler(number: $0 * 5)) }
+        for process in processes { try process.start() }
+        for process in processes { #expect(try process.join(timeout: testDeadline)) }
+        #expect(try processes.map { try $0.result() } == [10, 20, 30, 40, 50])
+    }
+}
