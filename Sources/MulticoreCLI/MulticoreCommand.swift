@@ -6,7 +6,7 @@ struct MulticoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "multicore",
         abstract: "Runs the \"Concurrent execution\" notebook's experiments with Multicore.",
-        subcommands: [Notebook.self, Cell1.self, Cell2.self, Bench.self],
+        subcommands: [Notebook.self, Cell1.self, Cell2.self, Cell3.self, Bench.self],
         defaultSubcommand: Notebook.self
     )
 }
@@ -18,8 +18,10 @@ struct Notebook: ParsableCommand {
 
     func run() throws {
         try NotebookCells.cell1()
-        print()
+        Console.line("")
         try NotebookCells.cell2()
+        Console.line("")
+        try NotebookCells.cell3()
     }
 }
 
@@ -33,4 +35,10 @@ struct Cell2: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cell2", abstract: "Ten threads add 1,000,000 each to a total under one lock.")
     func run() throws { try NotebookCells.cell2() }
+}
+
+struct Cell3: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cell3", abstract: "Five processes double five numbers, then the same work serially.")
+    func run() throws { try NotebookCells.cell3() }
 }
