@@ -1,4 +1,4 @@
-"""CPython's side of `multicore bench`: the same work as each Multicore benchmark.
+"""CPython's side of `multicore bench` (threads, and processes as they arrive): the same work as each Multicore benchmark.
 
 Usage: python3 threading_bench.py NAME ITERATIONS
 Prints one number: seconds per operation (or per run, for the whole-run benchmarks).
@@ -128,6 +128,21 @@ def executor_threads_submit(n):
         return (time.perf_counter() - start) / n
 
 
+def _nothing():
+    pass
+
+
+def process_start_join_spawn(n):
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    start = time.perf_counter()
+    for _ in range(n):
+        p = context.Process(target=_nothing)
+        p.start()
+        p.join()
+    return (time.perf_counter() - start) / n
+
+
 BENCHMARKS = {
     "thread.start_join": thread_start_join,
     "lock.uncontended": lock_uncontended,
@@ -136,6 +151,7 @@ BENCHMARKS = {
     "condition.handoff": condition_handoff,
     "queue.spsc": queue_spsc,
     "executor.threads.submit": executor_threads_submit,
+    "process.start_join.spawn": process_start_join_spawn,
 }
 
 if __name__ == "__main__":
