@@ -160,6 +160,8 @@ void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 // MARK: Spawning a worker copy of this executable
 
 #include <spawn.h>
+#include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -177,7 +179,15 @@ __attribute__((constructor)) static void mc_worker_bootstrap(void) {
     const char *value = getenv("MULTICORE_WORKER_FD");
     if (value == NULL) return;
     int fd = atoi(value);
+    const char *parent = getenv("MULTICORE_PARENT_PID");
+    pid_t expected = parent ? (pid_t)atoi(parent) : 0;
     unsetenv("MULTICORE_WORKER_FD"); // not inherited by what the task itself starts
+    unsetenv("MULTICORE_PARENT_PID");
+    // No orphans: the kernel kills this worker when the thread that spawned it ends (Multicore
+    // spawns from one long-lived thread), and a parent that died before this line is noticed by
+    // the getppid check.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (expected != 0 && getppid() != expected) _exit(1);
     if (multicore_worker_main == NULL) _exit(127);
     multicore_worker_main(fd);
     _exit(0);
@@ -191,14 +201,18 @@ int mc_spawn_worker(int channel, pid_t *pid) {
 
     size_t count = 0;
     while (environ[count] != NULL) count++;
-    char **env = calloc(count + 3, sizeof(char *));
+    char **env = calloc(count + 4, sizeof(char *));
     if (env == NULL) { close(high); return ENOMEM; }
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         if (strncmp(environ[i], "MULTICORE_WORKER_FD=", 20) == 0) continue;
         if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) continue;
+        if (strncmp(environ[i], "MULTICORE_PARENT_PID=", 21) == 0) continue;
         env[used++] = environ[i];
     }
+    char parent[48];
+    snprintf(parent, sizeof(parent), "MULTICORE_PARENT_PID=%d", (int)getpid());
+    env[used++] = parent;
     env[used++] = "MULTICORE_WORKER_FD=3";
     // A crashing worker is reported by its signal; the backtracer would delay that by ~10 ms.
     env[used++] = "SWIFT_BACKTRACE=enable=no";

@@ -12,8 +12,8 @@ import Glibc
 ///
 /// The child starts in a few milliseconds, inherits standard output and error, and ends with
 /// Python's exit codes: 0, 1 when the task threw, -N when killed by signal N.
-/// - Warning: this first version does not yet end children whose parent dies (no orphan
-///   protection) and offers only the spawn start method.
+/// A child never outlives its parent: the kernel kills it (SIGKILL) when the parent dies, even
+/// by SIGKILL. Only the spawn start method exists so far.
 public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mutable state is guarded by `stateLock`
     private enum Phase { case created, running, ended }
 
@@ -59,12 +59,12 @@ public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mut
             phase = .running
         }
         let (parentEnd, childEnd) = try Connection.pipe()
-        var pid: pid_t = 0
-        let result = mc_spawn_worker(childEnd.fileDescriptor, &pid)
+        let spawned = Spawner.spawn(channel: childEnd)
         childEnd.close()
-        guard result == 0 else {
+        guard case .success(let pid) = spawned else {
             stateLock.withLock { phase = .created }
-            throw ProcessError.spawnFailed(errno: result)
+            if case .failure(let error) = spawned { throw error }
+            return
         }
         let pidfd = mc_pidfd_open(pid)
         stateLock.withLock {

@@ -1,0 +1,78 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+
+/// In the child: starts a grandchild that sleeps forever, writes its pid to `pidFile`, then
+/// sleeps forever itself (until the test kills it).
+struct SpawnsGrandchild: ProcessTask {
+    var pidFile: String
+    func run() throws -> Int {
+        let grandchild = ChildProcess(task: Sleeper())
+        try grandchild.start()
+        let text = "\(grandchild.pid ?? 0)\n"
+        guard let file = fopen(pidFile + ".tmp", "w") else { return 1 }
+        fputs(text, file)
+        fclose(file)
+        rename(pidFile + ".tmp", pidFile) // the parent never reads a half-written file
+        while true { pause() }
+    }
+}
+
+/// Whether `pid` has ended: no such process, or a zombie nobody reaped yet.
+func processIsGone(_ pid: pid_t) -> Bool {
+    guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 512)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return true }
+    let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // The state follows the command name, which is in parentheses.
+    guard let close = line.lastIndex(of: ")") else { return false }
+    let state = line[line.index(after: close)...].drop { $0 == " " }.first
+    return state == "Z" || state == "X"
+}
+
+/// Polls (bounded) until `condition` holds.
+func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        usleep(1_000)
+    }
+    return true
+}
+
+@Suite(.timeLimit(.minutes(1))) struct OrphanTests {
+    @Test func aGrandchildDiesWhenItsParentIsKilled() throws {
+        let pidFile = "/tmp/multicore-orphan-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        defer { unlink(pidFile) }
+        let child = ChildProcess(task: SpawnsGrandchild(pidFile: pidFile))
+        try child.start()
+        var grandchild: pid_t = 0
+        #expect(eventually {
+            guard let file = fopen(pidFile, "r") else { return false }
+            defer { fclose(file) }
+            var value: Int32 = 0
+            guard withUnsafeMutablePointer(to: &value, { fscanfInt(file, $0) }) else { return false }
+            grandchild = value
+            return true
+        })
+        try #require(grandchild > 0)
+        #expect(!processIsGone(grandchild), "the grandchild runs while its parent lives")
+        try child.kill()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(child.exitCode == -SIGKILL)
+        #expect(eventually { processIsGone(grandchild) }, "the grandchild did not outlive its parent")
+    }
+}
+
+/// Reads one integer (`fscanf` is variadic, which Swift does not import).
+private func fscanfInt(_ file: UnsafeMutablePointer<FILE>, _ value: UnsafeMutablePointer<Int32>) -> Bool {
+    var buffer = [CChar](repeating: 0, count: 32)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil,
+          let number = Int32(String(decoding: buffer.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    else { return false }
+    value.pointee = number
+    return true
+}
