@@ -1,0 +1,81 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+
+/// Open descriptors of this process.
+func openDescriptorCount() -> Int {
+    guard let directory = opendir("/proc/self/fd") else { return -1 }
+    defer { closedir(directory) }
+    var count = 0
+    while readdir(directory) != nil { count += 1 }
+    return count - 3 // ".", ".." and the directory's own descriptor
+}
+
+/// Children of this process that ended and were never reaped.
+func zombieChildCount() -> Int {
+    guard let directory = opendir("/proc") else { return -1 }
+    defer { closedir(directory) }
+    let me = getpid()
+    var zombies = 0
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        guard let pid = Int32(name), let file = fopen("/proc/\(pid)/stat", "r") else { continue }
+        var buffer = [CChar](repeating: 0, count: 512)
+        let read = fgets(&buffer, Int32(buffer.count), file) != nil
+        fclose(file)
+        guard read else { continue }
+        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let close = line.lastIndex(of: ")") else { continue }
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies += 1 }
+    }
+    return zombies
+}
+
+/// Starts and ends many children; returns what went wrong, or nil.
+func runLifecycles() throws -> String? {
+    // Warm up: the spawner thread and lazily opened descriptors exist from here on.
+    let first = ChildProcess(task: Doubler(number: 0))
+    try first.start()
+    guard try first.join(timeout: testDeadline) else { return "first join timed out" }
+    let descriptorsBefore = openDescriptorCount()
+    for round in 0..<200 {
+        let process = ChildProcess(task: Doubler(number: round))
+        try process.start()
+        guard try process.join(timeout: testDeadline) else { return "join timed out" }
+        guard try process.result() == round * 2 else { return "wrong result" }
+    }
+    for _ in 0..<20 {
+        let process = ChildProcess(task: Sleeper())
+        try process.start()
+        try process.kill()
+        guard try process.join(timeout: testDeadline) else { return "join of a killed child timed out" }
+    }
+    let descriptorsAfter = openDescriptorCount()
+    guard descriptorsAfter == descriptorsBefore else {
+        return "descriptors: \(descriptorsBefore) before, \(descriptorsAfter) after"
+    }
+    guard zombieChildCount() == 0 else { return "zombies left" }
+    return nil
+}
+
+/// Counted in a child process of its own (an exit test): other tests running at the same time
+/// open descriptors and start children too.
+@Suite(.timeLimit(.minutes(3))) struct LifecycleTests {
+    @Test func hundredsOfLifecyclesLeakNoDescriptorAndLeaveNoZombie() async {
+        let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            if let failure = try runLifecycles() {
+                let text = Array("lifecycle check failed: \(failure)\n".utf8)
+                _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                exit(1)
+            }
+        }
+        if let outcome, outcome.exitStatus != .exitCode(0) {
+            Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
+        }
+    }
+}
