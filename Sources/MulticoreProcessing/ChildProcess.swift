@@ -14,7 +14,7 @@ import Glibc
 /// Python's exit codes: 0, 1 when the task threw, -N when killed by signal N.
 /// A child never outlives its parent: the kernel kills it (SIGKILL) when the parent dies, even
 /// by SIGKILL. Only the spawn start method exists so far.
-public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mutable state is guarded by `stateLock`
+public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @unchecked Sendable { // mutable state is guarded by `stateLock`
     private enum Phase { case created, running, ended }
 
     /// The work the child runs.
@@ -30,12 +30,17 @@ public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mut
     private var reply: WorkerReply?
     private var replyError: String?
     private var exitStatus: (exited: Bool, code: Int32)?
+    private var _daemon: Bool
 
     /// Creates a process that will run `task`. Corresponds to Python's
     /// `multiprocessing.Process(target=..., args=..., name=None)`.
-    /// - Parameter name: defaults to "Process-N", numbered as Python numbers them.
-    public init(task: Task, name: String? = nil) {
+    /// - Parameters:
+    ///   - name: defaults to "Process-N", numbered as Python numbers them.
+    ///   - daemon: a daemon child is terminated when this process exits; a non-daemon child is
+    ///     waited for (Python's `daemon=False`, the default).
+    public init(task: Task, name: String? = nil, daemon: Bool = false) {
         self.task = task
+        self._daemon = daemon
         self._name = name ?? "Process-\(processCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
     }
 
@@ -45,6 +50,19 @@ public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mut
 
     /// The process's name, which the child sees as its own. Python: `Process.name`.
     public var name: String { stateLock.withLock { _name } }
+
+    /// Whether the child is terminated, rather than waited for, when this process exits.
+    /// Python: `Process.daemon`.
+    public var daemon: Bool { stateLock.withLock { _daemon } }
+
+    /// Sets the daemon flag. Corresponds to assigning Python's `Process.daemon`.
+    /// - Throws: `ProcessError.alreadyStarted` once the process has started.
+    public func setDaemon(_ daemonic: Bool) throws(ProcessError) {
+        try stateLock.withLock { () throws(ProcessError) in
+            guard phase == .created else { throw .alreadyStarted }
+            _daemon = daemonic
+        }
+    }
 
     /// The child's pid, nil before start. Python: `Process.pid`.
     public var pid: Int32? { stateLock.withLock { _pid } }
@@ -72,6 +90,7 @@ public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mut
             pidDescriptor = pidfd
             connection = parentEnd
         }
+        Children.add(self)
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
         try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, payload: payload))
     }
@@ -130,6 +149,7 @@ public final class ChildProcess<Task: ProcessTask>: @unchecked Sendable { // mut
            (try? connection.poll()) == true {
             readReply()
         }
+        Children.remove(self)
         stateLock.withLock {
             exitStatus = (exited != 0, code)
             phase = .ended

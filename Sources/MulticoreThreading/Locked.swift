@@ -3,13 +3,13 @@
 /// Used instead of `Synchronization.Mutex` for Multicore's own bookkeeping: `Mutex`'s atomics
 /// live inside the stdlib, which ThreadSanitizer does not see, so every access it protects would
 /// be reported as a race; `Lock`'s atomics are compiled into this module and are seen.
-final class Locked<Value> {
+package final class Locked<Value> {
     private let lock = Lock()
     private var value: Value
 
-    init(_ value: Value) { self.value = value }
+    package init(_ value: Value) { self.value = value }
 
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    package func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         lock.acquire()
         defer { lock.releaseHeld() }
         return try body(&value)

@@ -115,7 +115,7 @@ public enum Threading {
 
     /// Registers `callback` to run at process exit before non-daemon threads are joined.
     /// Corresponds to Python's `threading._register_atexit`.
-    static func registerAtExit(_ callback: @escaping @Sendable () -> Void) {
+    package static func registerAtExit(_ callback: @escaping @Sendable () -> Void) {
         installExitHandler()
         exitCallbacks.withLock { $0.append(callback) }
     }
