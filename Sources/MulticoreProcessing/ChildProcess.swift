@@ -15,10 +15,12 @@ import Glibc
 /// A child never outlives its parent: the kernel kills it (SIGKILL) when the parent dies, even
 /// by SIGKILL. Only the spawn start method exists so far.
 public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @unchecked Sendable { // mutable state is guarded by `stateLock`
-    private enum Phase { case created, running, ended }
+    private enum Phase { case created, running, ended, closed }
 
     /// The work the child runs.
     public let task: Task
+    /// Python's `Process._identity`: [1] for "Process-1", [1, 2] for its second child.
+    private let identity: [Int]
     private let stateLock = Lock()
     /// Serializes joiners, which read the reply and reap the child.
     private let joinLock = Lock()
@@ -41,7 +43,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     public init(task: Task, name: String? = nil, daemon: Bool = false) {
         self.task = task
         self._daemon = daemon
-        self._name = name ?? "Process-\(processCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
+        identity = WorkerIdentity.identity + [processCounter.wrappingAdd(1, ordering: .relaxed).newValue]
+        self._name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
     }
 
     deinit {
@@ -73,6 +76,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         let payload = try WireEncoder().encode(task)
         guard let typeName = _mangledTypeName(Task.self) else { throw ProcessError.taskNotFound("\(Task.self)") }
         try stateLock.withLock { () throws(ProcessError) in
+            if phase == .closed { throw .closed }
             guard phase == .created else { throw .alreadyStarted }
             phase = .running
         }
@@ -92,7 +96,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
         Children.add(self)
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
-        try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, payload: payload))
+        try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, identity: identity,
+                                                 parentPID: getpid(), payload: payload))
     }
 
     /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it
@@ -105,6 +110,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         let (state, pidfd, connection) = stateLock.withLock { (phase, pidDescriptor, self.connection) }
         switch state {
         case .created: throw .notStarted
+        case .closed: throw .closed
         case .ended: return true
         case .running: break
         }
@@ -159,6 +165,18 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
     }
 
+    /// Releases the handle once the child has ended; using it afterwards throws
+    /// `ProcessError.closed`. Corresponds to Python's `Process.close()`.
+    /// - Throws: `ProcessError.stillRunning` while the child runs.
+    public func close() throws(ProcessError) {
+        if isAlive { throw .stillRunning }
+        stateLock.withLock {
+            phase = .closed
+            reply = nil
+            connection = nil
+        }
+    }
+
     /// Whether the child is still running. Corresponds to Python's `Process.is_alive()`.
     public var isAlive: Bool {
         guard stateLock.withLock({ phase == .running }) else { return false }
@@ -181,6 +199,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
 
     private func signal(_ number: Int32) throws(ProcessError) {
         try stateLock.withLock { () throws(ProcessError) in
+            if phase == .closed { throw .closed }
             guard let pid = _pid else { throw .notStarted }
             // Until it is reaped (under this lock), the pid cannot name another process.
             if phase == .running { _ = Glibc.kill(pid, number) }
@@ -195,6 +214,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         switch state {
         case .created: throw ProcessError.notStarted
         case .running: throw ProcessError.stillRunning
+        case .closed: throw ProcessError.closed
         case .ended: break
         }
         switch reply {
@@ -216,6 +236,10 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
 /// Python's `multiprocessing.process._process_counter`: numbers "Process-N".
 private let processCounter = Atomic<Int>(0)
 
-/// The name of the calling process: the name its parent gave it, or "MainProcess".
-/// Corresponds to Python's `multiprocessing.current_process().name`.
+/// The name of the calling process: the name its parent gave it ("Process-1", "Process-1:2" for
+/// a grandchild), or "MainProcess". Corresponds to Python's `multiprocessing.current_process().name`.
 public func currentProcessName() -> String { WorkerIdentity.name }
+
+/// The pid of the process that spawned this one, nil in a process Multicore did not spawn.
+/// Corresponds to Python's `multiprocessing.parent_process().pid`.
+public func parentProcessID() -> Int32? { WorkerIdentity.parentPID }

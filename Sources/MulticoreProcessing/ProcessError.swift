@@ -5,8 +5,11 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
     case alreadyStarted
     /// `join`, `result` or a signal before `start()`. Python: `AssertionError("can only join a started process")`.
     case notStarted
-    /// `result()` while the process still runs.
+    /// `result()` or `close()` while the process still runs.
+    /// Python: `ValueError("Cannot close a process while it is still running")`.
     case stillRunning
+    /// Any use after `close()`. Python: `ValueError("process object is closed")`.
+    case closed
     /// The system could not start the process (errno).
     case spawnFailed(errno: Int32)
     /// The child could not find the task's type (the executables differ).
@@ -27,6 +30,7 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
         case .alreadyStarted: "cannot start a process twice"
         case .notStarted: "the process has not been started"
         case .stillRunning: "the process is still running"
+        case .closed: "process object is closed"
         case .spawnFailed(let errno): "could not spawn the process (errno \(errno))"
         case .taskNotFound(let name): "the child found no task type named \(name)"
         case .taskFailed(let type, let message): "the task threw \(type): \(message)"

@@ -16,6 +16,9 @@ public protocol ProcessTask: Codable, Sendable {
 struct WorkerRequest: Codable {
     var typeName: String
     var processName: String
+    /// Python's `Process._identity`: the child's number, after its parent's own numbers.
+    var identity: [Int]
+    var parentPID: Int32
     var payload: [UInt8]
 }
 

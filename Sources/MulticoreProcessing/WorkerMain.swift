@@ -9,6 +9,8 @@ func multicoreWorkerMain(_ descriptor: Int32) {
     let connection = Connection(descriptor: descriptor, readable: true, writable: true, isSocket: true)
     guard let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
     WorkerIdentity.name = request.processName
+    WorkerIdentity.identity = request.identity
+    WorkerIdentity.parentPID = request.parentPID
     guard let type = _typeByName(request.typeName) as? any ProcessTask.Type else {
         try? connection.send(WorkerReply.unknownTask(request.typeName))
         exit(1)
@@ -29,8 +31,10 @@ private func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8]) throws 
     return try WireEncoder().encode(task.run())
 }
 
-/// The name this process was given by its parent; "MainProcess" in a process Multicore did not
-/// spawn. Corresponds to Python's `multiprocessing.current_process().name`.
+/// Who this process is, as its parent told it: "MainProcess" with no identity in a process
+/// Multicore did not spawn. Written once, before the task runs, and only read afterwards.
 enum WorkerIdentity {
-    nonisolated(unsafe) static var name = "MainProcess" // written once, before the task runs
+    nonisolated(unsafe) static var name = "MainProcess"
+    nonisolated(unsafe) static var identity: [Int] = []
+    nonisolated(unsafe) static var parentPID: Int32?
 }

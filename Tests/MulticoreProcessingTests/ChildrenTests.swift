@@ -60,3 +60,39 @@ struct SlowWriter: ProcessTask {
         #expect(!stderr.contains("daemon child done"))
     }
 }
+
+/// In the child: its own name, its first child's name, and its parent's pid.
+struct Family: ProcessTask {
+    func run() throws -> [String] {
+        let child = ChildProcess(task: NameReporter())
+        try child.start()
+        _ = try child.join(timeout: testDeadline)
+        return [currentProcessName(), try child.result(), String(parentProcessID() ?? -1)]
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ProcessNamingTests {
+    @Test func grandchildrenAreNamedAfterTheirParent() throws {
+        let process = ChildProcess(task: Family())
+        let name = process.name
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(try process.result() == [name, name + ":1", String(getpid())])
+        #expect(parentProcessID() == nil, "the test process was not spawned by Multicore")
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ProcessCloseTests {
+    @Test func closeThrowsWhileRunningAndClosesTheHandleAfter() throws {
+        let process = ChildProcess(task: Sleeper())
+        try process.start()
+        #expect(throws: ProcessError.stillRunning) { try process.close() }
+        try process.kill()
+        #expect(try process.join(timeout: testDeadline))
+        try process.close()
+        #expect(throws: ProcessError.closed) { try process.join(timeout: .zero) }
+        #expect(throws: ProcessError.closed) { try process.result() }
+        #expect(throws: ProcessError.closed) { try process.kill() }
+        #expect(throws: ProcessError.closed) { try process.start() }
+    }
+}
