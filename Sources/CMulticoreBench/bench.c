@@ -173,3 +173,39 @@ double mcb_queue_spsc(long items, int capacity) {
     free(r.slots);
     return elapsed / (double)items;
 }
+
+// MARK: running CPython
+
+#include <errno.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int mcb_run_capture(const char *const argv[], char *output, int capacity) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    pid_t pid;
+    int spawned = posix_spawnp(&pid, argv[0], &actions, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (spawned != 0) { close(fds[0]); return -1; }
+    int used = 0;
+    for (;;) {
+        ssize_t n = read(fds[0], output + used, (size_t)(capacity - 1 - used));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        used += (int)n;
+        if (used >= capacity - 1) break;
+    }
+    output[used] = 0;
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

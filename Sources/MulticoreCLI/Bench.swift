@@ -1,6 +1,8 @@
 import ArgumentParser
 import CMulticoreBench
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Multicore
 
 /// `multicore bench`: each benchmark measured three ways in the same run (Multicore, CPython
@@ -111,9 +113,9 @@ struct Row {
     }
 
     var text: String {
-        func cell(_ value: Double?) -> String { value.map { String(format: "%-15.4e", $0) } ?? "-              " }
+        func cell(_ value: Double?) -> String { value.map { cFormat("%-15.4e", $0) } ?? "-              " }
         func ratio(_ value: Double?, _ suffix: String) -> String {
-            value.map { String(format: "%6.2fx%@", $0, suffix) } ?? "      -  "
+            value.map { cFormat("%6.2fx", $0) + suffix } ?? "      -  "
         }
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
         return pad(benchmark.name, 27) + pad(benchmark.unit, 13)
@@ -130,31 +132,40 @@ struct Row {
 
 /// Runs the project's CPython scripts (Benchmarks/python) with `python3`.
 struct PythonReference {
-    let script: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Benchmarks/python/threading_bench.py")
+    /// Benchmarks/python/threading_bench.py, found from this source file's place in the package.
+    let script: String = {
+        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3) // Sources/MulticoreCLI/Bench.swift
+        return parts.joined(separator: "/") + "/Benchmarks/python/threading_bench.py"
+    }()
 
     /// Seconds per operation, or nil (with a note on stderr) when python3 or the script fails.
     func measure(_ name: String, iterations: Int) -> Double? {
-        let process = Foundation.Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, name, String(iterations)]
-        let output = Foundation.Pipe()
-        process.standardOutput = output
-        do {
-            try process.run()
-        } catch {
-            FileHandle.standardError.write(Data("python3 could not run: \(error)\n".utf8))
-            return nil
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let text = String(data: data, encoding: .utf8),
-              let value = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            FileHandle.standardError.write(Data("python3 \(script.lastPathComponent) \(name) failed\n".utf8))
+        let arguments = ["python3", script, name, String(iterations)]
+        var output = [CChar](repeating: 0, count: 4096)
+        let status = withCStringArray(arguments) { argv in mcb_run_capture(argv, &output, Int32(output.count)) }
+        let text = String(decoding: output.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard status == 0, let value = Double(text.filter { !$0.isWhitespace }) else {
+            let message = Array("python3 \(script) \(name) failed (status \(status))\n".utf8)
+            _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             return nil
         }
         return value
     }
+}
+
+/// Calls `body` with `strings` as a NULL-terminated C `argv`.
+private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// `String(format:)` without Foundation (which would make every worker copy of this
+/// executable load it): C's `vsnprintf`.
+func cFormat(_ format: String, _ arguments: any CVarArg...) -> String {
+    var buffer = [CChar](repeating: 0, count: 128)
+    _ = withVaList(arguments) { vsnprintf(&buffer, buffer.count, format, $0) }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Multicore
 
 /// The notebook's cells, written with Multicore as the notebook writes them with Python, and
@@ -99,7 +101,7 @@ enum NotebookCells {
 
     /// Python's `f'{seconds:.10f}'`.
     static func format(_ seconds: Double) -> String {
-        String(format: "%.10f", seconds)
+        cFormat("%.10f", seconds)
     }
 }
 

@@ -28,6 +28,10 @@ double mcb_cond_handoff(long round_trips);
 /// a mutex and two condition variables; per item.
 double mcb_queue_spsc(long items, int capacity);
 
+/// Runs `argv` (searched in PATH) with its standard output captured into `output` (NUL-ended,
+/// at most `capacity - 1` bytes); returns its exit status, or -1 if it could not start.
+int mcb_run_capture(const char *const argv[], char *output, int capacity);
+
 #ifdef __cplusplus
 }
 #endif
