@@ -115,7 +115,13 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         case .running: break
         }
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
-        return joinLock.withLock { () -> Bool in
+        // Another joiner may be waiting already: wait for it no longer than this join's own
+        // deadline (so `isAlive` never blocks), and then see whether it reaped the child.
+        guard (try? joinLock.acquire(timeout: timeout.map { max($0, .zero) })) == true else {
+            return stateLock.withLock { phase == .ended }
+        }
+        defer { try? joinLock.release() }
+        do {
             while true {
                 if stateLock.withLock({ phase == .ended }) { return true }
                 var entries = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]

@@ -3,6 +3,7 @@ import Testing
 import Glibc
 #endif
 @testable import MulticoreProcessing
+import MulticoreThreading
 
 struct Doubler: ProcessTask {
     var number: Int
@@ -107,6 +108,20 @@ struct Exiter: ProcessTask {
         #expect(process.exitCode == -signal)
         #expect(throws: ProcessError.crashed(signal: signal, name: name)) { try process.result() }
         try process.kill() // harmless once it has ended
+    }
+
+    @Test func isAliveAndTimedJoinsDoNotWaitBehindAnotherJoiner() throws {
+        let process = ChildProcess(task: Sleeper())
+        try process.start()
+        let joiner = JoinableThread(daemon: true) { _ = try process.join() }
+        try joiner.start()
+        #expect(eventually { joiner.isAlive }) // the joiner is (about to be) waiting, untimed
+        #expect(process.isAlive)
+        #expect(try !process.join(timeout: .milliseconds(20)))
+        try process.kill()
+        #expect(try joiner.join(timeout: testDeadline))
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == -SIGKILL)
     }
 
     @Test func aLargeResultNeverDeadlocksTheJoin() throws {
