@@ -35,6 +35,23 @@ int mc_futex_wake(uint32_t *word, int32_t count) {
     return r < 0 ? 0 : (int)r;
 }
 
+int mc_shared_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+    struct timespec ts;
+    struct timespec *tsp = NULL;
+    if (deadline_ns >= 0) {
+        ts.tv_sec = (time_t)(deadline_ns / 1000000000);
+        ts.tv_nsec = (long)(deadline_ns % 1000000000);
+        tsp = &ts;
+    }
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+    return r == 0 ? 0 : errno;
+}
+
+int mc_shared_futex_wake(uint32_t *word, int32_t count) {
+    long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+    return r < 0 ? 0 : (int)r;
+}
+
 int64_t mc_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -260,3 +277,46 @@ const char *mc_signal_name(int signal) {
     const char *abbrev = sigabbrev_np(signal);
     return abbrev ? abbrev : "unknown";
 }
+
+// MARK: Shared memory
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+int mc_shm_open(const char *name, int create, int exclusive, size_t size, size_t *actual_size) {
+    int flags = O_RDWR | O_CLOEXEC;
+    if (create) flags |= O_CREAT | (exclusive ? O_EXCL : 0);
+    int fd = shm_open(name, flags, 0600);
+    if (fd < 0) return -errno;
+    if (create) {
+        if (ftruncate(fd, (off_t)size) != 0) {
+            int error = errno;
+            close(fd);
+            shm_unlink(name);
+            return -error;
+        }
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    *actual_size = (size_t)st.st_size;
+    return fd;
+}
+
+int mc_shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : errno; }
+
+void *mc_map_shared(int fd, size_t size) {
+    void *address = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return address == MAP_FAILED ? NULL : address;
+}
+
+int mc_discard_shared(void *address, size_t length) {
+    return madvise(address, length, MADV_REMOVE) == 0 ? 0 : errno;
+}
+
+int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != ESRCH; }
+
+void mc_clear_parent_death_signal(void) { prctl(PR_SET_PDEATHSIG, 0); }

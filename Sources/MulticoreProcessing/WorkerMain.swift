@@ -8,6 +8,7 @@ import Glibc
 func multicoreWorkerMain(_ descriptor: Int32) {
     let connection = Connection(descriptor: descriptor, readable: true, writable: true, isSocket: true)
     guard let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
+    if request.typeName == ResourceTracker.typeName { ResourceTracker.serve(connection) }
     WorkerIdentity.name = request.processName
     WorkerIdentity.identity = request.identity
     WorkerIdentity.parentPID = request.parentPID

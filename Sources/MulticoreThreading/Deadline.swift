@@ -3,33 +3,33 @@ import CMulticore
 /// A point on CLOCK_MONOTONIC, in nanoseconds: what every timeout in Multicore becomes, so that
 /// a wait recomputes what is left after each wake-up and a wall-clock change cannot move it.
 @usableFromInline
-struct Deadline: Sendable, Comparable {
-    @usableFromInline let nanoseconds: Int64
+package struct Deadline: Sendable, Comparable {
+    @usableFromInline package let nanoseconds: Int64
 
     /// No deadline: waits forever. Passed to the futex as a negative value.
-    @inlinable static var never: Deadline { Deadline(nanoseconds: -1) }
+    @inlinable package static var never: Deadline { Deadline(nanoseconds: -1) }
 
-    @inlinable init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    @inlinable package init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
-    @inlinable static var now: Deadline { Deadline(nanoseconds: mc_monotonic_ns()) }
+    @inlinable package static var now: Deadline { Deadline(nanoseconds: mc_monotonic_ns()) }
 
     /// `nil` means no deadline. Saturates rather than overflowing for huge timeouts.
-    @inlinable static func after(_ timeout: Duration?) -> Deadline {
+    @inlinable package static func after(_ timeout: Duration?) -> Deadline {
         guard let timeout else { return .never }
         let (sum, overflow) = mc_monotonic_ns().addingReportingOverflow(timeout.nanoseconds)
         return Deadline(nanoseconds: overflow ? Int64.max : sum)
     }
 
-    @inlinable var isNever: Bool { nanoseconds < 0 }
-    @inlinable var hasPassed: Bool { !isNever && mc_monotonic_ns() >= nanoseconds }
+    @inlinable package var isNever: Bool { nanoseconds < 0 }
+    @inlinable package var hasPassed: Bool { !isNever && mc_monotonic_ns() >= nanoseconds }
 
     /// What is left, or nil for no deadline; never negative.
-    @inlinable var remaining: Duration? {
+    @inlinable package var remaining: Duration? {
         if isNever { return nil }
         return .nanoseconds(max(0, nanoseconds - mc_monotonic_ns()))
     }
 
-    @usableFromInline static func < (lhs: Deadline, rhs: Deadline) -> Bool {
+    @usableFromInline package static func < (lhs: Deadline, rhs: Deadline) -> Bool {
         // `never` sorts after every real deadline.
         if lhs.isNever { return false }
         if rhs.isNever { return true }
@@ -39,7 +39,7 @@ struct Deadline: Sendable, Comparable {
 
 extension Duration {
     /// Whole nanoseconds, saturating.
-    @inlinable var nanoseconds: Int64 {
+    @inlinable package var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? Int64.min : Int64.max }
@@ -50,7 +50,7 @@ extension Duration {
 
 /// Python's timeout argument rules for `acquire(blocking:timeout:)`: no timeout with a
 /// non-blocking call, no negative timeout.
-func checkTimeout(_ timeout: Duration?, blocking: Bool = true) throws(ThreadingError) {
+package func checkTimeout(_ timeout: Duration?, blocking: Bool = true) throws(ThreadingError) {
     guard let timeout else { return }
     if !blocking { throw .timeoutOnNonBlockingCall }
     if timeout < .zero { throw .negativeTimeout }

@@ -83,6 +83,33 @@ int mc_wait_status(pid_t pid, int *exited, int *code, int nohang);
 /// A signal's abbreviation without "SIG" ("SEGV", "KILL").
 const char *mc_signal_name(int signal);
 
+/// Like `mc_futex_wait`, for a word in memory shared between processes (no FUTEX_PRIVATE_FLAG).
+int mc_shared_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns);
+
+/// Like `mc_futex_wake`, for a word in memory shared between processes.
+int mc_shared_futex_wake(uint32_t *word, int32_t count);
+
+/// Opens the POSIX shared memory object `name` ("/..."): created (exclusively when `exclusive`)
+/// with `size` bytes when `create`, else attached; returns the descriptor (CLOEXEC) or -errno.
+/// `*actual_size` receives the object's size.
+int mc_shm_open(const char *name, int create, int exclusive, size_t size, size_t *actual_size);
+
+/// shm_unlink(name); returns 0 or an errno.
+int mc_shm_unlink(const char *name);
+
+/// Maps `size` bytes of `fd` shared, read-write; returns NULL and sets errno on failure.
+void *mc_map_shared(int fd, size_t size);
+
+/// Gives back the pages of [address, address + length) (MADV_REMOVE: a shared mapping's pages
+/// are freed and read as zero again); returns 0 or an errno.
+int mc_discard_shared(void *address, size_t length);
+
+/// Whether the process or thread `id` still exists (kill(id, 0) does not fail with ESRCH).
+int mc_process_exists(int32_t id);
+
+/// Stops the kernel from killing this process when its parent dies (PR_SET_PDEATHSIG 0).
+void mc_clear_parent_death_signal(void);
+
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);
 

@@ -1,0 +1,160 @@
+import Synchronization
+
+/// A fixed-size array of trivially copyable elements in shared memory, usable from every
+/// process that receives it. Corresponds to Python's `multiprocessing.Array(typecode, size, lock=True)`.
+///
+/// With a lock (the default, a `SharedRLock`), each subscript access takes the lock, as Python's
+/// synchronized wrapper does; `withLock` holds it around a whole block of work. Bulk work
+/// without the lock goes through `withUnsafeMutableBufferPointer`.
+/// Sending it encodes its name; the process that created it must keep it while others attach.
+public final class SharedArray<Element: BitwiseCopyable>: Codable, Sendable {
+    let region: SharedRegion
+    /// The array's lock, if it was created with one. Python: `Array.get_lock()`.
+    public let lock: SharedRLock?
+    /// The number of elements. Python: `len(array)`.
+    public let count: Int
+    static var dataOffset: Int { 64 }
+
+    /// An array of `count` copies of `value`. Python: `multiprocessing.Array(typecode, count)`.
+    /// - Throws: `SharedMemoryError.invalidSize` for a negative count; when the system refuses.
+    public init(repeating value: Element, count: Int, lock: Bool = true) throws(SharedMemoryError) {
+        guard count >= 0, count < Int.max / max(1, MemoryLayout<Element>.stride) - 128 else { throw .invalidSize(count) }
+        region = try SharedRegion(create: .array, size: Self.dataOffset + max(1, count * MemoryLayout<Element>.stride),
+                                  layout: UInt64(MemoryLayout<Element>.stride))
+        region.word64(0).pointee.store(UInt64(count), ordering: .releasing)
+        self.count = count
+        self.lock = lock ? try SharedRLock() : nil
+        if !Self.isZero(value) {
+            let elements = (region.fields + Self.dataOffset).bindMemory(to: Element.self, capacity: count)
+            elements.initialize(repeating: value, count: count)
+        }
+    }
+
+    /// An array holding `elements`. Python: `multiprocessing.Array(typecode, sequence)`.
+    public convenience init(_ elements: [Element], lock: Bool = true) throws(SharedMemoryError) {
+        guard let first = elements.first else {
+            try self.init(repeating: Self.zero, count: 0, lock: lock)
+            return
+        }
+        try self.init(repeating: first, count: elements.count, lock: lock)
+        withUnsafeMutableBufferPointer { buffer in _ = buffer.initialize(from: elements) }
+    }
+
+    private static var zero: Element {
+        withUnsafeTemporaryAllocation(of: Element.self, capacity: 1) { buffer in
+            UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0)
+            return buffer[0]
+        }
+    }
+
+    private static func isZero(_ value: Element) -> Bool {
+        withUnsafeBytes(of: value) { $0.allSatisfy { $0 == 0 } }
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, lock }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try container.decode(String.self, forKey: .name)
+        region = try SharedRegion(attach: name, kind: .array, size: Self.dataOffset,
+                                  layout: UInt64(MemoryLayout<Element>.stride))
+        let stored = Int(region.word64(0).pointee.load(ordering: .acquiring))
+        guard region.memory.size >= SharedRegion.headerSize + Self.dataOffset + stored * MemoryLayout<Element>.stride else {
+            throw SharedMemoryError.incompatible(name: name, reason: "the block is smaller than its elements")
+        }
+        count = stored
+        lock = try container.decodeIfPresent(SharedRLock.self, forKey: .lock)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(region.name, forKey: .name)
+        try container.encodeIfPresent(lock, forKey: .lock)
+    }
+
+    /// The name of the array's shared memory block.
+    public var name: String { region.name }
+
+    private var elements: UnsafeMutablePointer<Element> {
+        (region.fields + Self.dataOffset).assumingMemoryBound(to: Element.self)
+    }
+
+    /// The element at `index`, read or written under the lock when there is one.
+    /// Python: `array[i]`. Traps on an index out of range, like a Swift array.
+    public subscript(index: Int) -> Element {
+        get {
+            precondition(index >= 0 && index < count, "SharedArray index out of range")
+            guard let lock else { return elements[index] }
+            return (try? lock.withLock { elements[index] }) ?? elements[index]
+        }
+        set {
+            precondition(index >= 0 && index < count, "SharedArray index out of range")
+            guard let lock else { elements[index] = newValue; return }
+            if (try? lock.withLock({ elements[index] = newValue })) == nil { elements[index] = newValue }
+        }
+    }
+
+    /// A copy of every element, taken under the lock when there is one. Python: `array[:]`.
+    public var values: [Element] {
+        let copy = { Array(UnsafeBufferPointer(start: self.elements, count: self.count)) }
+        guard let lock else { return copy() }
+        return (try? lock.withLock(copy)) ?? copy()
+    }
+
+    /// Runs `body` on the elements, without the lock. Other processes see the writes.
+    public func withUnsafeMutableBufferPointer<R, E: Error>(_ body: (UnsafeMutableBufferPointer<Element>) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeMutableBufferPointer(start: elements, count: count))
+    }
+
+    /// Runs `body` on the elements with the lock held (without a lock, just runs it).
+    /// - Throws: `OwnerDiedError` when the lock's holder died (`body` does not run); what `body` throws.
+    @available(*, noasync, message: "blocks the thread")
+    public func withLock<R>(_ body: (UnsafeMutableBufferPointer<Element>) throws -> R) throws -> R {
+        let buffer = UnsafeMutableBufferPointer(start: elements, count: count)
+        guard let lock else { return try body(buffer) }
+        return try lock.withLock { try body(buffer) }
+    }
+}
+
+/// One trivially copyable value in shared memory. Corresponds to Python's
+/// `multiprocessing.Value(typecode, value, lock=True)`.
+///
+/// With a lock (the default, a `SharedRLock`), reading and writing `value` take it; to update
+/// it from its old value without a race, use `withLock` (Python: `with v.get_lock(): v.value += 1`).
+public final class SharedValue<Wrapped: BitwiseCopyable>: Codable, Sendable {
+    private let storage: SharedArray<Wrapped>
+
+    /// Python: `multiprocessing.Value(typecode, initial, lock=True)`.
+    public init(_ initial: Wrapped, lock: Bool = true) throws(SharedMemoryError) {
+        storage = try SharedArray(repeating: initial, count: 1, lock: lock)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        storage = try SharedArray(from: decoder)
+        guard storage.count == 1 else {
+            throw SharedMemoryError.incompatible(name: storage.name, reason: "it holds an array, not a value")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws { try storage.encode(to: encoder) }
+
+    /// The name of the value's shared memory block.
+    public var name: String { storage.name }
+
+    /// The value's lock, if it has one. Python: `Value.get_lock()`.
+    public var lock: SharedRLock? { storage.lock }
+
+    /// The value, read or written under the lock when there is one. Python: `Value.value`.
+    public var value: Wrapped {
+        get { storage[0] }
+        set { storage[0] = newValue }
+    }
+
+    /// Runs `body` on the value with the lock held: a read-modify-write that no other process
+    /// interleaves with. Python: `with v.get_lock(): v.value += 1`.
+    /// - Throws: `OwnerDiedError` when the lock's holder died; what `body` throws.
+    @available(*, noasync, message: "blocks the thread")
+    public func withLock<R>(_ body: (inout Wrapped) throws -> R) throws -> R {
+        try storage.withLock { buffer in try body(&buffer[0]) }
+    }
+}

@@ -1,0 +1,121 @@
+import CMulticore
+import MulticoreThreading
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A named block of memory that every process can map: create it in one process, attach to it
+/// by name in others. Corresponds to Python's `multiprocessing.shared_memory.SharedMemory`.
+///
+/// `close()` unmaps the block in this process; `unlink()` removes its name, and the memory goes
+/// away once every process has closed it. A block is never left behind in /dev/shm: a block not
+/// unlinked by the process that created it is unlinked when that process ends, even by SIGKILL
+/// (a small tracker process, started with the first block, does it). Python's tracker is shared
+/// by a process and its children and cleans up when the main process ends; here each creating
+/// process has its own, so a block a child created lives until that child ends.
+public final class SharedMemory: @unchecked Sendable { // the mapping is guarded by `lock`; its contents are the user's
+    /// The block's name, without the leading "/". Python: `SharedMemory.name`.
+    public let name: String
+    /// The size of the block in bytes (of the mapping: attaching maps the whole block).
+    /// Python: `SharedMemory.size`.
+    public let size: Int
+    private let lock = Lock()
+    private var base: UnsafeMutableRawPointer?
+    private var linked: Bool
+    private let created: Bool
+
+    /// Creates a new block of `size` bytes, filled with zeros. Corresponds to Python's
+    /// `SharedMemory(name=None, create=True, size=size)`.
+    /// - Parameter name: nil picks a fresh unique name.
+    /// - Throws: `SharedMemoryError.exists`, `.invalidSize`, `.invalidName`, `.system`.
+    public convenience init(create size: Int, name: String? = nil) throws(SharedMemoryError) {
+        guard size > 0 else { throw .invalidSize(size) }
+        try self.init(name: name ?? SharedMemory.freshName(), create: true, size: size)
+    }
+
+    /// Attaches to the existing block `name`. Corresponds to Python's `SharedMemory(name)`.
+    /// - Throws: `SharedMemoryError.notFound`, `.invalidName`, `.system`.
+    public convenience init(attach name: String) throws(SharedMemoryError) {
+        try self.init(name: name, create: false, size: 0)
+    }
+
+    private init(name: String, create: Bool, size: Int) throws(SharedMemoryError) {
+        guard !name.isEmpty, name.utf8.count <= 250, !name.contains("/") else { throw .invalidName(name) }
+        var actual = 0
+        let fd = mc_shm_open("/" + name, create ? 1 : 0, 1, size, &actual)
+        if fd < 0 {
+            switch -fd {
+            case EEXIST: throw .exists(name: name)
+            case ENOENT: throw .notFound(name: name)
+            case EINVAL, ENAMETOOLONG: throw .invalidName(name)
+            default: throw .system(operation: create ? "shm_open(create)" : "shm_open", errno: -fd)
+            }
+        }
+        defer { Glibc.close(fd) }
+        if create { ResourceTracker.register(name) }
+        guard actual > 0 else {
+            if create { _ = mc_shm_unlink("/" + name); ResourceTracker.unregister(name) }
+            throw .incompatible(name: name, reason: "it is empty")
+        }
+        guard let address = mc_map_shared(fd, actual) else {
+            let error = errno
+            if create { _ = mc_shm_unlink("/" + name); ResourceTracker.unregister(name) }
+            throw .system(operation: "mmap", errno: error)
+        }
+        self.name = name
+        self.size = actual
+        self.base = address
+        self.linked = create
+        self.created = create
+    }
+
+    deinit {
+        if let base { munmap(base, size) }
+    }
+
+    /// The block's bytes, valid until `close()`. Python: `SharedMemory.buf`.
+    /// - Throws: `SharedMemoryError.closed`.
+    public func buffer() throws(SharedMemoryError) -> UnsafeMutableRawBufferPointer {
+        guard let base = lock.withLock({ self.base }) else { throw .closed }
+        return UnsafeMutableRawBufferPointer(start: base, count: size)
+    }
+
+    /// The start of the mapping, for the shared objects built on a block.
+    var address: UnsafeMutableRawPointer? { lock.withLock { base } }
+
+    /// Unmaps the block in this process; the name and the other processes' mappings stay.
+    /// Calling it again does nothing. Python: `SharedMemory.close()`.
+    public func close() {
+        lock.withLock {
+            if let base { munmap(base, size) }
+            base = nil
+        }
+    }
+
+    /// Removes the block's name: no process can attach any more, and the memory is freed once
+    /// every process has closed it. Python: `SharedMemory.unlink()`.
+    /// - Throws: `SharedMemoryError.notFound` when the name is gone already.
+    public func unlink() throws(SharedMemoryError) {
+        let result = mc_shm_unlink("/" + name)
+        if created { ResourceTracker.unregister(name) }
+        lock.withLock { linked = false }
+        if result == ENOENT { throw .notFound(name: name) }
+        if result != 0 { throw .system(operation: "shm_unlink", errno: result) }
+    }
+
+    /// Unlinks the block if this handle created it and has not unlinked it: what the shared
+    /// objects built on blocks do when the creating process lets them go.
+    func unlinkIfCreated() {
+        guard created, lock.withLock({ linked }) else { return }
+        try? unlink()
+    }
+
+    private static let counter = Atomic<Int>(0)
+
+    /// "mc_<pid>_<n>_<random>": unique across processes and runs.
+    static func freshName() -> String {
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "mc_\(getpid())_\(n)_\(String(UInt32.random(in: 0 ... .max), radix: 36))"
+    }
+}

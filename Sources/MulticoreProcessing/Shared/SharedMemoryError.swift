@@ -1,0 +1,47 @@
+/// Why a shared memory block or a shared object could not be created, attached or used.
+/// Corresponds to the `FileExistsError`, `FileNotFoundError` and `ValueError` that Python's
+/// `multiprocessing.shared_memory.SharedMemory` raises.
+public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A block with this name exists already. Python: `FileExistsError`.
+    case exists(name: String)
+    /// No block has this name (never created, or unlinked). Python: `FileNotFoundError`.
+    case notFound(name: String)
+    /// A name that is empty, too long or contains "/".
+    case invalidName(String)
+    /// A size of zero or less for a new block.
+    /// Python: `ValueError("'size' must be a positive number different from zero")`.
+    case invalidSize(Int)
+    /// The block exists but does not hold what was expected (another kind of shared object,
+    /// another element type, or a block too small).
+    case incompatible(name: String, reason: String)
+    /// The handle was closed.
+    case closed
+    /// The system refused (an errno from shm_open, ftruncate or mmap; ENOSPC when /dev/shm is full).
+    case system(operation: String, errno: Int32)
+
+    /// The message, in Python's words where Python has one.
+    public var description: String {
+        switch self {
+        case .exists(let name): "a shared memory block named '\(name)' exists already"
+        case .notFound(let name): "no shared memory block named '\(name)'"
+        case .invalidName(let name): "invalid shared memory name '\(name)' (1 to 250 bytes, no '/')"
+        case .invalidSize(let size): "'size' must be a positive number different from zero (got \(size))"
+        case .incompatible(let name, let reason): "shared memory block '\(name)' cannot be used here: \(reason)"
+        case .closed: "the shared memory block is closed"
+        case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
+        }
+    }
+}
+
+/// A process that held a shared lock died without releasing it. The lock is now held by the
+/// caller that received this error: the data it protected may be half updated, so the caller
+/// repairs it (or gives up) and then releases the lock. Python has no counterpart: there, the
+/// other processes wait forever.
+public struct OwnerDiedError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The pid (or, for a `SharedRLock`, the thread id) of the holder that died.
+    public let owner: Int32
+    public init(owner: Int32) { self.owner = owner }
+    public var description: String {
+        "the previous owner of the lock (\(owner)) died while holding it; the lock is now held by the caller"
+    }
+}
