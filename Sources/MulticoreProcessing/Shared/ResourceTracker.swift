@@ -29,7 +29,9 @@ enum ResourceTracker {
         guard case .success = spawned else { return nil }
         let request = WorkerRequest(typeName: typeName, processName: "ResourceTracker", identity: [],
                                     parentPID: getpid(), payload: [])
-        guard (try? local.send(request)) != nil else { return nil }
+        // The tracker answers once it no longer dies with this process: from then on, what it
+        // tracks is cleaned up whatever happens here.
+        guard (try? local.send(request)) != nil, (try? local.recv(Bool.self)) == true else { return nil }
         return local
     }()
 
@@ -48,6 +50,7 @@ enum ResourceTracker {
         mc_clear_parent_death_signal()
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
+        guard (try? connection.send(true)) != nil else { exit(0) }
         var names = Set<String>()
         while let message = try? connection.recv(Message.self) {
             switch message {

@@ -44,10 +44,15 @@ public final class SharedCondition: Codable, Sendable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         region = try SharedRegion(attach: container.decode(String.self, forKey: .name), kind: .condition, size: Self.fieldsSize)
-        if let lock = try container.decodeIfPresent(SharedLock.self, forKey: .lock) {
+        // Both keys are always read: a positional format has no way to skip one.
+        let lock = try container.decodeIfPresent(SharedLock.self, forKey: .lock)
+        let rlock = try container.decodeIfPresent(SharedRLock.self, forKey: .rlock)
+        if let lock {
             underlying = .lock(lock)
+        } else if let rlock {
+            underlying = .rlock(rlock)
         } else {
-            underlying = .rlock(try container.decode(SharedRLock.self, forKey: .rlock))
+            throw DecodingError.valueNotFound(SharedRLock.self, .init(codingPath: container.codingPath, debugDescription: "a condition without a lock"))
         }
     }
 
@@ -167,6 +172,11 @@ public final class SharedCondition: Codable, Sendable {
         for _ in 0..<woke { _ = woken.decrement(deadline: .never) }
         // A waiter that timed out while being woken left its wake-up unused: take it back.
         while wakeups.tryDecrement() {}
+    }
+
+    /// How many waiters sleep now (for tests): sleepers counted minus those that left.
+    var sleeperCount: Int {
+        Int(sleeping.value.pointee.load(ordering: .relaxed)) - Int(woken.value.pointee.load(ordering: .relaxed))
     }
 
     /// Wakes every waiter. Python: `Condition.notify_all()`.

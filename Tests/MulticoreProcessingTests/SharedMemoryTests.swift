@@ -1,0 +1,125 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+
+/// Writes `text` at the start of the block `name`.
+struct BlockWriter: ProcessTask {
+    var name: String
+    var text: String
+    func run() throws -> Int {
+        let block = try SharedMemory(attach: name)
+        let bytes = Array(text.utf8)
+        try block.buffer().copyBytes(from: bytes)
+        block.close()
+        return bytes.count
+    }
+}
+
+/// Creates the block `name` and never unlinks it; says so with `ready`, then sleeps until killed
+/// (or exits at once when `exitAtOnce`).
+struct BlockLeaker: ProcessTask {
+    var name: String
+    var ready: SharedEvent
+    var exitAtOnce: Bool
+    func run() throws -> Int {
+        let block = try SharedMemory(create: 4096, name: name)
+        try block.buffer()[0] = 7
+        ready.set()
+        if exitAtOnce { return 0 }
+        while true { pause() }
+    }
+}
+
+func shmExists(_ name: String) -> Bool { access("/dev/shm/" + name, F_OK) == 0 }
+
+func uniqueBlockName(_ label: String) -> String {
+    "mc_test_\(label)_\(getpid())_\(UInt32.random(in: 0 ... .max))"
+}
+
+@Suite(.timeLimit(.minutes(1))) struct SharedMemoryTests {
+    @Test func aBlockIsSharedByName() throws {
+        let block = try SharedMemory(create: 10_000)
+        defer { try? block.unlink() }
+        #expect(block.size == 10_000)
+        #expect(shmExists(block.name))
+        let other = try SharedMemory(attach: block.name)
+        #expect(other.size == 10_000)
+        try block.buffer()[9_999] = 42
+        #expect(try other.buffer()[9_999] == 42)
+        #expect(try other.buffer()[0] == 0, "a new block is zeroed")
+        other.close()
+        #expect(throws: SharedMemoryError.closed) { try other.buffer() }
+        other.close() // again: nothing
+    }
+
+    @Test func aChildWritesIntoABlockTheParentReads() throws {
+        let block = try SharedMemory(create: 64)
+        defer { try? block.unlink() }
+        let child = ChildProcess(task: BlockWriter(name: block.name, text: "hello from the child"))
+        try child.start()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result() == 20)
+        let text = String(decoding: try block.buffer().prefix(20), as: UTF8.self)
+        #expect(text == "hello from the child")
+    }
+
+    @Test func errorsAreClear() throws {
+        #expect(throws: SharedMemoryError.invalidSize(0)) { try SharedMemory(create: 0) }
+        #expect(throws: SharedMemoryError.invalidName("a/b")) { try SharedMemory(attach: "a/b") }
+        #expect(throws: SharedMemoryError.invalidName("")) { try SharedMemory(attach: "") }
+        let missing = uniqueBlockName("missing")
+        #expect(throws: SharedMemoryError.notFound(name: missing)) { try SharedMemory(attach: missing) }
+        let block = try SharedMemory(create: 16)
+        #expect(throws: SharedMemoryError.exists(name: block.name)) { try SharedMemory(create: 16, name: block.name) }
+        try block.unlink()
+        #expect(!shmExists(block.name))
+        #expect(throws: SharedMemoryError.notFound(name: block.name)) { try SharedMemory(attach: block.name) }
+        #expect(throws: SharedMemoryError.notFound(name: block.name)) { try block.unlink() }
+        #expect(try block.buffer().count == 16, "unlinking leaves this process's mapping")
+    }
+
+    @Test(arguments: [false, true])
+    func aBlockIsNotLeftBehindWhenItsCreatorEnds(killed: Bool) throws {
+        let name = uniqueBlockName(killed ? "killed" : "exited")
+        let ready = try SharedEvent()
+        let child = ChildProcess(task: BlockLeaker(name: name, ready: ready, exitAtOnce: !killed))
+        try child.start()
+        #expect(try ready.wait(timeout: testDeadline))
+        if killed {
+            #expect(shmExists(name))
+            try child.kill()
+        }
+        #expect(try child.join(timeout: testDeadline))
+        #expect(child.exitCode == (killed ? -SIGKILL : 0))
+        #expect(eventually { !shmExists(name) }, "the block outlived the process that created it")
+    }
+
+    @Test func sharedObjectsAreUnlinkedWhenTheirCreatorLetsThemGo() throws {
+        var name = ""
+        do {
+            let lock = try SharedLock()
+            name = lock.name
+            #expect(shmExists(name))
+            let attached = try WireDecoder().decode(SharedLock.self, from: WireEncoder().encode(lock))
+            #expect(attached.name == name)
+        }
+        #expect(!shmExists(name))
+    }
+
+    @Test func attachingTheWrongKindOfObjectThrows() throws {
+        let lock = try SharedLock()
+        let bytes = try WireEncoder().encode(lock)
+        #expect(throws: SharedMemoryError.self) { try WireDecoder().decode(SharedEvent.self, from: bytes) }
+        let doubles = try SharedArray(repeating: 1.5, count: 4)
+        #expect(throws: SharedMemoryError.self) {
+            try WireDecoder().decode(SharedArray<UInt8>.self, from: WireEncoder().encode(doubles))
+        }
+        let plain = try SharedMemory(create: 128)
+        defer { try? plain.unlink() }
+        #expect(throws: SharedMemoryError.self) {
+            try WireDecoder().decode(SharedLock.self, from: WireEncoder().encode(plain.name))
+        }
+    }
+}

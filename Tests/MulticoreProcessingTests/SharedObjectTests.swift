@@ -1,0 +1,291 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+import MulticoreThreading
+
+/// Adds 1 to `counter` `times` times, each under the value's lock, after the start gate.
+struct Incrementer: ProcessTask {
+    var counter: SharedValue<Int>
+    var gate: SharedEvent
+    var times: Int
+    func run() throws -> Int {
+        try gate.wait(timeout: .seconds(20))
+        for _ in 0..<times { try counter.withLock { $0 += 1 } }
+        return times
+    }
+}
+
+/// Takes `lock`, says so, and sleeps until killed.
+struct LockHolder: ProcessTask {
+    var lock: SharedLock
+    var holding: SharedEvent
+    func run() throws -> Int {
+        try lock.acquire()
+        holding.set()
+        while true { pause() }
+    }
+}
+
+/// Waits for `event`, or reports false after 20 s.
+struct EventWaiter: ProcessTask {
+    var event: SharedEvent
+    func run() throws -> Bool { try event.wait(timeout: .seconds(20)) }
+}
+
+/// Acquires `semaphore` (20 s at most) and reports whether it did.
+struct SemaphoreTaker: ProcessTask {
+    var semaphore: SharedSemaphore
+    var started: SharedEvent
+    func run() throws -> Bool {
+        started.set()
+        return try semaphore.acquire(timeout: .seconds(20))
+    }
+}
+
+/// Waits on `condition` until `value` reaches `target`, then returns it.
+struct ConditionWaiter: ProcessTask {
+    var condition: SharedCondition
+    var value: SharedValue<Int>
+    var target: Int
+    func run() throws -> Int {
+        try condition.withLock {
+            guard try condition.waitFor(timeout: .seconds(20), { value.value >= target }) else { return -1 }
+            return value.value
+        }
+    }
+}
+
+/// Waits at `barrier` and returns its arrival index.
+struct BarrierParty: ProcessTask {
+    var barrier: SharedBarrier
+    func run() throws -> Int { try barrier.wait(timeout: .seconds(20)) }
+}
+
+/// Fills `array` with its indices times `factor`.
+struct ArrayFiller: ProcessTask {
+    var array: SharedArray<Double>
+    var factor: Double
+    func run() throws -> Int {
+        array.withUnsafeMutableBufferPointer { buffer in
+            for index in buffer.indices { buffer[index] = Double(index) * factor }
+        }
+        return array.count
+    }
+}
+
+func startAll<T: ProcessTask>(_ tasks: [T]) throws -> [ChildProcess<T>] {
+    let children = tasks.map { ChildProcess(task: $0) }
+    for child in children { try child.start() }
+    return children
+}
+
+func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output] {
+    try children.map { child in
+        #expect(try child.join(timeout: testDeadline))
+        return try child.result()
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct SharedLockTests {
+    @Test func processesIncrementASharedValueUnderItsLock() throws {
+        let counter = try SharedValue(0)
+        let gate = try SharedEvent()
+        let children = try startAll((0..<4).map { _ in Incrementer(counter: counter, gate: gate, times: 5_000) })
+        gate.set()
+        for _ in 0..<5_000 { try counter.withLock { $0 += 1 } }
+        #expect(try joinAll(children) == [5_000, 5_000, 5_000, 5_000])
+        #expect(counter.value == 25_000)
+    }
+
+    @Test func aLockWhoseHolderDiedGoesToTheNextAcquirerWithAnError() throws {
+        let lock = try SharedLock()
+        let holding = try SharedEvent()
+        let child = ChildProcess(task: LockHolder(lock: lock, holding: holding))
+        try child.start()
+        #expect(try holding.wait(timeout: testDeadline))
+        #expect(lock.locked && lock.ownerProcess == child.pid)
+        #expect(try !lock.acquire(blocking: false))
+        #expect(try !lock.acquire(timeout: .milliseconds(20)))
+        try child.kill()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(throws: OwnerDiedError(owner: child.pid!)) { try lock.acquire(timeout: testDeadline) }
+        #expect(lock.ownerProcess == getpid(), "the lock is held by the one that was told")
+        try lock.release()
+        #expect(try lock.acquire(timeout: testDeadline))
+        try lock.release()
+    }
+
+    @Test func lockMisuseThrows() throws {
+        let lock = try SharedLock()
+        #expect(throws: ThreadingError.releaseUnlocked) { try lock.release() }
+        #expect(throws: ThreadingError.timeoutOnNonBlockingCall) { try lock.acquire(blocking: false, timeout: .seconds(1)) }
+        #expect(throws: ThreadingError.negativeTimeout) { try lock.acquire(timeout: .seconds(-1)) }
+        // Any thread may release a held lock, as in Python.
+        try lock.acquire()
+        let releaser = JoinableThread { try? lock.release() }
+        try releaser.start()
+        #expect(try releaser.join(timeout: testDeadline))
+        #expect(!lock.locked)
+    }
+
+    @Test func anRLockIsReentrantAndOwned() throws {
+        let lock = try SharedRLock()
+        try lock.acquire()
+        try lock.acquire()
+        #expect(lock.recursionCount == 2)
+        let outsider = ValueThread<Bool> {
+            do { try lock.release(); return false } catch { return error as? ThreadingError == .releaseNotOwned }
+        }
+        try outsider.start()
+        #expect(try outsider.join(timeout: testDeadline))
+        #expect(try outsider.value() == true)
+        try lock.release()
+        #expect(lock.isOwnedByCurrentThread)
+        try lock.release()
+        #expect(!lock.isOwnedByCurrentThread)
+        #expect(throws: ThreadingError.releaseNotOwned) { try lock.release() }
+    }
+
+    @Test func anRLockWhoseThreadEndedGoesToTheNextAcquirerWithAnError() throws {
+        let lock = try SharedRLock()
+        let holder = ValueThread<Int32> {
+            _ = try? lock.acquire()
+            return Int32(Threading.getNativeID())
+        }
+        try holder.start()
+        #expect(try holder.join(timeout: testDeadline))
+        let tid = try holder.value()
+        #expect(eventually { processIsGone(tid) || !threadExists(tid) })
+        #expect(throws: OwnerDiedError(owner: tid)) { try lock.acquire(timeout: testDeadline) }
+        #expect(lock.recursionCount == 1)
+        try lock.release()
+    }
+}
+
+func threadExists(_ tid: Int32) -> Bool { access("/proc/self/task/\(tid)", F_OK) == 0 }
+
+@Suite(.timeLimit(.minutes(1))) struct SharedSyncTests {
+    @Test func aSemaphoreReleasedInOneProcessWakesAnother() throws {
+        let semaphore = try SharedSemaphore(value: 0)
+        let started = try SharedEvent()
+        let child = ChildProcess(task: SemaphoreTaker(semaphore: semaphore, started: started))
+        try child.start()
+        #expect(try started.wait(timeout: testDeadline))
+        try semaphore.release()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result() == true)
+        #expect(semaphore.currentValue == 0)
+        #expect(try !semaphore.acquire(blocking: false))
+        #expect(try !semaphore.acquire(timeout: .milliseconds(20)))
+    }
+
+    @Test func aBoundedSemaphoreRefusesToGoAboveItsStart() throws {
+        let semaphore = try SharedBoundedSemaphore(value: 2)
+        #expect(throws: ThreadingError.semaphoreOverReleased) { try semaphore.release() }
+        #expect(try semaphore.acquire(blocking: false))
+        #expect(throws: ThreadingError.semaphoreOverReleased) { try semaphore.release(2) }
+        try semaphore.release()
+        #expect(semaphore.currentValue == 2)
+        #expect(throws: ThreadingError.releaseCountBelowOne) { try semaphore.release(0) }
+        #expect(throws: ThreadingError.negativeSemaphoreValue) { try SharedSemaphore(value: -1) }
+        // A bounded semaphore sent to another process stays bounded.
+        let attached = try WireDecoder().decode(SharedBoundedSemaphore.self, from: WireEncoder().encode(semaphore))
+        #expect(throws: ThreadingError.semaphoreOverReleased) { try attached.release() }
+    }
+
+    @Test func anEventSetInTheParentWakesChildren() throws {
+        let event = try SharedEvent()
+        #expect(try !event.wait(timeout: .milliseconds(10)))
+        let children = try startAll([EventWaiter(event: event), EventWaiter(event: event)])
+        event.set()
+        #expect(try joinAll(children) == [true, true])
+        #expect(event.isSet)
+        event.clear()
+        #expect(!event.isSet)
+    }
+
+    @Test(arguments: [false, true])
+    func aConditionWakesAWaiterInAnotherProcess(recursive: Bool) throws {
+        let condition = recursive ? try SharedCondition() : try SharedCondition(lock: SharedLock())
+        let value = try SharedValue(0, lock: false)
+        let child = ChildProcess(task: ConditionWaiter(condition: condition, value: value, target: 3))
+        try child.start()
+        for step in 1...3 {
+            try condition.withLock {
+                value.value = step
+                try condition.notifyAll()
+            }
+        }
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result() == 3)
+    }
+
+    @Test func conditionMisuseThrows() throws {
+        let condition = try SharedCondition()
+        #expect(throws: ThreadingError.waitWithoutLock) { try condition.wait(timeout: .zero) }
+        #expect(throws: ThreadingError.notifyWithoutLock) { try condition.notify() }
+        try condition.withLock {
+            #expect(try !condition.wait(timeout: .milliseconds(10)), "a wait with nobody notifying times out")
+            try condition.notify() // nobody sleeps: returns at once
+        }
+    }
+
+    @Test func notifyWakesExactlyN() throws {
+        let condition = try SharedCondition()
+        let woken = Locked(0)
+        let waiters = (0..<4).map { _ in
+            JoinableThread {
+                try? condition.withLock {
+                    if try condition.wait(timeout: .seconds(20)) { woken.withLock { $0 += 1 } }
+                }
+            }
+        }
+        for thread in waiters { try thread.start() }
+        // All four are asleep once the condition counts four sleepers.
+        #expect(eventually { condition.sleeperCount == 4 })
+        try condition.withLock { try condition.notify(2) }
+        // notify returns once the two are awake; each counts itself before its lock is free.
+        #expect(eventually { woken.withLock { $0 } == 2 })
+        #expect(condition.sleeperCount == 2)
+        try condition.withLock { try condition.notifyAll() }
+        for thread in waiters { #expect(try thread.join(timeout: testDeadline)) }
+        #expect(woken.withLock { $0 } == 4)
+    }
+
+    @Test func childrenAndParentMeetAtABarrier() throws {
+        let barrier = try SharedBarrier(parties: 4)
+        let children = try startAll((0..<3).map { _ in BarrierParty(barrier: barrier) })
+        let mine = try barrier.wait(timeout: testDeadline)
+        let indices = try joinAll(children) + [mine]
+        #expect(Set(indices) == [0, 1, 2, 3])
+    }
+
+    @Test func aBarrierTimesOutAndBreaks() throws {
+        let barrier = try SharedBarrier(parties: 2, timeout: .milliseconds(20))
+        #expect(throws: BrokenBarrierError()) { try barrier.wait() }
+        #expect(barrier.isBroken)
+        #expect(throws: BrokenBarrierError()) { try barrier.wait() }
+        try barrier.reset()
+        #expect(!barrier.isBroken)
+        try barrier.abort()
+        #expect(throws: BrokenBarrierError()) { try barrier.wait(timeout: testDeadline) }
+        #expect(throws: ThreadingError.invalidParties) { try SharedBarrier(parties: 0) }
+    }
+
+    @Test func aChildFillsASharedArray() throws {
+        let array = try SharedArray(repeating: -1.0, count: 100_000)
+        #expect(array[99_999] == -1)
+        let child = ChildProcess(task: ArrayFiller(array: array, factor: 0.5))
+        try child.start()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result() == 100_000)
+        #expect(array[10] == 5 && array[99_999] == 49_999.5)
+        let values = array.values
+        #expect(values.count == 100_000 && values[2] == 1)
+        let small = try SharedArray<Int32>([1, 2, 3], lock: false)
+        small[1] = 20
+        #expect(small.values == [1, 20, 3] && small.lock == nil)
+    }
+}
