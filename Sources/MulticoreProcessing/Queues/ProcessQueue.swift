@@ -1,0 +1,135 @@
+import MulticoreThreading
+
+/// A first-in, first-out queue shared by processes: put it in a task and the child puts and gets
+/// on the same queue. Corresponds to Python's `multiprocessing.Queue(maxsize=0)`.
+///
+/// Unlike Python's, there is no feeder thread: `put` encodes the value and writes it into
+/// shared memory before returning. So a value that cannot be encoded throws at `put` (Python
+/// drops it in a background thread), and a process that put a lot can always exit and be
+/// joined (Python deadlocks when the parent joins before it gets). What does not fit waits in
+/// `put`: more than `maxsize` items, or more than `capacity` bytes (1 GiB by default, of which
+/// only what is queued takes memory).
+///
+/// Sending the queue encodes its name; the process that created it must keep it while others
+/// may still attach. Values cross as the wire format encodes them (`Codable`).
+public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Sendable { // all state is in the shared ring, reached through atomics
+    let ring: SharedRing
+
+    /// A queue holding at most `maxsize` items (0: no limit but memory) in at most `capacity`
+    /// bytes of encoded messages. Python: `multiprocessing.Queue(maxsize=0)`.
+    /// - Throws: `SharedMemoryError` when the system refuses the memory, or for a capacity
+    ///   below 64 bytes.
+    public init(maxsize: Int = 0, capacity: Int = 1 << 30) throws(SharedMemoryError) {
+        ring = try SharedRing(maxsize: maxsize, capacity: capacity)
+    }
+
+    public required init(from decoder: any Decoder) throws {
+        ring = try SharedRing(attach: String(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws { try ring.name.encode(to: encoder) }
+
+    /// The name of the queue's shared memory block.
+    public var name: String { ring.name }
+
+    /// The size limit in items; 0 means none. Python: `Queue._maxsize`.
+    public var maxsize: Int { ring.maxsize }
+
+    /// The number of items in the queue (a snapshot). Python: `Queue.qsize()`.
+    public var count: Int { ring.count }
+
+    /// Whether the queue is empty (a snapshot). Python: `Queue.empty()`.
+    public var isEmpty: Bool { ring.count == 0 }
+
+    /// Whether the queue holds `maxsize` items (a snapshot). Python: `Queue.full()`.
+    public var isFull: Bool { ring.maxsize > 0 && ring.count >= ring.maxsize }
+
+    /// Adds `item`, waiting while the queue is full: forever, at most `timeout`, or (with
+    /// `blocking: false`) not at all. Python: `Queue.put(obj, block=True, timeout=None)`.
+    /// - Throws: an encoding error (nothing is put); `ConnectionError.messageTooLong` for an
+    ///   item larger than the capacity; `QueueError.full`, `.negativeTimeout`.
+    @available(*, noasync, message: "blocks the thread while the queue is full")
+    public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws {
+        try checkQueueTimeout(timeout)
+        let bytes = try WireEncoder().encode(item)
+        guard bytes.count + 4 <= ring.capacity else {
+            throw ConnectionError.messageTooLong(length: bytes.count, maxLength: ring.capacity - 4)
+        }
+        let deadline: Deadline = blocking ? .after(timeout) : .now
+        let failure: QueueError? = bytes.withUnsafeBytes { raw in
+            do throws(QueueError) { try ring.put(raw, deadline: deadline); return nil } catch { return error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Python: `Queue.put_nowait(obj)`.
+    public func putNowait(_ item: Element) throws { try put(item, blocking: false) }
+
+    /// Removes and returns the oldest item, waiting while the queue is empty: forever, at most
+    /// `timeout`, or not at all. Python: `Queue.get(block=True, timeout=None)`.
+    /// - Throws: `QueueError.empty`, `.negativeTimeout`; a decoding error when the item is not
+    ///   an `Element` (it is consumed).
+    @available(*, noasync, message: "blocks the thread while the queue is empty")
+    public func get(blocking: Bool = true, timeout: Duration? = nil) throws -> Element {
+        try checkQueueTimeout(timeout)
+        let bytes = try ring.get(deadline: blocking ? .after(timeout) : .now)
+        return try WireDecoder().decode(Element.self, from: bytes)
+    }
+
+    /// Python: `Queue.get_nowait()`.
+    public func getNowait() throws -> Element { try get(blocking: false) }
+}
+
+/// A `ProcessQueue` that counts unfinished items: each `get` is matched by a `taskDone`, and
+/// `join` waits until every item put has been marked done, in any process.
+/// Corresponds to Python's `multiprocessing.JoinableQueue`.
+public final class ProcessJoinableQueue<Element: Codable & Sendable>: ProcessQueue<Element>, @unchecked Sendable { // adds no state
+    /// Python: `multiprocessing.JoinableQueue(maxsize=0)`.
+    public override init(maxsize: Int = 0, capacity: Int = 1 << 30) throws(SharedMemoryError) {
+        try super.init(maxsize: maxsize, capacity: capacity)
+    }
+
+    public required init(from decoder: any Decoder) throws {
+        try super.init(from: decoder)
+    }
+
+    /// Marks one item as processed. Python: `JoinableQueue.task_done()`.
+    /// - Throws: `QueueError.taskDoneTooManyTimes` when called more times than items were put.
+    public func taskDone() throws(QueueError) { try ring.taskDone() }
+
+    /// Waits until every item put has been marked done, or `timeout` passes; returns whether
+    /// they all were. Python: `JoinableQueue.join()` (which has no timeout).
+    @available(*, noasync, message: "blocks the thread")
+    @discardableResult
+    public func join(timeout: Duration? = nil) -> Bool { ring.join(deadline: .after(timeout)) }
+}
+
+/// A queue shared by processes with no size limit, timeouts or counts.
+/// Corresponds to Python's `multiprocessing.SimpleQueue`.
+public final class ProcessSimpleQueue<Element: Codable & Sendable>: Codable, Sendable {
+    private let queue: ProcessQueue<Element>
+
+    /// Python: `multiprocessing.SimpleQueue()`.
+    public init(capacity: Int = 1 << 30) throws(SharedMemoryError) {
+        queue = try ProcessQueue(capacity: capacity)
+    }
+
+    public init(from decoder: any Decoder) throws { queue = try ProcessQueue(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try queue.encode(to: encoder) }
+
+    /// Python: `SimpleQueue.put(obj)`.
+    /// - Throws: an encoding error (nothing is put); `ConnectionError.messageTooLong`.
+    @available(*, noasync, message: "blocks the thread while the ring is full")
+    public func put(_ item: Element) throws { try queue.put(item) }
+
+    /// Python: `SimpleQueue.get()`.
+    @available(*, noasync, message: "blocks the thread while the queue is empty")
+    public func get() throws -> Element { try queue.get() }
+
+    /// Python: `SimpleQueue.empty()`.
+    public var isEmpty: Bool { queue.isEmpty }
+}
+
+private func checkQueueTimeout(_ timeout: Duration?) throws(QueueError) {
+    if let timeout, timeout < .zero { throw .negativeTimeout }
+}

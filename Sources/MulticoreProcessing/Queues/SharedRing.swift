@@ -1,0 +1,229 @@
+import CMulticore
+import MulticoreThreading
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engine of the process queues: a ring of length-prefixed messages in shared memory, with
+/// one lock for producers and one for consumers, so a producer and a consumer never wait for
+/// each other while the ring is neither empty nor full.
+///
+/// A put writes the message past `tail` and then publishes the new tail and the message count;
+/// a get reads at `head` and then publishes the new head. Neither makes a system call unless
+/// someone must sleep or be woken (futex words with sleeper counts). A producer or consumer
+/// killed halfway has published nothing: the next one takes its lock over (`OwnerDiedError` is
+/// absorbed) and the queue stays consistent.
+///
+/// The ring's memory is a sparse file: pages exist only where messages are, and consumed pages
+/// of a large ring are given back (MADV_REMOVE), so a 1 GiB ring costs what it holds.
+final class SharedRing: Sendable {
+    let region: SharedRegion
+    let capacity: Int
+    static let dataOffset = 128
+    static let defaultCapacity = 1 << 30
+    /// Consumed memory is given back in chunks of this size (rings at least 4 chunks long).
+    static let discardChunk = 1 << 20
+
+    private var putLock: SharedLockWord { SharedLockWord(word: region.word(0)) }
+    private var getLock: SharedLockWord { SharedLockWord(word: region.word(4)) }
+    /// Published messages not yet taken: consumers sleep on it.
+    private var messages: UnsafeMutablePointer<Atomic<UInt32>> { region.word(8) }
+    private var getSleepers: UnsafeMutablePointer<Atomic<UInt32>> { region.word(12) }
+    /// Bumped when consumers free space, if a producer sleeps on it.
+    private var spaceSequence: UnsafeMutablePointer<Atomic<UInt32>> { region.word(16) }
+    private var putSleepers: UnsafeMutablePointer<Atomic<UInt32>> { region.word(20) }
+    /// Items put and not yet marked done (JoinableQueue).
+    private var unfinished: UnsafeMutablePointer<Atomic<UInt32>> { region.word(24) }
+    private var joinSleepers: UnsafeMutablePointer<Atomic<UInt32>> { region.word(28) }
+    private var maxsizeWord: UnsafeMutablePointer<Atomic<UInt32>> { region.word(32) }
+    private var head: UnsafeMutablePointer<Atomic<UInt64>> { region.word64(48) }
+    private var tail: UnsafeMutablePointer<Atomic<UInt64>> { region.word64(56) }
+    private var data: UnsafeMutableRawPointer { region.fields + Self.dataOffset }
+
+    init(maxsize: Int, capacity: Int) throws(SharedMemoryError) {
+        guard capacity >= 64, capacity <= 1 << 40 else { throw .invalidSize(capacity) }
+        // Whole discard chunks, so that a chunk never wraps around the end.
+        let rounded = capacity >= 4 * Self.discardChunk ? (capacity + Self.discardChunk - 1) / Self.discardChunk * Self.discardChunk : capacity
+        region = try SharedRegion(create: .queue, size: Self.dataOffset + rounded, layout: UInt64(rounded))
+        self.capacity = rounded
+        maxsizeWord.pointee.store(UInt32(clamping: max(0, maxsize)), ordering: .releasing)
+    }
+
+    init(attach name: String) throws(SharedMemoryError) {
+        let memory = try SharedMemory(attach: name)
+        guard let base = memory.address, memory.size >= SharedRegion.headerSize + Self.dataOffset else {
+            throw .incompatible(name: name, reason: "it is not a Multicore queue")
+        }
+        let stored = Int(base.load(fromByteOffset: 8, as: UInt64.self))
+        memory.close()
+        guard memory.size >= SharedRegion.headerSize + Self.dataOffset + stored else {
+            throw .incompatible(name: name, reason: "it is not a Multicore queue")
+        }
+        region = try SharedRegion(attach: name, kind: .queue, size: Self.dataOffset + stored, layout: UInt64(stored))
+        capacity = stored
+    }
+
+    var name: String { region.name }
+    var maxsize: Int { Int(maxsizeWord.pointee.load(ordering: .relaxed)) }
+    var count: Int { Int(messages.pointee.load(ordering: .relaxed)) }
+
+    // MARK: Put
+
+    /// Appends `payload` as one message. Throws `QueueError.full` when the queue stayed full
+    /// (by `maxsize` or by the ring's capacity) until `deadline`.
+    func put(_ payload: UnsafeRawBufferPointer, deadline: Deadline) throws(QueueError) {
+        let need = UInt64(4 + payload.count)
+        let me = getpid()
+        switch putLock.acquire(as: me, deadline: deadline) {
+        case .timedOut: throw .full
+        case .acquired, .ownerDied: break // a dead producer published nothing
+        }
+        defer { _ = putLock.release() }
+        let limit = UInt32(maxsizeWord.pointee.load(ordering: .relaxed))
+        while true {
+            let sequence = spaceSequence.pointee.load(ordering: .acquiring)
+            let used = tail.pointee.load(ordering: .relaxed) &- head.pointee.load(ordering: .acquiring)
+            let roomy = UInt64(capacity) - used >= need
+            if roomy, limit == 0 || messages.pointee.load(ordering: .acquiring) < limit { break }
+            if deadline.hasPassed { throw .full }
+            putSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            _ = SharedFutex.wait(spaceSequence, expected: sequence, deadline: deadline)
+            putSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        }
+        let position = tail.pointee.load(ordering: .relaxed)
+        var length = UInt32(payload.count)
+        withUnsafeBytes(of: &length) { write($0, at: position) }
+        write(payload, at: position + 4)
+        tail.pointee.store(position + need, ordering: .releasing)
+        unfinished.pointee.wrappingAdd(1, ordering: .relaxed)
+        messages.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if getSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(messages, 1) }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer, at position: UInt64) {
+        guard bytes.count > 0 else { return }
+        let offset = Int(position % UInt64(capacity))
+        let first = min(bytes.count, capacity - offset)
+        (data + offset).copyMemory(from: bytes.baseAddress!, byteCount: first)
+        if first < bytes.count {
+            data.copyMemory(from: bytes.baseAddress! + first, byteCount: bytes.count - first)
+        }
+    }
+
+    private func read(into bytes: UnsafeMutableRawBufferPointer, at position: UInt64) {
+        guard bytes.count > 0 else { return }
+        let offset = Int(position % UInt64(capacity))
+        let first = min(bytes.count, capacity - offset)
+        bytes.baseAddress!.copyMemory(from: data + offset, byteCount: first)
+        if first < bytes.count {
+            (bytes.baseAddress! + first).copyMemory(from: data, byteCount: bytes.count - first)
+        }
+    }
+
+    // MARK: Get
+
+    private static let spinLimit = 2_000
+
+    /// Takes the oldest message. Throws `QueueError.empty` when none came until `deadline`.
+    func get(deadline: Deadline) throws(QueueError) -> [UInt8] {
+        let me = getpid()
+        switch getLock.acquire(as: me, deadline: deadline) {
+        case .timedOut: throw .empty
+        case .acquired: break
+        case .ownerDied: recount()
+        }
+        defer { _ = getLock.release() }
+        var spins = 0
+        while messages.pointee.load(ordering: .acquiring) == 0 {
+            if spins < Self.spinLimit, !deadline.hasPassed {
+                spins += 1
+                mc_cpu_relax()
+                continue
+            }
+            if deadline.hasPassed { throw .empty }
+            getSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if messages.pointee.load(ordering: .sequentiallyConsistent) == 0 {
+                _ = SharedFutex.wait(messages, expected: 0, deadline: deadline)
+            }
+            getSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        }
+        let position = head.pointee.load(ordering: .relaxed)
+        let available = tail.pointee.load(ordering: .acquiring) &- position
+        var length: UInt32 = 0
+        withUnsafeMutableBytes(of: &length) { read(into: $0, at: position) }
+        // Only this process's own memory could be wrong here; never read past what was written.
+        let size = min(Int(length), Int(available) - 4)
+        let payload = [UInt8](unsafeUninitializedCapacity: max(0, size)) { buffer, initialized in
+            read(into: UnsafeMutableRawBufferPointer(buffer), at: position + 4)
+            initialized = max(0, size)
+        }
+        let next = position + 4 + UInt64(length)
+        discardConsumed(from: position, to: next)
+        head.pointee.store(next, ordering: .releasing)
+        messages.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        if putSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 {
+            spaceSequence.pointee.wrappingAdd(1, ordering: .releasing)
+            SharedFutex.wake(spaceSequence, .max)
+        }
+        return payload
+    }
+
+    /// Gives back the pages of whole chunks consumed between `start` and `end`, before the head
+    /// moves past them (after that a producer may write there).
+    private func discardConsumed(from start: UInt64, to end: UInt64) {
+        let chunk = UInt64(Self.discardChunk)
+        guard capacity >= 4 * Self.discardChunk, end / chunk > start / chunk else { return }
+        var index = start / chunk
+        // The chunk holding `start` is whole only when the message began at its first byte.
+        if start % chunk != 0 { index += 1 }
+        while index < end / chunk {
+            let offset = Int((index * chunk) % UInt64(capacity))
+            _ = mc_discard_shared(data + offset, Self.discardChunk)
+            index += 1
+        }
+    }
+
+    /// After a consumer died holding the get lock: recounts the messages between head and tail
+    /// with producers held off, in case it died between moving the head and the count.
+    private func recount() {
+        _ = putLock.acquire(as: getpid(), deadline: .never)
+        defer { _ = putLock.release() }
+        var position = head.pointee.load(ordering: .relaxed)
+        let end = tail.pointee.load(ordering: .acquiring)
+        var found: UInt32 = 0
+        while end &- position >= 4 {
+            var length: UInt32 = 0
+            withUnsafeMutableBytes(of: &length) { read(into: $0, at: position) }
+            position += 4 + UInt64(length)
+            found += 1
+        }
+        messages.pointee.store(found, ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: Task accounting
+
+    func taskDone() throws(QueueError) {
+        var current = unfinished.pointee.load(ordering: .relaxed)
+        while true {
+            guard current > 0 else { throw .taskDoneTooManyTimes }
+            let (exchanged, found) = unfinished.pointee.compareExchange(expected: current, desired: current - 1, ordering: .sequentiallyConsistent)
+            if exchanged { break }
+            current = found
+        }
+        if current == 1, joinSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 {
+            SharedFutex.wake(unfinished, .max)
+        }
+    }
+
+    func join(deadline: Deadline) -> Bool {
+        while true {
+            let current = unfinished.pointee.load(ordering: .sequentiallyConsistent)
+            if current == 0 { return true }
+            if deadline.hasPassed { return false }
+            joinSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            _ = SharedFutex.wait(unfinished, expected: current, deadline: deadline)
+            joinSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticoreProcessing
+import MulticoreThreading
+
+struct Tagged: Codable, Equatable, Sendable {
+    var producer: Int
+    var sequence: Int
+    var text: String
+}
+
+/// Puts `count` tagged items with texts of varying length.
+struct QueueProducer: ProcessTask {
+    var queue: ProcessQueue<Tagged>
+    var producer: Int
+    var count: Int
+    func run() throws -> Int {
+        for sequence in 0..<count {
+            try queue.put(Tagged(producer: producer, sequence: sequence, text: String(repeating: "x", count: sequence % 37)))
+        }
+        return count
+    }
+}
+
+/// Gets `count` items, marking each done, and returns their sum.
+struct QueueWorker: ProcessTask {
+    var queue: ProcessJoinableQueue<Int>
+    var count: Int
+    func run() throws -> Int {
+        var sum = 0
+        for _ in 0..<count {
+            sum += try queue.get(timeout: .seconds(20))
+            try queue.taskDone()
+        }
+        return sum
+    }
+}
+
+/// Waits in `get` on an empty queue until killed.
+struct BlockedConsumer: ProcessTask {
+    var queue: ProcessQueue<Int>
+    func run() throws -> Int { try queue.get() }
+}
+
+/// Echoes through a simple queue: reads `count` values, sends back each doubled.
+struct SimpleEcho: ProcessTask {
+    var requests: ProcessSimpleQueue<Int>
+    var replies: ProcessSimpleQueue<Int>
+    var count: Int
+    func run() throws -> Int {
+        for _ in 0..<count { try replies.put(requests.get() * 2) }
+        return count
+    }
+}
+
+/// A value whose encoding fails when `poisoned`.
+struct Fragile: Codable, Sendable, Equatable {
+    struct Poisoned: Error {}
+    var value: Int
+    var poisoned = false
+    init(value: Int, poisoned: Bool = false) { self.value = value; self.poisoned = poisoned }
+    func encode(to encoder: any Encoder) throws {
+        if poisoned { throw Poisoned() }
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+    init(from decoder: any Decoder) throws { value = try decoder.singleValueContainer().decode(Int.self) }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ProcessQueueTests {
+    @Test func itemsComeOutInOrderWithPythonsLimits() throws {
+        let queue = try ProcessQueue<String>(maxsize: 2)
+        #expect(queue.isEmpty && !queue.isFull && queue.maxsize == 2)
+        try queue.put("a")
+        try queue.put("b", timeout: .seconds(1))
+        #expect(queue.count == 2 && queue.isFull)
+        #expect(throws: QueueError.full) { try queue.putNowait("c") }
+        #expect(throws: QueueError.full) { try queue.put("c", timeout: .milliseconds(10)) }
+        #expect(try queue.get() == "a")
+        #expect(try queue.getNowait() == "b")
+        #expect(throws: QueueError.empty) { try queue.getNowait() }
+        #expect(throws: QueueError.empty) { try queue.get(timeout: .milliseconds(10)) }
+        #expect(throws: QueueError.negativeTimeout) { try queue.get(timeout: .seconds(-1)) }
+    }
+
+    @Test func aValueThatCannotBeEncodedThrowsAtPutAndNothingIsQueued() throws {
+        let queue = try ProcessQueue<Fragile>()
+        #expect(throws: Fragile.Poisoned.self) { try queue.put(Fragile(value: 1, poisoned: true)) }
+        #expect(queue.isEmpty)
+        try queue.put(Fragile(value: 2))
+        #expect(try queue.get(timeout: testDeadline) == Fragile(value: 2))
+    }
+
+    @Test func messagesWrapAroundASmallRing() throws {
+        let queue = try ProcessQueue<Tagged>(capacity: 512)
+        #expect(throws: ConnectionError.self) {
+            try queue.put(Tagged(producer: 0, sequence: 0, text: String(repeating: "y", count: 600)))
+        }
+        let child = ChildProcess(task: QueueProducer(queue: queue, producer: 1, count: 2_000))
+        try child.start()
+        for sequence in 0..<2_000 {
+            let item = try queue.get(timeout: testDeadline)
+            #expect(item == Tagged(producer: 1, sequence: sequence, text: String(repeating: "x", count: sequence % 37)))
+        }
+        #expect(try child.join(timeout: testDeadline))
+        #expect(queue.isEmpty)
+    }
+
+    @Test func producersInSeveralProcessesKeepTheirOwnOrder() throws {
+        let queue = try ProcessQueue<Tagged>()
+        let children = try startAll((0..<3).map { QueueProducer(queue: queue, producer: $0, count: 5_000) })
+        var next = [0, 0, 0]
+        for _ in 0..<15_000 {
+            let item = try queue.get(timeout: testDeadline)
+            #expect(item.sequence == next[item.producer])
+            next[item.producer] += 1
+        }
+        #expect(try joinAll(children) == [5_000, 5_000, 5_000])
+        #expect(next == [5_000, 5_000, 5_000] && queue.isEmpty)
+    }
+
+    @Test func joiningAChildThatPutALotBeforeGettingNeverDeadlocks() throws {
+        // Python's multiprocessing.Queue deadlocks here: the child cannot exit until its feeder
+        // thread has flushed into a pipe nobody reads.
+        let queue = try ProcessQueue<Tagged>()
+        let child = ChildProcess(task: QueueProducer(queue: queue, producer: 0, count: 100_000))
+        try child.start()
+        #expect(try child.join(timeout: testDeadline), "the child exited with its items still queued")
+        #expect(child.exitCode == 0)
+        #expect(queue.count == 100_000)
+        for sequence in 0..<100_000 { #expect(try queue.get(timeout: testDeadline).sequence == sequence) }
+    }
+
+    @Test func joinableQueueCountsUnfinishedTasksAcrossProcesses() throws {
+        let queue = try ProcessJoinableQueue<Int>()
+        #expect(throws: QueueError.taskDoneTooManyTimes) { try queue.taskDone() }
+        #expect(queue.join(timeout: .zero), "nothing was put")
+        for value in 1...100 { try queue.put(value) }
+        #expect(!queue.join(timeout: .milliseconds(10)))
+        let worker = ChildProcess(task: QueueWorker(queue: queue, count: 100))
+        try worker.start()
+        #expect(queue.join(timeout: testDeadline))
+        #expect(try worker.join(timeout: testDeadline))
+        #expect(try worker.result() == 5_050)
+    }
+
+    @Test func aConsumerKilledWhileWaitingDoesNotBlockTheOthers() throws {
+        let queue = try ProcessQueue<Int>()
+        let child = ChildProcess(task: BlockedConsumer(queue: queue))
+        try child.start()
+        // The child waits inside `get`, holding the consumers' lock.
+        #expect(eventually { SharedLockWord(word: queue.ring.region.word(4)).owner == child.pid })
+        try child.kill()
+        #expect(try child.join(timeout: testDeadline))
+        try queue.put(7)
+        #expect(try queue.get(timeout: testDeadline) == 7)
+    }
+
+    @Test func aSimpleQueueCarriesRequestsAndReplies() throws {
+        let requests = try ProcessSimpleQueue<Int>()
+        let replies = try ProcessSimpleQueue<Int>()
+        let child = ChildProcess(task: SimpleEcho(requests: requests, replies: replies, count: 50))
+        try child.start()
+        for value in 0..<50 {
+            try requests.put(value)
+            #expect(try replies.get() == value * 2)
+        }
+        #expect(try child.join(timeout: testDeadline))
+        #expect(requests.isEmpty && replies.isEmpty)
+    }
+}
