@@ -143,6 +143,71 @@ def process_start_join_spawn(n):
     return (time.perf_counter() - start) / n
 
 
+def _drain(queue, n, ready, done):
+    ready.set()
+    for _ in range(n):
+        queue.get()
+    done.set()
+
+
+def queue_processes(n):
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    queue, ready, done = context.Queue(), context.Event(), context.Event()
+    p = context.Process(target=_drain, args=(queue, n, ready, done))
+    p.start()
+    ready.wait()
+    start = time.perf_counter()
+    for i in range(n):
+        queue.put(i)
+    done.wait()
+    elapsed = time.perf_counter() - start
+    p.join()
+    return elapsed / n
+
+
+def shared_array_write(n):
+    from multiprocessing import shared_memory
+    size = 256 << 20
+    source = b"\x01" * size
+    total = 0.0
+    for _ in range(n):
+        shm = shared_memory.SharedMemory(create=True, size=size)
+        start = time.perf_counter()
+        shm.buf[:size] = source
+        total += time.perf_counter() - start
+        shm.close()
+        shm.unlink()
+    return total / n
+
+
+def _idle(ready, release):
+    ready.set()
+    release.wait(60)
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+
+def process_worker_rss(n):
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    total = 0
+    for _ in range(n):
+        ready, release = context.Event(), context.Event()
+        p = context.Process(target=_idle, args=(ready, release))
+        p.start()
+        ready.wait()
+        total += _rss_kb(p.pid)
+        release.set()
+        p.join()
+    return total / n
+
+
 BENCHMARKS = {
     "thread.start_join": thread_start_join,
     "lock.uncontended": lock_uncontended,
@@ -152,6 +217,9 @@ BENCHMARKS = {
     "queue.spsc": queue_spsc,
     "executor.threads.submit": executor_threads_submit,
     "process.start_join.spawn": process_start_join_spawn,
+    "queue.processes": queue_processes,
+    "shared.array_write": shared_array_write,
+    "process.worker_rss": process_worker_rss,
 }
 
 if __name__ == "__main__":

@@ -209,3 +209,77 @@ int mcb_run_capture(const char *const argv[], char *output, int capacity) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+// MARK: Process references
+
+#include <string.h>
+#include <sys/mman.h>
+
+// The copy runs in a fresh child process, as Multicore's does: a process that has just
+// started, copying from a prefaulted buffer of its own into a mapping it did not touch yet.
+double mcb_shared_memcpy(size_t bytes) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    void *target = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (target == MAP_FAILED) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        double elapsed = -1;
+        char *source = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (source != MAP_FAILED) {
+            memset(source, 1, bytes);
+            double start = now();
+            memcpy(target, source, bytes);
+            elapsed = now() - start;
+        }
+        if (write(fds[1], &elapsed, sizeof elapsed) != sizeof elapsed) _exit(1);
+        _exit(0);
+    }
+    double elapsed = -1;
+    close(fds[1]);
+    if (pid > 0) {
+        if (read(fds[0], &elapsed, sizeof elapsed) != sizeof elapsed) elapsed = -1;
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    }
+    close(fds[0]);
+    if (((char *)target)[bytes - 1] != 1) elapsed = -1;
+    munmap(target, bytes);
+    return elapsed;
+}
+
+double mcb_pipe_roundtrip(long round_trips) {
+    int there[2], back[2];
+    if (pipe(there) != 0 || pipe(back) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char byte;
+        for (long i = 0; i < round_trips; i++) {
+            if (read(there[0], &byte, 1) != 1) _exit(1);
+            if (write(back[1], &byte, 1) != 1) _exit(1);
+        }
+        _exit(0);
+    }
+    char byte = 1;
+    double start = now();
+    for (long i = 0; i < round_trips; i++) {
+        if (write(there[1], &byte, 1) != 1) break;
+        if (read(back[0], &byte, 1) != 1) break;
+    }
+    double elapsed = now() - start;
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    close(there[0]); close(there[1]); close(back[0]); close(back[1]);
+    return elapsed / (double)round_trips;
+}
+
+double mcb_fork_exit_wait(long iterations) {
+    double start = now();
+    for (long i = 0; i < iterations; i++) {
+        pid_t pid = fork();
+        if (pid == 0) _exit(0);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    }
+    return (now() - start) / (double)iterations;
+}

@@ -1,4 +1,3 @@
-import ArgumentParser
 import CMulticoreBench
 #if canImport(Glibc)
 import Glibc
@@ -7,24 +6,16 @@ import Multicore
 
 /// `multicore bench`: each benchmark measured three ways in the same run (Multicore, CPython
 /// doing the same work, and the raw pthread calls), so that ratios hold on a noisy machine.
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Measure Multicore against CPython and raw pthreads, side by side.",
-        discussion: "Every figure is a cost (lower is better): seconds per operation, or per run.")
-
-    @Flag(help: "Print one JSON object per line: name, unit, multicore, python, raw.")
+struct Bench {
+    /// One JSON object per line instead of the table.
     var json = false
-
-    @Flag(help: "Fewer iterations and rounds: finishes in well under a minute.")
+    /// Fewer iterations and rounds.
     var quick = false
-
-    @Option(help: "Run only the benchmarks whose name contains this text.")
+    /// Only the benchmarks whose name contains this text.
     var filter: String?
-
-    @Flag(help: "Leave CPython out (its column is then null).")
+    /// Leave CPython out.
     var skipPython = false
-
-    @Option(help: "Rounds per benchmark; the median is reported (default 5, or 2 with --quick).")
+    /// Rounds per benchmark (default 5, or 2 with `quick`).
     var rounds: Int?
 
     func run() throws {
@@ -105,7 +96,8 @@ struct Row {
             if let ratio = rawRatio, ratio > limit { met = false }
         }
         if let speedup = benchmark.minPythonSpeedup {
-            parts.append(">=\(Int(speedup))x faster than Python")
+            parts.append(speedup >= 1 && speedup == speedup.rounded() ? ">=\(Int(speedup))x faster than Python"
+                                                                       : "<=" + cFormat("%.2g", 1 / speedup) + "x Python")
             if let actual = pythonSpeedup, actual < speedup { met = false }
         }
         if parts.isEmpty { return "" }

@@ -1,44 +1,111 @@
-import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Multicore
 
+/// `multicore [command] [options]`. The arguments are parsed by hand: swift-argument-parser
+/// loads FoundationEssentials, and every worker process (a fresh copy of this executable) would
+/// pay for it in start time and memory.
 @main
-struct MulticoreCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "multicore",
-        abstract: "Runs the \"Concurrent execution\" notebook's experiments with Multicore.",
-        subcommands: [Notebook.self, Cell1.self, Cell2.self, Cell3.self, Bench.self],
-        defaultSubcommand: Notebook.self
-    )
-}
+enum MulticoreCommand {
+    static let usage = """
+        USAGE: multicore [command] [options]
 
-/// All of the notebook's cells, in order.
-struct Notebook: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "notebook", abstract: "Run every cell of the notebook, in order (the default).")
+        Runs the "Concurrent execution" notebook's experiments with Multicore.
 
-    func run() throws {
-        try NotebookCells.cell1()
-        Console.line("")
-        try NotebookCells.cell2()
-        Console.line("")
-        try NotebookCells.cell3()
+        COMMANDS:
+          notebook   Run every cell of the notebook, in order (the default).
+          cell1      Five threads sleep 3 s each, in parallel.
+          cell2      Ten threads add 1,000,000 each to a total under one lock.
+          cell3      Five processes double five numbers, then the same work serially.
+          bench      Measure Multicore against CPython and the raw system calls, side by side.
+                     Every figure is a cost (lower is better).
+            --json           One JSON object per line: name, unit, multicore, python, raw.
+            --quick          Fewer iterations and rounds: finishes in well under a minute.
+            --filter TEXT    Run only the benchmarks whose name contains TEXT.
+            --skip-python    Leave CPython out (its column is then null).
+            --rounds N       Rounds per benchmark; the median is reported (default 5, 2 with --quick).
+          help       Show this text (also -h, --help).
+
+        """
+
+    static func main() {
+        var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+        do {
+            let command = arguments.command() ?? "notebook"
+            switch command {
+            case "notebook":
+                try arguments.finish()
+                try NotebookCells.cell1()
+                Console.line("")
+                try NotebookCells.cell2()
+                Console.line("")
+                try NotebookCells.cell3()
+            case "cell1": try arguments.finish(); try NotebookCells.cell1()
+            case "cell2": try arguments.finish(); try NotebookCells.cell2()
+            case "cell3": try arguments.finish(); try NotebookCells.cell3()
+            case "bench":
+                let bench = Bench(json: arguments.flag("--json"), quick: arguments.flag("--quick"),
+                                  filter: try arguments.option("--filter"), skipPython: arguments.flag("--skip-python"),
+                                  rounds: try arguments.option("--rounds").map { text in
+                                      guard let value = Int(text), value > 0 else { throw UsageError("--rounds takes a positive number, not '\(text)'") }
+                                      return value
+                                  })
+                try arguments.finish()
+                try bench.run()
+            case "help", "-h", "--help":
+                Console.write(usage)
+            default:
+                throw UsageError("unknown command '\(command)'")
+            }
+        } catch let error as UsageError {
+            Console.writeError("Error: \(error.description)\n\n" + usage)
+            exit(64)
+        } catch {
+            Console.writeError("Error: \(error)\n")
+            exit(1)
+        }
     }
 }
 
-struct Cell1: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cell1", abstract: "Five threads sleep 3 s each, in parallel.")
-    func run() throws { try NotebookCells.cell1() }
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
-struct Cell2: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cell2", abstract: "Ten threads add 1,000,000 each to a total under one lock.")
-    func run() throws { try NotebookCells.cell2() }
-}
+/// Command-line arguments, consumed as they are recognised; what is left over is an error.
+struct Arguments {
+    private var remaining: [String]
 
-struct Cell3: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cell3", abstract: "Five processes double five numbers, then the same work serially.")
-    func run() throws { try NotebookCells.cell3() }
+    init(_ arguments: [String]) { remaining = arguments }
+
+    /// The first argument, if it is not an option.
+    mutating func command() -> String? {
+        guard let first = remaining.first, !first.hasPrefix("-") || ["-h", "--help"].contains(first) else { return nil }
+        remaining.removeFirst()
+        return first
+    }
+
+    mutating func flag(_ name: String) -> Bool {
+        guard let index = remaining.firstIndex(of: name) else { return false }
+        remaining.remove(at: index)
+        return true
+    }
+
+    /// `--name value` or `--name=value`.
+    mutating func option(_ name: String) throws(UsageError) -> String? {
+        if let index = remaining.firstIndex(where: { $0.hasPrefix(name + "=") }) {
+            let value = String(remaining.remove(at: index).dropFirst(name.count + 1))
+            return value
+        }
+        guard let index = remaining.firstIndex(of: name) else { return nil }
+        guard index + 1 < remaining.count else { throw UsageError("\(name) needs a value") }
+        let value = remaining[index + 1]
+        remaining.removeSubrange(index...index + 1)
+        return value
+    }
+
+    func finish() throws(UsageError) {
+        if let extra = remaining.first { throw UsageError("unexpected argument '\(extra)'") }
+    }
 }

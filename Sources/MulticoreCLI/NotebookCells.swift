@@ -178,4 +178,21 @@ enum Console {
             fflush(nil) // every stream: `stdout` itself is not concurrency-safe to name in Swift 6
         }
     }
+
+    /// `text` as is, without a newline.
+    static func write(_ text: String) {
+        lock.withLock {
+            print(text, terminator: "")
+            fflush(nil)
+        }
+    }
+
+    /// `text` to standard error.
+    static func writeError(_ text: String) {
+        lock.withLock {
+            fflush(nil)
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        }
+    }
 }

@@ -1,11 +1,24 @@
+import CMulticoreBench
+#if canImport(Glibc)
+import Glibc
+#endif
 import Multicore
 
-/// The process side's benchmarks, so far: starting and joining a spawned worker.
+/// The process side's benchmarks: starting workers, queues and shared memory between processes.
 enum ProcessBenchmarks {
     static let all: [Benchmark] = [
         Benchmark(name: "process.start_join.spawn", unit: "s/process", iterations: 100, quickIterations: 20,
                   pythonDivisor: 5, slices: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: spawnStartJoin, raw: nil),
+        Benchmark(name: "queue.processes", unit: "s/message", iterations: 400_000, quickIterations: 100_000,
+                  pythonDivisor: 8, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
+                  multicore: queueProcesses, raw: nil),
+        Benchmark(name: "shared.array_write", unit: "s/256MB", iterations: 1, quickIterations: 1,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: 1.25, minPythonSpeedup: nil,
+                  multicore: sharedArrayWrite, raw: { _ in mcb_shared_memcpy(arrayBytes) }),
+        Benchmark(name: "process.worker_rss", unit: "kB", iterations: 1, quickIterations: 1,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 1 / 0.7,
+                  multicore: workerRSS, raw: nil),
     ]
 
     /// A task that does nothing and returns 0.
@@ -23,4 +36,116 @@ enum ProcessBenchmarks {
         }
         return (MonotonicClock.now - start) / Double(n)
     }
+
+    // MARK: queue.processes
+
+    /// Gets `count` Ints, then sets `done`.
+    struct Drain: ProcessTask {
+        var queue: ProcessQueue<Int>
+        var ready: SharedEvent
+        var done: SharedEvent
+        var count: Int
+        func run() throws -> Int {
+            ready.set()
+            var sum = 0
+            for _ in 0..<count { sum &+= try queue.get() }
+            done.set()
+            return sum
+        }
+    }
+
+    /// One way, parent to child: from the first put until the child has got the last item.
+    static func queueProcesses(_ n: Int) throws -> Double {
+        let queue = try ProcessQueue<Int>()
+        let ready = try SharedEvent(), done = try SharedEvent()
+        let child = ChildProcess(task: Drain(queue: queue, ready: ready, done: done, count: n))
+        try child.start()
+        guard try ready.wait(timeout: .seconds(30)) else { throw BenchmarkError("the queue's consumer did not start") }
+        let start = MonotonicClock.now
+        for value in 0..<n { try queue.put(value) }
+        guard try done.wait(timeout: .seconds(120)) else { throw BenchmarkError("the queue's consumer did not finish") }
+        let elapsed = MonotonicClock.now - start
+        try child.join()
+        guard try child.result() == (0..<n).reduce(0, &+) else { throw BenchmarkError("the consumer got wrong items") }
+        return elapsed / Double(n)
+    }
+
+    // MARK: shared.array_write
+
+    static let arrayBytes = 256 << 20
+
+    /// Copies a prefaulted 256 MB buffer into `array`; returns the seconds the copy took.
+    struct Fill: ProcessTask {
+        var array: SharedArray<UInt8>
+        func run() throws -> Double {
+            let source = [UInt8](repeating: 1, count: array.count)
+            return array.withUnsafeMutableBufferPointer { target in
+                let start = MonotonicClock.now
+                source.withUnsafeBytes { UnsafeMutableRawPointer(target.baseAddress!).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                return MonotonicClock.now - start
+            }
+        }
+    }
+
+    /// A child fills a new 256 MB shared array (page faults included, as in the raw reference).
+    static func sharedArrayWrite(_ n: Int) throws -> Double {
+        var total = 0.0
+        for _ in 0..<n {
+            let array = try SharedArray<UInt8>(repeating: 0, count: arrayBytes, lock: false)
+            let child = ChildProcess(task: Fill(array: array))
+            try child.start()
+            try child.join()
+            total += try child.result()
+            guard array[arrayBytes - 1] == 1, array[0] == 1 else { throw BenchmarkError("the array was not filled") }
+        }
+        return total / Double(n)
+    }
+
+    // MARK: process.worker_rss
+
+    /// Says it is ready, then waits to be released.
+    struct Idle: ProcessTask {
+        var ready: SharedEvent
+        var release: SharedEvent
+        func run() throws -> Bool {
+            ready.set()
+            return try release.wait(timeout: .seconds(60))
+        }
+    }
+
+    /// The resident memory (VmRSS, kB) of an idle spawned worker.
+    static func workerRSS(_ n: Int) throws -> Double {
+        var total = 0.0
+        for _ in 0..<n {
+            let ready = try SharedEvent(), release = try SharedEvent()
+            let child = ChildProcess(task: Idle(ready: ready, release: release))
+            try child.start()
+            guard try ready.wait(timeout: .seconds(30)), let pid = child.pid else { throw BenchmarkError("the idle worker did not start") }
+            let rss = residentKilobytes(pid)
+            release.set()
+            try child.join()
+            guard let rss else { throw BenchmarkError("no VmRSS for \(pid)") }
+            total += Double(rss)
+        }
+        return total / Double(n)
+    }
+
+    /// VmRSS from /proc/PID/status.
+    static func residentKilobytes(_ pid: Int32) -> Int? {
+        guard let file = fopen("/proc/\(pid)/status", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text.hasPrefix("VmRSS:") {
+                return Int(text.dropFirst(6).filter { $0.isNumber })
+            }
+        }
+        return nil
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

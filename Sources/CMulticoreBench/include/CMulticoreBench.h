@@ -3,6 +3,8 @@
 #ifndef CMULTICOREBENCH_H
 #define CMULTICOREBENCH_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,6 +32,17 @@ double mcb_queue_spsc(long items, int capacity);
 
 /// Runs `argv` (searched in PATH) with its standard output captured into `output` (NUL-ended,
 /// at most `capacity - 1` bytes); returns its exit status, or -1 if it could not start.
+/// Seconds a forked child takes to memcpy `bytes` (from a prefaulted buffer of its own) into a
+/// fresh MAP_SHARED mapping, page faults included; -1 on failure.
+double mcb_shared_memcpy(size_t bytes);
+
+/// Seconds per 1-byte round trip through two pipes between this process and a forked child.
+/// Forks: call it only from the benchmark, never from a process that must stay fork-safe.
+double mcb_pipe_roundtrip(long round_trips);
+
+/// Seconds per fork + _exit(0) in the child + waitpid.
+double mcb_fork_exit_wait(long iterations);
+
 int mcb_run_capture(const char *const argv[], char *output, int capacity);
 
 #ifdef __cplusplus
