@@ -143,6 +143,61 @@ def process_start_join_spawn(n):
     return (time.perf_counter() - start) / n
 
 
+def _echo(conn):
+    try:
+        while True:
+            conn.send(conn.recv())
+    except EOFError:
+        pass
+
+
+def connection_roundtrip(n):
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    p = context.Process(target=_echo, args=(theirs,))
+    p.start()
+    theirs.close()
+    mine.send(-1)
+    mine.recv()
+    start = time.perf_counter()
+    for i in range(n):
+        mine.send(i)
+        mine.recv()
+    elapsed = time.perf_counter() - start
+    mine.close()
+    p.join()
+    return elapsed / n
+
+
+def _sink(conn):
+    try:
+        while True:
+            conn.send(len(conn.recv()))
+    except EOFError:
+        pass
+
+
+def connection_bulk_8mb(n):
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    p = context.Process(target=_sink, args=(theirs,))
+    p.start()
+    theirs.close()
+    mine.send([])
+    mine.recv()
+    values = [i * 0.5 for i in range(1_000_000)]
+    start = time.perf_counter()
+    for _ in range(n):
+        mine.send(values)
+        mine.recv()
+    elapsed = time.perf_counter() - start
+    mine.close()
+    p.join()
+    return elapsed / n
+
+
 def _drain(queue, n, ready, done):
     ready.set()
     for _ in range(n):
@@ -217,6 +272,8 @@ BENCHMARKS = {
     "queue.spsc": queue_spsc,
     "executor.threads.submit": executor_threads_submit,
     "process.start_join.spawn": process_start_join_spawn,
+    "connection.roundtrip": connection_roundtrip,
+    "connection.bulk_8mb": connection_bulk_8mb,
     "queue.processes": queue_processes,
     "shared.array_write": shared_array_write,
     "process.worker_rss": process_worker_rss,

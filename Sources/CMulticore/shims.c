@@ -320,3 +320,52 @@ int mc_discard_shared(void *address, size_t length) {
 int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != ESRCH; }
 
 void mc_clear_parent_death_signal(void) { prctl(PR_SET_PDEATHSIG, 0); }
+
+// MARK: Passing descriptors
+
+int mc_send_descriptors(int socket, const int *fds, int count) {
+    if (count < 0 || count > 253) return EINVAL;
+    char byte = 0;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union { char buffer[CMSG_SPACE(253 * sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr message = { .msg_iov = &iov, .msg_iovlen = 1 };
+    if (count > 0) {
+        memset(&control, 0, sizeof control);
+        message.msg_control = control.buffer;
+        message.msg_controllen = CMSG_SPACE((size_t)count * sizeof(int));
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN((size_t)count * sizeof(int));
+        memcpy(CMSG_DATA(header), fds, (size_t)count * sizeof(int));
+    }
+    for (;;) {
+        ssize_t sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+        if (sent == 1) return 0;
+        if (sent < 0 && errno == EINTR) continue;
+        return sent < 0 ? errno : EIO;
+    }
+}
+
+int mc_receive_descriptors(int socket, int *fds, int capacity, int *count) {
+    char byte;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    union { char buffer[CMSG_SPACE(253 * sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr message = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
+                              .msg_controllen = sizeof control.buffer };
+    *count = 0;
+    ssize_t received;
+    do { received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC); } while (received < 0 && errno == EINTR);
+    if (received == 0) return -1;
+    if (received < 0) return errno;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int n = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *received_fds = (int *)CMSG_DATA(header);
+        for (int i = 0; i < n; i++) {
+            if (*count < capacity) fds[(*count)++] = received_fds[i];
+            else close(received_fds[i]);
+        }
+    }
+    return (message.msg_flags & MSG_CTRUNC) ? EMSGSIZE : 0;
+}

@@ -10,6 +10,12 @@ enum ProcessBenchmarks {
         Benchmark(name: "process.start_join.spawn", unit: "s/process", iterations: 100, quickIterations: 20,
                   pythonDivisor: 5, slices: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: spawnStartJoin, raw: nil),
+        Benchmark(name: "connection.roundtrip", unit: "s/roundtrip", iterations: 20_000, quickIterations: 4_000,
+                  pythonDivisor: 4, slices: 4, maxRawRatio: 1.3, minPythonSpeedup: nil,
+                  multicore: connectionRoundTrip, raw: { mcb_pipe_roundtrip($0) }),
+        Benchmark(name: "connection.bulk_8mb", unit: "s/transfer", iterations: 20, quickIterations: 6,
+                  pythonDivisor: 2, slices: 1, maxRawRatio: nil, minPythonSpeedup: 3,
+                  multicore: connectionBulk, raw: nil),
         Benchmark(name: "queue.processes", unit: "s/message", iterations: 400_000, quickIterations: 100_000,
                   pythonDivisor: 8, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
                   multicore: queueProcesses, raw: nil),
@@ -35,6 +41,75 @@ enum ProcessBenchmarks {
             _ = try process.result()
         }
         return (MonotonicClock.now - start) / Double(n)
+    }
+
+    // MARK: connection.roundtrip and connection.bulk_8mb
+
+    /// Answers each Int with the same Int, until end-of-file.
+    struct Echo: ProcessTask {
+        var connection: Connection
+        func run() throws -> Int {
+            var count = 0
+            while let value = try? connection.recv(Int.self) {
+                try connection.send(value)
+                count += 1
+            }
+            return count
+        }
+    }
+
+    /// A small value to a child and back, per round trip (the child started beforehand).
+    static func connectionRoundTrip(_ n: Int) throws -> Double {
+        let (mine, theirs) = try Connection.pipe()
+        let child = ChildProcess(task: Echo(connection: theirs))
+        try child.start()
+        theirs.close()
+        try mine.send(-1) // the child is up once it answers
+        guard try mine.recv(Int.self) == -1 else { throw BenchmarkError("bad echo") }
+        let start = MonotonicClock.now
+        for value in 0..<n {
+            try mine.send(value)
+            guard try mine.recv(Int.self) == value else { throw BenchmarkError("bad echo") }
+        }
+        let elapsed = MonotonicClock.now - start
+        mine.close()
+        try child.join()
+        return elapsed / Double(n)
+    }
+
+    /// Receives arrays of Doubles and answers each with its count, until end-of-file.
+    struct Sink: ProcessTask {
+        var connection: Connection
+        func run() throws -> Int {
+            var count = 0
+            while let values = try? connection.recv([Double].self) {
+                try connection.send(values.count)
+                count += 1
+            }
+            return count
+        }
+    }
+
+    static let bulkValues = (0..<1_000_000).map { Double($0) * 0.5 }
+
+    /// 1M Doubles (8 MB) to a child, which receives them all and answers with the count.
+    static func connectionBulk(_ n: Int) throws -> Double {
+        let (mine, theirs) = try Connection.pipe()
+        let child = ChildProcess(task: Sink(connection: theirs))
+        try child.start()
+        theirs.close()
+        try mine.send([Double]())
+        guard try mine.recv(Int.self) == 0 else { throw BenchmarkError("bad answer") }
+        let values = bulkValues
+        let start = MonotonicClock.now
+        for _ in 0..<n {
+            try mine.send(values)
+            guard try mine.recv(Int.self) == values.count else { throw BenchmarkError("bad answer") }
+        }
+        let elapsed = MonotonicClock.now - start
+        mine.close()
+        try child.join()
+        return elapsed / Double(n)
     }
 
     // MARK: queue.processes

@@ -73,7 +73,9 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     /// Starts the child and hands it the task. Corresponds to Python's `Process.start()`.
     /// - Throws: `ProcessError.alreadyStarted`; `.spawnFailed`; an encoding error of the task.
     public func start() throws {
-        let payload = try WireEncoder().encode(task)
+        // The connections in the task travel as descriptors beside its bytes.
+        let descriptors = DescriptorTable()
+        let payload = try WireEncoder().encode(task, descriptors: descriptors)
         guard let typeName = _mangledTypeName(Task.self) else { throw ProcessError.taskNotFound("\(Task.self)") }
         try stateLock.withLock { () throws(ProcessError) in
             if phase == .closed { throw .closed }
@@ -96,6 +98,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
         Children.add(self)
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
+        try? parentEnd.sendDescriptors(descriptors.descriptors)
         try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, identity: identity,
                                                  parentPID: getpid(), payload: payload))
     }

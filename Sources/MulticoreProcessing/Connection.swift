@@ -16,7 +16,7 @@ import Glibc
 /// Creating a connection makes the process ignore SIGPIPE, as CPython does, so that writing to
 /// a dead peer throws `ConnectionError.brokenPipe` instead of killing the process.
 /// - Warning: do not `close` a connection while another thread is blocked receiving on it.
-public final class Connection: @unchecked Sendable { // the descriptor is guarded by `stateLock`, the receive buffer by `receiveLock`
+public final class Connection: Codable, @unchecked Sendable { // the descriptor is guarded by `stateLock`, the receive buffer by `receiveLock`
     /// Whether this end can receive. Python: `Connection.readable`.
     public let readable: Bool
     /// Whether this end can send. Python: `Connection.writable`.
@@ -64,6 +64,73 @@ public final class Connection: @unchecked Sendable { // the descriptor is guarde
                 Connection(descriptor: fds[1], readable: false, writable: true, isSocket: false))
     }
 
+    // MARK: Passing a connection to a child
+
+    private enum CodingKeys: String, CodingKey { case index, readable, writable, isSocket, maxMessageSize }
+
+    /// A connection can be part of a task: the child gets its own copy of the descriptor
+    /// (Python passes a Connection in `Process(args=...)` the same way). This end stays open
+    /// here; close it when only the child should use it.
+    /// - Throws: `EncodingError.invalidValue` outside a task sent by `ChildProcess.start`;
+    ///   `ConnectionError.closed`, `.system`.
+    public func encode(to encoder: any Encoder) throws {
+        guard let table = (encoder as? _WireEncoder)?.descriptors else {
+            throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath,
+                debugDescription: "a Connection can only be sent to a child process, inside the task given to ChildProcess"))
+        }
+        let copy = fcntl(try openDescriptor(), F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw ConnectionError.system(operation: "dup", errno: errno) }
+        table.descriptors.append(copy)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(table.descriptors.count - 1, forKey: .index)
+        try container.encode(readable, forKey: .readable)
+        try container.encode(writable, forKey: .writable)
+        try container.encode(isSocket, forKey: .isSocket)
+        try container.encode(frames.limit, forKey: .maxMessageSize)
+    }
+
+    /// The child's side of `encode(to:)`: takes the descriptor that came with the task.
+    public convenience init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let index = try container.decode(Int.self, forKey: .index)
+        guard let table = (decoder as? _WireDecoder)?.descriptors, table.descriptors.indices.contains(index),
+              table.descriptors[index] >= 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .index, in: container,
+                debugDescription: "no descriptor came with this connection")
+        }
+        let fd = table.descriptors[index]
+        table.descriptors[index] = -1
+        self.init(descriptor: fd, readable: try container.decode(Bool.self, forKey: .readable),
+                  writable: try container.decode(Bool.self, forKey: .writable),
+                  isSocket: try container.decode(Bool.self, forKey: .isSocket),
+                  maxMessageSize: try container.decode(Int.self, forKey: .maxMessageSize))
+    }
+
+    /// Sends the one byte that carries `descriptors` (possibly none) before a worker's request.
+    func sendDescriptors(_ descriptors: [Int32]) throws(ConnectionError) {
+        let fd = try openDescriptor()
+        let result = sendLock.withLock { descriptors.withUnsafeBufferPointer { mc_send_descriptors(fd, $0.baseAddress, Int32($0.count)) } }
+        switch result {
+        case 0: return
+        case EPIPE, ECONNRESET: throw .brokenPipe
+        default: throw .system(operation: "sendmsg", errno: result)
+        }
+    }
+
+    /// Receives the byte `sendDescriptors` sent, and its descriptors.
+    func receiveDescriptors() throws(ConnectionError) -> DescriptorTable {
+        let fd = try openDescriptor()
+        var received = [Int32](repeating: -1, count: 253)
+        var count: Int32 = 0
+        let result = receiveLock.withLock { mc_receive_descriptors(fd, &received, Int32(received.count), &count) }
+        let table = DescriptorTable(Array(received.prefix(Int(count))))
+        switch result {
+        case 0: return table
+        case -1: throw .endOfFile
+        default: throw .system(operation: "recvmsg", errno: result)
+        }
+    }
+
     /// The file descriptor, or -1 once closed. Python: `Connection.fileno()`.
     public var fileDescriptor: Int32 { stateLock.withLock { descriptor } }
 
@@ -93,7 +160,7 @@ public final class Connection: @unchecked Sendable { // the descriptor is guarde
     @available(*, noasync, message: "blocks the thread while the pipe is full")
     public func send<T: Encodable>(_ value: T) throws {
         guard writable else { throw ConnectionError.readOnly }
-        try sendFrame(WireFrame.frame(WireEncoder().encode(value)))
+        try sendPayload(WireEncoder().encode(value))
     }
 
     /// Sends `bytes` as one message. Corresponds to Python's `Connection.send_bytes(buf)`.
@@ -102,27 +169,49 @@ public final class Connection: @unchecked Sendable { // the descriptor is guarde
     @available(*, noasync, message: "blocks the thread while the pipe is full")
     public func sendBytes(_ bytes: [UInt8]) throws {
         guard writable else { throw ConnectionError.readOnly }
-        try sendFrame(WireFrame.frame(bytes))
+        try sendPayload(bytes)
     }
 
-    private func sendFrame(_ frame: [UInt8]) throws(ConnectionError) {
+    /// Payloads from this size on are written after their header instead of copied behind it.
+    private static let largePayload = 1 << 16
+
+    private func sendPayload(_ payload: [UInt8]) throws {
+        if payload.count < Self.largePayload {
+            try sendBuffers([WireFrame.frame(payload)])
+            return
+        }
+        guard payload.count <= Int(UInt32.max) else {
+            throw WireError.oversizedFrame(size: payload.count, limit: Int(UInt32.max))
+        }
+        var header = [UInt8]()
+        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { header.append(contentsOf: $0) }
+        withUnsafeBytes(of: WireFrame.checksum(payload).littleEndian) { header.append(contentsOf: $0) }
+        try sendBuffers([header, payload])
+    }
+
+    /// Writes `buffers` one after the other, with no other sender in between.
+    private func sendBuffers(_ buffers: [[UInt8]]) throws(ConnectionError) {
         let fd = try openDescriptor()
         let failure: Int32 = sendLock.withLock {
-            frame.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let pointer = raw.baseAddress! + offset
-                    let written = isSocket
-                        ? Glibc.send(fd, pointer, raw.count - offset, Int32(MSG_NOSIGNAL))
-                        : Glibc.write(fd, pointer, raw.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return errno
+            for buffer in buffers {
+                let failure = buffer.withUnsafeBytes { raw in
+                    var offset = 0
+                    while offset < raw.count {
+                        let pointer = raw.baseAddress! + offset
+                        let written = isSocket
+                            ? Glibc.send(fd, pointer, raw.count - offset, Int32(MSG_NOSIGNAL))
+                            : Glibc.write(fd, pointer, raw.count - offset)
+                        if written < 0 {
+                            if errno == EINTR { continue }
+                            return errno
+                        }
+                        offset += written
                     }
-                    offset += written
+                    return 0
                 }
-                return 0
+                if failure != 0 { return failure }
             }
+            return 0
         }
         switch failure {
         case 0: return
@@ -162,6 +251,9 @@ public final class Connection: @unchecked Sendable { // the descriptor is guarde
         return try receiveLock.withLock { () throws -> [UInt8] in
             while true {
                 if let payload = try frames.next() { return payload }
+                if let (length, checksum) = try frames.incompleteFrameHeader(), length >= Self.largePayload {
+                    return try receiveLargePayload(fd, length: length, checksum: checksum)
+                }
                 if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: 1 << 16) }
                 let count = scratch.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
                 if count == 0 {
@@ -177,6 +269,32 @@ public final class Connection: @unchecked Sendable { // the descriptor is guarde
                 frames.append(scratch[0..<count])
             }
         }
+    }
+
+    /// Reads the rest of a large payload straight into its array (no intermediate buffer),
+    /// and never past its end: the next frame stays in the pipe.
+    private func receiveLargePayload(_ fd: Int32, length: Int, checksum: UInt32) throws -> [UInt8] {
+        let arrived = frames.takeIncompletePayload()
+        var failure: ConnectionError?
+        let payload = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            arrived.withUnsafeBytes { raw.copyMemory(from: $0) }
+            var filled = arrived.count
+            while filled < length {
+                let count = Glibc.read(fd, raw.baseAddress! + filled, length - filled)
+                if count > 0 { filled += count; continue }
+                if count < 0, errno == EINTR { continue }
+                failure = count == 0 || errno == ECONNRESET
+                    ? .truncatedMessage(received: WireFrame.headerSize + filled)
+                    : .system(operation: "read", errno: errno)
+                break
+            }
+            initialized = failure == nil ? length : 0
+        }
+        if let failure { throw failure }
+        let actual = WireFrame.checksum(payload)
+        guard actual == checksum else { throw WireError.checksumMismatch(expected: checksum, actual: actual) }
+        return payload
     }
 
     /// Whether a message (or end-of-file) can be received without blocking, waiting up to

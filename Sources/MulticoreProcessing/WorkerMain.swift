@@ -7,7 +7,9 @@ import Glibc
 @_cdecl("multicore_worker_main")
 func multicoreWorkerMain(_ descriptor: Int32) {
     let connection = Connection(descriptor: descriptor, readable: true, writable: true, isSocket: true)
-    guard let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
+    // First the byte that carries the descriptors of the connections in the task, then the task.
+    guard let descriptors = try? connection.receiveDescriptors(),
+          let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
     if request.typeName == ResourceTracker.typeName { ResourceTracker.serve(connection) }
     WorkerIdentity.name = request.processName
     WorkerIdentity.identity = request.identity
@@ -17,7 +19,7 @@ func multicoreWorkerMain(_ descriptor: Int32) {
         exit(1)
     }
     do {
-        let output = try runTask(type, request.payload)
+        let output = try runTask(type, request.payload, descriptors)
         try? connection.send(WorkerReply.value(output))
         exit(0)
     } catch {
@@ -27,8 +29,8 @@ func multicoreWorkerMain(_ descriptor: Int32) {
     }
 }
 
-private func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8]) throws -> [UInt8] {
-    let task = try WireDecoder().decode(T.self, from: payload)
+private func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8], _ descriptors: DescriptorTable) throws -> [UInt8] {
+    let task = try WireDecoder().decode(T.self, from: payload, descriptors: descriptors)
     return try WireEncoder().encode(task.run())
 }
 

@@ -73,6 +73,15 @@ void mc_ignore_sigpipe(void);
 /// an errno; `*pid` receives the child's pid.
 int mc_spawn_worker(int channel, pid_t *pid);
 
+/// Sends one byte on the Unix socket `socket`, carrying `count` descriptors (SCM_RIGHTS; at
+/// most 253, none when `count` is 0). Returns 0 or an errno.
+int mc_send_descriptors(int socket, const int *fds, int count);
+
+/// Receives the one byte `mc_send_descriptors` sent, and the descriptors it carried (CLOEXEC)
+/// into `fds` (room for `capacity`); `*count` receives how many. Returns 0, -1 at end-of-file,
+/// or an errno.
+int mc_receive_descriptors(int socket, int *fds, int capacity, int *count);
+
 /// pidfd_open(pid, 0): a descriptor that becomes readable when the process ends; -errno on failure.
 int mc_pidfd_open(pid_t pid);
 

@@ -31,7 +31,8 @@ enum ResourceTracker {
                                     parentPID: getpid(), payload: [])
         // The tracker answers once it no longer dies with this process: from then on, what it
         // tracks is cleaned up whatever happens here.
-        guard (try? local.send(request)) != nil, (try? local.recv(Bool.self)) == true else { return nil }
+        guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,
+              (try? local.recv(Bool.self)) == true else { return nil }
         return local
     }()
 

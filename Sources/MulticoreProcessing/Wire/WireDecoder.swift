@@ -14,7 +14,13 @@ public struct WireDecoder {
     /// - Throws: `WireError` for malformed input or bytes left over; whatever `T`'s
     ///   `init(from:)` throws.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try decode(type, from: bytes, descriptors: nil)
+    }
+
+    /// Decodes a `T` whose connections take their descriptors from `descriptors`.
+    func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], descriptors: DescriptorTable?) throws -> T {
         let decoder = _WireDecoder(reader: WireReader(bytes), maximumDepth: maximumDepth)
+        decoder.descriptors = descriptors
         let value = try decoder.decodeValue(type)
         if decoder.reader.remaining > 0 { throw WireError.trailingBytes(decoder.reader.remaining) }
         return value
@@ -28,6 +34,8 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     /// The key name that a keyed container's `allKeys` read (an enum's case), until the nested
     /// container for that key consumes it.
     var pendingKey: Result<String, WireError>?
+    /// The descriptors that came with the bytes, for the connections in them.
+    var descriptors: DescriptorTable?
     private var depth = 0
     private let maximumDepth: Int
     var codingPath: [any CodingKey] { [] }

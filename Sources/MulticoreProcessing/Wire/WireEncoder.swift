@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Encodes `Encodable` values into Multicore's compact binary format: what crosses a pipe
 /// between processes. JSON is 10 to 1000 times slower for the same values.
 ///
@@ -23,16 +27,35 @@ public struct WireEncoder {
     /// The bytes of `value`.
     /// - Throws: whatever `value`'s `encode(to:)` throws.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        try encode(value, descriptors: nil)
+    }
+
+    /// The bytes of `value`; the descriptors of the connections in it are collected in
+    /// `descriptors`, to be passed beside the bytes (how a task carries connections to a child).
+    func encode<T: Encodable>(_ value: T, descriptors: DescriptorTable?) throws -> [UInt8] {
         let encoder = _WireEncoder()
+        encoder.descriptors = descriptors
         try encoder.encodeValue(value)
         return encoder.writer.bytes
     }
+}
+
+/// The descriptors that travel beside a message: a `Connection` is encoded as its index here.
+final class DescriptorTable {
+    /// Descriptors owned by the table; an entry taken by a decoded `Connection` becomes -1.
+    var descriptors: [Int32]
+
+    init(_ descriptors: [Int32] = []) { self.descriptors = descriptors }
+
+    deinit { for fd in descriptors where fd >= 0 { _ = close(fd) } }
 }
 
 /// The `Encoder` that `encode(to:)` implementations see.
 final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     // Only this encoder touches it, one call at a time: skip the runtime exclusivity checks.
     @exclusivity(unchecked) var writer = WireWriter()
+    /// Where connections put their descriptors; nil when the bytes travel without any.
+    var descriptors: DescriptorTable?
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 

@@ -83,6 +83,25 @@ public struct WireFrameReader {
         return buffer.count - start - WireFrame.headerSize >= length
     }
 
+    /// The header of a frame whose payload has not fully arrived yet, or nil (no whole header
+    /// yet, or the frame is complete).
+    /// - Throws: `WireError.oversizedFrame`.
+    public func incompleteFrameHeader() throws(WireError) -> (length: Int, checksum: UInt32)? {
+        guard buffer.count - start >= WireFrame.headerSize else { return nil }
+        let header = try WireFrame.parseHeader(buffer, at: start, limit: limit)
+        return buffer.count - start - WireFrame.headerSize < header.length ? header : nil
+    }
+
+    /// Consumes the buffered header of an incomplete frame and returns the part of its payload
+    /// that has arrived: the caller reads the rest of the payload itself (straight into its
+    /// final place, for a large one). Call it only after `incompleteFrameHeader()` returned one.
+    public mutating func takeIncompletePayload() -> ArraySlice<UInt8> {
+        let arrived = buffer[(start + WireFrame.headerSize)...]
+        buffer = []
+        start = 0
+        return arrived
+    }
+
     /// The next complete payload, or nil if more bytes are needed.
     /// - Throws: `WireError.oversizedFrame` or `.checksumMismatch`.
     public mutating func next() throws(WireError) -> [UInt8]? {
