@@ -132,9 +132,13 @@ def _nothing():
     pass
 
 
-def process_start_join_spawn(n):
+def process_start_join_spawn(n, method="spawn"):
     import multiprocessing
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":  # the server starts once, before the timing
+        p = context.Process(target=_nothing)
+        p.start()
+        p.join()
     start = time.perf_counter()
     for _ in range(n):
         p = context.Process(target=_nothing)
@@ -272,6 +276,8 @@ BENCHMARKS = {
     "queue.spsc": queue_spsc,
     "executor.threads.submit": executor_threads_submit,
     "process.start_join.spawn": process_start_join_spawn,
+    "process.start_join.forkserver": lambda n: process_start_join_spawn(n, "forkserver"),
+    "process.start_join.fork": lambda n: process_start_join_spawn(n, "fork"),
     "connection.roundtrip": connection_roundtrip,
     "connection.bulk_8mb": connection_bulk_8mb,
     "queue.processes": queue_processes,

@@ -369,3 +369,38 @@ int mc_receive_descriptors(int socket, int *fds, int capacity, int *count) {
     }
     return (message.msg_flags & MSG_CTRUNC) ? EMSGSIZE : 0;
 }
+
+// MARK: Forking
+
+pid_t mc_fork(void) {
+    // As Python does: what this process buffered must not be written twice, by it and by the child.
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return -errno;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
+    }
+    return pid;
+}
+
+int mc_thread_count(void) {
+    FILE *file = fopen("/proc/self/stat", "r");
+    if (file == NULL) return -1;
+    char buffer[1024];
+    size_t length = fread(buffer, 1, sizeof buffer - 1, file);
+    fclose(file);
+    buffer[length] = 0;
+    // Field 20 (num_threads) counts from after the command name, which is in parentheses.
+    char *cursor = strrchr(buffer, ')');
+    if (cursor == NULL) return -1;
+    int field = 2;
+    for (cursor++; *cursor && field < 20; cursor++) if (*cursor == ' ') field++;
+    return atoi(cursor);
+}
+
+void mc_exit_now(int code) {
+    fflush(NULL);
+    _exit(code);
+}

@@ -10,6 +10,12 @@ enum ProcessBenchmarks {
         Benchmark(name: "process.start_join.spawn", unit: "s/process", iterations: 100, quickIterations: 20,
                   pythonDivisor: 5, slices: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: spawnStartJoin, raw: nil),
+        Benchmark(name: "process.start_join.forkserver", unit: "s/process", iterations: 200, quickIterations: 40,
+                  pythonDivisor: 5, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
+                  multicore: { try startJoin($0, .forkserver) }, raw: nil),
+        Benchmark(name: "process.start_join.fork", unit: "s/process", iterations: 1_000, quickIterations: 200,
+                  pythonDivisor: 5, slices: 10, maxRawRatio: 1.5, minPythonSpeedup: nil,
+                  multicore: forkStartJoin, raw: { mcb_fork_exit_wait($0) }),
         Benchmark(name: "connection.roundtrip", unit: "s/roundtrip", iterations: 20_000, quickIterations: 4_000,
                   pythonDivisor: 4, slices: 4, maxRawRatio: 1.3, minPythonSpeedup: nil,
                   multicore: connectionRoundTrip, raw: { mcb_pipe_roundtrip($0) }),
@@ -32,10 +38,29 @@ enum ProcessBenchmarks {
         func run() -> Int { 0 }
     }
 
-    static func spawnStartJoin(_ n: Int) throws -> Double {
+    static func spawnStartJoin(_ n: Int) throws -> Double { try startJoin(n, .spawn) }
+
+    static func startJoin(_ n: Int, _ method: StartMethod) throws -> Double {
+        if method == .forkserver { // the server starts once, before the timing, as in Python
+            let warm = ChildProcess(task: Nothing(), startMethod: method)
+            try warm.start()
+            try warm.join()
+        }
         let start = MonotonicClock.now
         for _ in 0..<n {
-            let process = ChildProcess(task: Nothing())
+            let process = ChildProcess(task: Nothing(), startMethod: method)
+            try process.start()
+            try process.join()
+            _ = try process.result()
+        }
+        return (MonotonicClock.now - start) / Double(n)
+    }
+
+    /// Fork, run a closure returning 0, send the result back, exit, join.
+    static func forkStartJoin(_ n: Int) throws -> Double {
+        let start = MonotonicClock.now
+        for _ in 0..<n {
+            let process = ChildProcess(forking: { 0 })
             try process.start()
             try process.join()
             _ = try process.result()

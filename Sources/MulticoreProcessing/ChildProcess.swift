@@ -5,15 +5,15 @@ import Synchronization
 import Glibc
 #endif
 
-/// A task running in a child process with its own memory: a fresh copy of this executable
-/// (Python's "spawn" start method), which works from any executable and inside `swift test`.
-/// Corresponds to Python's `multiprocessing.Process`, with the task's result and error brought
-/// back to the parent.
+/// A task running in a child process with its own memory. Corresponds to Python's
+/// `multiprocessing.Process`, with the task's result and error brought back to the parent.
 ///
-/// The child starts in a few milliseconds, inherits standard output and error, and ends with
-/// Python's exit codes: 0, 1 when the task threw, -N when killed by signal N.
-/// A child never outlives its parent: the kernel kills it (SIGKILL) when the parent dies, even
-/// by SIGKILL. Only the spawn start method exists so far.
+/// The child is started with one of Python's start methods (`StartMethod`): spawn (a fresh
+/// copy of this executable, the default; works inside `swift test`), forkserver (forked by a
+/// single-threaded server) or fork (this process forked; the only way to run a closure).
+/// It inherits standard output and error, and ends with Python's exit codes: 0, 1 when the
+/// task threw, -N when killed by signal N. A child never outlives its parent: the kernel kills
+/// it (SIGKILL) when the parent dies, even by SIGKILL.
 public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @unchecked Sendable { // mutable state is guarded by `stateLock`
     private enum Phase { case created, running, ended, closed }
 
@@ -27,12 +27,16 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     private var _name: String
     private var phase = Phase.created
     private var _pid: pid_t?
-    private var pidDescriptor: Int32 = -1
+    /// Readable when the child has ended: a pidfd (spawn, fork), or the status pipe the fork
+    /// server writes to (forkserver).
+    private var exitDescriptor: Int32 = -1
     private var connection: Connection?
     private var reply: WorkerReply?
     private var replyError: String?
     private var exitStatus: (exited: Bool, code: Int32)?
     private var _daemon: Bool
+    /// How the child is started. Python: the process's context.
+    public let startMethod: StartMethod
 
     /// Creates a process that will run `task`. Corresponds to Python's
     /// `multiprocessing.Process(target=..., args=..., name=None)`.
@@ -40,15 +44,25 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     ///   - name: defaults to "Process-N", numbered as Python numbers them.
     ///   - daemon: a daemon child is terminated when this process exits; a non-daemon child is
     ///     waited for (Python's `daemon=False`, the default).
-    public init(task: Task, name: String? = nil, daemon: Bool = false) {
+    ///   - startMethod: nil for `getStartMethod()` (spawn unless set).
+    public init(task: Task, name: String? = nil, daemon: Bool = false, startMethod: StartMethod? = nil) {
         self.task = task
         self._daemon = daemon
+        self.startMethod = startMethod ?? getStartMethod()
         identity = WorkerIdentity.identity + [processCounter.wrappingAdd(1, ordering: .relaxed).newValue]
         self._name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
     }
 
+    /// Creates a process that runs `body` in a forked copy of this process (the fork start
+    /// method), with everything it captured. Corresponds to Python's
+    /// `multiprocessing.get_context("fork").Process(target=body)`.
+    public convenience init<Output>(name: String? = nil, daemon: Bool = false,
+                                    forking body: @escaping @Sendable () throws -> Output) where Task == ForkClosure<Output> {
+        self.init(task: ForkClosure(body), name: name, daemon: daemon, startMethod: .fork)
+    }
+
     deinit {
-        if pidDescriptor >= 0 { Glibc.close(pidDescriptor) }
+        if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
     }
 
     /// The process's name, which the child sees as its own. Python: `Process.name`.
@@ -71,36 +85,78 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     public var pid: Int32? { stateLock.withLock { _pid } }
 
     /// Starts the child and hands it the task. Corresponds to Python's `Process.start()`.
-    /// - Throws: `ProcessError.alreadyStarted`; `.spawnFailed`; an encoding error of the task.
+    /// - Throws: `ProcessError.alreadyStarted`; `.spawnFailed`; `.forkWithThreads` (fork from a
+    ///   process with other threads); an encoding error of the task (spawn and forkserver).
     public func start() throws {
         // The connections in the task travel as descriptors beside its bytes.
         let descriptors = DescriptorTable()
-        let payload = try WireEncoder().encode(task, descriptors: descriptors)
-        guard let typeName = _mangledTypeName(Task.self) else { throw ProcessError.taskNotFound("\(Task.self)") }
+        var payload: [UInt8] = []
+        if startMethod != .fork { payload = try WireEncoder().encode(task, descriptors: descriptors) }
+        // A forked child already holds the task: no name to look up, nothing to send.
+        guard let typeName = startMethod == .fork ? "" : _mangledTypeName(Task.self) else {
+            throw ProcessError.taskNotFound("\(Task.self)")
+        }
+        if startMethod == .fork {
+            let threads = Int(mc_thread_count()) - (Spawner.hasThread ? 1 : 0)
+            guard threads <= 1 else { throw ProcessError.forkWithThreads(count: threads) }
+        }
         try stateLock.withLock { () throws(ProcessError) in
             if phase == .closed { throw .closed }
             guard phase == .created else { throw .alreadyStarted }
             phase = .running
         }
-        let (parentEnd, childEnd) = try Connection.pipe()
-        let spawned = Spawner.spawn(channel: childEnd)
-        childEnd.close()
-        guard case .success(let pid) = spawned else {
+        let (parentEnd, childEnd): (Connection, Connection)
+        do {
+            (parentEnd, childEnd) = try Connection.pipe()
+        } catch {
             stateLock.withLock { phase = .created }
-            if case .failure(let error) = spawned { throw error }
+            throw error
+        }
+        let launched: Result<(pid: pid_t, exit: Int32), ProcessError>
+        switch startMethod {
+        case .spawn:
+            launched = Spawner.spawn(channel: childEnd).map { ($0, mc_pidfd_open($0)) }
+        case .forkserver:
+            launched = ForkServer.launch(channel: childEnd).map { ($0.pid, $0.status) }
+        case .fork:
+            launched = fork(parentEnd: parentEnd, childEnd: childEnd).map { ($0, mc_pidfd_open($0)) }
+        }
+        childEnd.close()
+        guard case .success(let (pid, exitDescriptor)) = launched else {
+            stateLock.withLock { phase = .created }
+            if case .failure(let error) = launched { throw error }
             return
         }
-        let pidfd = mc_pidfd_open(pid)
         stateLock.withLock {
             _pid = pid
-            pidDescriptor = pidfd
+            self.exitDescriptor = exitDescriptor
             connection = parentEnd
         }
         Children.add(self)
+        guard startMethod != .fork else { return }
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
         try? parentEnd.sendDescriptors(descriptors.descriptors)
         try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, identity: identity,
                                                  parentPID: getpid(), payload: payload))
+    }
+
+    /// The fork start method: this process forked; the child runs the task it already holds.
+    private func fork(parentEnd: Connection, childEnd: Connection) -> Result<pid_t, ProcessError> {
+        _ = forkRehearsal
+        let parent = getpid()
+        let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: parent, payload: [])
+        let pid = mc_fork()
+        if pid < 0 { return .failure(.spawnFailed(errno: -pid)) }
+        if pid > 0 { return .success(pid) }
+        // The child: only this thread exists. It forgets its parent's children, runs the task,
+        // waits for its own children, and exits without the parent's atexit handlers.
+        parentEnd.close()
+        WorkerIdentity.adopt(request)
+        let reply = WorkerMain.reply(running: task)
+        try? childEnd.sendBytes(reply.wireBytes)
+        Children.finish()
+        if case .value = reply { mc_exit_now(0) }
+        mc_exit_now(1)
     }
 
     /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it
@@ -110,7 +166,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
-        let (state, pidfd, connection) = stateLock.withLock { (phase, pidDescriptor, self.connection) }
+        let (state, exitFD, connection) = stateLock.withLock { (phase, exitDescriptor, self.connection) }
         switch state {
         case .created: throw .notStarted
         case .closed: throw .closed
@@ -127,7 +183,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         do {
             while true {
                 if stateLock.withLock({ phase == .ended }) { return true }
-                var entries = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+                var entries = [pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)]
                 let replyPending = stateLock.withLock { reply == nil && replyError == nil }
                 if replyPending, let connection { entries.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
                 var milliseconds: Int32 = -1
@@ -138,15 +194,31 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                 let ready = poll(&entries, nfds_t(entries.count), milliseconds)
                 if ready < 0 { if errno == EINTR { continue } else { return false } }
                 if ready == 0 { return false }
-                if entries.count > 1, entries[1].revents != 0 { readReply() }
+                if entries.count > 1, entries[1].revents != 0 {
+                    readReply()
+                    // A worker exits right after its reply: wait for that on this CPU for a
+                    // moment rather than sleep and pay a second wake-up.
+                    if entries[0].revents == 0, awaitExitBriefly(exitFD) { entries[0].revents = Int16(POLLIN) }
+                }
                 if entries[0].revents != 0 { reap(); return true }
             }
         }
     }
 
+    /// Polls `fd` without sleeping for up to 200 µs; whether it became readable.
+    private func awaitExitBriefly(_ fd: Int32) -> Bool {
+        let limit = Deadline.after(.microseconds(200))
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        repeat {
+            if poll(&entry, 1, 0) > 0 { return true }
+            sched_yield()
+        } while !limit.hasPassed
+        return false
+    }
+
     private func readReply() {
         guard let connection = stateLock.withLock({ self.connection }) else { return }
-        let outcome = Result { try connection.recv(WorkerReply.self) }
+        let outcome = Result { try WorkerReply(wireBytes: connection.recvBytes()) }
         stateLock.withLock {
             switch outcome {
             case .success(let value): reply = value
@@ -158,7 +230,18 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     private func reap() {
         guard let pid = stateLock.withLock({ _pid }) else { return }
         var exited: Int32 = 0, code: Int32 = 0
-        guard mc_wait_status(pid, &exited, &code, 0) == 0 else { return }
+        if startMethod == .forkserver {
+            // The fork server reaped it and wrote how it ended; end-of-file means the server
+            // died, and the kernel killed its workers with it.
+            var report: (Int32, Int32) = (0, SIGKILL)
+            let fd = stateLock.withLock { exitDescriptor }
+            if !withUnsafeMutableBytes(of: &report, { ForkServer.readExactly(fd, $0.baseAddress!, 8) }) {
+                report = (0, SIGKILL)
+            }
+            (exited, code) = report
+        } else {
+            guard mc_wait_status(pid, &exited, &code, 0) == 0 else { return }
+        }
         // The child wrote its reply before exiting: collect it if the poll did not.
         if stateLock.withLock({ reply == nil && replyError == nil }), let connection = stateLock.withLock({ self.connection }),
            (try? connection.poll()) == true {
@@ -169,8 +252,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             exitStatus = (exited != 0, code)
             phase = .ended
             connection?.close()
-            if pidDescriptor >= 0 { Glibc.close(pidDescriptor) }
-            pidDescriptor = -1
+            if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
+            exitDescriptor = -1
         }
     }
 
@@ -241,6 +324,17 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
     }
 }
+
+/// Encodes a reply once in the parent before its first fork, so that the type metadata a child
+/// needs to send its reply already exists: each child would otherwise build it in its own copy
+/// of the memory, paying a page copy for every page it writes.
+private let forkRehearsal: Void = {
+    guard let (near, far) = try? Connection.pipe() else { return }
+    for reply in [WorkerReply.value([0]), .failure(type: "", message: "")] {
+        try? far.sendBytes(reply.wireBytes)
+        _ = try? WorkerReply(wireBytes: near.recvBytes())
+    }
+}()
 
 /// Python's `multiprocessing.process._process_counter`: numbers "Process-N".
 private let processCounter = Atomic<Int>(0)

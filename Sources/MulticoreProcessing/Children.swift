@@ -1,4 +1,8 @@
 import MulticoreThreading
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What every `ChildProcess` is, whatever its task: the element of `activeChildren()`.
 public protocol ChildProcessHandle: AnyObject, Sendable {
@@ -22,25 +26,41 @@ public protocol ChildProcessHandle: AnyObject, Sendable {
 /// The children this process started and has not reaped yet. At exit, as in Python, daemon
 /// children are terminated and the others are waited for.
 enum Children {
-    private static let running = Locked<[ObjectIdentifier: any ChildProcessHandle]>([:])
+    /// Each child with the pid of the process that started it: a forked child inherits its
+    /// parent's entries, which are not its children (filtering costs it no memory writes).
+    private static let running = Locked<[ObjectIdentifier: (owner: pid_t, child: any ChildProcessHandle)]>([:])
 
-    private static let exitHandler: Void = Threading.registerAtExit {
+    private static let exitHandler: Void = Threading.registerAtExit { Children.finish() }
+
+    /// The pid of the last process that added a child: a forked child that started none skips
+    /// `finish` without touching the registry.
+    private static let lastStarter = Atomic<Int32>(0)
+
+    /// What happens at exit: daemon children are terminated, and every child is waited for.
+    static func finish() {
+        guard lastStarter.load(ordering: .relaxed) == getpid() else { return }
         for child in Children.all {
             if child.daemon { try? child.terminate() }
             _ = try? child.join(timeout: nil)
         }
     }
 
+
     static func add(_ child: any ChildProcessHandle) {
         _ = exitHandler
-        running.withLock { $0[ObjectIdentifier(child)] = child }
+        let owner = getpid()
+        lastStarter.store(owner, ordering: .relaxed)
+        running.withLock { $0[ObjectIdentifier(child)] = (owner, child) }
     }
 
     static func remove(_ child: any ChildProcessHandle) {
         _ = running.withLock { $0.removeValue(forKey: ObjectIdentifier(child)) }
     }
 
-    static var all: [any ChildProcessHandle] { running.withLock { Array($0.values) } }
+    static var all: [any ChildProcessHandle] {
+        let me = getpid()
+        return running.withLock { $0.values.filter { $0.owner == me }.map(\.child) }
+    }
 }
 
 /// The children still running, after reaping those that ended. Corresponds to Python's

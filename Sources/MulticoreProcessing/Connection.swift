@@ -28,7 +28,6 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     private let receiveLock = Lock()
     private var descriptor: Int32
     private var frames: WireFrameReader
-    private var scratch: [UInt8] = []
 
     private static let sigpipeIgnored: Void = mc_ignore_sigpipe()
 
@@ -254,8 +253,12 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
                 if let (length, checksum) = try frames.incompleteFrameHeader(), length >= Self.largePayload {
                     return try receiveLargePayload(fd, length: length, checksum: checksum)
                 }
-                if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: 1 << 16) }
-                let count = scratch.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+                // A stack buffer: no 64 KiB heap block zeroed for every connection.
+                let count = withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer -> Int in
+                    let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                    if count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
+                    return count
+                }
                 if count == 0 {
                     let pending = frames.pendingByteCount
                     throw pending == 0 ? ConnectionError.endOfFile : ConnectionError.truncatedMessage(received: pending)
@@ -266,7 +269,6 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
                     if error == ECONNRESET { throw ConnectionError.endOfFile }
                     throw ConnectionError.system(operation: "read", errno: error)
                 }
-                frames.append(scratch[0..<count])
             }
         }
     }

@@ -23,6 +23,12 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
     case exitedWithoutResult(code: Int32)
     /// The result could not be read or decoded.
     case unreadableResult(String)
+    /// The fork start method was refused: this process has other threads, which a forked child
+    /// would lack (a lock they held would stay held forever). Python 3.12 warns here.
+    case forkWithThreads(count: Int)
+    /// `setStartMethod` called a second time without `force`.
+    /// Python: `RuntimeError("context has already been set")`.
+    case startMethodAlreadySet
 
     /// The message.
     public var description: String {
@@ -37,6 +43,9 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
         case .crashed(let signal, let name): "the process was killed by signal \(signal) (SIG\(name))"
         case .exitedWithoutResult(let code): "the process exited with code \(code) without a result"
         case .unreadableResult(let reason): "the result could not be read: \(reason)"
+        case .forkWithThreads(let count):
+            "cannot fork: this process has \(count) threads, and a forked child would only have one; use spawn or forkserver"
+        case .startMethodAlreadySet: "context has already been set"
         }
     }
 }

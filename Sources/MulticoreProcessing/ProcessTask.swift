@@ -23,8 +23,45 @@ struct WorkerRequest: Codable {
 }
 
 /// What a worker sends back before it exits.
-enum WorkerReply: Codable {
+///
+/// Written by hand rather than through `Codable`: a forked child maps every page of code it
+/// runs anew, so its last steps should run as little code as possible.
+enum WorkerReply: Equatable {
     case value([UInt8])
     case failure(type: String, message: String)
     case unknownTask(String)
+
+    /// A tag byte, then the case's fields in the wire format.
+    var wireBytes: [UInt8] {
+        var writer = WireWriter()
+        switch self {
+        case .value(let bytes):
+            writer.write(UInt8(0))
+            writer.writeVarint(UInt64(bytes.count))
+            bytes.withUnsafeBytes { writer.write(raw: $0) }
+        case .failure(let type, let message):
+            writer.write(UInt8(1))
+            writer.write(type)
+            writer.write(message)
+        case .unknownTask(let name):
+            writer.write(UInt8(2))
+            writer.write(name)
+        }
+        return writer.bytes
+    }
+
+    init(wireBytes: [UInt8]) throws(WireError) {
+        var reader = WireReader(wireBytes)
+        switch try reader.readByte() {
+        case 0:
+            let count = try reader.readCount(minimumItemSize: 1)
+            try reader.require(count)
+            self = .value(Array(wireBytes[reader.offset..<reader.offset + count]))
+            try reader.skip(count)
+        case 1: self = .failure(type: try reader.readString(), message: try reader.readString())
+        case 2: self = .unknownTask(try reader.readString())
+        case let tag: throw .corrupt(offset: 0, reason: "unknown worker reply tag \(tag)")
+        }
+        if reader.remaining > 0 { throw .trailingBytes(reader.remaining) }
+    }
 }

@@ -10,38 +10,56 @@ import Glibc
 /// takes "parent" to mean the *thread* that spawned it: a worker spawned from a thread that
 /// later ends (a pool thread, a test's thread) would be killed with it. Spawning from this one
 /// daemon thread, which lives as long as the process, ties workers to the process instead.
+///
+/// The thread belongs to the process that started it: a forked child (which has no such
+/// thread) starts its own on its first spawn.
 enum Spawner {
     private struct Request: Sendable {
         let channel: Int32
         let reply: Future<Int32>
     }
 
-    /// The spawner's queue, or why its thread could not start (then every spawn fails with it).
-    private static let requests: Result<SimpleQueue<Request>, ThreadingError> = {
-        let queue = SimpleQueue<Request>()
-        let thread = JoinableThread(name: "mc-spawner", daemon: true) {
-            while true {
-                guard let request = try? queue.get() else { continue }
-                var pid: pid_t = 0
-                let result = mc_spawn_worker(request.channel, &pid)
-                try? request.reply.setResult(result == 0 ? pid : -result)
+    private struct Running {
+        let owner: pid_t
+        let queue: SimpleQueue<Request>
+    }
+
+    private static let running = Locked<Running?>(nil)
+
+    /// Whether this process has its spawner thread (which is idle between spawns): the fork
+    /// start method does not count it as a thread that would be lost.
+    static var hasThread: Bool { running.withLock { $0?.owner == getpid() } }
+
+    private static func queue() -> Result<SimpleQueue<Request>, ProcessError> {
+        running.withLock { running in
+            if let current = running, current.owner == getpid() { return .success(current.queue) }
+            let queue = SimpleQueue<Request>()
+            let thread = JoinableThread(name: "mc-spawner", daemon: true) {
+                while true {
+                    guard let request = try? queue.get() else { continue }
+                    var pid: pid_t = 0
+                    let result = mc_spawn_worker(request.channel, &pid)
+                    try? request.reply.setResult(result == 0 ? pid : -result)
+                }
             }
-        }
-        do throws(ThreadingError) {
-            try thread.start()
+            do throws(ThreadingError) {
+                try thread.start()
+            } catch .cannotStartThread(let errno) {
+                return .failure(.spawnFailed(errno: errno))
+            } catch {
+                return .failure(.spawnFailed(errno: EAGAIN))
+            }
+            running = Running(owner: getpid(), queue: queue)
             return .success(queue)
-        } catch {
-            return .failure(error)
         }
-    }()
+    }
 
     /// Spawns a worker whose descriptor 3 is `channel`; returns its pid.
     static func spawn(channel: Connection) -> Result<pid_t, ProcessError> {
         let queue: SimpleQueue<Request>
-        switch requests {
+        switch Self.queue() {
         case .success(let started): queue = started
-        case .failure(.cannotStartThread(let errno)): return .failure(.spawnFailed(errno: errno))
-        case .failure: return .failure(.spawnFailed(errno: EAGAIN))
+        case .failure(let error): return .failure(error)
         }
         let request = Request(channel: channel.fileDescriptor, reply: Future())
         queue.put(request)

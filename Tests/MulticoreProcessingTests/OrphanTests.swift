@@ -8,8 +8,9 @@ import Glibc
 /// sleeps forever itself (until the test kills it).
 struct SpawnsGrandchild: ProcessTask {
     var pidFile: String
+    var method: StartMethod = .spawn
     func run() throws -> Int {
-        let grandchild = ChildProcess(task: Sleeper())
+        let grandchild = ChildProcess(task: Sleeper(), startMethod: method)
         try grandchild.start()
         let text = "\(grandchild.pid ?? 0)\n"
         guard let file = fopen(pidFile + ".tmp", "w") else { return 1 }
@@ -44,10 +45,11 @@ func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) 
 }
 
 @Suite(.timeLimit(.minutes(1))) struct OrphanTests {
-    @Test func aGrandchildDiesWhenItsParentIsKilled() throws {
+    @Test(arguments: [StartMethod.spawn, .forkserver])
+    func aGrandchildDiesWhenItsParentIsKilled(method: StartMethod) throws {
         let pidFile = "/tmp/multicore-orphan-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         defer { unlink(pidFile) }
-        let child = ChildProcess(task: SpawnsGrandchild(pidFile: pidFile))
+        let child = ChildProcess(task: SpawnsGrandchild(pidFile: pidFile, method: method))
         try child.start()
         var grandchild: pid_t = 0
         #expect(eventually {

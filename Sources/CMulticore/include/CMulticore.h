@@ -82,6 +82,18 @@ int mc_send_descriptors(int socket, const int *fds, int count);
 /// or an errno.
 int mc_receive_descriptors(int socket, int *fds, int capacity, int *count);
 
+/// fork(). In the child (0 returned), asks the kernel to kill it when its parent (the forking
+/// thread) dies, and exits at once if the parent is gone already. Returns the pid, 0 in the
+/// child, or -errno.
+pid_t mc_fork(void);
+
+/// The number of threads of this process (/proc/self/stat), or -1 if it cannot be read.
+int mc_thread_count(void);
+
+/// Exits at once with `code`, after flushing C's stdio buffers (a forked child must not run
+/// its parent's atexit handlers).
+void mc_exit_now(int code) __attribute__((noreturn));
+
 /// pidfd_open(pid, 0): a descriptor that becomes readable when the process ends; -errno on failure.
 int mc_pidfd_open(pid_t pid);
 

@@ -136,6 +136,12 @@ struct WireReader {
         }
     }
 
+    /// Moves past `count` bytes.
+    mutating func skip(_ count: Int) throws(WireError) {
+        try require(count)
+        offset += count
+    }
+
     /// Copies `byteCount` raw bytes into `destination`.
     mutating func read(raw destination: UnsafeMutableRawBufferPointer) throws(WireError) {
         try require(destination.count)

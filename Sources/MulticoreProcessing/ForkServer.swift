@@ -1,0 +1,141 @@
+import CMulticore
+import MulticoreThreading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The forkserver start method: one server process, spawned on first use, forks a worker per
+/// child process. Corresponds to Python's `multiprocessing.forkserver`.
+///
+/// The server never starts a thread, so forking it is safe whatever this process runs. It
+/// takes requests on a socket: one byte carrying two descriptors, the worker's channel (which
+/// becomes the worker's connection to this process, as for a spawned one) and the write end of
+/// a status pipe. On the status pipe it writes the worker's pid (4 bytes) at once, then how it
+/// ended (8 bytes: exited flag, code or signal) once it has reaped it: the worker is the
+/// server's child, not this process's.
+///
+/// No orphans: the server dies with this process (it was spawned with PR_SET_PDEATHSIG, and it
+/// exits on end-of-file), and every worker dies with the server (the same, set after the fork).
+enum ForkServer {
+    static let typeName = "multicore.forkserver"
+
+    private static let state = Locked<Connection?>(nil)
+
+    /// Starts a worker whose channel to this process is `channel`; returns its pid and the read
+    /// end of its status pipe.
+    static func launch(channel: Connection) -> Result<(pid: pid_t, status: Int32), ProcessError> {
+        state.withLock { server in
+            for attempt in 0..<2 {
+                if server == nil || attempt > 0 {
+                    switch start() {
+                    case .success(let started): server = started
+                    case .failure(let error): return .failure(error)
+                    }
+                }
+                guard let control = server else { continue }
+                var fds: [Int32] = [-1, -1]
+                let result = mc_pipe_cloexec(&fds)
+                guard result == 0 else { return .failure(.spawnFailed(errno: result)) }
+                let sent = (try? control.sendDescriptors([channel.fileDescriptor, fds[1]])) != nil
+                Glibc.close(fds[1])
+                guard sent else {
+                    // The server died (killed from outside): start another one, once.
+                    Glibc.close(fds[0])
+                    server = nil
+                    continue
+                }
+                var pid: Int32 = 0
+                guard readExactly(fds[0], &pid, 4), pid > 0 else {
+                    Glibc.close(fds[0])
+                    return .failure(.spawnFailed(errno: EAGAIN))
+                }
+                return .success((pid, fds[0]))
+            }
+            return .failure(.spawnFailed(errno: ECHILD))
+        }
+    }
+
+    private static func start() -> Result<Connection, ProcessError> {
+        let local: Connection, remote: Connection
+        do { (local, remote) = try Connection.pipe() } catch { return .failure(.spawnFailed(errno: EMFILE)) }
+        let spawned = Spawner.spawn(channel: remote)
+        remote.close()
+        guard case .success = spawned else {
+            if case .failure(let error) = spawned { return .failure(error) }
+            return .failure(.spawnFailed(errno: EAGAIN))
+        }
+        let request = WorkerRequest(typeName: typeName, processName: "ForkServer", identity: WorkerIdentity.identity,
+                                    parentPID: getpid(), payload: [])
+        guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,
+              (try? local.recv(Bool.self)) == true else { return .failure(.spawnFailed(errno: ECHILD)) }
+        return .success(local)
+    }
+
+    /// Reads exactly `count` bytes; false at end-of-file or on an error.
+    static func readExactly(_ fd: Int32, _ target: UnsafeMutableRawPointer, _ count: Int) -> Bool {
+        var done = 0
+        while done < count {
+            let n = Glibc.read(fd, target + done, count - done)
+            if n > 0 { done += n } else if n < 0, errno == EINTR { continue } else { return false }
+        }
+        return true
+    }
+
+    // MARK: The server
+
+    private struct Worker {
+        let pid: pid_t
+        let status: Int32
+        let pidfd: Int32
+    }
+
+    /// The server's life, in its own process: fork a worker per request, report how each ended.
+    static func serve(_ control: Connection) -> Never {
+        signal(SIGINT, SIG_IGN) // a Ctrl-C is for the parent and its workers, not the server
+        guard (try? control.send(true)) != nil else { exit(0) }
+        var workers: [Worker] = []
+        while true {
+            var entries = [pollfd(fd: control.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+            entries += workers.map { pollfd(fd: $0.pidfd, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&entries, nfds_t(entries.count), -1)
+            if ready < 0 { if errno == EINTR { continue } else { exit(1) } }
+            // Reap the workers that ended, and tell their parents how.
+            for (index, entry) in entries.enumerated().dropFirst().reversed() where entry.revents != 0 {
+                let worker = workers.remove(at: index - 1)
+                var exited: Int32 = 0, code: Int32 = 0
+                if mc_wait_status(worker.pid, &exited, &code, 0) == 0 {
+                    var report = (exited, code)
+                    _ = withUnsafeBytes(of: &report) { Glibc.write(worker.status, $0.baseAddress, 8) }
+                }
+                Glibc.close(worker.status)
+                Glibc.close(worker.pidfd)
+            }
+            guard entries[0].revents != 0 else { continue }
+            guard let table = try? control.receiveDescriptors() else { exit(0) } // the parent is gone
+            guard table.descriptors.count == 2 else { continue }
+            let channel = table.descriptors[0], status = table.descriptors[1]
+            table.descriptors[1] = -1 // the status pipe is the server's to keep (and close)
+            let pid = mc_fork()
+            if pid == 0 {
+                // The worker: nothing of the server's but its own channel.
+                control.close()
+                Glibc.close(status)
+                for worker in workers {
+                    Glibc.close(worker.status)
+                    Glibc.close(worker.pidfd)
+                }
+                table.descriptors = []
+                WorkerMain.serve(Connection(descriptor: channel, readable: true, writable: true, isSocket: true))
+            }
+            var pidValue = pid
+            _ = withUnsafeBytes(of: &pidValue) { Glibc.write(status, $0.baseAddress, 4) }
+            let pidfd = pid > 0 ? mc_pidfd_open(pid) : -1
+            if pidfd >= 0 {
+                workers.append(Worker(pid: pid, status: status, pidfd: pidfd))
+            } else {
+                Glibc.close(status) // fork failed: the parent reads end-of-file after the pid
+            }
+            // `table` closes the channel here: the worker has its own copy.
+        }
+    }
+}
