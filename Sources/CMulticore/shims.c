@@ -283,14 +283,15 @@ const char *mc_signal_name(int signal) {
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-int mc_shm_open(const char *name, int create, int exclusive, size_t size, size_t *actual_size) {
+int mc_shm_open(const char *name, int create, int exclusive, size_t size, int allocate, size_t *actual_size) {
     int flags = O_RDWR | O_CLOEXEC;
     if (create) flags |= O_CREAT | (exclusive ? O_EXCL : 0);
     int fd = shm_open(name, flags, 0600);
     if (fd < 0) return -errno;
     if (create) {
-        if (ftruncate(fd, (off_t)size) != 0) {
-            int error = errno;
+        int error = ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
+        if (error == 0 && allocate) error = posix_fallocate(fd, 0, (off_t)size);
+        if (error != 0) {
             close(fd);
             shm_unlink(name);
             return -error;
@@ -311,6 +312,21 @@ int mc_shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : errno; 
 void *mc_map_shared(int fd, size_t size) {
     void *address = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     return address == MAP_FAILED ? NULL : address;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int mc_populate_shared(void *address, size_t length) {
+    // madvise works on whole pages: widen the range to its pages (within the same mapping).
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)address & ~(page - 1);
+    uintptr_t end = ((uintptr_t)address + length + page - 1) & ~(page - 1);
+    for (;;) {
+        if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) == 0) return 0;
+        if (errno != EINTR) return errno;
+    }
 }
 
 int mc_discard_shared(void *address, size_t length) {

@@ -212,15 +212,25 @@ int mcb_run_capture(const char *const argv[], char *output, int capacity) {
 
 // MARK: Process references
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
 // The copy runs in a fresh child process, as Multicore's does: a process that has just
-// started, copying from a prefaulted buffer of its own into a mapping it did not touch yet.
+// started, copying from a prefaulted buffer of its own into a shared mapping it did not touch
+// yet, whose memory was reserved when it was made (as a SharedArray's is: posix_fallocate).
 double mcb_shared_memcpy(size_t bytes) {
     int fds[2];
     if (pipe(fds) != 0) return -1;
-    void *target = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    char name[64];
+    snprintf(name, sizeof name, "/mcb-%d", (int)getpid());
+    int shm = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (shm < 0) return -1;
+    shm_unlink(name);
+    if (ftruncate(shm, (off_t)bytes) != 0 || posix_fallocate(shm, 0, (off_t)bytes) != 0) { close(shm); return -1; }
+    void *target = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, shm, 0);
+    close(shm);
     if (target == MAP_FAILED) return -1;
     pid_t pid = fork();
     if (pid == 0) {

@@ -171,3 +171,46 @@ struct Fragile: Codable, Sendable, Equatable {
         #expect(requests.isEmpty && replies.isEmpty)
     }
 }
+
+/// Puts `count` byte arrays of `size` bytes, each filled with its sequence number (mod 251)
+/// and ending with its full sequence number.
+struct ByteProducer: ProcessTask {
+    var queue: ProcessQueue<[UInt8]>
+    var count: Int
+    var size: Int
+    func run() throws -> Int {
+        for sequence in 0..<count { try queue.put(ByteProducer.item(sequence, size: size)) }
+        return count
+    }
+
+    static func item(_ sequence: Int, size: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: UInt8(sequence % 251), count: size)
+        withUnsafeBytes(of: UInt32(sequence).littleEndian) { bytes.replaceSubrange(size - 4 ..< size, with: $0) }
+        return bytes
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ProcessQueueRingTests {
+    @Test func aLargeRingWrapsManyTimesAndGivesBackWhatWasConsumed() throws {
+        // 4 MiB: the ring gives consumed chunks back; 24 MB go through it, six times around.
+        let queue = try ProcessQueue<[UInt8]>(capacity: 4 << 20)
+        let child = ChildProcess(task: ByteProducer(queue: queue, count: 6_000, size: 4_000))
+        try child.start()
+        for sequence in 0..<6_000 {
+            let item = try queue.get(timeout: testDeadline)
+            let expected = ByteProducer.item(sequence, size: 4_000)
+            let intact = item.count == 4_000 && memcmp(item, expected, 4_000) == 0
+            #expect(intact, "item \(sequence) was damaged")
+            if !intact { break }
+        }
+        #expect(try child.join(timeout: testDeadline))
+        #expect(queue.isEmpty)
+    }
+
+    @Test func anItemLargerThanTheRingIsRefusedAtPut() throws {
+        let queue = try ProcessQueue<[UInt8]>(capacity: 4 << 20)
+        #expect(throws: ConnectionError.self) { try queue.put([UInt8](repeating: 1, count: 3_500_000)) }
+        try queue.put([UInt8](repeating: 2, count: 3_000_000))
+        #expect(try queue.get(timeout: testDeadline).count == 3_000_000)
+    }
+}

@@ -112,8 +112,14 @@ int mc_shared_futex_wake(uint32_t *word, int32_t count);
 
 /// Opens the POSIX shared memory object `name` ("/..."): created (exclusively when `exclusive`)
 /// with `size` bytes when `create`, else attached; returns the descriptor (CLOEXEC) or -errno.
-/// `*actual_size` receives the object's size.
-int mc_shm_open(const char *name, int create, int exclusive, size_t size, size_t *actual_size);
+/// With `allocate`, a new object's memory is reserved at once (posix_fallocate): a full
+/// /dev/shm is then ENOSPC here, not a SIGBUS at the first write. `*actual_size` receives the
+/// object's size.
+int mc_shm_open(const char *name, int create, int exclusive, size_t size, int allocate, size_t *actual_size);
+
+/// Makes the pages of [address, address + length) of a shared mapping exist
+/// (MADV_POPULATE_WRITE): 0, or an errno (ENOMEM, EFAULT) where a write would have raised SIGBUS.
+int mc_populate_shared(void *address, size_t length);
 
 /// shm_unlink(name); returns 0 or an errno.
 int mc_shm_unlink(const char *name);

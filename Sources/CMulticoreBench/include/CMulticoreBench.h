@@ -33,7 +33,7 @@ double mcb_queue_spsc(long items, int capacity);
 /// Runs `argv` (searched in PATH) with its standard output captured into `output` (NUL-ended,
 /// at most `capacity - 1` bytes); returns its exit status, or -1 if it could not start.
 /// Seconds a forked child takes to memcpy `bytes` (from a prefaulted buffer of its own) into a
-/// fresh MAP_SHARED mapping, page faults included; -1 on failure.
+/// fresh MAP_SHARED mapping of reserved (fallocated) shared memory, page faults included; -1 on failure.
 double mcb_shared_memcpy(size_t bytes);
 
 /// Seconds per 1-byte round trip through two pipes between this process and a forked child.

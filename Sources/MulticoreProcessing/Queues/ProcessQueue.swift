@@ -47,19 +47,17 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     /// Adds `item`, waiting while the queue is full: forever, at most `timeout`, or (with
     /// `blocking: false`) not at all. Python: `Queue.put(obj, block=True, timeout=None)`.
     /// - Throws: an encoding error (nothing is put); `ConnectionError.messageTooLong` for an
-    ///   item larger than the capacity; `QueueError.full`, `.negativeTimeout`.
+    ///   item larger than the capacity; `QueueError.full`, `.negativeTimeout`;
+    ///   `SharedMemoryError.noSpace` when /dev/shm cannot hold more (nothing is put).
     @available(*, noasync, message: "blocks the thread while the queue is full")
     public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws {
         try checkQueueTimeout(timeout)
         let bytes = try WireEncoder().encode(item)
-        guard bytes.count + 4 <= ring.capacity else {
-            throw ConnectionError.messageTooLong(length: bytes.count, maxLength: ring.capacity - 4)
+        guard bytes.count + 4 <= ring.usable else {
+            throw ConnectionError.messageTooLong(length: bytes.count, maxLength: ring.usable - 4)
         }
         let deadline: Deadline = blocking ? .after(timeout) : .now
-        let failure: QueueError? = bytes.withUnsafeBytes { raw in
-            do throws(QueueError) { try ring.put(raw, deadline: deadline); return nil } catch { return error }
-        }
-        if let failure { throw failure }
+        try bytes.withUnsafeBytes { raw in try ring.put(raw, deadline: deadline) }
     }
 
     /// Python: `Queue.put_nowait(obj)`.

@@ -37,6 +37,8 @@ final class SharedRing: Sendable {
     private var unfinished: UnsafeMutablePointer<Atomic<UInt32>> { region.word(24) }
     private var joinSleepers: UnsafeMutablePointer<Atomic<UInt32>> { region.word(28) }
     private var maxsizeWord: UnsafeMutablePointer<Atomic<UInt32>> { region.word(32) }
+    /// Ring positions below this have their pages reserved (large rings reserve as they go).
+    private var reserved: UnsafeMutablePointer<Atomic<UInt64>> { region.word64(40) }
     private var head: UnsafeMutablePointer<Atomic<UInt64>> { region.word64(48) }
     private var tail: UnsafeMutablePointer<Atomic<UInt64>> { region.word64(56) }
     private var data: UnsafeMutableRawPointer { region.fields + Self.dataOffset }
@@ -45,10 +47,23 @@ final class SharedRing: Sendable {
         guard capacity >= 64, capacity <= 1 << 40 else { throw .invalidSize(capacity) }
         // Whole discard chunks, so that a chunk never wraps around the end.
         let rounded = capacity >= 4 * Self.discardChunk ? (capacity + Self.discardChunk - 1) / Self.discardChunk * Self.discardChunk : capacity
-        region = try SharedRegion(create: .queue, size: Self.dataOffset + rounded, layout: UInt64(rounded))
+        region = try SharedRegion(create: .queue, size: Self.dataOffset + rounded, layout: UInt64(rounded), allocate: false)
         self.capacity = rounded
+        // The header's page, and a small ring whole, now: a full /dev/shm fails here, not with
+        // a SIGBUS at the first write. A large ring reserves its chunks as producers reach them.
+        let first = discards ? Self.dataOffset : Self.dataOffset + rounded
+        guard mc_populate_shared(region.memory.address, SharedRegion.headerSize + first) == 0 else {
+            throw .noSpace(size: SharedRegion.headerSize + first)
+        }
         maxsizeWord.pointee.store(UInt32(clamping: max(0, maxsize)), ordering: .releasing)
     }
+
+    /// Whether consumed chunks are given back (rings of at least 4 chunks).
+    private var discards: Bool { capacity >= 4 * Self.discardChunk }
+
+    /// The bytes producers may fill: a ring that gives chunks back keeps one chunk free, so that
+    /// a producer never writes into the chunk the consumer is about to give back.
+    var usable: Int { discards ? capacity - Self.discardChunk : capacity }
 
     init(attach name: String) throws(SharedMemoryError) {
         let memory = try SharedMemory(attach: name)
@@ -72,11 +87,11 @@ final class SharedRing: Sendable {
 
     /// Appends `payload` as one message. Throws `QueueError.full` when the queue stayed full
     /// (by `maxsize` or by the ring's capacity) until `deadline`.
-    func put(_ payload: UnsafeRawBufferPointer, deadline: Deadline) throws(QueueError) {
+    func put(_ payload: UnsafeRawBufferPointer, deadline: Deadline) throws {
         let need = UInt64(4 + payload.count)
         let me = getpid()
         switch putLock.acquire(as: me, deadline: deadline) {
-        case .timedOut: throw .full
+        case .timedOut: throw QueueError.full
         case .acquired, .ownerDied: break // a dead producer published nothing
         }
         defer { _ = putLock.release() }
@@ -84,14 +99,15 @@ final class SharedRing: Sendable {
         while true {
             let sequence = spaceSequence.pointee.load(ordering: .acquiring)
             let used = tail.pointee.load(ordering: .relaxed) &- head.pointee.load(ordering: .acquiring)
-            let roomy = UInt64(capacity) - used >= need
+            let roomy = UInt64(usable) - min(used, UInt64(usable)) >= need
             if roomy, limit == 0 || messages.pointee.load(ordering: .acquiring) < limit { break }
-            if deadline.hasPassed { throw .full }
+            if deadline.hasPassed { throw QueueError.full }
             putSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
             _ = SharedFutex.wait(spaceSequence, expected: sequence, deadline: deadline)
             putSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
         }
         let position = tail.pointee.load(ordering: .relaxed)
+        if discards { try reserve(upTo: position + need) }
         var length = UInt32(payload.count)
         withUnsafeBytes(of: &length) { write($0, at: position) }
         write(payload, at: position + 4)
@@ -99,6 +115,19 @@ final class SharedRing: Sendable {
         unfinished.pointee.wrappingAdd(1, ordering: .relaxed)
         messages.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
         if getSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(messages, 1) }
+    }
+
+    /// Makes the pages exist for ring positions up to `end` (in whole chunks): a full /dev/shm
+    /// is then `SharedMemoryError.noSpace` for this put, instead of a SIGBUS while writing.
+    private func reserve(upTo end: UInt64) throws(SharedMemoryError) {
+        let chunk = UInt64(Self.discardChunk)
+        var next = reserved.pointee.load(ordering: .relaxed)
+        while next < end {
+            let offset = Int(next % UInt64(capacity))
+            guard mc_populate_shared(data + offset, Self.discardChunk) == 0 else { throw .noSpace(size: Self.discardChunk) }
+            next = (next / chunk + 1) * chunk
+            reserved.pointee.store(next, ordering: .relaxed)
+        }
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer, at position: UInt64) {

@@ -8,6 +8,10 @@ import Glibc
 /// A named block of memory that every process can map: create it in one process, attach to it
 /// by name in others. Corresponds to Python's `multiprocessing.shared_memory.SharedMemory`.
 ///
+/// Its memory is reserved when it is created: when /dev/shm is full, creating it throws
+/// `SharedMemoryError.noSpace` (Python's block crashes its process with SIGBUS later, at the
+/// first write to a page that cannot be had).
+///
 /// `close()` unmaps the block in this process; `unlink()` removes its name, and the memory goes
 /// away once every process has closed it. A block is never left behind in /dev/shm: a block not
 /// unlinked by the process that created it is unlinked when that process ends, even by SIGKILL
@@ -30,23 +34,31 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
     /// - Parameter name: nil picks a fresh unique name.
     /// - Throws: `SharedMemoryError.exists`, `.invalidSize`, `.invalidName`, `.system`.
     public convenience init(create size: Int, name: String? = nil) throws(SharedMemoryError) {
+        try self.init(create: size, name: name, allocate: true)
+    }
+
+    /// Creates a block; with `allocate`, its memory is reserved at once, so that a full
+    /// /dev/shm fails here with `.noSpace` (Python's block would raise SIGBUS at the first write
+    /// to a page that cannot be had). A queue's ring reserves its pages as it goes instead.
+    convenience init(create size: Int, name: String? = nil, allocate: Bool) throws(SharedMemoryError) {
         guard size > 0 else { throw .invalidSize(size) }
-        try self.init(name: name ?? SharedMemory.freshName(), create: true, size: size)
+        try self.init(name: name ?? SharedMemory.freshName(), create: true, size: size, allocate: allocate)
     }
 
     /// Attaches to the existing block `name`. Corresponds to Python's `SharedMemory(name)`.
     /// - Throws: `SharedMemoryError.notFound`, `.invalidName`, `.system`.
     public convenience init(attach name: String) throws(SharedMemoryError) {
-        try self.init(name: name, create: false, size: 0)
+        try self.init(name: name, create: false, size: 0, allocate: false)
     }
 
-    private init(name: String, create: Bool, size: Int) throws(SharedMemoryError) {
+    private init(name: String, create: Bool, size: Int, allocate: Bool) throws(SharedMemoryError) {
         guard !name.isEmpty, name.utf8.count <= 250, !name.contains("/") else { throw .invalidName(name) }
         var actual = 0
-        let fd = mc_shm_open("/" + name, create ? 1 : 0, 1, size, &actual)
+        let fd = mc_shm_open("/" + name, create ? 1 : 0, 1, size, allocate ? 1 : 0, &actual)
         if fd < 0 {
             switch -fd {
             case EEXIST: throw .exists(name: name)
+            case ENOSPC, ENOMEM, EFBIG: throw .noSpace(size: size)
             case ENOENT: throw .notFound(name: name)
             case EINVAL, ENAMETOOLONG: throw .invalidName(name)
             default: throw .system(operation: create ? "shm_open(create)" : "shm_open", errno: -fd)

@@ -14,6 +14,8 @@ public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertib
     /// The block exists but does not hold what was expected (another kind of shared object,
     /// another element type, or a block too small).
     case incompatible(name: String, reason: String)
+    /// /dev/shm has no room for the block (or the queue's ring, as it grows).
+    case noSpace(size: Int)
     /// The handle was closed.
     case closed
     /// The system refused (an errno from shm_open, ftruncate or mmap; ENOSPC when /dev/shm is full).
@@ -27,6 +29,7 @@ public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertib
         case .invalidName(let name): "invalid shared memory name '\(name)' (1 to 250 bytes, no '/')"
         case .invalidSize(let size): "'size' must be a positive number different from zero (got \(size))"
         case .incompatible(let name, let reason): "shared memory block '\(name)' cannot be used here: \(reason)"
+        case .noSpace(let size): "no space left in /dev/shm for \(size) bytes of shared memory"
         case .closed: "the shared memory block is closed"
         case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
         }

@@ -23,8 +23,8 @@ final class SharedRegion: Sendable {
 
     /// Creates a block for an object of `kind` with `size` bytes of fields (zeroed), and a
     /// `layout` word (an element size, a capacity...) that attachers must match.
-    init(create kind: Kind, size: Int, layout: UInt64 = 0) throws(SharedMemoryError) {
-        memory = try SharedMemory(create: Self.headerSize + size)
+    init(create kind: Kind, size: Int, layout: UInt64 = 0, allocate: Bool = true) throws(SharedMemoryError) {
+        memory = try SharedMemory(create: Self.headerSize + size, allocate: allocate)
         guard let base = memory.address else { throw .closed }
         fields = base + Self.headerSize
         base.storeBytes(of: kind.rawValue, toByteOffset: 4, as: UInt32.self)
