@@ -196,6 +196,9 @@ struct ByteProducer: ProcessTask {
         let queue = try ProcessQueue<[UInt8]>(capacity: 4 << 20)
         let child = ChildProcess(task: ByteProducer(queue: queue, count: 6_000, size: 4_000))
         try child.start()
+        // Let the producer fill the ring first: from then on it writes into every bit of space
+        // a get frees, right behind the consumer, where consumed chunks are given back.
+        #expect(eventually { queue.count >= 700 })
         for sequence in 0..<6_000 {
             let item = try queue.get(timeout: testDeadline)
             let expected = ByteProducer.item(sequence, size: 4_000)

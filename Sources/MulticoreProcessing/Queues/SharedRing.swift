@@ -198,14 +198,13 @@ final class SharedRing: Sendable {
         return payload
     }
 
-    /// Gives back the pages of whole chunks consumed between `start` and `end`, before the head
-    /// moves past them (after that a producer may write there).
+    /// Gives back the pages of the chunks that moving the head from `start` to `end` finishes
+    /// (those whose last byte lies in between), before the head moves: a producer may write
+    /// there only once the head has passed (it keeps a chunk of distance, see `usable`).
     private func discardConsumed(from start: UInt64, to end: UInt64) {
         let chunk = UInt64(Self.discardChunk)
-        guard capacity >= 4 * Self.discardChunk, end / chunk > start / chunk else { return }
+        guard discards, end / chunk > start / chunk else { return }
         var index = start / chunk
-        // The chunk holding `start` is whole only when the message began at its first byte.
-        if start % chunk != 0 { index += 1 }
         while index < end / chunk {
             let offset = Int((index * chunk) % UInt64(capacity))
             _ = mc_discard_shared(data + offset, Self.discardChunk)
