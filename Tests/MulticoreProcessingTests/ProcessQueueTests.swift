@@ -198,7 +198,7 @@ struct ByteProducer: ProcessTask {
         try child.start()
         // Let the producer fill the ring first: from then on it writes into every bit of space
         // a get frees, right behind the consumer, where consumed chunks are given back.
-        #expect(eventually { queue.count >= 700 })
+        #expect(eventually { queue.ring.hasBlockedProducer })
         for sequence in 0..<6_000 {
             let item = try queue.get(timeout: testDeadline)
             let expected = ByteProducer.item(sequence, size: 4_000)

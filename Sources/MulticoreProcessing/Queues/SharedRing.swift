@@ -82,6 +82,8 @@ final class SharedRing: Sendable {
     var name: String { region.name }
     var maxsize: Int { Int(maxsizeWord.pointee.load(ordering: .relaxed)) }
     var count: Int { Int(messages.pointee.load(ordering: .relaxed)) }
+    /// Whether a producer sleeps until space frees (for tests: the ring is full).
+    var hasBlockedProducer: Bool { putSleepers.pointee.load(ordering: .relaxed) > 0 }
 
     // MARK: Put
 
