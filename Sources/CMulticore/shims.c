@@ -330,7 +330,12 @@ int mc_populate_shared(void *address, size_t length) {
 }
 
 int mc_discard_shared(void *address, size_t length) {
-    return madvise(address, length, MADV_REMOVE) == 0 ? 0 : errno;
+    // Only the whole pages inside the range: a page partly outside may hold live data.
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)address + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)address + length) & ~(page - 1);
+    if (end <= start) return 0;
+    return madvise((void *)start, end - start, MADV_REMOVE) == 0 ? 0 : errno;
 }
 
 int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != ESRCH; }

@@ -208,6 +208,10 @@ struct ByteProducer: ProcessTask {
         }
         #expect(try child.join(timeout: testDeadline))
         #expect(queue.isEmpty)
+        // What was consumed went back to the system: at most the last chunks stay allocated.
+        var status = stat()
+        #expect(stat("/dev/shm/" + queue.name, &status) == 0)
+        #expect(Int(status.st_blocks) * 512 <= 2 << 20, "\(Int(status.st_blocks) * 512) bytes still allocated")
     }
 
     @Test func anItemLargerThanTheRingIsRefusedAtPut() throws {

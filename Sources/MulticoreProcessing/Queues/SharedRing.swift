@@ -20,7 +20,9 @@ import Glibc
 final class SharedRing: Sendable {
     let region: SharedRegion
     let capacity: Int
-    static let dataOffset = 128
+    /// The ring starts on a page of its own (4096 bytes into the block), so that its chunks are
+    /// whole pages that can be given back.
+    static let dataOffset = 4096 - SharedRegion.headerSize
     static let defaultCapacity = 1 << 30
     /// Consumed memory is given back in chunks of this size (rings at least 4 chunks long).
     static let discardChunk = 1 << 20
