@@ -65,6 +65,9 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
     }
 
+    /// Python's `Process._identity` (for tests).
+    var identityForTests: [Int] { identity }
+
     /// The process's name, which the child sees as its own. Python: `Process.name`.
     public var name: String { stateLock.withLock { _name } }
 

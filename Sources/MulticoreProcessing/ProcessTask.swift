@@ -19,6 +19,8 @@ struct WorkerRequest: Codable {
     /// Python's `Process._identity`: the child's number, after its parent's own numbers.
     var identity: [Int]
     var parentPID: Int32
+    /// The parent's own name ("MainProcess", or its name as a child).
+    var parentName: String = WorkerIdentity.name
     var payload: [UInt8]
 }
 

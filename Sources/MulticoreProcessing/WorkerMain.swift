@@ -57,10 +57,12 @@ enum WorkerIdentity {
     nonisolated(unsafe) static var name = "MainProcess"
     nonisolated(unsafe) static var identity: [Int] = []
     nonisolated(unsafe) static var parentPID: Int32?
+    nonisolated(unsafe) static var parentName = ""
 
     static func adopt(_ request: WorkerRequest) {
         name = request.processName
         identity = request.identity
         parentPID = request.parentPID
+        parentName = request.parentName
     }
 }

@@ -1,0 +1,68 @@
+import CMulticore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The calling process as Multicore knows it. Corresponds to what Python's
+/// `multiprocessing.current_process()` returns.
+public struct CurrentProcess: Sendable, Equatable {
+    /// "MainProcess", or the name its parent gave it ("Process-1", "Process-1:2").
+    public let name: String
+    /// Its pid. Python: `current_process().pid`.
+    public let pid: Int32
+    /// Python's `Process._identity`: empty in the main process, [1] in "Process-1", [1, 2] in
+    /// its second child.
+    public let identity: [Int]
+    /// Whether this is a process Multicore did not start (Python's `MainProcess`).
+    public var isMain: Bool { identity.isEmpty }
+}
+
+/// The calling process. Corresponds to Python's `multiprocessing.current_process()`.
+public func currentProcess() -> CurrentProcess {
+    CurrentProcess(name: WorkerIdentity.name, pid: getpid(), identity: WorkerIdentity.identity)
+}
+
+/// The process that started this one, seen from the child. Corresponds to Python's
+/// `multiprocessing.parent_process()` (a `_ParentProcess`).
+public final class ParentProcess: Sendable {
+    /// The parent's pid.
+    public let pid: Int32
+    /// The parent's name ("MainProcess" for a process Multicore did not start).
+    public let name: String
+    /// Readable once the parent has ended (pidfd), or -1 if it had ended already.
+    private let exitDescriptor: Int32
+
+    init(pid: Int32, name: String) {
+        self.pid = pid
+        self.name = name
+        let fd = mc_pidfd_open(pid)
+        exitDescriptor = fd >= 0 ? fd : -1
+    }
+
+    deinit { if exitDescriptor >= 0 { close(exitDescriptor) } }
+
+    /// Whether the parent still runs. Python: `parent_process().is_alive()`.
+    public var isAlive: Bool { !join(timeout: .zero) }
+
+    /// Waits until the parent ends or `timeout` passes; returns whether it ended.
+    /// Python: `parent_process().join(timeout=None)`.
+    @available(*, noasync, message: "blocks the thread")
+    @discardableResult
+    public func join(timeout: Duration? = nil) -> Bool {
+        guard exitDescriptor >= 0 else { return true }
+        var entry = pollfd(fd: exitDescriptor, events: Int16(POLLIN), revents: 0)
+        let milliseconds = timeout.map { Int32(clamping: ($0.components.seconds * 1000) + ($0.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000) } ?? -1
+        while true {
+            let ready = poll(&entry, 1, max(-1, milliseconds))
+            if ready < 0, errno == EINTR { continue }
+            return ready > 0
+        }
+    }
+}
+
+/// The process that started this one, nil in a process Multicore did not start.
+/// Corresponds to Python's `multiprocessing.parent_process()`.
+public func parentProcess() -> ParentProcess? {
+    guard let pid = WorkerIdentity.parentPID else { return nil }
+    return ParentProcess(pid: pid, name: WorkerIdentity.parentName)
+}
