@@ -159,7 +159,8 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     @available(*, noasync, message: "blocks the thread while the pipe is full")
     public func send<T: Encodable>(_ value: T) throws {
         guard writable else { throw ConnectionError.readOnly }
-        try sendPayload(WireEncoder().encode(value))
+        // Encoded in place behind room for its header: one array, written as it is.
+        try sendBuffers([WireEncoder().encodeFrame(value)])
     }
 
     /// Sends `bytes` as one message. Corresponds to Python's `Connection.send_bytes(buf)`.

@@ -1,3 +1,4 @@
+import CMulticore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +37,23 @@ public struct WireEncoder {
         let encoder = _WireEncoder()
         encoder.descriptors = descriptors
         try encoder.encodeValue(value)
+        return encoder.writer.bytes
+    }
+
+    /// `value` as a whole frame (header, then payload) in one array: what `Connection.send`
+    /// writes, without copying the payload behind a header afterwards.
+    /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more.
+    func encodeFrame<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = _WireEncoder()
+        encoder.writer.write(UInt64(0)) // the header's place
+        try encoder.encodeValue(value)
+        let length = encoder.writer.bytes.count - WireFrame.headerSize
+        guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        encoder.writer.bytes.withUnsafeMutableBytes { raw in
+            let checksum = mc_crc32c(raw.baseAddress! + WireFrame.headerSize, length, 0)
+            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
+        }
         return encoder.writer.bytes
     }
 }
