@@ -27,6 +27,15 @@ struct Trapper: ProcessTask {
     func run() -> Int { [1, 2, 3][index] } // out of range: a Swift trap
 }
 
+/// Writes through a bad pointer: SIGSEGV.
+struct Segfaulter: ProcessTask {
+    var address: Int
+    func run() -> Int {
+        UnsafeMutablePointer<Int>(bitPattern: address)!.pointee = 1
+        return 0
+    }
+}
+
 struct Sleeper: ProcessTask {
     func run() -> Int {
         while true { pause() }
@@ -91,6 +100,15 @@ struct Exiter: ProcessTask {
         #expect(try process.join(timeout: testDeadline))
         #expect(process.exitCode == -SIGILL)
         #expect(throws: ProcessError.crashed(signal: SIGILL, name: "ILL")) { try process.result() }
+    }
+
+    @Test(arguments: [StartMethod.spawn, .forkserver])
+    func aSegfaultIsReportedWithItsSignal(method: StartMethod) throws {
+        let process = ChildProcess(task: Segfaulter(address: 16), startMethod: method)
+        try process.start()
+        #expect(try process.join(timeout: testDeadline))
+        #expect(process.exitCode == -SIGSEGV)
+        #expect(throws: ProcessError.crashed(signal: SIGSEGV, name: "SEGV")) { try process.result() }
     }
 
     @Test(arguments: [(SIGKILL, "KILL"), (SIGTERM, "TERM"), (SIGINT, "INT")])
