@@ -148,6 +148,25 @@ func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output]
         #expect(throws: ThreadingError.releaseNotOwned) { try lock.release() }
     }
 
+    @Test func anRLockHeldByALiveThreadIsNotTakenOver() throws {
+        let lock = try SharedRLock()
+        let holding = Event(), release = Event()
+        let holder = JoinableThread {
+            _ = try? lock.acquire()
+            holding.set()
+            _ = try? release.wait(timeout: .seconds(20))
+            try? lock.release()
+        }
+        try holder.start()
+        #expect(try holding.wait(timeout: testDeadline))
+        // Longer than the 10 ms liveness slices: the holder is checked and found alive.
+        #expect(try !lock.acquire(timeout: .milliseconds(60)))
+        release.set()
+        #expect(try holder.join(timeout: testDeadline))
+        #expect(try lock.acquire(timeout: testDeadline))
+        try lock.release()
+    }
+
     @Test func anRLockWhoseThreadEndedGoesToTheNextAcquirerWithAnError() throws {
         let lock = try SharedRLock()
         let holder = ValueThread<Int32> {
