@@ -78,56 +78,6 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     public func getNowait() throws -> Element { try get(blocking: false) }
 }
 
-/// A `ProcessQueue` that counts unfinished items: each `get` is matched by a `taskDone`, and
-/// `join` waits until every item put has been marked done, in any process.
-/// Corresponds to Python's `multiprocessing.JoinableQueue`.
-public final class ProcessJoinableQueue<Element: Codable & Sendable>: ProcessQueue<Element>, @unchecked Sendable { // adds no state
-    /// Python: `multiprocessing.JoinableQueue(maxsize=0)`.
-    public override init(maxsize: Int = 0, capacity: Int = 1 << 30) throws(SharedMemoryError) {
-        try super.init(maxsize: maxsize, capacity: capacity)
-    }
-
-    public required init(from decoder: any Decoder) throws {
-        try super.init(from: decoder)
-    }
-
-    /// Marks one item as processed. Python: `JoinableQueue.task_done()`.
-    /// - Throws: `QueueError.taskDoneTooManyTimes` when called more times than items were put.
-    public func taskDone() throws(QueueError) { try ring.taskDone() }
-
-    /// Waits until every item put has been marked done, or `timeout` passes; returns whether
-    /// they all were. Python: `JoinableQueue.join()` (which has no timeout).
-    @available(*, noasync, message: "blocks the thread")
-    @discardableResult
-    public func join(timeout: Duration? = nil) -> Bool { ring.join(deadline: .after(timeout)) }
-}
-
-/// A queue shared by processes with no size limit, timeouts or counts.
-/// Corresponds to Python's `multiprocessing.SimpleQueue`.
-public final class ProcessSimpleQueue<Element: Codable & Sendable>: Codable, Sendable {
-    private let queue: ProcessQueue<Element>
-
-    /// Python: `multiprocessing.SimpleQueue()`.
-    public init(capacity: Int = 1 << 30) throws(SharedMemoryError) {
-        queue = try ProcessQueue(capacity: capacity)
-    }
-
-    public init(from decoder: any Decoder) throws { queue = try ProcessQueue(from: decoder) }
-    public func encode(to encoder: any Encoder) throws { try queue.encode(to: encoder) }
-
-    /// Python: `SimpleQueue.put(obj)`.
-    /// - Throws: an encoding error (nothing is put); `ConnectionError.messageTooLong`.
-    @available(*, noasync, message: "blocks the thread while the ring is full")
-    public func put(_ item: Element) throws { try queue.put(item) }
-
-    /// Python: `SimpleQueue.get()`.
-    @available(*, noasync, message: "blocks the thread while the queue is empty")
-    public func get() throws -> Element { try queue.get() }
-
-    /// Python: `SimpleQueue.empty()`.
-    public var isEmpty: Bool { queue.isEmpty }
-}
-
-private func checkQueueTimeout(_ timeout: Duration?) throws(QueueError) {
+func checkQueueTimeout(_ timeout: Duration?) throws(QueueError) {
     if let timeout, timeout < .zero { throw .negativeTimeout }
 }

@@ -61,10 +61,41 @@ struct SharedLockWord {
         }
     }
 
+    /// Python's `acquire(blocking, timeout)` on the word, for `id`: whether it was acquired.
+    /// `took` runs once the word is held, before an `OwnerDiedError` is thrown (with it held).
+    func acquire(as id: Int32, blocking: Bool, timeout: Duration?, took: () -> Void) throws -> Bool {
+        try checkTimeout(timeout, blocking: blocking)
+        let outcome = blocking ? acquire(as: id, deadline: .after(timeout)) : (tryAcquire(as: id) ? .acquired : .timedOut)
+        switch outcome {
+        case .timedOut:
+            return false
+        case .acquired:
+            took()
+            return true
+        case .ownerDied(let owner):
+            took()
+            throw OwnerDiedError(owner: owner)
+        }
+    }
+
     /// Frees the word; false when it was free already.
     func release() -> Bool {
         let previous = word.pointee.exchange(0, ordering: .releasing)
         if previous & 1 != 0 { SharedFutex.wake(word, 1) }
         return previous != 0
     }
+}
+
+/// `withLock` of the shared locks: runs `body` between `acquire` and `release`. When the
+/// previous holder died, releases the lock and rethrows `OwnerDiedError` without running `body`
+/// (the caller that wants to repair uses `acquire` itself).
+func withSharedLock<R>(acquire: () throws -> Void, release: () -> Void, _ body: () throws -> R) throws -> R {
+    do {
+        try acquire()
+    } catch let error as OwnerDiedError {
+        release()
+        throw error
+    }
+    defer { release() }
+    return try body()
 }

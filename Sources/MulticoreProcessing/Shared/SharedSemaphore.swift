@@ -2,53 +2,6 @@ import CMulticore
 import MulticoreThreading
 import Synchronization
 
-/// The counter under `SharedSemaphore`: a futex word holding the value, and a count of sleepers
-/// so that a release makes a system call only when someone sleeps.
-struct SharedCounter {
-    let value: UnsafeMutablePointer<Atomic<UInt32>>
-    let sleepers: UnsafeMutablePointer<Atomic<UInt32>>
-
-    func tryDecrement() -> Bool {
-        var current = value.pointee.load(ordering: .relaxed)
-        while current > 0 {
-            let (exchanged, found) = value.pointee.compareExchange(expected: current, desired: current - 1, ordering: .acquiring)
-            if exchanged { return true }
-            current = found
-        }
-        return false
-    }
-
-    /// Decrements the value once it is above zero; false when `deadline` passed first.
-    func decrement(deadline: Deadline) -> Bool {
-        while true {
-            if tryDecrement() { return true }
-            if deadline.hasPassed { return false }
-            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if value.pointee.load(ordering: .sequentiallyConsistent) == 0 {
-                _ = SharedFutex.wait(value, expected: 0, deadline: deadline)
-            }
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-        }
-    }
-
-    /// Adds `n`, refusing to go above `bound`; false when it would have.
-    func increment(_ n: UInt32, bound: UInt32?) -> Bool {
-        if let bound {
-            var current = value.pointee.load(ordering: .relaxed)
-            while true {
-                guard current <= bound, n <= bound - current else { return false }
-                let (exchanged, found) = value.pointee.compareExchange(expected: current, desired: current + n, ordering: .sequentiallyConsistent)
-                if exchanged { break }
-                current = found
-            }
-        } else {
-            value.pointee.wrappingAdd(n, ordering: .sequentiallyConsistent)
-        }
-        if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(value, Int32(clamping: n)) }
-        return true
-    }
-}
-
 /// A semaphore shared by processes. Corresponds to Python's `multiprocessing.Semaphore`
 /// (and `BoundedSemaphore` when created with `bounded: true`).
 ///
@@ -119,59 +72,5 @@ public final class SharedBoundedSemaphore: SharedSemaphore, @unchecked Sendable 
 
     public required init(from decoder: any Decoder) throws {
         try super.init(from: decoder)
-    }
-}
-
-/// A flag shared by processes that they can wait for. Corresponds to Python's
-/// `multiprocessing.Event`.
-public final class SharedEvent: Codable, Sendable {
-    let region: SharedRegion
-    private var flag: UnsafeMutablePointer<Atomic<UInt32>> { region.word(0) }
-    private var sleepers: UnsafeMutablePointer<Atomic<UInt32>> { region.word(4) }
-    static let fieldsSize = 8
-
-    /// Creates a cleared event. Python: `multiprocessing.Event()`.
-    public init() throws(SharedMemoryError) {
-        region = try SharedRegion(create: .event, size: Self.fieldsSize)
-    }
-
-    public init(from decoder: any Decoder) throws {
-        region = try SharedRegion(attach: String(from: decoder), kind: .event, size: Self.fieldsSize)
-    }
-
-    public func encode(to encoder: any Encoder) throws { try region.name.encode(to: encoder) }
-
-    /// The name of the event's shared memory block.
-    public var name: String { region.name }
-
-    /// Whether the flag is set. Python: `Event.is_set()`.
-    public var isSet: Bool { flag.pointee.load(ordering: .acquiring) != 0 }
-
-    /// Sets the flag and wakes every waiter, in every process. Python: `Event.set()`.
-    public func set() {
-        flag.pointee.store(1, ordering: .sequentiallyConsistent)
-        if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(flag, .max) }
-    }
-
-    /// Clears the flag. Python: `Event.clear()`.
-    public func clear() { flag.pointee.store(0, ordering: .releasing) }
-
-    /// Waits until the flag is set or `timeout` passes; returns whether it is set.
-    /// Python: `Event.wait(timeout=None)`.
-    /// - Throws: `ThreadingError.negativeTimeout`.
-    @available(*, noasync, message: "blocks the thread")
-    @discardableResult
-    public func wait(timeout: Duration? = nil) throws(ThreadingError) -> Bool {
-        try checkTimeout(timeout)
-        let deadline = Deadline.after(timeout)
-        while true {
-            if isSet { return true }
-            if deadline.hasPassed { return false }
-            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if flag.pointee.load(ordering: .sequentiallyConsistent) == 0 {
-                _ = SharedFutex.wait(flag, expected: 0, deadline: deadline)
-            }
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-        }
     }
 }

@@ -1,0 +1,42 @@
+/// One trivially copyable value in shared memory. Corresponds to Python's
+/// `multiprocessing.Value(typecode, value, lock=True)`.
+///
+/// With a lock (the default, a `SharedRLock`), reading and writing `value` take it; to update
+/// it from its old value without a race, use `withLock` (Python: `with v.get_lock(): v.value += 1`).
+public final class SharedValue<Wrapped: BitwiseCopyable>: Codable, Sendable {
+    private let storage: SharedArray<Wrapped>
+
+    /// Python: `multiprocessing.Value(typecode, initial, lock=True)`.
+    public init(_ initial: Wrapped, lock: Bool = true) throws(SharedMemoryError) {
+        storage = try SharedArray(repeating: initial, count: 1, lock: lock)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        storage = try SharedArray(from: decoder)
+        guard storage.count == 1 else {
+            throw SharedMemoryError.incompatible(name: storage.name, reason: "it holds an array, not a value")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws { try storage.encode(to: encoder) }
+
+    /// The name of the value's shared memory block.
+    public var name: String { storage.name }
+
+    /// The value's lock, if it has one. Python: `Value.get_lock()`.
+    public var lock: SharedRLock? { storage.lock }
+
+    /// The value, read or written under the lock when there is one. Python: `Value.value`.
+    public var value: Wrapped {
+        get { storage[0] }
+        set { storage[0] = newValue }
+    }
+
+    /// Runs `body` on the value with the lock held: a read-modify-write that no other process
+    /// interleaves with. Python: `with v.get_lock(): v.value += 1`.
+    /// - Throws: `OwnerDiedError` when the lock's holder died; what `body` throws.
+    @available(*, noasync, message: "blocks the thread")
+    public func withLock<R>(_ body: (inout Wrapped) throws -> R) throws -> R {
+        try storage.withLock { buffer in try body(&buffer[0]) }
+    }
+}
