@@ -45,7 +45,7 @@ func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) 
 }
 
 @Suite(.timeLimit(.minutes(1))) struct OrphanTests {
-    @Test(arguments: [StartMethod.spawn, .forkserver])
+    @Test(arguments: [StartMethod.spawn, .forkserver, .fork])
     func aGrandchildDiesWhenItsParentIsKilled(method: StartMethod) throws {
         let pidFile = "/tmp/multicore-orphan-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         defer { unlink(pidFile) }
