@@ -83,7 +83,7 @@ struct Row {
     let python: Double?
     let raw: Double?
 
-    static let header = "name                       unit         multicore       python          raw             vs raw   vs python  goal"
+    static let header = "name                           unit         multicore       python          raw             vs raw   vs python  goal"
 
     var rawRatio: Double? { multicore.flatMap { m in raw.map { m / $0 } } }
     var pythonSpeedup: Double? { multicore.flatMap { m in python.map { $0 / m } } }
@@ -110,7 +110,7 @@ struct Row {
             value.map { cFormat("%6.2fx", $0) + suffix } ?? "      -  "
         }
         func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
-        return pad(benchmark.name, 27) + pad(benchmark.unit, 13)
+        return pad(benchmark.name, 31) + pad(benchmark.unit, 13)
             + cell(multicore) + " " + cell(python) + " " + cell(raw) + " "
             + ratio(rawRatio, "  ") + " " + ratio(pythonSpeedup, "   ") + " " + goal
     }
