@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "MulticoreThreading", targets: ["MulticoreThreading"]),
         // Python's multiprocessing: processes, pipes, queues, shared memory (in progress: the wire format).
         .library(name: "MulticoreProcessing", targets: ["MulticoreProcessing"]),
+        // Process pools that never hang and never lose a task (in progress: ProcessPoolExecutor).
+        .library(name: "MulticorePool", targets: ["MulticorePool"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -37,7 +39,15 @@ let package = Package(
             dependencies: ["MulticoreThreading", "CMulticore"],
             swiftSettings: strict
         ),
-        .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing"], swiftSettings: strict),
+        .target(
+            name: "MulticorePool",
+            dependencies: [
+                "MulticoreThreading", "MulticoreProcessing", "CMulticore",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
         // The raw pthread references the benchmark compares against; linked by the CLI only.
         .target(name: "CMulticoreBench"),
         .executableTarget(
@@ -56,6 +66,11 @@ let package = Package(
         .testTarget(
             name: "MulticoreProcessingTests",
             dependencies: ["MulticoreProcessing"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticorePoolTests",
+            dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"],
             swiftSettings: strict
         ),
     ]

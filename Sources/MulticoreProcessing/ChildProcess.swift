@@ -65,6 +65,10 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
     }
 
+    /// Readable once the child has ended (or -1 before start and after it was reaped): what a
+    /// pool polls beside its workers' connections.
+    package var exitFileDescriptor: Int32 { stateLock.withLock { exitDescriptor } }
+
     /// Python's `Process._identity` (for tests).
     var identityForTests: [Int] { identity }
 
@@ -313,11 +317,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         case .ended: break
         }
         switch reply {
-        case .value(let bytes):
-            do { return try WireDecoder().decode(Task.Output.self, from: bytes) }
-            catch { throw ProcessError.unreadableResult("\(error)") }
-        case .failure(let type, let message): throw ProcessError.taskFailed(type: type, message: message)
-        case .unknownTask(let name): throw ProcessError.taskNotFound(name)
+        case let reply?:
+            return try reply.output(Task.Output.self)
         case nil:
             if let status, !status.exited {
                 throw ProcessError.crashed(signal: status.code, name: String(cString: mc_signal_name(status.code)))

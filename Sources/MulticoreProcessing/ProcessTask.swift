@@ -28,13 +28,13 @@ struct WorkerRequest: Codable {
 ///
 /// Written by hand rather than through `Codable`: a forked child maps every page of code it
 /// runs anew, so its last steps should run as little code as possible.
-enum WorkerReply: Equatable {
+package enum WorkerReply: Equatable, Sendable {
     case value([UInt8])
     case failure(type: String, message: String)
     case unknownTask(String)
 
     /// A tag byte, then the case's fields in the wire format.
-    var wireBytes: [UInt8] {
+    package var wireBytes: [UInt8] {
         var writer = WireWriter()
         switch self {
         case .value(let bytes):
@@ -52,7 +52,7 @@ enum WorkerReply: Equatable {
         return writer.bytes
     }
 
-    init(wireBytes: [UInt8]) throws(WireError) {
+    package init(wireBytes: [UInt8]) throws(WireError) {
         var reader = WireReader(wireBytes)
         switch try reader.readByte() {
         case 0:
@@ -65,5 +65,19 @@ enum WorkerReply: Equatable {
         case let tag: throw .corrupt(offset: 0, reason: "unknown worker reply tag \(tag)")
         }
         if reader.remaining > 0 { throw .trailingBytes(reader.remaining) }
+    }
+}
+
+extension WorkerReply {
+    /// The task's output, or the error the reply stands for.
+    /// - Throws: `ProcessError.taskFailed`, `.taskNotFound`, `.unreadableResult`.
+    package func output<Output: Decodable>(_ type: Output.Type) throws(ProcessError) -> Output {
+        switch self {
+        case .value(let bytes):
+            do { return try WireDecoder().decode(Output.self, from: bytes) }
+            catch { throw .unreadableResult("\(error)") }
+        case .failure(let type, let message): throw .taskFailed(type: type, message: message)
+        case .unknownTask(let name): throw .taskNotFound(name)
+        }
     }
 }

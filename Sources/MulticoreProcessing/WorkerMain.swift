@@ -12,7 +12,7 @@ func multicoreWorkerMain(_ descriptor: Int32) {
 /// What a worker does with its channel to the parent, whether it was spawned or forked by the
 /// fork server: receive the task, run it, send the outcome, exit (0, or 1 when the task threw,
 /// as Python).
-enum WorkerMain {
+package enum WorkerMain {
     static func serve(_ connection: Connection) -> Never {
         // First the byte that carries the descriptors of the connections in the task, then the task.
         guard let descriptors = try? connection.receiveDescriptors(),
@@ -34,12 +34,17 @@ enum WorkerMain {
     }
 
     /// Runs `task` and packs its outcome: what a forked child does with a task it already has.
-    static func reply<T: ProcessTask>(running task: T) -> WorkerReply {
+    package static func reply<T: ProcessTask>(running task: T) -> WorkerReply {
         do {
             return .value(try WireEncoder().encode(task.run()))
         } catch {
             return .failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
         }
+    }
+
+    /// Decodes a `type` from `payload` and runs it: what a pool worker does with each task.
+    package static func reply(decoding payload: [UInt8], as type: any ProcessTask.Type) -> WorkerReply {
+        runTask(type, payload, DescriptorTable())
     }
 
     private static func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8], _ descriptors: DescriptorTable) -> WorkerReply {

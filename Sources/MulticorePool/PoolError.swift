@@ -1,0 +1,21 @@
+import CMulticore
+
+/// Why a pool task has no result although the task itself did not throw: its worker died, or it
+/// ran past its timeout. Python's pools hang or break the whole pool here; a Multicore pool fails
+/// that one task and carries on.
+public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The worker running the task ended before answering: `exitCode` in Python's convention
+    /// (-N for signal N, else the exit status).
+    case workerDied(pid: Int32, exitCode: Int32, task: String)
+    /// The task ran longer than its timeout; its worker was stopped (SIGTERM, then SIGKILL).
+    case timedOut(after: Duration, task: String)
+
+    public var description: String {
+        switch self {
+        case .workerDied(let pid, let code, let task):
+            code < 0 ? "worker \(pid) was killed by signal \(-code) (SIG\(String(cString: mc_signal_name(-code)))) while running \(task)"
+                     : "worker \(pid) exited with code \(code) while running \(task)"
+        case .timedOut(let limit, let task): "\(task) ran longer than its timeout of \(limit)"
+        }
+    }
+}

@@ -1,0 +1,368 @@
+import CMulticore
+import DequeModule
+import MulticoreProcessing
+import MulticoreThreading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs tasks in a pool of worker processes and hands back a `Future` per task. Corresponds to
+/// Python's `concurrent.futures.ProcessPoolExecutor`, without its traps:
+///
+/// - The pool knows which worker runs which task. A worker that dies (a trap, SIGSEGV, SIGKILL,
+///   exit) fails only the task it was running, with `PoolError.workerDied` naming its pid, exit
+///   code or signal and the task; tasks it had been given but not started go back to the queue;
+///   a replacement starts; the pool stays usable (Python breaks the whole pool).
+/// - A task can have a timeout: past it, the task fails with `PoolError.timedOut` and its worker
+///   gets SIGTERM, then SIGKILL after a grace period, and is replaced (Python cannot stop it).
+/// - A task that cannot be encoded throws at `submit`; its error, thrown in the worker, comes
+///   back through its future as `ProcessError.taskFailed`.
+///
+/// Workers are daemon processes started with the pool's start method; one manager thread
+/// dispatches tasks, reads results and watches the workers' exits (pidfds), with no polling.
+public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable state is guarded by `lock`
+    /// The number of worker processes. Python: `_max_workers`.
+    public let maxWorkers: Int
+    /// How the workers are started.
+    public let startMethod: StartMethod
+    /// After this many tasks a worker exits and a fresh one replaces it (nil: never).
+    /// Python: `max_tasks_per_child`.
+    public let maxTasksPerChild: Int?
+    /// How long a worker stopped for a timeout has after SIGTERM before SIGKILL.
+    public let killGrace: Duration
+
+    let lock = Lock()
+    private var pending = Deque<PoolJob>()
+    private var workers: [PoolWorkerSlot] = []
+    private var shuttingDown = false
+    private var nextID: UInt64 = 0
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private var manager: JoinableThread?
+    /// No worker is started before this (CLOCK_MONOTONIC ns) after a start failed.
+    private var nextSpawnAllowed: Int64 = 0
+    /// Tasks handed to a worker before its previous one is done, so that it never waits for the
+    /// manager between tasks.
+    private let prefetch = 2
+
+    /// Creates a pool of `maxWorkers` processes (default: the number of CPUs this process may
+    /// use). Python: `ProcessPoolExecutor(max_workers=None, mp_context=None, max_tasks_per_child=None)`.
+    /// - Throws: `ExecutorError.invalidMaxWorkers`; `ProcessError.spawnFailed` when no pipe or
+    ///   thread can be had.
+    public init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
+                killGrace: Duration = .seconds(1)) throws {
+        let count = maxWorkers ?? cpuCount()
+        guard count > 0, (maxTasksPerChild ?? 1) > 0 else { throw ExecutorError.invalidMaxWorkers }
+        self.maxWorkers = count
+        self.startMethod = startMethod ?? getStartMethod()
+        self.maxTasksPerChild = maxTasksPerChild
+        self.killGrace = killGrace
+        var fds: [Int32] = [-1, -1]
+        let result = mc_pipe_cloexec(&fds)
+        guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
+        _ = fcntl(wakeWrite, F_SETFL, O_NONBLOCK)
+        // The manager keeps the pool alive until `shutdown` has drained it.
+        let thread = JoinableThread(name: "mc-pool-manager", daemon: true) { self.manage() }
+        manager = thread
+        try thread.start()
+    }
+
+    deinit {
+        close(wakeRead)
+        close(wakeWrite)
+    }
+
+    /// Schedules `task` on a worker and returns its future. Python: `submit(fn, *args)`.
+    /// - Parameter timeout: how long the task may run once a worker has started it.
+    /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
+    public func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
+        let payload = try WireEncoder().encode(task)
+        guard let typeName = _mangledTypeName(Task.self) else { throw ProcessError.taskNotFound("\(Task.self)") }
+        let future = Future<Task.Output>()
+        let summary = String(String(describing: task).prefix(160))
+        try lock.withLock { () throws(ExecutorError) in
+            guard !shuttingDown else { throw .shutDown }
+            nextID += 1
+            pending.append(PoolJob(
+                id: nextID, typeName: typeName, payload: payload, summary: summary, timeout: timeout,
+                start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+                cancel: { _ = future.cancel() },
+                finish: { outcome in
+                    switch outcome {
+                    case .success(let reply):
+                        do { try future.setResult(reply.output(Task.Output.self)) } catch { try? future.setError(error) }
+                    case .failure(let error):
+                        try? future.setError(error)
+                    }
+                }))
+        }
+        wake()
+        return future
+    }
+
+    /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns
+    /// once every started task is done and the workers have exited. Python:
+    /// `shutdown(wait=True, cancel_futures=False)`. Calling it again is harmless.
+    @available(*, noasync, message: "blocks the thread while the pool drains")
+    public func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
+        let cancelled: [PoolJob] = lock.withLock {
+            shuttingDown = true
+            guard cancelFutures else { return [] }
+            defer { pending.removeAll() }
+            return Array(pending)
+        }
+        for job in cancelled { job.cancel() }
+        wake()
+        if wait, let manager = lock.withLock({ self.manager }), manager.ident != Threading.getIdent() {
+            _ = try? manager.join()
+        }
+    }
+
+    /// The pids of the workers alive now (for tests and monitoring).
+    public var workerPIDs: [Int32] { lock.withLock { workers.compactMap(\.process.pid) } }
+
+    private func wake() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    // MARK: The manager thread
+
+    private func manage() {
+        while true {
+            guard let plan = lock.withLock({ prepare() }) else { break }
+            for _ in 0..<plan.spawn { startWorker() }
+            if plan.spawn > 0 { continue } // dispatch to the new workers first
+            var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            for slot in plan.watched {
+                entries.append(pollfd(fd: slot.connection.fileDescriptor, events: Int16(POLLIN), revents: 0))
+                entries.append(pollfd(fd: slot.exitDescriptor, events: Int16(POLLIN), revents: 0))
+            }
+            let ready = poll(&entries, nfds_t(entries.count), plan.pollMilliseconds)
+            if ready < 0, errno != EINTR { break }
+            if entries[0].revents != 0 {
+                var sink = [UInt8](repeating: 0, count: 64)
+                while read(wakeRead, &sink, sink.count) > 0 {}
+            }
+            for (index, slot) in plan.watched.enumerated() {
+                if entries[1 + 2 * index].revents != 0 { collectResults(slot) }
+                if entries[2 + 2 * index].revents != 0 { reap(slot) }
+            }
+            lock.withLock { enforceTimeouts() }
+        }
+        // Drained: every worker is told to stop and is waited for.
+        let remaining = lock.withLock { workers }
+        for slot in remaining { try? slot.connection.send(PoolRequest.stop) }
+        for slot in remaining {
+            if (try? slot.process.join(timeout: .seconds(5))) != true {
+                try? slot.process.kill()
+                _ = try? slot.process.join(timeout: nil)
+            }
+            slot.connection.close()
+        }
+        lock.withLock { workers.removeAll() }
+    }
+
+    private struct Plan {
+        var spawn = 0
+        var watched: [PoolWorkerSlot] = []
+        var pollMilliseconds: Int32 = -1
+    }
+
+    /// Under the lock: how many workers to start, dispatch, what to watch, how long to sleep;
+    /// nil once shut down and drained.
+    private func prepare() -> Plan? {
+        let busy = workers.contains { !$0.jobs.isEmpty }
+        if shuttingDown, pending.isEmpty, !busy { return nil }
+        var plan = Plan()
+        let alive = workers.filter { !$0.stopping }.count
+        let now = mc_monotonic_ns()
+        if alive < maxWorkers, !(shuttingDown && pending.isEmpty), now >= nextSpawnAllowed {
+            plan.spawn = maxWorkers - alive
+            return plan
+        }
+        dispatch()
+        plan.watched = workers
+        plan.pollMilliseconds = nextWakeMilliseconds()
+        if alive < maxWorkers, !(shuttingDown && pending.isEmpty) {
+            let retry = Int32(clamping: max(1, (nextSpawnAllowed - now) / 1_000_000))
+            plan.pollMilliseconds = plan.pollMilliseconds < 0 ? retry : min(plan.pollMilliseconds, retry)
+        }
+        return plan
+    }
+
+    private func dispatch() {
+        for slot in workers where !slot.stopping && slot.killStarted == nil {
+            while slot.jobs.count < prefetch, var job = pending.popFirst() {
+                // Its future is marked running once: a job back from a dead worker already is.
+                if !job.marked {
+                    guard job.start() else { continue } // cancelled meanwhile
+                    job.marked = true
+                }
+                do {
+                    try slot.connection.send(PoolRequest.run(id: job.id, typeName: job.typeName, payload: job.payload))
+                } catch {
+                    pending.prepend(job) // the worker is dying: its exit will be seen
+                    break
+                }
+                if slot.jobs.isEmpty { slot.headStarted = mc_monotonic_ns() }
+                slot.jobs.append(job)
+            }
+        }
+    }
+
+    private func startWorker() {
+        guard let (near, far) = try? Connection.pipe() else { return }
+        let process = ChildProcess(task: PoolWorker(channel: far), name: nil, daemon: true, startMethod: startMethod)
+        do {
+            try process.start()
+        } catch {
+            // Could not start one now: fail the next task, and try again in 100 ms.
+            let job: PoolJob? = lock.withLock {
+                nextSpawnAllowed = mc_monotonic_ns() + 100_000_000
+                return pending.popFirst()
+            }
+            job?.finish(.failure(error))
+            return
+        }
+        far.close()
+        let slot = PoolWorkerSlot(process: process, connection: near, exitDescriptor: process.exitFileDescriptor)
+        lock.withLock { workers.append(slot) }
+    }
+
+    private func collectResults(_ slot: PoolWorkerSlot) {
+        while (try? slot.connection.poll(timeout: .zero)) == true {
+            guard let frame = try? slot.connection.recvBytes(), frame.count >= 8 else { return } // dying: reap will tell
+            let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            let reply = try? WorkerReply(wireBytes: Array(frame[8...]))
+            let finished: PoolJob? = lock.withLock {
+                guard let head = slot.jobs.first, head.id == id else { return nil }
+                slot.jobs.removeFirst()
+                slot.headStarted = mc_monotonic_ns()
+                slot.tasksDone += 1
+                if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
+                    slot.stopping = true
+                    try? slot.connection.send(PoolRequest.stop)
+                }
+                return head
+            }
+            guard let finished else { continue }
+            if let reply {
+                finished.finish(.success(reply))
+            } else {
+                finished.finish(.failure(ProcessError.unreadableResult("a corrupt reply from worker \(slot.process.pid ?? 0)")))
+            }
+        }
+    }
+
+    private func reap(_ slot: PoolWorkerSlot) {
+        _ = try? slot.process.join(timeout: .seconds(5))
+        let code = slot.process.exitCode ?? -SIGKILL
+        let pid = slot.process.pid ?? 0
+        // The first job was running: it fails. The others had not started: back in the queue.
+        let lost: PoolJob? = lock.withLock {
+            workers.removeAll { $0 === slot }
+            var jobs = slot.jobs
+            slot.jobs.removeAll()
+            let running = jobs.popFirst()
+            for job in jobs.reversed() { pending.prepend(job) }
+            return slot.timedOutJob == nil ? running : nil
+        }
+        slot.connection.close()
+        _ = try? slot.process.close()
+        if let running = lost {
+            running.finish(.failure(PoolError.workerDied(pid: pid, exitCode: code, task: running.summary)))
+        }
+    }
+
+    /// Under the lock: fails running tasks past their timeout and stops their workers.
+    private func enforceTimeouts() {
+        let now = mc_monotonic_ns()
+        for slot in workers {
+            if let started = slot.killStarted {
+                if now - started >= killGrace.nanosecondsForPool, !slot.killed {
+                    slot.killed = true
+                    try? slot.process.kill()
+                }
+                continue
+            }
+            guard let head = slot.jobs.first, let timeout = head.timeout else { continue }
+            if now - slot.headStarted >= timeout.nanosecondsForPool {
+                slot.timedOutJob = head
+                slot.killStarted = now
+                slot.stopping = true
+                head.finish(.failure(PoolError.timedOut(after: timeout, task: head.summary)))
+                try? slot.process.terminate()
+            }
+        }
+    }
+
+    /// Milliseconds until the next deadline (a task's timeout, a kill's grace), or -1.
+    private func nextWakeMilliseconds() -> Int32 {
+        let now = mc_monotonic_ns()
+        var earliest: Int64?
+        for slot in workers {
+            var due: Int64?
+            if let started = slot.killStarted, !slot.killed {
+                due = started + killGrace.nanosecondsForPool
+            } else if slot.killStarted == nil, let timeout = slot.jobs.first?.timeout {
+                due = slot.headStarted + timeout.nanosecondsForPool
+            }
+            if let due { earliest = min(earliest ?? due, due) }
+        }
+        guard let earliest else { return -1 }
+        return Int32(clamping: max(0, (earliest - now + 999_999) / 1_000_000))
+    }
+}
+
+/// One task on its way through the pool.
+struct PoolJob: Sendable {
+    let id: UInt64
+    let typeName: String
+    let payload: [UInt8]
+    let summary: String
+    let timeout: Duration?
+    /// Marks the future running; false when it was cancelled (the task is then dropped).
+    let start: @Sendable () -> Bool
+    let cancel: @Sendable () -> Void
+    let finish: @Sendable (Result<WorkerReply, any Error>) -> Void
+    /// Whether `start` was called (the future is running).
+    var marked = false
+}
+
+/// A worker process and what the pool gave it. Guarded by the pool's lock.
+final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by the owning pool's lock
+    let process: ChildProcess<PoolWorker>
+    let connection: Connection
+    let exitDescriptor: Int32
+    /// In flight, in the order sent: the first is running.
+    var jobs = Deque<PoolJob>()
+    /// When the first job started (CLOCK_MONOTONIC ns).
+    var headStarted: Int64 = 0
+    var tasksDone = 0
+    /// Told to stop (max tasks reached, or stopped for a timeout): gets no more tasks.
+    var stopping = false
+    /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed.
+    var killStarted: Int64?
+    var killed = false
+    /// The task failed for its timeout (so its worker's death does not fail it twice).
+    var timedOutJob: PoolJob?
+
+    init(process: ChildProcess<PoolWorker>, connection: Connection, exitDescriptor: Int32) {
+        self.process = process
+        self.connection = connection
+        self.exitDescriptor = exitDescriptor
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    var nanosecondsForPool: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : scaled &+ attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,175 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticorePool
+import MulticoreProcessing
+import MulticoreThreading
+
+let testDeadline = Duration.seconds(20)
+
+struct Twice: ProcessTask {
+    var value: Int
+    func run() -> Int { value * 2 }
+}
+
+/// Returns the pid of the worker that ran it.
+struct WhoRuns: ProcessTask {
+    func run() -> Int32 { getpid() }
+}
+
+struct PoolTaskError: Error, CustomStringConvertible {
+    var description: String { "the task gave up" }
+}
+
+struct Failing: ProcessTask {
+    func run() throws -> Int { throw PoolTaskError() }
+}
+
+/// Traps (index out of range) when `crash`, else returns 1.
+struct MaybeTrap: ProcessTask {
+    var crash: Bool
+    func run() -> Int { crash ? [0][1] : 1 }
+}
+
+/// Sleeps (in slices) for `milliseconds`, then returns its pid.
+struct Nap: ProcessTask {
+    var milliseconds: Int
+    func run() -> Int32 {
+        usleep(UInt32(milliseconds) * 1_000)
+        return getpid()
+    }
+}
+
+/// Polls (bounded) until `condition` holds.
+func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        usleep(1_000)
+    }
+    return true
+}
+
+/// Children of this process that are zombies.
+func zombieChildren() -> Int {
+    var count = 0
+    guard let directory = opendir("/proc") else { return 0 }
+    defer { closedir(directory) }
+    let me = getpid()
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard let pid = Int32(name), let file = fopen("/proc/\(pid)/stat", "r") else { continue }
+        var buffer = [CChar](repeating: 0, count: 512)
+        let line = fgets(&buffer, 512, file) != nil ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+        fclose(file)
+        guard let close = line.lastIndex(of: ")") else { continue }
+        let fields = line[line.index(after: close)...].split(separator: " ")
+        if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { count += 1 }
+    }
+    return count
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ProcessPoolExecutorTests {
+    @Test func tasksRunInWorkersAndTheirResultsComeBack() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        defer { pool.shutdown() }
+        let futures = try (0..<50).map { try pool.submit(Twice(value: $0)) }
+        for (value, future) in futures.enumerated() {
+            #expect(try future.result(timeout: testDeadline) == value * 2)
+        }
+        let pids = Set(try (0..<20).map { _ in try pool.submit(WhoRuns()) }.map { try $0.result(timeout: testDeadline) })
+        #expect(!pids.contains(getpid()))
+        #expect(pids.count <= 2)
+    }
+
+    @Test func aTasksErrorComesBackThroughItsFuture() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { pool.shutdown() }
+        let failing = try pool.submit(Failing())
+        #expect(throws: ProcessError.taskFailed(type: String(reflecting: PoolTaskError.self), message: "the task gave up")) {
+            try failing.result(timeout: testDeadline)
+        }
+        #expect(try pool.submit(Twice(value: 4)).result(timeout: testDeadline) == 8)
+    }
+
+    @Test func aCrashFailsOnlyItsTaskAndTheWorkerIsReplaced() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        defer { pool.shutdown() }
+        let futures = try (0..<30).map { try pool.submit(MaybeTrap(crash: $0 == 7)) }
+        for (index, future) in futures.enumerated() {
+            if index == 7 {
+                do {
+                    _ = try future.result(timeout: testDeadline)
+                    Issue.record("the trapping task returned")
+                } catch let error as PoolError {
+                    guard case .workerDied(let pid, let code, let task) = error else { Issue.record("\(error)"); continue }
+                    #expect(pid > 0 && code == -SIGILL && task.contains("MaybeTrap(crash: true)"))
+                }
+            } else {
+                #expect(try future.result(timeout: testDeadline) == 1, "task \(index)")
+            }
+        }
+        #expect(eventually { pool.workerPIDs.count == 2 })
+        #expect(try pool.submit(Twice(value: 1)).result(timeout: testDeadline) == 2)
+    }
+
+    @Test func aKilledWorkerFailsTheTaskItRan() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { pool.shutdown() }
+        let long = try pool.submit(Nap(milliseconds: 30_000))
+        let after = try pool.submit(Twice(value: 21))
+        #expect(eventually { long.isRunning && !pool.workerPIDs.isEmpty })
+        let victim = try #require(pool.workerPIDs.first)
+        kill(victim, SIGKILL)
+        #expect(throws: PoolError.workerDied(pid: victim, exitCode: -SIGKILL, task: "Nap(milliseconds: 30000)")) {
+            try long.result(timeout: testDeadline)
+        }
+        // The next task was given to the dead worker too, but had not started: it runs elsewhere.
+        #expect(try after.result(timeout: testDeadline) == 42)
+    }
+
+    @Test func aTaskPastItsTimeoutFailsAndItsWorkerIsStopped() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(200))
+        defer { pool.shutdown() }
+        let slow = try pool.submit(Nap(milliseconds: 30_000), timeout: .milliseconds(100))
+        #expect(throws: PoolError.timedOut(after: .milliseconds(100), task: "Nap(milliseconds: 30000)")) {
+            try slow.result(timeout: testDeadline)
+        }
+        #expect(try pool.submit(Twice(value: 5)).result(timeout: testDeadline) == 10)
+    }
+
+    @Test func maxTasksPerChildReplacesWorkers() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1, maxTasksPerChild: 1)
+        defer { pool.shutdown() }
+        let pids = try (0..<4).map { _ in try pool.submit(WhoRuns()).result(timeout: testDeadline) }
+        #expect(Set(pids).count == 4)
+    }
+
+    @Test func shutdownDrainsCancelsAndRefuses() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        let first = try pool.submit(Nap(milliseconds: 200))
+        let queued = try (0..<5).map { _ in try pool.submit(Twice(value: 1)) }
+        #expect(eventually { first.isRunning })
+        pool.shutdown(wait: true, cancelFutures: true)
+        #expect(try first.result(timeout: .zero) > 0, "a started task finishes")
+        #expect(queued.allSatisfy { $0.isCancelled || $0.isDone })
+        #expect(queued.contains { $0.isCancelled })
+        #expect(throws: ExecutorError.shutDown) { try pool.submit(Twice(value: 1)) }
+        #expect(pool.workerPIDs.isEmpty)
+        #expect(zombieChildren() == 0)
+    }
+
+    @Test func aTaskThatCannotBeEncodedThrowsAtSubmit() throws {
+        struct Unsendable: ProcessTask {
+            func run() -> Int { 0 }
+            func encode(to encoder: any Encoder) throws { throw PoolTaskError() }
+            init() {}
+            init(from decoder: any Decoder) throws {}
+        }
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { pool.shutdown() }
+        #expect(throws: PoolTaskError.self) { try pool.submit(Unsendable()) }
+        #expect(try pool.submit(Twice(value: 3)).result(timeout: testDeadline) == 6)
+    }
+}
