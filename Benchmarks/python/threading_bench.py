@@ -240,6 +240,22 @@ def shared_array_write(n):
     return total / n
 
 
+def _twice(x):
+    return x * 2
+
+
+def executor_processes_submit(n):
+    import concurrent.futures
+    import multiprocessing
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_twice, 0).result()
+        start = time.perf_counter()
+        futures = [pool.submit(_twice, i) for i in range(n)]
+        for f in futures:
+            f.result()
+        return (time.perf_counter() - start) / n
+
+
 def _idle(ready, release):
     ready.set()
     release.wait(60)
@@ -282,6 +298,7 @@ BENCHMARKS = {
     "connection.bulk_8mb": connection_bulk_8mb,
     "queue.processes": queue_processes,
     "shared.array_write": shared_array_write,
+    "executor.processes.submit": executor_processes_submit,
     "process.worker_rss": process_worker_rss,
 }
 

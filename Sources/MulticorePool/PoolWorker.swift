@@ -29,6 +29,8 @@ struct PoolWorker: ProcessTask {
             } else {
                 reply = .unknownTask(typeName)
             }
+            // Sent before the next task starts: if this worker dies, the pool knows that the
+            // oldest task it has no result for is the one that was running.
             var frame = [UInt8]()
             withUnsafeBytes(of: id.littleEndian) { frame.append(contentsOf: $0) }
             frame += reply.wireBytes

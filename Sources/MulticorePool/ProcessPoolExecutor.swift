@@ -2,6 +2,7 @@ import CMulticore
 import DequeModule
 import MulticoreProcessing
 import MulticoreThreading
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,9 +42,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     private var manager: JoinableThread?
     /// No worker is started before this (CLOCK_MONOTONIC ns) after a start failed.
     private var nextSpawnAllowed: Int64 = 0
-    /// Tasks handed to a worker before its previous one is done, so that it never waits for the
-    /// manager between tasks.
-    private let prefetch = 2
+    /// How long tasks take, on average (an exponential moving average of the time between a
+    /// worker's results), which sets how many tasks a worker is given ahead.
+    private var averageTaskNanoseconds: Int64 = 1_000_000_000
 
     /// Creates a pool of `maxWorkers` processes (default: the number of CPUs this process may
     /// use). Python: `ProcessPoolExecutor(max_workers=None, mp_context=None, max_tasks_per_child=None)`.
@@ -124,7 +125,12 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// The pids of the workers alive now (for tests and monitoring).
     public var workerPIDs: [Int32] { lock.withLock { workers.compactMap(\.process.pid) } }
 
+    /// Set while the manager sleeps in `poll`: a submit writes to the wake pipe only then, so
+    /// that a burst of submits costs the manager one wake-up, and goes out in batches.
+    private let managerAsleep = Atomic<Bool>(false)
+
     private func wake() {
+        guard managerAsleep.exchange(false, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
     }
@@ -141,7 +147,11 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 entries.append(pollfd(fd: slot.connection.fileDescriptor, events: Int16(POLLIN), revents: 0))
                 entries.append(pollfd(fd: slot.exitDescriptor, events: Int16(POLLIN), revents: 0))
             }
-            let ready = poll(&entries, nfds_t(entries.count), plan.pollMilliseconds)
+            // Announce the sleep, then look once more for work that came meanwhile.
+            managerAsleep.store(true, ordering: .sequentiallyConsistent)
+            let more = lock.withLock { !pending.isEmpty && workers.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 } }
+            let ready = more ? 0 : poll(&entries, nfds_t(entries.count), plan.pollMilliseconds)
+            managerAsleep.store(false, ordering: .sequentiallyConsistent)
             if ready < 0, errno != EINTR { break }
             if entries[0].revents != 0 {
                 var sink = [UInt8](repeating: 0, count: 64)
@@ -194,23 +204,34 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         return plan
     }
 
+    /// Hands pending tasks to workers, round robin, each up to its prefetch depth, one write per
+    /// worker. Short tasks get a deep prefetch (a worker never waits for the manager); long ones
+    /// a shallow one, so that a free worker can take the next task.
     private func dispatch() {
-        for slot in workers where !slot.stopping && slot.killStarted == nil {
-            while slot.jobs.count < prefetch, var job = pending.popFirst() {
+        let depth = averageTaskNanoseconds < 200_000 ? 32 : averageTaskNanoseconds < 5_000_000 ? 4 : 2
+        let open = workers.filter { !$0.stopping && $0.killStarted == nil }
+        var batches = [ObjectIdentifier: [PoolRequest]]()
+        var progress = true
+        while progress, !pending.isEmpty {
+            progress = false
+            for slot in open where slot.jobs.count < depth {
+                guard var job = pending.popFirst() else { break }
                 // Its future is marked running once: a job back from a dead worker already is.
                 if !job.marked {
-                    guard job.start() else { continue } // cancelled meanwhile
+                    guard job.start() else { progress = true; continue } // cancelled meanwhile
                     job.marked = true
-                }
-                do {
-                    try slot.connection.send(PoolRequest.run(id: job.id, typeName: job.typeName, payload: job.payload))
-                } catch {
-                    pending.prepend(job) // the worker is dying: its exit will be seen
-                    break
                 }
                 if slot.jobs.isEmpty { slot.headStarted = mc_monotonic_ns() }
                 slot.jobs.append(job)
+                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, typeName: job.typeName, payload: job.payload))
+                progress = true
             }
+        }
+        for slot in open {
+            guard let batch = batches[ObjectIdentifier(slot)] else { continue }
+            // A worker that cannot take the batch is dying: its exit is seen, and these jobs,
+            // not started, go back to the queue then.
+            try? slot.connection.sendBatch(batch)
         }
     }
 
@@ -259,6 +280,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     }
 
     private func reap(_ slot: PoolWorkerSlot) {
+        collectResults(slot) // what it sent before it ended counts
         _ = try? slot.process.join(timeout: .seconds(5))
         let code = slot.process.exitCode ?? -SIGKILL
         let pid = slot.process.pid ?? 0
