@@ -81,9 +81,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
     public func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
         let payload = try WireEncoder().encode(task)
-        guard let typeName = _mangledTypeName(Task.self) else { throw ProcessError.taskNotFound("\(Task.self)") }
+        let typeName = try Self.typeName(of: Task.self)
         let future = Future<Task.Output>()
-        let summary = String(String(describing: task).prefix(160))
+        // Described only if it fails: reflection costs microseconds per task.
+        let summary: @Sendable () -> String = { String(String(describing: task).prefix(160)) }
         try lock.withLock { () throws(ExecutorError) in
             guard !shuttingDown else { throw .shutDown }
             nextID += 1
@@ -102,6 +103,16 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         }
         wake()
         return future
+    }
+
+    private static let typeNames = Locked<[ObjectIdentifier: String]>([:])
+
+    /// A task type's mangled name, looked up once per type.
+    static func typeName<Task: ProcessTask>(of type: Task.Type) throws(ProcessError) -> String {
+        if let known = typeNames.withLock({ $0[ObjectIdentifier(type)] }) { return known }
+        guard let name = _mangledTypeName(type) else { throw .taskNotFound("\(type)") }
+        typeNames.withLock { $0[ObjectIdentifier(type)] = name }
+        return name
     }
 
     /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns
@@ -296,7 +307,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         slot.connection.close()
         _ = try? slot.process.close()
         if let running = lost {
-            running.finish(.failure(PoolError.workerDied(pid: pid, exitCode: code, task: running.summary)))
+            running.finish(.failure(PoolError.workerDied(pid: pid, exitCode: code, task: running.summary())))
         }
     }
 
@@ -316,7 +327,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 slot.timedOutJob = head
                 slot.killStarted = now
                 slot.stopping = true
-                head.finish(.failure(PoolError.timedOut(after: timeout, task: head.summary)))
+                head.finish(.failure(PoolError.timedOut(after: timeout, task: head.summary())))
                 try? slot.process.terminate()
             }
         }
@@ -345,7 +356,8 @@ struct PoolJob: Sendable {
     let id: UInt64
     let typeName: String
     let payload: [UInt8]
-    let summary: String
+    /// The task, described (for errors).
+    let summary: @Sendable () -> String
     let timeout: Duration?
     /// Marks the future running; false when it was cancelled (the task is then dropped).
     let start: @Sendable () -> Bool
