@@ -220,7 +220,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// a shallow one, so that a free worker can take the next task.
     private func dispatch() {
         let depth = averageTaskNanoseconds < 200_000 ? 32 : averageTaskNanoseconds < 5_000_000 ? 4 : 2
-        let open = workers.filter { !$0.stopping && $0.killStarted == nil }
+        // A worker is topped up once it is down to half its depth: fewer, larger batches.
+        let open = workers.filter { !$0.stopping && $0.killStarted == nil && $0.jobs.count <= depth / 2 }
         var batches = [ObjectIdentifier: [PoolRequest]]()
         var progress = true
         while progress, !pending.isEmpty {
