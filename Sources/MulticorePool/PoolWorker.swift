@@ -2,8 +2,10 @@ import MulticoreProcessing
 
 /// What a pool sends a worker: a task to run, or the order to stop.
 enum PoolRequest: Codable {
-    /// `typeName` is the task type's mangled name; `payload` the task, encoded.
-    case run(id: UInt64, typeName: String, payload: [UInt8])
+    /// Names a task type once per worker: later tasks of that type refer to it by `index`.
+    case define(index: UInt32, typeName: String)
+    /// `payload` is the task, encoded; `type` the index of its type.
+    case run(id: UInt64, type: UInt32, payload: [UInt8])
     case stop
 }
 
@@ -16,18 +18,26 @@ struct PoolWorker: ProcessTask {
     var channel: Connection
 
     func run() throws -> Int {
-        var types: [String: any ProcessTask.Type] = [:]
+        var types: [UInt32: String] = [:]
+        var found: [UInt32: any ProcessTask.Type] = [:]
         var done = 0
         while true {
             let request: PoolRequest
             do { request = try channel.recv(PoolRequest.self) } catch { return done } // the pool went away
-            guard case .run(let id, let typeName, let payload) = request else { return done }
+            let id: UInt64, index: UInt32, payload: [UInt8]
+            switch request {
+            case .stop: return done
+            case .define(let number, let typeName):
+                types[number] = typeName
+                found[number] = _typeByName(typeName) as? any ProcessTask.Type
+                continue
+            case .run(let number, let type, let bytes): (id, index, payload) = (number, type, bytes)
+            }
             let reply: WorkerReply
-            if let type = types[typeName] ?? (_typeByName(typeName) as? any ProcessTask.Type) {
-                types[typeName] = type
+            if let type = found[index] {
                 reply = WorkerMain.reply(decoding: payload, as: type)
             } else {
-                reply = .unknownTask(typeName)
+                reply = .unknownTask(types[index] ?? "type #\(index)")
             }
             // Sent before the next task starts: if this worker dies, the pool knows that the
             // oldest task it has no result for is the one that was running.

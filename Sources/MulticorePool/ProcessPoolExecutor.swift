@@ -235,7 +235,11 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 }
                 if slot.jobs.isEmpty { slot.headStarted = mc_monotonic_ns() }
                 slot.jobs.append(job)
-                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, typeName: job.typeName, payload: job.payload))
+                let index = typeIndex(job.typeName)
+                if slot.definedTypes.insert(index).inserted {
+                    batches[ObjectIdentifier(slot), default: []].append(.define(index: index, typeName: job.typeName))
+                }
+                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, type: index, payload: job.payload))
                 progress = true
             }
         }
@@ -245,6 +249,16 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             // not started, go back to the queue then.
             try? slot.connection.sendBatch(batch)
         }
+    }
+
+    /// Task types by the index workers know them by. Under the lock.
+    private var typeIndices: [String: UInt32] = [:]
+
+    private func typeIndex(_ name: String) -> UInt32 {
+        if let index = typeIndices[name] { return index }
+        let index = UInt32(typeIndices.count)
+        typeIndices[name] = index
+        return index
     }
 
     private func startWorker() {
@@ -378,6 +392,8 @@ final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by t
     /// When the first job started (CLOCK_MONOTONIC ns).
     var headStarted: Int64 = 0
     var tasksDone = 0
+    /// The task types this worker has been told about.
+    var definedTypes = Set<UInt32>()
     /// Told to stop (max tasks reached, or stopped for a timeout): gets no more tasks.
     var stopping = false
     /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed.
