@@ -31,6 +31,12 @@ enum ProcessBenchmarks {
         Benchmark(name: "executor.processes.submit", unit: "s/task", iterations: 20_000, quickIterations: 4_000,
                   pythonDivisor: 4, slices: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: executorProcessesSubmit, raw: nil),
+        Benchmark(name: "pool.worker_death_detect", unit: "s", iterations: 5, quickIterations: 3,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
+                  multicore: workerDeathDetect, raw: nil, hasPython: false, maxCost: 0.05),
+        Benchmark(name: "pool.timeout_overshoot", unit: "s", iterations: 5, quickIterations: 3,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
+                  multicore: timeoutOvershoot, raw: nil, hasPython: false, maxCost: 0.1),
         Benchmark(name: "process.worker_rss", unit: "kB", iterations: 1, quickIterations: 1,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 1 / 0.7,
                   multicore: workerRSS, raw: nil),
@@ -223,6 +229,55 @@ enum ProcessBenchmarks {
             guard try future.result() == value &* 2 else { throw BenchmarkError("wrong result") }
         }
         return (MonotonicClock.now - start) / Double(n)
+    }
+
+    // MARK: pool.worker_death_detect and pool.timeout_overshoot (issue 4 goals: 0.05 s and 0.1 s)
+
+    /// Sleeps for `milliseconds`.
+    struct Nap: ProcessTask {
+        var milliseconds: Int
+        func run() -> Int {
+            usleep(UInt32(milliseconds) * 1_000)
+            return milliseconds
+        }
+    }
+
+    /// Seconds from a worker's SIGKILL until its task's future has failed.
+    static func workerDeathDetect(_ n: Int) throws -> Double {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { pool.shutdown(cancelFutures: true) }
+        var total = 0.0
+        for _ in 0..<n {
+            let task = try pool.submit(Nap(milliseconds: 30_000))
+            let limit = MonotonicClock.now + 30
+            while !task.isRunning || pool.workerPIDs.isEmpty {
+                guard MonotonicClock.now < limit else { throw BenchmarkError("the task did not start") }
+                usleep(1_000)
+            }
+            usleep(20_000) // let the worker enter the task
+            guard let pid = pool.workerPIDs.first else { throw BenchmarkError("no worker") }
+            let start = MonotonicClock.now
+            kill(pid, SIGKILL)
+            guard (try? task.error(timeout: .seconds(30))) is PoolError else { throw BenchmarkError("the task did not fail") }
+            total += MonotonicClock.now - start
+        }
+        return total / Double(n)
+    }
+
+    /// Seconds past a task's 0.2 s timeout until its future has failed (the time from submit,
+    /// dispatch included, minus the timeout).
+    static func timeoutOvershoot(_ n: Int) throws -> Double {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(100))
+        defer { pool.shutdown(cancelFutures: true) }
+        _ = try pool.submit(Twice(value: 0)).result() // a worker is up
+        var total = 0.0
+        for _ in 0..<n {
+            let start = MonotonicClock.now
+            let task = try pool.submit(Nap(milliseconds: 30_000), timeout: .milliseconds(200))
+            guard (try? task.error(timeout: .seconds(30))) is PoolError else { throw BenchmarkError("the task did not time out") }
+            total += MonotonicClock.now - start - 0.2
+        }
+        return total / Double(n)
     }
 
     // MARK: process.worker_rss
