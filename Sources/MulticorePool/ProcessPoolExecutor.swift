@@ -31,6 +31,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     public let maxTasksPerChild: Int?
     /// How long a worker stopped for a timeout has after SIGTERM before SIGKILL.
     public let killGrace: Duration
+    /// How many times a task whose worker died is run again, on another worker, before it
+    /// fails with `PoolError.workerDied` (Ray's `max_retries`). Timeouts are not retried.
+    public let maxRetries: Int
 
     let lock = Lock()
     private var pending = Deque<PoolJob>()
@@ -51,9 +54,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// - Throws: `ExecutorError.invalidMaxWorkers`; `ProcessError.spawnFailed` when no pipe or
     ///   thread can be had.
     public init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
-                killGrace: Duration = .seconds(1)) throws {
+                maxRetries: Int = 0, killGrace: Duration = .seconds(1)) throws {
         let count = maxWorkers ?? cpuCount()
-        guard count > 0, (maxTasksPerChild ?? 1) > 0 else { throw ExecutorError.invalidMaxWorkers }
+        guard count > 0, (maxTasksPerChild ?? 1) > 0, maxRetries >= 0 else { throw ExecutorError.invalidMaxWorkers }
+        self.maxRetries = maxRetries
         self.maxWorkers = count
         self.startMethod = startMethod ?? getStartMethod()
         self.maxTasksPerChild = maxTasksPerChild
@@ -89,7 +93,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             guard !shuttingDown else { throw .shutDown }
             nextID += 1
             pending.append(PoolJob(
-                id: nextID, typeName: typeName, payload: payload, summary: summary, timeout: timeout,
+                id: nextID, typeName: typeName, payload: payload, summary: summary, timeout: timeout, retriesLeft: maxRetries,
                 start: { (try? future.setRunningOrNotifyCancel()) ?? false },
                 cancel: { _ = future.cancel() },
                 finish: { outcome in
@@ -113,6 +117,19 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         guard let name = _mangledTypeName(type) else { throw .taskNotFound("\(type)") }
         typeNames.withLock { $0[ObjectIdentifier(type)] = name }
         return name
+    }
+
+    /// Runs every task of `tasks` in the pool and returns their outputs in order, lazily: at
+    /// most `bufferSize` (default: four per worker) are submitted ahead, so an endless sequence
+    /// works. Python: `Executor.map(fn, *iterables, timeout=None)`.
+    /// - Parameters:
+    ///   - timeout: the whole map must finish within it, counted from this call.
+    ///   - taskTimeout: each task's own timeout, as in `submit`.
+    public func map<S: Sequence>(_ tasks: S, timeout: Duration? = nil, taskTimeout: Duration? = nil,
+                                 bufferSize: Int? = nil) -> MapResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
+        MapResults(input: tasks.makeIterator(), deadline: .after(timeout), bufferSize: max(1, bufferSize ?? 4 * maxWorkers)) { task in
+            try self.submit(task, timeout: taskTimeout)
+        }
     }
 
     /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns
@@ -315,9 +332,15 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             workers.removeAll { $0 === slot }
             var jobs = slot.jobs
             slot.jobs.removeAll()
-            let running = jobs.popFirst()
+            var running = jobs.popFirst()
             for job in jobs.reversed() { pending.prepend(job) }
-            return slot.timedOutJob == nil ? running : nil
+            if slot.timedOutJob != nil { return nil }
+            if var retried = running, retried.retriesLeft > 0 {
+                retried.retriesLeft -= 1
+                pending.prepend(retried)
+                running = nil
+            }
+            return running
         }
         slot.connection.close()
         _ = try? slot.process.close()
@@ -374,6 +397,8 @@ struct PoolJob: Sendable {
     /// The task, described (for errors).
     let summary: @Sendable () -> String
     let timeout: Duration?
+    /// Runs left for it if its worker dies.
+    var retriesLeft: Int
     /// Marks the future running; false when it was cancelled (the task is then dropped).
     let start: @Sendable () -> Bool
     let cancel: @Sendable () -> Void

@@ -212,10 +212,12 @@ public final class MapResults<Input: IteratorProtocol, Output: Sendable> {
     private var inFlight = Deque<Future<Output>>()
     private let deadline: Deadline
     private let bufferSize: Int
-    private let submit: (Input.Element) throws(ExecutorError) -> Future<Output>
+    private let submit: (Input.Element) throws -> Future<Output>
 
-    init(input: Input, deadline: Deadline, bufferSize: Int,
-         submit: @escaping (Input.Element) throws(ExecutorError) -> Future<Output>) {
+    /// Results of `submit` applied to each element of `input`, submitted `bufferSize` ahead;
+    /// the thread and process executors' `map`.
+    package init(input: Input, deadline: Deadline, bufferSize: Int,
+                 submit: @escaping (Input.Element) throws -> Future<Output>) {
         self.input = input
         self.deadline = deadline
         self.bufferSize = bufferSize

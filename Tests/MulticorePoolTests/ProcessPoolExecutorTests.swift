@@ -157,3 +157,49 @@ func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) 
         #expect(try pool.submit(Twice(value: 3)).result(timeout: testDeadline) == 6)
     }
 }
+
+/// Traps on its first run (counted in shared memory), returns `value` on later runs.
+struct CrashesOnce: ProcessTask {
+    var runs: SharedValue<Int>
+    var value: Int
+    func run() throws -> Int {
+        let attempt = try runs.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        if attempt == 1 { fatalError("first run") }
+        return value
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct ProcessPoolMapAndRetryTests {
+    @Test func mapReturnsOutputsInOrderLazily() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        defer { pool.shutdown() }
+        let results = pool.map((0..<200).lazy.map { Twice(value: $0) }, bufferSize: 8)
+        var expected = 0
+        while let value = try results.next() {
+            #expect(value == expected * 2)
+            expected += 1
+        }
+        #expect(expected == 200)
+        let withFailure = pool.map([MaybeTrap(crash: false), MaybeTrap(crash: true), MaybeTrap(crash: false)])
+        #expect(try withFailure.next() == 1)
+        #expect(throws: PoolError.self) { try withFailure.next() }
+        #expect(try withFailure.next() == 1, "the tasks after a failure still run")
+    }
+
+    @Test func aTaskWhoseWorkerDiedIsRetriedWhenAllowed() throws {
+        let retrying = try ProcessPoolExecutor(maxWorkers: 1, maxRetries: 1)
+        defer { retrying.shutdown() }
+        let runs = try SharedValue(0)
+        #expect(try retrying.submit(CrashesOnce(runs: runs, value: 7)).result(timeout: testDeadline) == 7)
+        #expect(runs.value == 2)
+
+        let strict = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { strict.shutdown() }
+        let again = try SharedValue(0)
+        #expect(throws: PoolError.self) { try strict.submit(CrashesOnce(runs: again, value: 7)).result(timeout: testDeadline) }
+        #expect(again.value == 1)
+    }
+}
