@@ -25,6 +25,13 @@ enum MulticoreCommand {
             --filter TEXT    Run only the benchmarks whose name contains TEXT.
             --skip-python    Leave CPython out (its column is then null).
             --rounds N       Rounds per benchmark; the median is reported (default 5, 2 with --quick).
+          soak       The crash soak: tasks through a process pool whose workers are SIGKILLed at
+                     random (about one kill per 1000 tasks); prints the counts of tasks, results,
+                     worker-died errors and tasks without an outcome; exits 1 unless every task
+                     had exactly one outcome (and, with retries, every result arrived).
+            --tasks N        How many tasks (default 20000).
+            --workers N      Worker processes (default 2).
+            --retries N      Runs again for a task whose worker died (default 3; 0 to see the errors).
           help       Show this text (also -h, --help).
 
         """
@@ -53,6 +60,19 @@ enum MulticoreCommand {
                                   })
                 try arguments.finish()
                 try bench.run()
+            case "soak":
+                func number(_ name: String, _ fallback: Int, minimum: Int) throws -> Int {
+                    guard let text = try arguments.option(name) else { return fallback }
+                    guard let value = Int(text), value >= minimum else { throw UsageError("\(name) takes a number >= \(minimum), not '\(text)'") }
+                    return value
+                }
+                let tasks = try number("--tasks", 20_000, minimum: 1)
+                let workers = try number("--workers", 2, minimum: 1)
+                let retries = try number("--retries", 3, minimum: 0)
+                try arguments.finish()
+                let report = try PoolSoak.run(tasks: tasks, workers: workers, retries: retries)
+                Console.line(report.description)
+                if !report.isSound || (retries > 0 && report.results != report.tasks) { exit(1) }
             case "help", "-h", "--help":
                 Console.write(usage)
             default:
