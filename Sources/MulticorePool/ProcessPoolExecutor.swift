@@ -193,7 +193,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         }
         // Drained: every worker is told to stop and is waited for.
         let remaining = lock.withLock { workers }
-        for slot in remaining { try? slot.connection.send(PoolRequest.stop) }
+        for slot in remaining { try? slot.connection.sendBytes(PoolRequest.stop.bytes) }
         for slot in remaining {
             if (try? slot.process.join(timeout: .seconds(5))) != true {
                 try? slot.process.kill()
@@ -264,7 +264,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             guard let batch = batches[ObjectIdentifier(slot)] else { continue }
             // A worker that cannot take the batch is dying: its exit is seen, and these jobs,
             // not started, go back to the queue then.
-            try? slot.connection.sendBatch(batch)
+            try? slot.connection.sendBytesBatch(batch.map(\.bytes))
         }
     }
 
@@ -309,7 +309,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 slot.tasksDone += 1
                 if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
                     slot.stopping = true
-                    try? slot.connection.send(PoolRequest.stop)
+                    try? slot.connection.sendBytes(PoolRequest.stop.bytes)
                 }
                 return head
             }

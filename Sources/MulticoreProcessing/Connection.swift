@@ -172,17 +172,8 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try sendPayload(bytes)
     }
 
-    /// Sends each of `values` as a message of its own, in one write: how a pool batches tasks
-    /// and results (a system call, and a wake-up on the other side, per batch instead of per
-    /// message). Nothing is written if one of them cannot be encoded.
-    package func sendBatch<T: Encodable>(_ values: [T]) throws {
-        guard writable else { throw ConnectionError.readOnly }
-        var batch = [UInt8]()
-        for value in values { batch += try WireEncoder().encodeFrame(value) }
-        try sendBuffers([batch])
-    }
-
-    /// Sends each of `payloads` as a byte message of its own, in one write.
+    /// Sends each of `payloads` as a byte message of its own, in one write: how a pool batches
+    /// tasks (a system call, and a wake-up on the other side, per batch instead of per message).
     package func sendBytesBatch(_ payloads: [[UInt8]]) throws {
         guard writable else { throw ConnectionError.readOnly }
         var batch = [UInt8]()

@@ -203,3 +203,15 @@ struct CrashesOnce: ProcessTask {
         #expect(again.value == 1)
     }
 }
+
+@Suite struct PoolRequestTests {
+    @Test func requestsRoundTripAndMalformedOnesAreRefused() {
+        let requests: [PoolRequest] = [.define(index: 3, typeName: "$s4Main5TwiceV"), .run(id: 1 << 40, type: 3, payload: [1, 2, 3]),
+                                       .run(id: 0, type: 0, payload: []), .stop]
+        for request in requests { #expect(PoolRequest(bytes: request.bytes) == request) }
+        #expect(PoolRequest(bytes: []) == nil)
+        #expect(PoolRequest(bytes: [9]) == nil)
+        #expect(PoolRequest(bytes: [1, 0, 0]) == nil, "a run too short for its id")
+        #expect(PoolRequest(bytes: [0, 1]) == nil, "a define too short for its index")
+    }
+}
