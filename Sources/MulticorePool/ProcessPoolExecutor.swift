@@ -84,29 +84,63 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// - Parameter timeout: how long the task may run once a worker has started it.
     /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
     public func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
-        let payload = try WireEncoder().encode(task)
-        let typeName = try Self.typeName(of: Task.self)
         let future = Future<Task.Output>()
+        try enqueue([task], timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+                    cancel: { _ = future.cancel() }) { outcome in
+            switch outcome {
+            case .success(let outputs):
+                switch outputs.first {
+                case .success(let output)?: try? future.setResult(output)
+                case .failure(let error)?: try? future.setError(error)
+                case nil: try? future.setError(ProcessError.unreadableResult("an empty reply"))
+                }
+            case .failure(let error):
+                try? future.setError(error)
+            }
+        }
+        return future
+    }
+
+    /// Schedules `tasks` as one chunk, run one after the other by one worker, and returns a
+    /// future of their outcomes in order. If the worker dies during the chunk, the whole chunk
+    /// fails (as Python's Pool fails a chunk). What `Pool` builds its maps on.
+    func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<[Result<Task.Output, any Error>]> {
+        let future = Future<[Result<Task.Output, any Error>]>()
+        try enqueue(tasks, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+                    cancel: { _ = future.cancel() }) { outcome in
+            switch outcome {
+            case .success(let outputs): try? future.setResult(outputs)
+            case .failure(let error): try? future.setError(error)
+            }
+        }
+        return future
+    }
+
+    private func enqueue<Task: ProcessTask>(
+        _ tasks: [Task], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Result<[Result<Task.Output, any Error>], any Error>) -> Void
+    ) throws {
+        let payloads = try tasks.map { try WireEncoder().encode($0) }
+        let typeName = try Self.typeName(of: Task.self)
         // Described only if it fails: reflection costs microseconds per task.
-        let summary: @Sendable () -> String = { String(String(describing: task).prefix(160)) }
+        let summary: @Sendable () -> String = {
+            let text = tasks.count == 1 ? String(describing: tasks[0]) : "a chunk of \(tasks.count) tasks from \(tasks[0])"
+            return String(text.prefix(160))
+        }
         try lock.withLock { () throws(ExecutorError) in
             guard !shuttingDown else { throw .shutDown }
             nextID += 1
             pending.append(PoolJob(
-                id: nextID, typeName: typeName, payload: payload, summary: summary, timeout: timeout, retriesLeft: maxRetries,
-                start: { (try? future.setRunningOrNotifyCancel()) ?? false },
-                cancel: { _ = future.cancel() },
+                id: nextID, typeName: typeName, payloads: payloads, summary: summary, timeout: timeout, retriesLeft: maxRetries,
+                start: start, cancel: cancel,
                 finish: { outcome in
-                    switch outcome {
-                    case .success(let reply):
-                        do { try future.setResult(reply.output(Task.Output.self)) } catch { try? future.setError(error) }
-                    case .failure(let error):
-                        try? future.setError(error)
-                    }
+                    finish(outcome.map { replies in
+                        replies.map { reply in Result { () throws(ProcessError) -> Task.Output in try reply.output(Task.Output.self) } }
+                            .map { $0.mapError { $0 as any Error } }
+                    })
                 }))
         }
         wake()
-        return future
     }
 
     private static let typeNames = Locked<[ObjectIdentifier: String]>([:])
@@ -256,7 +290,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 if slot.definedTypes.insert(index).inserted {
                     batches[ObjectIdentifier(slot), default: []].append(.define(index: index, typeName: job.typeName))
                 }
-                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, type: index, payload: job.payload))
+                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, type: index, payloads: job.payloads))
                 progress = true
             }
         }
@@ -301,12 +335,17 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         while (try? slot.connection.poll(timeout: .zero)) == true {
             guard let frame = try? slot.connection.recvBytes(), frame.count >= 8 else { return } // dying: reap will tell
             let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-            let reply = try? WorkerReply(wireBytes: Array(frame[8...]))
+            let replies: [WorkerReply]? = readChunk(frame, at: 8).flatMap { parts in
+                try? parts.map { (part) throws(WireError) in try WorkerReply(wireBytes: part) }
+            }
             let finished: PoolJob? = lock.withLock {
                 guard let head = slot.jobs.first, head.id == id else { return nil }
                 slot.jobs.removeFirst()
-                slot.headStarted = mc_monotonic_ns()
-                slot.tasksDone += 1
+                let now = mc_monotonic_ns()
+                let perTask = (now - slot.headStarted) / Int64(max(1, head.payloads.count))
+                averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
+                slot.headStarted = now
+                slot.tasksDone += head.payloads.count
                 if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
                     slot.stopping = true
                     try? slot.connection.sendBytes(PoolRequest.stop.bytes)
@@ -314,8 +353,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 return head
             }
             guard let finished else { continue }
-            if let reply {
-                finished.finish(.success(reply))
+            if let replies, replies.count == finished.payloads.count {
+                finished.finish(.success(replies))
             } else {
                 finished.finish(.failure(ProcessError.unreadableResult("a corrupt reply from worker \(slot.process.pid ?? 0)")))
             }
@@ -393,7 +432,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
 struct PoolJob: Sendable {
     let id: UInt64
     let typeName: String
-    let payload: [UInt8]
+    /// The tasks of the chunk, encoded.
+    let payloads: [[UInt8]]
     /// The task, described (for errors).
     let summary: @Sendable () -> String
     let timeout: Duration?
@@ -402,7 +442,7 @@ struct PoolJob: Sendable {
     /// Marks the future running; false when it was cancelled (the task is then dropped).
     let start: @Sendable () -> Bool
     let cancel: @Sendable () -> Void
-    let finish: @Sendable (Result<WorkerReply, any Error>) -> Void
+    let finish: @Sendable (Result<[WorkerReply], any Error>) -> Void
     /// Whether `start` was called (the future is running).
     var marked = false
 }

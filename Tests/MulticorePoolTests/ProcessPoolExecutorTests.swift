@@ -206,8 +206,8 @@ struct CrashesOnce: ProcessTask {
 
 @Suite struct PoolRequestTests {
     @Test func requestsRoundTripAndMalformedOnesAreRefused() {
-        let requests: [PoolRequest] = [.define(index: 3, typeName: "$s4Main5TwiceV"), .run(id: 1 << 40, type: 3, payload: [1, 2, 3]),
-                                       .run(id: 0, type: 0, payload: []), .stop]
+        let requests: [PoolRequest] = [.define(index: 3, typeName: "$s4Main5TwiceV"), .run(id: 1 << 40, type: 3, payloads: [[1, 2, 3], [], [4]]),
+                                       .run(id: 0, type: 0, payloads: []), .stop]
         for request in requests { #expect(PoolRequest(bytes: request.bytes) == request) }
         #expect(PoolRequest(bytes: []) == nil)
         #expect(PoolRequest(bytes: [9]) == nil)
