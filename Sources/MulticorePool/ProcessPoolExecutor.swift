@@ -184,6 +184,19 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         }
     }
 
+    /// Stops now: tasks not started are cancelled, and every worker gets SIGTERM (its running
+    /// task fails with `PoolError.workerDied`); returns without waiting (`shutdown(wait:)` waits).
+    func terminate() {
+        let (cancelled, running): ([PoolJob], [PoolWorkerSlot]) = lock.withLock {
+            shuttingDown = true
+            defer { pending.removeAll() }
+            return (Array(pending), workers)
+        }
+        for job in cancelled { job.cancel() }
+        for slot in running { try? slot.process.terminate() }
+        wake()
+    }
+
     /// The pids of the workers alive now (for tests and monitoring).
     public var workerPIDs: [Int32] { lock.withLock { workers.compactMap(\.process.pid) } }
 

@@ -1,0 +1,273 @@
+import DequeModule
+import MulticoreProcessing
+import MulticoreThreading
+
+/// A pool of worker processes with Python's `multiprocessing.Pool` API: `apply`, `map`,
+/// `imap`, `imapUnordered` and their async forms, `close`, `terminate` and `join`, built on
+/// `ProcessPoolExecutor`, so that it never hangs and never loses a task: a worker that dies
+/// fails the chunk it was running (or runs it again, with `maxRetries`), and a replacement starts.
+///
+/// Python's `func` and `args` are a task here: a `Codable` value whose `run()` does the work,
+/// so `starmap` is `map` (each task carries its own arguments).
+public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; the executor is thread-safe
+    private enum State { case running, closed, terminated }
+
+    let executor: ProcessPoolExecutor
+    private let lock = Lock()
+    private var state = State.running
+
+    /// The number of worker processes. Python: `Pool._processes`.
+    public var processes: Int { executor.maxWorkers }
+
+    /// Python: `multiprocessing.Pool(processes=None, maxtasksperchild=None, context=None)`.
+    /// - Parameter maxRetries: how many times a chunk whose worker died runs again.
+    public init(processes: Int? = nil, maxTasksPerChild: Int? = nil, startMethod: StartMethod? = nil,
+                maxRetries: Int = 0) throws {
+        executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod,
+                                           maxTasksPerChild: maxTasksPerChild, maxRetries: maxRetries)
+    }
+
+    private func ensureRunning() throws(PoolStateError) {
+        try lock.withLock { () throws(PoolStateError) in
+            guard state == .running else { throw .notRunning }
+        }
+    }
+
+    // MARK: One task
+
+    /// Runs `task` in a worker and returns its output. Python: `Pool.apply(func, args)`.
+    /// - Throws: `PoolStateError.notRunning`; what the task threw; `PoolError`.
+    @available(*, noasync, message: "blocks the thread")
+    public func apply<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Task.Output {
+        try applyAsync(task, timeout: timeout).get()
+    }
+
+    /// Starts `task` and returns at once. Python: `Pool.apply_async(func, args, callback, error_callback)`.
+    /// - Parameters:
+    ///   - timeout: how long the task may run once started (`PoolError.timedOut` past it).
+    ///   - callback: called with the output, on the pool's manager thread.
+    ///   - errorCallback: called with the error instead.
+    public func applyAsync<Task: ProcessTask>(
+        _ task: Task, timeout: Duration? = nil,
+        callback: (@Sendable (Task.Output) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<Task.Output> {
+        try ensureRunning()
+        let future = try executor.submit(task, timeout: timeout)
+        if callback != nil || errorCallback != nil {
+            future.addDoneCallback { done in
+                // The result is taken first: `callback?(try ...)` would skip it when there is no callback.
+                let outcome = Result { try done.result(timeout: .zero) }
+                switch outcome {
+                case .success(let value): callback?(value)
+                case .failure(let error): errorCallback?(error)
+                }
+            }
+        }
+        return AsyncResult(future)
+    }
+
+    // MARK: Maps
+
+    /// Python's automatic chunk size for `map`: the input cut into about four chunks per worker.
+    func automaticChunkSize(count: Int) -> Int {
+        let (size, extra) = count.quotientAndRemainder(dividingBy: max(1, processes * 4))
+        return max(1, size + (extra > 0 ? 1 : 0))
+    }
+
+    /// Runs every task and returns their outputs in order. Python: `Pool.map(func, iterable, chunksize=None)`.
+    /// - Parameter chunksize: tasks sent to a worker at once (default: about four chunks per worker).
+    /// - Throws: the first error in input order (a task's, or `PoolError` for its chunk).
+    @available(*, noasync, message: "blocks the thread")
+    public func map<S: Sequence>(_ tasks: S, chunksize: Int? = nil) throws -> [S.Element.Output] where S.Element: ProcessTask {
+        try mapAsync(tasks, chunksize: chunksize).get()
+    }
+
+    /// `map` without waiting. Python: `Pool.map_async(func, iterable, chunksize, callback, error_callback)`.
+    public func mapAsync<S: Sequence>(
+        _ tasks: S, chunksize: Int? = nil,
+        callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
+        try ensureRunning()
+        let all = Array(tasks)
+        let size = chunksize ?? automaticChunkSize(count: all.count)
+        let chunks = try stride(from: 0, to: all.count, by: size).map { start in
+            try executor.submitChunk(Array(all[start ..< min(start + size, all.count)]))
+        }
+        let result = Future<[S.Element.Output]>()
+        _ = try result.setRunningOrNotifyCancel()
+        let gather = MapGather(chunks: chunks, into: result, callback: callback, errorCallback: errorCallback)
+        gather.start()
+        return AsyncResult(result)
+    }
+
+    /// The outputs in order, lazily: the input is read as results are taken, with at most
+    /// `bufferSize` chunks in flight (Python reads the whole input first).
+    /// Python: `Pool.imap(func, iterable, chunksize=1)`.
+    public func imap<S: Sequence>(_ tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws
+        -> PoolResults<S.Iterator> where S.Element: ProcessTask {
+        try ensureRunning()
+        return PoolResults(input: tasks.makeIterator(), executor: executor, chunkSize: max(1, chunksize),
+                           bufferSize: max(1, bufferSize ?? 4 * processes), ordered: true)
+    }
+
+    /// The outputs as they are ready, lazily. Python: `Pool.imap_unordered(func, iterable, chunksize=1)`.
+    public func imapUnordered<S: Sequence>(_ tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws
+        -> PoolResults<S.Iterator> where S.Element: ProcessTask {
+        try ensureRunning()
+        return PoolResults(input: tasks.makeIterator(), executor: executor, chunkSize: max(1, chunksize),
+                           bufferSize: max(1, bufferSize ?? 4 * processes), ordered: false)
+    }
+
+    // MARK: Ending
+
+    /// No more tasks; the workers exit once the given ones are done. Python: `Pool.close()`.
+    public func close() {
+        lock.withLock { if state == .running { state = .closed } }
+        executor.shutdown(wait: false)
+    }
+
+    /// Stops the workers now: tasks not started are cancelled, running ones fail with
+    /// `PoolError.workerDied`. Python: `Pool.terminate()` (whose pending results never arrive).
+    public func terminate() {
+        lock.withLock { state = .terminated }
+        executor.terminate()
+    }
+
+    /// Waits until every worker has exited, after `close` or `terminate`. Python: `Pool.join()`.
+    /// - Throws: `PoolStateError.stillRunning` before `close` or `terminate`.
+    @available(*, noasync, message: "blocks the thread")
+    public func join() throws(PoolStateError) {
+        guard lock.withLock({ state != .running }) else { throw .stillRunning }
+        executor.shutdown(wait: true)
+    }
+}
+
+/// Waits for a map's chunks in order (on their completion callbacks, no thread of its own)
+/// and completes the map's future with every output, or with the first error in input order.
+final class MapGather<Output: Sendable>: @unchecked Sendable { // `next` and `outputs` are guarded by `lock`
+    private let chunks: [Future<[Result<Output, any Error>]>]
+    private let result: Future<[Output]>
+    private let callback: (@Sendable ([Output]) -> Void)?
+    private let errorCallback: (@Sendable (any Error) -> Void)?
+    private let lock = Lock()
+    private var next = 0
+    private var outputs: [Output] = []
+
+    init(chunks: [Future<[Result<Output, any Error>]>], into result: Future<[Output]>,
+         callback: (@Sendable ([Output]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?) {
+        self.chunks = chunks
+        self.result = result
+        self.callback = callback
+        self.errorCallback = errorCallback
+    }
+
+    func start() { advance() }
+
+    /// Takes the chunks that are done, in order; waits (by callback) for the next one.
+    private func advance() {
+        while true {
+            let chunk: Future<[Result<Output, any Error>]>? = lock.withLock { next < chunks.count ? chunks[next] : nil }
+            guard let chunk else { finish(.success(lock.withLock { outputs })); return }
+            guard chunk.isDone else {
+                chunk.addDoneCallback { [self] _ in advance() }
+                return
+            }
+            // A done callback may run `advance` again while this one moves on: only the one
+            // that takes the chunk (under the lock) handles it.
+            let taken = lock.withLock { () -> Bool in
+                guard next < chunks.count, chunks[next] === chunk else { return false }
+                next += 1
+                return true
+            }
+            guard taken else { return }
+            do {
+                let results = try chunk.result(timeout: .zero)
+                for outcome in results {
+                    let value = try outcome.get()
+                    lock.withLock { outputs.append(value) }
+                }
+            } catch {
+                finish(.failure(error))
+                return
+            }
+        }
+    }
+
+    private func finish(_ outcome: Result<[Output], any Error>) {
+        switch outcome {
+        case .success(let values):
+            guard (try? result.setResult(values)) != nil else { return }
+            callback?(values)
+        case .failure(let error):
+            guard (try? result.setError(error)) != nil else { return }
+            errorCallback?(error)
+        }
+    }
+}
+
+/// The lazy results of `Pool.imap` and `Pool.imapUnordered`.
+public final class PoolResults<Input: IteratorProtocol> where Input.Element: ProcessTask {
+    public typealias Output = Input.Element.Output
+    private var input: Input
+    private var inputDone = false
+    /// Chunks submitted, with their number of tasks.
+    private var inFlight = Deque<(chunk: Future<[Result<Output, any Error>]>, count: Int)>()
+    private var ready = Deque<Result<Output, any Error>>()
+    private let executor: ProcessPoolExecutor
+    private let chunkSize: Int
+    private let bufferSize: Int
+    private let ordered: Bool
+
+    init(input: Input, executor: ProcessPoolExecutor, chunkSize: Int, bufferSize: Int, ordered: Bool) {
+        self.input = input
+        self.executor = executor
+        self.chunkSize = chunkSize
+        self.bufferSize = bufferSize
+        self.ordered = ordered
+    }
+
+    deinit { for entry in inFlight { entry.chunk.cancel() } }
+
+    /// The next output, nil at the end. Python: `next(iterator, timeout)`.
+    /// - Throws: that task's error (the iteration can go on after it); `FutureError.timeout`.
+    @available(*, noasync, message: "blocks the thread")
+    public func next(timeout: Duration? = nil) throws -> Output? {
+        while true {
+            if let outcome = ready.popFirst() { return try outcome.get() }
+            while !inputDone && inFlight.count < bufferSize {
+                var chunk: [Input.Element] = []
+                while chunk.count < chunkSize, let task = input.next() { chunk.append(task) }
+                if chunk.count < chunkSize { inputDone = true }
+                if !chunk.isEmpty { inFlight.append((try executor.submitChunk(chunk), chunk.count)) }
+            }
+            guard !inFlight.isEmpty else { return nil }
+            let entry: (chunk: Future<[Result<Output, any Error>]>, count: Int)
+            if ordered {
+                entry = inFlight.removeFirst()
+            } else {
+                let (done, _) = Futures.wait(inFlight.map(\.chunk), timeout: timeout, returnWhen: .firstCompleted)
+                guard let first = done.first, let index = inFlight.firstIndex(where: { $0.chunk === first }) else {
+                    throw FutureError.timeout
+                }
+                entry = inFlight.remove(at: index)
+            }
+            do {
+                ready.append(contentsOf: try entry.chunk.result(timeout: timeout))
+            } catch FutureError.timeout {
+                if ordered { inFlight.prepend(entry) } else { inFlight.append(entry) }
+                throw FutureError.timeout
+            } catch {
+                // The whole chunk failed (its worker died): its error stands for each of its tasks.
+                ready.append(contentsOf: repeatElement(.failure(error), count: entry.count))
+            }
+        }
+    }
+
+    /// Every remaining output, in the iteration's order; throws the first error.
+    @available(*, noasync, message: "blocks the thread")
+    public func collect() throws -> [Output] {
+        var outputs: [Output] = []
+        while let output = try next() { outputs.append(output) }
+        return outputs
+    }
+}

@@ -1,0 +1,98 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticorePool
+import MulticoreProcessing
+import MulticoreThreading
+
+@Suite(.timeLimit(.minutes(1))) struct PoolTests {
+    @Test func mapReturnsEveryOutputInOrderWithAnyChunkSize() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let tasks = (0..<1_000).map { Twice(value: $0) }
+        #expect(try pool.map(tasks) == (0..<1_000).map { $0 * 2 })
+        #expect(try pool.map(tasks, chunksize: 1).count == 1_000)
+        #expect(try pool.map(tasks, chunksize: 7).last == 1_998)
+        #expect(try pool.map([Twice]()) == [])
+        #expect(pool.automaticChunkSize(count: 1_000) == 125, "Python: divmod(1000, 2 * 4), plus one for a remainder")
+        #expect(pool.automaticChunkSize(count: 1_001) == 126)
+    }
+
+    @Test func mapThrowsTheFirstErrorInInputOrder() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let tasks = (0..<50).map { MaybeTrap(crash: $0 == 30) }
+        #expect(throws: PoolError.self) { try pool.map(tasks, chunksize: 5) }
+        // The pool is still usable.
+        #expect(try pool.apply(Twice(value: 4)) == 8)
+    }
+
+    @Test func imapIsLazyOrderedAndGoesOnAfterAFailure() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        // An endless input: only what is taken (plus the bounded buffer) is ever submitted.
+        let endless = (0...).lazy.map { Twice(value: $0) }
+        let results = try pool.imap(endless, chunksize: 3, bufferSize: 4)
+        for expected in 0..<100 { #expect(try results.next(timeout: testDeadline) == expected * 2) }
+
+        let mixed = try pool.imap([MaybeTrap(crash: false), MaybeTrap(crash: true), MaybeTrap(crash: false)])
+        #expect(try mixed.next(timeout: testDeadline) == 1)
+        #expect(throws: PoolError.self) { try mixed.next(timeout: testDeadline) }
+        #expect(try mixed.next(timeout: testDeadline) == 1)
+        #expect(try mixed.next(timeout: testDeadline) == nil)
+    }
+
+    @Test func imapUnorderedYieldsEverythingOnce() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let outputs = try pool.imapUnordered((0..<300).map { Twice(value: $0) }, chunksize: 4).collect()
+        #expect(outputs.sorted() == (0..<300).map { $0 * 2 })
+    }
+
+    @Test func applyAsyncAndMapAsyncReportThroughResultsAndCallbacks() async throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let seen = Locked<[Int]>([])
+        let failures = Locked(0)
+        let one = try pool.applyAsync(Twice(value: 21), callback: { value in seen.withLock { $0.append(value) } })
+        let bad = try pool.applyAsync(Failing(), errorCallback: { _ in failures.withLock { $0 += 1 } })
+        let many = try pool.mapAsync((1...3).map { Twice(value: $0) })
+        #expect(try await one.value == 42)
+        #expect(try await many.value == [2, 4, 6])
+        await #expect(throws: ProcessError.self) { try await bad.value }
+        #expect(bad.isReady)
+        #expect(try !bad.successful())
+        #expect(try one.successful())
+        #expect(eventually { seen.withLock { $0 } == [42] }, "\(seen.withLock { $0 })")
+        #expect(eventually { failures.withLock { $0 } == 1 }, "\(failures.withLock { $0 })")
+    }
+
+    @Test func closeTerminateAndJoinFollowPythonsRules() throws {
+        let pool = try Pool(processes: 1)
+        #expect(throws: PoolStateError.stillRunning) { try pool.join() }
+        let running = try pool.applyAsync(Nap(milliseconds: 100))
+        #expect(throws: PoolStateError.notReady) { try running.successful() }
+        pool.close()
+        #expect(throws: PoolStateError.notRunning) { try pool.apply(Twice(value: 1)) }
+        try pool.join()
+        #expect(try running.get(timeout: .zero) > 0, "close lets given tasks finish")
+
+        let stopped = try Pool(processes: 1)
+        let long = try stopped.applyAsync(Nap(milliseconds: 30_000))
+        let queued = try stopped.applyAsync(Twice(value: 1))
+        #expect(eventually { long.future.isRunning })
+        stopped.terminate()
+        try stopped.join()
+        #expect(throws: PoolError.self) { try long.get(timeout: testDeadline) }
+        #expect(queued.future.isCancelled || queued.isReady)
+        #expect(throws: PoolStateError.notRunning) { try stopped.map([Twice(value: 1)]) }
+    }
+
+    @Test func aPoolWithRetriesLosesNothingWhenAWorkerDies() throws {
+        let pool = try Pool(processes: 2, maxRetries: 2)
+        defer { pool.terminate() }
+        let runs = try SharedValue(0)
+        #expect(try pool.apply(CrashesOnce(runs: runs, value: 5)) == 5)
+    }
+}
