@@ -256,6 +256,15 @@ def executor_processes_submit(n):
         return (time.perf_counter() - start) / n
 
 
+def pool_map(n, chunksize):
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_twice, range(4))
+        start = time.perf_counter()
+        pool.map(_twice, range(n), chunksize=chunksize)
+        return (time.perf_counter() - start) / n
+
+
 def _idle(ready, release):
     ready.set()
     release.wait(60)
@@ -299,6 +308,8 @@ BENCHMARKS = {
     "queue.processes": queue_processes,
     "shared.array_write": shared_array_write,
     "executor.processes.submit": executor_processes_submit,
+    "pool.map.chunk1": lambda n: pool_map(n, 1),
+    "pool.map.auto": lambda n: pool_map(n, None),
     "process.worker_rss": process_worker_rss,
 }
 

@@ -31,6 +31,15 @@ enum ProcessBenchmarks {
         Benchmark(name: "executor.processes.submit", unit: "s/task", iterations: 20_000, quickIterations: 4_000,
                   pythonDivisor: 4, slices: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: executorProcessesSubmit, raw: nil),
+        Benchmark(name: "pool.map.chunk1", unit: "s/task", iterations: 20_000, quickIterations: 4_000,
+                  pythonDivisor: 2, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
+                  multicore: { try poolMap($0, chunksize: 1) }, raw: nil),
+        Benchmark(name: "pool.map.auto", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 2,
+                  multicore: { try poolMap($0, chunksize: nil) }, raw: nil),
+        Benchmark(name: "pool.cpu_bound", unit: "s/run", iterations: 1, quickIterations: 1,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: 0.53, minPythonSpeedup: nil,
+                  multicore: poolCPUBound, raw: { _ in cpuBoundSerial() }),
         Benchmark(name: "pool.worker_death_detect", unit: "s", iterations: 5, quickIterations: 3,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
                   multicore: workerDeathDetect, raw: nil, hasPython: false, maxCost: 0.05),
@@ -229,6 +238,49 @@ enum ProcessBenchmarks {
             guard try future.result() == value &* 2 else { throw BenchmarkError("wrong result") }
         }
         return (MonotonicClock.now - start) / Double(n)
+    }
+
+    // MARK: pool.map.chunk1, pool.map.auto, pool.cpu_bound (issue 4)
+
+    /// Pool.map of x*2 over n Ints on 2 workers (started and warm before the timing).
+    static func poolMap(_ n: Int, chunksize: Int?) throws -> Double {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        _ = try pool.map((0..<4).map { Twice(value: $0) })
+        let tasks = (0..<n).map { Twice(value: $0) }
+        let start = MonotonicClock.now
+        let outputs = try pool.map(tasks, chunksize: chunksize)
+        let elapsed = MonotonicClock.now - start
+        guard outputs.count == n, outputs.last == (n - 1) &* 2 else { throw BenchmarkError("wrong outputs") }
+        return elapsed / Double(n)
+    }
+
+    /// About 0.2 s of arithmetic (the same loop as cell 3's doubler).
+    struct Burn: ProcessTask {
+        var seed: UInt64
+        func run() -> UInt64 {
+            var state = seed | 1
+            for _ in 0..<70_000_000 { state = state &* 6364136223846793005 &+ 1442695040888963407 }
+            return state
+        }
+    }
+
+    /// 8 equal CPU-bound tasks on a 2-worker pool; `raw` is the same 8 tasks in one process.
+    static func poolCPUBound(_ n: Int) throws -> Double {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        _ = try pool.map([Twice(value: 0), Twice(value: 1)], chunksize: 1) // both workers up
+        let start = MonotonicClock.now
+        _ = try pool.map((1...8).map { Burn(seed: UInt64($0)) }, chunksize: 1)
+        return MonotonicClock.now - start
+    }
+
+    static func cpuBoundSerial() -> Double {
+        let start = MonotonicClock.now
+        var sink: UInt64 = 0
+        for seed in 1...8 { sink &+= Burn(seed: UInt64(seed)).run() }
+        if sink == 42 { Console.line("") } // keeps the loop from being optimized away
+        return MonotonicClock.now - start
     }
 
     // MARK: pool.worker_death_detect and pool.timeout_overshoot (issue 4 goals: 0.05 s and 0.1 s)

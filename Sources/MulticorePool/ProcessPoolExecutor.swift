@@ -219,7 +219,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             if plan.spawn > 0 { continue } // dispatch to the new workers first
             var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             for slot in plan.watched {
-                entries.append(pollfd(fd: slot.connection.fileDescriptor, events: Int16(POLLIN), revents: 0))
+                let events = Int16(POLLIN) | (lock.withLock { slot.outbox.isEmpty } ? 0 : Int16(POLLOUT))
+                entries.append(pollfd(fd: slot.connection.fileDescriptor, events: events, revents: 0))
                 entries.append(pollfd(fd: slot.exitDescriptor, events: Int16(POLLIN), revents: 0))
             }
             // Announce the sleep, then look once more for work that came meanwhile.
@@ -233,7 +234,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 while read(wakeRead, &sink, sink.count) > 0 {}
             }
             for (index, slot) in plan.watched.enumerated() {
-                if entries[1 + 2 * index].revents != 0 { collectResults(slot) }
+                let revents = entries[1 + 2 * index].revents
+                if revents & Int16(POLLOUT) != 0 { lock.withLock { flush(slot) } }
+                if revents & ~Int16(POLLOUT) != 0 { collectResults(slot) }
                 if entries[2 + 2 * index].revents != 0 { reap(slot) }
             }
             lock.withLock { enforceTimeouts() }
@@ -311,7 +314,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             guard let batch = batches[ObjectIdentifier(slot)] else { continue }
             // A worker that cannot take the batch is dying: its exit is seen, and these jobs,
             // not started, go back to the queue then.
-            try? slot.connection.sendBytesBatch(batch.map(\.bytes))
+            guard let frames = try? Connection.frames(of: batch.map(\.bytes)) else { continue }
+            slot.outbox += frames
+            flush(slot)
         }
     }
 
@@ -323,6 +328,18 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         let index = UInt32(typeIndices.count)
         typeIndices[name] = index
         return index
+    }
+
+    /// Under the lock: writes what the worker's socket takes now of its outbox, never blocking
+    /// (a worker busy sending a large reply is not reading; blocking here would deadlock both).
+    /// The rest goes when the socket is writable again (the manager polls for it).
+    private func flush(_ slot: PoolWorkerSlot) {
+        guard !slot.outbox.isEmpty else { return }
+        guard let written = try? slot.connection.writeAvailable(slot.outbox[...]) else {
+            slot.outbox.removeAll() // the worker is gone: its exit is seen, its jobs go back or fail
+            return
+        }
+        slot.outbox.removeFirst(written)
     }
 
     private func startWorker() {
@@ -361,7 +378,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 slot.tasksDone += head.payloads.count
                 if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
                     slot.stopping = true
-                    try? slot.connection.sendBytes(PoolRequest.stop.bytes)
+                    if let frames = try? Connection.frames(of: [PoolRequest.stop.bytes]) { slot.outbox += frames }
+                    flush(slot)
                 }
                 return head
             }
@@ -472,6 +490,8 @@ final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by t
     var tasksDone = 0
     /// The task types this worker has been told about.
     var definedTypes = Set<UInt32>()
+    /// Request frames not written yet (the worker's socket was full).
+    var outbox: [UInt8] = []
     /// Told to stop (max tasks reached, or stopped for a timeout): gets no more tasks.
     var stopping = false
     /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed.

@@ -172,13 +172,42 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try sendPayload(bytes)
     }
 
-    /// Sends each of `payloads` as a byte message of its own, in one write: how a pool batches
-    /// tasks (a system call, and a wake-up on the other side, per batch instead of per message).
-    package func sendBytesBatch(_ payloads: [[UInt8]]) throws {
-        guard writable else { throw ConnectionError.readOnly }
+    /// The frames of `payloads`, one byte message each, ready to be written together: what a
+    /// pool queues for a worker and writes with `writeAvailable` as the worker reads.
+    package static func frames(of payloads: [[UInt8]]) throws -> [UInt8] {
         var batch = [UInt8]()
         for payload in payloads { batch += try WireFrame.frame(payload) }
-        try sendBuffers([batch])
+        return batch
+    }
+
+    /// Writes as much of `bytes` as the pipe takes now, without blocking; returns how many
+    /// bytes went. With `sendLock` held, so whole frames never interleave with other senders.
+    /// - Throws: `ConnectionError.readOnly`, `.closed`, `.brokenPipe`, `.system`.
+    package func writeAvailable(_ bytes: ArraySlice<UInt8>) throws(ConnectionError) -> Int {
+        guard writable else { throw .readOnly }
+        let fd = try openDescriptor()
+        let (written, failure): (Int, Int32) = sendLock.withLock {
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let count = isSocket
+                        ? Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                        : Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        return (offset, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno)
+                    }
+                    offset += count
+                }
+                return (offset, 0)
+            }
+        }
+        switch failure {
+        case 0: return written
+        case EPIPE, ECONNRESET: throw .brokenPipe
+        case EBADF: throw .closed
+        default: throw .system(operation: "send", errno: failure)
+        }
     }
 
     /// Payloads from this size on are written after their header instead of copied behind it.

@@ -96,3 +96,22 @@ import MulticoreThreading
         #expect(try pool.apply(CrashesOnce(runs: runs, value: 5)) == 5)
     }
 }
+
+/// Returns its bytes reversed.
+struct Mirror: ProcessTask {
+    var bytes: [UInt8]
+    func run() -> [UInt8] { bytes.reversed() }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct PoolFlowTests {
+    @Test func bigChunksBothWaysNeverDeadlock() throws {
+        // Each chunk is far larger than a socket's buffer, in both directions: the manager must
+        // never block writing to a worker that is itself blocked writing its reply.
+        let pool = try Pool(processes: 1)
+        defer { pool.terminate() }
+        let tasks = (0..<8).map { Mirror(bytes: [UInt8](repeating: UInt8($0), count: 300_000) + [UInt8($0), 0]) }
+        let outputs = try pool.mapAsync(tasks, chunksize: 2).get(timeout: testDeadline)
+        #expect(outputs.count == 8)
+        #expect(outputs.enumerated().allSatisfy { index, bytes in bytes.count == 300_002 && bytes[1] == UInt8(index) })
+    }
+}
