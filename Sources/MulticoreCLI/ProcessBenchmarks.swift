@@ -39,7 +39,7 @@ enum ProcessBenchmarks {
                   multicore: { try poolMap($0, chunksize: nil) }, raw: nil),
         Benchmark(name: "pool.cpu_bound", unit: "s/run", iterations: 1, quickIterations: 1,
                   pythonDivisor: 1, slices: 1, maxRawRatio: 0.53, minPythonSpeedup: nil,
-                  multicore: poolCPUBound, raw: { _ in cpuBoundSerial() }),
+                  multicore: poolCPUBound, raw: { _ in cpuBoundSerial() }, hasPython: false),
         Benchmark(name: "pool.worker_death_detect", unit: "s", iterations: 5, quickIterations: 3,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
                   multicore: workerDeathDetect, raw: nil, hasPython: false, maxCost: 0.05),
@@ -260,7 +260,7 @@ enum ProcessBenchmarks {
         var seed: UInt64
         func run() -> UInt64 {
             var state = seed | 1
-            for _ in 0..<70_000_000 { state = state &* 6364136223846793005 &+ 1442695040888963407 }
+            for _ in 0..<900_000_000 { state = state &* 6364136223846793005 &+ 1442695040888963407 }
             return state
         }
     }
