@@ -15,7 +15,8 @@ __attribute__((constructor)) static void mc_capture_main_thread(void) {
     mc_main_thread_id = pthread_self();
 }
 
-int mc_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+// `flags` is FUTEX_PRIVATE_FLAG for a word in this process's memory, 0 for shared memory.
+static int futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns, int flags) {
     struct timespec ts;
     struct timespec *tsp = NULL;
     if (deadline_ns >= 0) {
@@ -25,32 +26,26 @@ int mc_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
     }
     // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC unless CLOCK_REALTIME is
     // asked for: a wall-clock change can neither shorten nor stretch a timeout.
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp, NULL,
-                     FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | flags, expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
     return r == 0 ? 0 : errno;
 }
 
-int mc_futex_wake(uint32_t *word, int32_t count) {
-    long r = syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count, NULL, NULL, 0);
+static int futex_wake(uint32_t *word, int32_t count, int flags) {
+    long r = syscall(SYS_futex, word, FUTEX_WAKE | flags, count, NULL, NULL, 0);
     return r < 0 ? 0 : (int)r;
 }
+
+int mc_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
+    return futex_wait(word, expected, deadline_ns, FUTEX_PRIVATE_FLAG);
+}
+
+int mc_futex_wake(uint32_t *word, int32_t count) { return futex_wake(word, count, FUTEX_PRIVATE_FLAG); }
 
 int mc_shared_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns) {
-    struct timespec ts;
-    struct timespec *tsp = NULL;
-    if (deadline_ns >= 0) {
-        ts.tv_sec = (time_t)(deadline_ns / 1000000000);
-        ts.tv_nsec = (long)(deadline_ns % 1000000000);
-        tsp = &ts;
-    }
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
-    return r == 0 ? 0 : errno;
+    return futex_wait(word, expected, deadline_ns, 0);
 }
 
-int mc_shared_futex_wake(uint32_t *word, int32_t count) {
-    long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
-    return r < 0 ? 0 : (int)r;
-}
+int mc_shared_futex_wake(uint32_t *word, int32_t count) { return futex_wake(word, count, 0); }
 
 int64_t mc_monotonic_ns(void) {
     struct timespec ts;
