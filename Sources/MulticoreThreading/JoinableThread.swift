@@ -134,13 +134,14 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     private func bootstrap() {
         let me = pthread_self()
         ThreadState.setRunning(self)
-        let name = stateLock.withLock { () -> String in
+        // The OS name is set under the lock, as the `name` setter does: a rename racing with
+        // this start can then never be overwritten by the name read before it.
+        stateLock.withLock {
             _ident = UInt(me)
             _nativeID = mc_gettid()
-            return _name
+            Self.setOSName(_name, of: me)
         }
         startedFlag.set()
-        Self.setOSName(name, of: me)
         do {
             try run()
         } catch {
@@ -206,11 +207,10 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     public var name: String {
         get { stateLock.withLock { _name } }
         set {
-            let ident = stateLock.withLock { () -> UInt? in
+            stateLock.withLock {
                 _name = newValue
-                return phase == .started ? _ident : nil
+                if phase == .started, let ident = _ident, kind != .main { Self.setOSName(newValue, of: pthread_t(ident)) }
             }
-            if let ident, kind != .main { Self.setOSName(newValue, of: pthread_t(ident)) }
         }
     }
 
