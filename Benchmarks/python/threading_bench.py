@@ -155,23 +155,28 @@ def _echo(conn):
         pass
 
 
-def connection_roundtrip(n):
+def _timed_with_child(target, warmup, message, n):
+    """Seconds per exchange of `message` with a spawned child running `target` on a Pipe."""
     import multiprocessing
     context = multiprocessing.get_context("spawn")
     mine, theirs = context.Pipe()
-    p = context.Process(target=_echo, args=(theirs,))
+    p = context.Process(target=target, args=(theirs,))
     p.start()
     theirs.close()
-    mine.send(-1)
+    mine.send(warmup)
     mine.recv()
     start = time.perf_counter()
     for i in range(n):
-        mine.send(i)
+        mine.send(message if message is not None else i)
         mine.recv()
     elapsed = time.perf_counter() - start
     mine.close()
     p.join()
     return elapsed / n
+
+
+def connection_roundtrip(n):
+    return _timed_with_child(_echo, -1, None, n)
 
 
 def _sink(conn):
@@ -183,23 +188,7 @@ def _sink(conn):
 
 
 def connection_bulk_8mb(n):
-    import multiprocessing
-    context = multiprocessing.get_context("spawn")
-    mine, theirs = context.Pipe()
-    p = context.Process(target=_sink, args=(theirs,))
-    p.start()
-    theirs.close()
-    mine.send([])
-    mine.recv()
-    values = [i * 0.5 for i in range(1_000_000)]
-    start = time.perf_counter()
-    for _ in range(n):
-        mine.send(values)
-        mine.recv()
-    elapsed = time.perf_counter() - start
-    mine.close()
-    p.join()
-    return elapsed / n
+    return _timed_with_child(_sink, [], [i * 0.5 for i in range(1_000_000)], n)
 
 
 def _drain(queue, n, ready, done):

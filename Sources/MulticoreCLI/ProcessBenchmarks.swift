@@ -103,16 +103,26 @@ enum ProcessBenchmarks {
 
     /// A small value to a child and back, per round trip (the child started beforehand).
     static func connectionRoundTrip(_ n: Int) throws -> Double {
+        try timedWithChild(Echo.init, warmup: -1, expect: { $0 == -1 }, n) { value in (value, { $0 == value }) }
+    }
+
+    /// Seconds per exchange with a child running `makeTask` on a connection: a warm-up message
+    /// first (the child is up once it answers), then `n` exchanges, each checked.
+    static func timedWithChild<Task: ProcessTask, Message: Encodable>(
+        _ makeTask: (Connection) -> Task, warmup: Message, expect warmed: (Int) -> Bool, _ n: Int,
+        exchange: (Int) -> (Message, (Int) -> Bool)
+    ) throws -> Double {
         let (mine, theirs) = try Connection.pipe()
-        let child = ChildProcess(task: Echo(connection: theirs))
+        let child = ChildProcess(task: makeTask(theirs))
         try child.start()
         theirs.close()
-        try mine.send(-1) // the child is up once it answers
-        guard try mine.recv(Int.self) == -1 else { throw BenchmarkError("bad echo") }
+        try mine.send(warmup)
+        guard try warmed(mine.recv(Int.self)) else { throw BenchmarkError("bad answer") }
         let start = MonotonicClock.now
-        for value in 0..<n {
-            try mine.send(value)
-            guard try mine.recv(Int.self) == value else { throw BenchmarkError("bad echo") }
+        for index in 0..<n {
+            let (message, check) = exchange(index)
+            try mine.send(message)
+            guard try check(mine.recv(Int.self)) else { throw BenchmarkError("bad answer") }
         }
         let elapsed = MonotonicClock.now - start
         mine.close()
@@ -137,22 +147,8 @@ enum ProcessBenchmarks {
 
     /// 1M Doubles (8 MB) to a child, which receives them all and answers with the count.
     static func connectionBulk(_ n: Int) throws -> Double {
-        let (mine, theirs) = try Connection.pipe()
-        let child = ChildProcess(task: Sink(connection: theirs))
-        try child.start()
-        theirs.close()
-        try mine.send([Double]())
-        guard try mine.recv(Int.self) == 0 else { throw BenchmarkError("bad answer") }
         let values = bulkValues
-        let start = MonotonicClock.now
-        for _ in 0..<n {
-            try mine.send(values)
-            guard try mine.recv(Int.self) == values.count else { throw BenchmarkError("bad answer") }
-        }
-        let elapsed = MonotonicClock.now - start
-        mine.close()
-        try child.join()
-        return elapsed / Double(n)
+        return try timedWithChild(Sink.init, warmup: [Double](), expect: { $0 == 0 }, n) { _ in (values, { $0 == values.count }) }
     }
 
     // MARK: queue.processes

@@ -44,10 +44,10 @@ package enum WorkerMain {
 
     /// Decodes a `type` from `payload` and runs it: what a pool worker does with each task.
     package static func reply(decoding payload: [UInt8], as type: any ProcessTask.Type) -> WorkerReply {
-        runTask(type, payload, DescriptorTable())
+        runTask(type, payload, nil) // a pool's tasks carry no connections
     }
 
-    private static func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8], _ descriptors: DescriptorTable) -> WorkerReply {
+    private static func runTask<T: ProcessTask>(_ type: T.Type, _ payload: [UInt8], _ descriptors: DescriptorTable?) -> WorkerReply {
         do {
             return reply(running: try WireDecoder().decode(T.self, from: payload, descriptors: descriptors))
         } catch {
