@@ -145,7 +145,7 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
 /// Waits for a map's chunks in order (on their completion callbacks, no thread of its own)
 /// and completes the map's future with every output, or with the first error in input order.
 final class MapGather<Output: Sendable>: @unchecked Sendable { // `next` and `outputs` are guarded by `lock`
-    private let chunks: [Future<[Result<Output, any Error>]>]
+    private let chunks: [Future<ChunkOutcomes<Output>>]
     private let result: Future<[Output]>
     private let callback: (@Sendable ([Output]) -> Void)?
     private let errorCallback: (@Sendable (any Error) -> Void)?
@@ -153,7 +153,7 @@ final class MapGather<Output: Sendable>: @unchecked Sendable { // `next` and `ou
     private var next = 0
     private var outputs: [Output] = []
 
-    init(chunks: [Future<[Result<Output, any Error>]>], into result: Future<[Output]>,
+    init(chunks: [Future<ChunkOutcomes<Output>>], into result: Future<[Output]>,
          callback: (@Sendable ([Output]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?) {
         self.chunks = chunks
         self.result = result
@@ -166,7 +166,7 @@ final class MapGather<Output: Sendable>: @unchecked Sendable { // `next` and `ou
     /// Takes the chunks that are done, in order; waits (by callback) for the next one.
     private func advance() {
         while true {
-            let chunk: Future<[Result<Output, any Error>]>? = lock.withLock { next < chunks.count ? chunks[next] : nil }
+            let chunk: Future<ChunkOutcomes<Output>>? = lock.withLock { next < chunks.count ? chunks[next] : nil }
             guard let chunk else { finish(.success(lock.withLock { outputs })); return }
             guard chunk.isDone else {
                 chunk.addDoneCallback { [self] _ in advance() }
@@ -181,11 +181,8 @@ final class MapGather<Output: Sendable>: @unchecked Sendable { // `next` and `ou
             }
             guard taken else { return }
             do {
-                let results = try chunk.result(timeout: .zero)
-                for outcome in results {
-                    let value = try outcome.get()
-                    lock.withLock { outputs.append(value) }
-                }
+                let values = try chunk.result(timeout: .zero).allValues()
+                lock.withLock { outputs += values }
             } catch {
                 finish(.failure(error))
                 return
@@ -211,7 +208,7 @@ public final class PoolResults<Input: IteratorProtocol> where Input.Element: Pro
     private var input: Input
     private var inputDone = false
     /// Chunks submitted, with their number of tasks.
-    private var inFlight = Deque<(chunk: Future<[Result<Output, any Error>]>, count: Int)>()
+    private var inFlight = Deque<(chunk: Future<ChunkOutcomes<Output>>, count: Int)>()
     private var ready = Deque<Result<Output, any Error>>()
     private let executor: ProcessPoolExecutor
     private let chunkSize: Int
@@ -241,7 +238,7 @@ public final class PoolResults<Input: IteratorProtocol> where Input.Element: Pro
                 if !chunk.isEmpty { inFlight.append((try executor.submitChunk(chunk), chunk.count)) }
             }
             guard !inFlight.isEmpty else { return nil }
-            let entry: (chunk: Future<[Result<Output, any Error>]>, count: Int)
+            let entry: (chunk: Future<ChunkOutcomes<Output>>, count: Int)
             if ordered {
                 entry = inFlight.removeFirst()
             } else {
@@ -252,7 +249,7 @@ public final class PoolResults<Input: IteratorProtocol> where Input.Element: Pro
                 entry = inFlight.remove(at: index)
             }
             do {
-                ready.append(contentsOf: try entry.chunk.result(timeout: timeout))
+                ready.append(contentsOf: try entry.chunk.result(timeout: timeout).results)
             } catch FutureError.timeout {
                 if ordered { inFlight.prepend(entry) } else { inFlight.append(entry) }
                 throw FutureError.timeout

@@ -1,15 +1,16 @@
 import MulticoreProcessing
 
-/// What a pool sends a worker: a task to run, or the order to stop.
+/// What a pool sends a worker: a chunk of tasks to run, or the order to stop.
 ///
 /// Written by hand, one byte message each (a tag, then fixed-width fields, then the rest):
-/// a pool sends one per task, and `Codable`'s enum machinery (case names as strings) would
-/// cost more than the task.
+/// a pool sends one per chunk, and `Codable`'s enum machinery (case names as strings) would
+/// cost more than a small task.
 enum PoolRequest: Equatable {
     /// Names a task type once per worker: later tasks of that type refer to it by `index`.
     case define(index: UInt32, typeName: String)
-    /// A chunk of tasks of one type (the index of its type), each encoded; one reply for all.
-    case run(id: UInt64, type: UInt32, payloads: [[UInt8]])
+    /// `count` tasks of one type (the index of its type), in one `PoolChunk` payload of
+    /// `format`; one reply for all.
+    case run(id: UInt64, type: UInt32, count: UInt32, format: ChunkFormat, payload: [UInt8])
     case stop
 
     var bytes: [UInt8] {
@@ -19,17 +20,22 @@ enum PoolRequest: Equatable {
             bytes = [0]
             withUnsafeBytes(of: index.littleEndian) { bytes += $0 }
             bytes += Array(typeName.utf8)
-        case .run(let id, let type, let payloads):
+        case .run(let id, let type, let count, let format, let payload):
             bytes = [1]
-            bytes.reserveCapacity(17 + payloads.reduce(0) { $0 + 4 + $1.count })
+            bytes.reserveCapacity(Self.payloadOffset + payload.count)
             withUnsafeBytes(of: id.littleEndian) { bytes += $0 }
             withUnsafeBytes(of: type.littleEndian) { bytes += $0 }
-            appendChunk(payloads, to: &bytes)
+            withUnsafeBytes(of: count.littleEndian) { bytes += $0 }
+            bytes.append(format.rawValue)
+            bytes += payload
         case .stop:
             bytes = [2]
         }
         return bytes
     }
+
+    /// Where a run request's payload starts.
+    static let payloadOffset = 18
 
     /// Nil for a malformed message.
     init?(bytes: [UInt8]) {
@@ -44,8 +50,8 @@ enum PoolRequest: Equatable {
             self = .define(index: index, typeName: String(decoding: bytes[5...], as: UTF8.self))
         case 1:
             guard let id = load(UInt64.self, at: 1), let type = load(UInt32.self, at: 9),
-                  let payloads = readChunk(bytes, at: 13) else { return nil }
-            self = .run(id: id, type: type, payloads: payloads)
+                  let count = load(UInt32.self, at: 13), let format = load(UInt8.self, at: 17).flatMap(ChunkFormat.init) else { return nil }
+            self = .run(id: id, type: type, count: count, format: format, payload: Array(bytes[Self.payloadOffset...]))
         case 2:
             self = .stop
         default:
@@ -94,33 +100,44 @@ struct PoolWorker: ProcessTask {
         var found: [UInt32: any ProcessTask.Type] = [:]
         var done = 0
         while true {
-            let request: PoolRequest
+            let message: [UInt8]
             do {
-                guard let decoded = PoolRequest(bytes: try channel.recvBytes()) else { return done } // not from a pool
-                request = decoded
+                message = try channel.recvBytes()
             } catch {
                 return done // the pool went away
             }
-            let id: UInt64, index: UInt32, payloads: [[UInt8]]
-            switch request {
-            case .stop: return done
-            case .define(let number, let typeName):
-                types[number] = typeName
-                found[number] = _typeByName(typeName) as? any ProcessTask.Type
-                continue
-            case .run(let number, let type, let chunk): (id, index, payloads) = (number, type, chunk)
+            switch message.first {
+            case 1:
+                // A run request, read in place: its payload can be megabytes.
+                guard message.count >= PoolRequest.payloadOffset, let format = ChunkFormat(rawValue: message[17]) else { return done }
+                let header = message.withUnsafeBytes { raw in
+                    (id: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt64.self)),
+                     type: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt32.self)),
+                     count: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 13, as: UInt32.self))))
+                }
+                let frame: [UInt8]
+                if let type = found[header.type] {
+                    frame = Self.reply(running: type, id: header.id, count: header.count, format: format, message: message)
+                } else {
+                    frame = PoolReply.failing(.unknownTask(types[header.type] ?? "type #\(header.type)"), id: header.id, count: header.count)
+                }
+                // Sent before the next chunk starts: if this worker dies, the pool knows that the
+                // oldest chunk it has no reply for is the one that was running.
+                try channel.sendBytes(frame)
+                done += header.count
+            default:
+                switch PoolRequest(bytes: message) {
+                case .define(let number, let typeName)?:
+                    types[number] = typeName
+                    found[number] = _typeByName(typeName) as? any ProcessTask.Type
+                case .stop?, .run?, nil:
+                    return done // stopped, or not a pool talking
+                }
             }
-            let replies: [[UInt8]] = payloads.map { payload in
-                guard let type = found[index] else { return WorkerReply.unknownTask(types[index] ?? "type #\(index)").wireBytes }
-                return WorkerMain.reply(decoding: payload, as: type).wireBytes
-            }
-            // Sent before the next chunk starts: if this worker dies, the pool knows that the
-            // oldest chunk it has no reply for is the one that was running.
-            var frame = [UInt8]()
-            withUnsafeBytes(of: id.littleEndian) { frame.append(contentsOf: $0) }
-            appendChunk(replies, to: &frame)
-            try channel.sendBytes(frame)
-            done += payloads.count
         }
+    }
+
+    private static func reply<T: ProcessTask>(running type: T.Type, id: UInt64, count: Int, format: ChunkFormat, message: [UInt8]) -> [UInt8] {
+        PoolReply.running(type, id: id, count: count, format: format, payload: message, at: PoolRequest.payloadOffset)
     }
 }

@@ -87,12 +87,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         let future = Future<Task.Output>()
         try enqueue([task], timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
                     cancel: { _ = future.cancel() }) { outcome in
-            switch outcome {
+            switch outcome.flatMap({ outcomes in Result { try outcomes.allValues() } }) {
             case .success(let outputs):
-                switch outputs.first {
-                case .success(let output)?: try? future.setResult(output)
-                case .failure(let error)?: try? future.setError(error)
-                case nil: try? future.setError(ProcessError.unreadableResult("an empty reply"))
+                if let output = outputs.first { try? future.setResult(output) } else {
+                    try? future.setError(ProcessError.unreadableResult("an empty reply"))
                 }
             case .failure(let error):
                 try? future.setError(error)
@@ -104,12 +102,12 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// Schedules `tasks` as one chunk, run one after the other by one worker, and returns a
     /// future of their outcomes in order. If the worker dies during the chunk, the whole chunk
     /// fails (as Python's Pool fails a chunk). What `Pool` builds its maps on.
-    func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<[Result<Task.Output, any Error>]> {
-        let future = Future<[Result<Task.Output, any Error>]>()
+    func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
+        let future = Future<ChunkOutcomes<Task.Output>>()
         try enqueue(tasks, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
                     cancel: { _ = future.cancel() }) { outcome in
             switch outcome {
-            case .success(let outputs): try? future.setResult(outputs)
+            case .success(let outcomes): try? future.setResult(outcomes)
             case .failure(let error): try? future.setError(error)
             }
         }
@@ -118,25 +116,32 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
 
     private func enqueue<Task: ProcessTask>(
         _ tasks: [Task], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Result<[Result<Task.Output, any Error>], any Error>) -> Void
+        finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
     ) throws {
-        let payloads = try tasks.map { try WireEncoder().encode($0) }
+        guard let first = tasks.first else {
+            if start() { finish(.success(.values([]))) }
+            return
+        }
+        var payload: [UInt8] = []
+        let format = try PoolChunk.append(tasks, to: &payload)
         let typeName = try Self.typeName(of: Task.self)
+        let count = tasks.count
         // Described only if it fails: reflection costs microseconds per task.
         let summary: @Sendable () -> String = {
-            let text = tasks.count == 1 ? String(describing: tasks[0]) : "a chunk of \(tasks.count) tasks from \(tasks[0])"
+            let text = count == 1 ? String(describing: first) : "a chunk of \(count) tasks from \(first)"
             return String(text.prefix(160))
         }
         try lock.withLock { () throws(ExecutorError) in
             guard !shuttingDown else { throw .shutDown }
             nextID += 1
             pending.append(PoolJob(
-                id: nextID, typeName: typeName, payloads: payloads, summary: summary, timeout: timeout, retriesLeft: maxRetries,
-                start: start, cancel: cancel,
+                id: nextID, typeName: typeName, count: count, format: format, payload: payload, summary: summary, timeout: timeout,
+                retriesLeft: maxRetries, start: start, cancel: cancel,
                 finish: { outcome in
-                    finish(outcome.map { replies in
-                        replies.map { reply in Result { () throws(ProcessError) -> Task.Output in try reply.output(Task.Output.self) } }
-                            .map { $0.mapError { $0 as any Error } }
+                    finish(outcome.flatMap { frame in
+                        Result { () throws(ProcessError) in
+                            try PoolReply.outcomes(Task.Output.self, count: count, from: frame, at: PoolJob.replyOffset)
+                        }.mapError { $0 as any Error }
                     })
                 }))
         }
@@ -306,7 +311,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 if slot.definedTypes.insert(index).inserted {
                     batches[ObjectIdentifier(slot), default: []].append(.define(index: index, typeName: job.typeName))
                 }
-                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, type: index, payloads: job.payloads))
+                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, type: index, count: UInt32(job.count), format: job.format, payload: job.payload))
                 progress = true
             }
         }
@@ -365,17 +370,14 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         while (try? slot.connection.poll(timeout: .zero)) == true {
             guard let frame = try? slot.connection.recvBytes(), frame.count >= 8 else { return } // dying: reap will tell
             let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-            let replies: [WorkerReply]? = readChunk(frame, at: 8).flatMap { parts in
-                try? parts.map { (part) throws(WireError) in try WorkerReply(wireBytes: part) }
-            }
             let finished: PoolJob? = lock.withLock {
                 guard let head = slot.jobs.first, head.id == id else { return nil }
                 slot.jobs.removeFirst()
                 let now = mc_monotonic_ns()
-                let perTask = (now - slot.headStarted) / Int64(max(1, head.payloads.count))
+                let perTask = (now - slot.headStarted) / Int64(max(1, head.count))
                 averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
                 slot.headStarted = now
-                slot.tasksDone += head.payloads.count
+                slot.tasksDone += head.count
                 if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
                     slot.stopping = true
                     if let frames = try? Connection.frames(of: [PoolRequest.stop.bytes]) { slot.outbox += frames }
@@ -383,12 +385,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 }
                 return head
             }
-            guard let finished else { continue }
-            if let replies, replies.count == finished.payloads.count {
-                finished.finish(.success(replies))
-            } else {
-                finished.finish(.failure(ProcessError.unreadableResult("a corrupt reply from worker \(slot.process.pid ?? 0)")))
-            }
+            finished?.finish(.success(frame)) // decoded by the job, which knows its output type
         }
     }
 
@@ -463,8 +460,11 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
 struct PoolJob: Sendable {
     let id: UInt64
     let typeName: String
-    /// The tasks of the chunk, encoded.
-    let payloads: [[UInt8]]
+    /// How many tasks the chunk holds.
+    let count: Int
+    /// The tasks of the chunk, as `PoolChunk` writes them in `format`.
+    let format: ChunkFormat
+    let payload: [UInt8]
     /// The task, described (for errors).
     let summary: @Sendable () -> String
     let timeout: Duration?
@@ -473,7 +473,10 @@ struct PoolJob: Sendable {
     /// Marks the future running; false when it was cancelled (the task is then dropped).
     let start: @Sendable () -> Bool
     let cancel: @Sendable () -> Void
-    let finish: @Sendable (Result<[WorkerReply], any Error>) -> Void
+    /// Called with the worker's reply frame (the body after the chunk's id), or the error.
+    let finish: @Sendable (Result<[UInt8], any Error>) -> Void
+    /// Where a reply frame's body starts, after the chunk's id.
+    static let replyOffset = 8
     /// Whether `start` was called (the future is running).
     var marked = false
 }

@@ -42,6 +42,15 @@ package enum WorkerMain {
         }
     }
 
+    /// Packs an output that a task returned (a failure if it cannot be encoded).
+    package static func reply<Output: Encodable>(encoding output: Output) -> WorkerReply {
+        do {
+            return .value(try WireEncoder().encode(output))
+        } catch {
+            return .failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
+        }
+    }
+
     /// Decodes a `type` from `payload` and runs it: what a pool worker does with each task.
     package static func reply(decoding payload: [UInt8], as type: any ProcessTask.Type) -> WorkerReply {
         runTask(type, payload, nil) // a pool's tasks carry no connections

@@ -206,12 +206,87 @@ struct CrashesOnce: ProcessTask {
 
 @Suite struct PoolRequestTests {
     @Test func requestsRoundTripAndMalformedOnesAreRefused() {
-        let requests: [PoolRequest] = [.define(index: 3, typeName: "$s4Main5TwiceV"), .run(id: 1 << 40, type: 3, payloads: [[1, 2, 3], [], [4]]),
-                                       .run(id: 0, type: 0, payloads: []), .stop]
+        let requests: [PoolRequest] = [.define(index: 3, typeName: "$s4Main5TwiceV"), .run(id: 1 << 40, type: 3, count: 2, format: .raw, payload: [1, 2, 3]),
+                                       .run(id: 0, type: 0, count: 0, format: .coded, payload: []), .stop]
         for request in requests { #expect(PoolRequest(bytes: request.bytes) == request) }
         #expect(PoolRequest(bytes: []) == nil)
         #expect(PoolRequest(bytes: [9]) == nil)
         #expect(PoolRequest(bytes: [1, 0, 0]) == nil, "a run too short for its id")
+        #expect(PoolRequest(bytes: [1] + [UInt8](repeating: 0, count: 15)) == nil, "a run too short for its count")
+        #expect(PoolRequest(bytes: [1] + [UInt8](repeating: 0, count: 16) + [7]) == nil, "an unknown chunk format")
         #expect(PoolRequest(bytes: [0, 1]) == nil, "a define too short for its index")
+    }
+}
+
+/// A task that is not plain data (its String is a reference): its chunks are coded, not copied.
+struct Label: ProcessTask {
+    var text: String
+    var fail = false
+    func run() throws -> String {
+        if fail { throw PoolTaskError() }
+        return text.uppercased()
+    }
+}
+
+/// Plain data with padding between its fields.
+struct Padded: Codable {
+    var small: UInt8
+    var large: Int
+}
+
+@Suite struct PoolChunkTests {
+    @Test func plainDataIsCopiedAndEverythingElseIsCoded() throws {
+        #expect(try ChunkFormat.choose(for: [Twice(value: 1)]) == .raw)
+        #expect(try ChunkFormat.choose(for: [Label(text: "a")]) == .coded, "a String is a reference")
+        #expect(try ChunkFormat.choose(for: [Int?.some(1)]) == .coded, "an Optional's encoding (presence first) is not its memory")
+        #expect(try ChunkFormat.choose(for: [Padded(small: 1, large: 2)]) == .coded, "padding is not encoded")
+        for tasks in [[Twice](), [Twice(value: -1)], (0..<1_000).map { Twice(value: $0) }] {
+            var bytes: [UInt8] = [7, 7]
+            let format = try PoolChunk.append(tasks, to: &bytes)
+            #expect(format == (tasks.isEmpty ? .coded : .raw))
+            #expect(try PoolChunk.decode(Twice.self, format: format, count: tasks.count, from: bytes, at: 2).map(\.value) == tasks.map(\.value))
+            #expect(throws: WireError.self) { try PoolChunk.decode(Twice.self, format: format, count: tasks.count + 1, from: bytes, at: 2) }
+        }
+        let labels = ["a", "", "long text: \(String(repeating: "x", count: 300))"].map { Label(text: $0) }
+        var bytes: [UInt8] = []
+        #expect(try PoolChunk.append(labels, to: &bytes) == .coded)
+        #expect(try PoolChunk.decode(Label.self, format: .coded, count: 3, from: bytes, at: 0).map(\.text) == labels.map(\.text))
+        #expect(throws: WireError.self) { try PoolChunk.decode(Label.self, format: .coded, count: 2, from: bytes, at: 0) }
+        #expect(throws: WireError.self) { try PoolChunk.decode(Label.self, format: .coded, count: 3, from: Array(bytes.dropLast()), at: 0) }
+        #expect(throws: WireError.self, "raw bytes never become references") {
+            try PoolChunk.decode(Label.self, format: .raw, count: 1, from: [UInt8](repeating: 0xAB, count: MemoryLayout<Label>.stride), at: 0)
+        }
+    }
+
+    @Test func aReplyCarriesEveryOutcomeEvenWhenATaskThrows() throws {
+        func outcomes(_ tasks: [Label]) throws -> [Result<String, any Error>] {
+            var payload: [UInt8] = [0, 0, 0]
+            let format = try PoolChunk.append(tasks, to: &payload)
+            let frame = PoolReply.running(Label.self, id: 42, count: tasks.count, format: format, payload: payload, at: 3)
+            #expect(frame.prefix(8) == [42, 0, 0, 0, 0, 0, 0, 0])
+            return try PoolReply.outcomes(String.self, count: tasks.count, from: frame, at: 8).results
+        }
+        let fine = try outcomes([Label(text: "a"), Label(text: "b")])
+        #expect(try fine.map { try $0.get() } == ["A", "B"])
+        let mixed = try outcomes([Label(text: "a"), Label(text: "b", fail: true), Label(text: "c")])
+        #expect(mixed.count == 3)
+        #expect(try mixed[0].get() == "A")
+        #expect(throws: ProcessError.taskFailed(type: String(reflecting: PoolTaskError.self), message: "the task gave up")) { try mixed[1].get() }
+        #expect(try mixed[2].get() == "C", "the tasks after a failure still run")
+
+        let twice = PoolReply.running(Twice.self, id: 1, count: 2, format: .raw, payload: [1, 2, 3], at: 0)
+        let failed = try PoolReply.outcomes(Int.self, count: 2, from: twice, at: 8).results
+        #expect(failed.count == 2, "an undecodable chunk fails each of its tasks")
+        #expect(throws: ProcessError.self) { try failed[1].get() }
+    }
+
+    @Test func aMalformedReplyIsAnErrorNotACrash() throws {
+        let good = PoolReply.running(Twice.self, id: 1, count: 1, format: .raw, payload: withUnsafeBytes(of: Twice(value: 3)) { Array($0) }, at: 0)
+        #expect(try PoolReply.outcomes(Int.self, count: 1, from: good, at: 8).allValues() == [6])
+        #expect(throws: ProcessError.self) { try PoolReply.outcomes(Int.self, count: 2, from: good, at: 8) }
+        #expect(throws: ProcessError.self) { try PoolReply.outcomes(Int.self, count: 1, from: Array(good.dropLast()), at: 8) }
+        #expect(throws: ProcessError.self) { try PoolReply.outcomes(Int.self, count: 1, from: Array(good.prefix(8)), at: 8) }
+        #expect(throws: ProcessError.self) { try PoolReply.outcomes(Int.self, count: 1, from: Array(good.prefix(8)) + [9], at: 8) }
+        #expect(throws: ProcessError.self) { try PoolReply.outcomes(Int.self, count: 1, from: Array(good.prefix(8)) + [1, 5, 0], at: 8) }
     }
 }

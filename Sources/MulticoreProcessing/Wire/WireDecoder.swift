@@ -17,9 +17,15 @@ public struct WireDecoder {
         try decode(type, from: bytes, descriptors: nil)
     }
 
+    /// Decodes a `T` that fills `bytes` from `offset` to the end (a message's tail, uncopied).
+    package func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], offset: Int) throws -> T {
+        try decode(type, from: bytes, offset: offset, descriptors: nil)
+    }
+
     /// Decodes a `T` whose connections take their descriptors from `descriptors`.
-    func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], descriptors: DescriptorTable?) throws -> T {
-        let decoder = _WireDecoder(reader: WireReader(bytes), maximumDepth: maximumDepth)
+    func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], offset: Int = 0, descriptors: DescriptorTable?) throws -> T {
+        guard offset >= 0, offset <= bytes.count else { throw WireError.truncated(offset: bytes.count, needed: max(0, offset - bytes.count)) }
+        let decoder = _WireDecoder(reader: WireReader(bytes, offset: offset), maximumDepth: maximumDepth)
         decoder.descriptors = descriptors
         let value = try decoder.decodeValue(type)
         if decoder.reader.remaining > 0 { throw WireError.trailingBytes(decoder.reader.remaining) }

@@ -1,0 +1,202 @@
+import MulticoreProcessing
+import MulticoreThreading
+
+/// How a chunk of values (the tasks a worker is given at once, or their outputs) crosses to
+/// the other process: in one buffer, never one encoding per value.
+enum ChunkFormat: UInt8 {
+    /// The array's own bytes, in one copy: for plain data whose wire encoding is exactly its
+    /// memory (fixed-width numbers and `Bool`s, no padding, no references), the same bytes
+    /// either way. Both sides run the same binary, so the layout is the same; a million
+    /// `Int`-sized tasks cost one copy. Once a type is known to qualify (its first value is
+    /// encoded and compared), its later values are copied without calling `encode(to:)`.
+    case raw = 0
+    /// The whole array through `WireEncoder`: everything else.
+    case coded = 1
+
+    /// Whether `T` could be copied as memory at all: nothing to retain, no padding, not empty.
+    static func isPlain<T>(_: T.Type) -> Bool {
+        _isPOD(T.self) && MemoryLayout<T>.size == MemoryLayout<T>.stride && MemoryLayout<T>.size > 0
+    }
+
+    private static let known = Locked<[ObjectIdentifier: ChunkFormat]>([:])
+
+    /// How `values` travel: `raw` when `T` is plain and the first value's encoding is its memory.
+    /// - Throws: what encoding the first value throws (a type that refuses to be encoded).
+    static func choose<T: Encodable>(for values: [T]) throws -> ChunkFormat {
+        guard isPlain(T.self), let first = values.first else { return .coded }
+        if let format = known.withLock({ $0[ObjectIdentifier(T.self)] }) { return format }
+        let encoded = try WireEncoder().encode(first)
+        let format: ChunkFormat = withUnsafeBytes(of: first) { encoded.elementsEqual($0) } ? .raw : .coded
+        known.withLock { $0[ObjectIdentifier(T.self)] = format }
+        return format
+    }
+}
+
+enum PoolChunk {
+    /// Appends `values` to `bytes` in the format `ChunkFormat.choose` picks, and returns it.
+    @discardableResult
+    static func append<T: Encodable>(_ values: [T], to bytes: inout [UInt8]) throws -> ChunkFormat {
+        let format = try ChunkFormat.choose(for: values)
+        switch format {
+        case .raw: values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        case .coded: bytes += try WireEncoder().encode(values)
+        }
+        return format
+    }
+
+    /// Decodes `count` `T`s that `append` wrote in `format`, which fill `bytes` from `offset` to the end.
+    /// - Throws: `WireError` when the bytes do not hold exactly `count` of them, or claim to be
+    ///   raw for a type that is not plain data.
+    static func decode<T: Decodable>(_: T.Type, format: ChunkFormat, count: Int, from bytes: [UInt8], at offset: Int) throws -> [T] {
+        switch format {
+        case .raw:
+            let stride = MemoryLayout<T>.stride
+            guard ChunkFormat.isPlain(T.self) else {
+                throw WireError.corrupt(offset: offset, reason: "raw values of \(T.self), which is not plain data")
+            }
+            guard offset >= 0, bytes.count - offset == count * stride else {
+                throw WireError.corrupt(offset: offset, reason: "\(bytes.count - offset) byte(s) for \(count) value(s) of \(stride) byte(s)")
+            }
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                bytes.withUnsafeBytes { source in
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset...]))
+                }
+                initialized = count
+            }
+        case .coded:
+            let values = try WireDecoder().decode([T].self, from: bytes, offset: offset)
+            guard values.count == count else {
+                throw WireError.corrupt(offset: offset, reason: "\(values.count) value(s) where \(count) were expected")
+            }
+            return values
+        }
+    }
+}
+
+/// The outcomes of a chunk's tasks, in order: usually every output in one array (no task
+/// failed), kept whole so that a million outputs are never wrapped one by one.
+enum ChunkOutcomes<Output: Sendable>: Sendable {
+    case values([Output])
+    case each([Result<Output, any Error>])
+
+    var count: Int {
+        switch self {
+        case .values(let values): values.count
+        case .each(let results): results.count
+        }
+    }
+
+    /// Every output, or the first error in order.
+    func allValues() throws -> [Output] {
+        switch self {
+        case .values(let values): values
+        case .each(let results): try results.map { try $0.get() }
+        }
+    }
+
+    /// Each task's outcome.
+    var results: [Result<Output, any Error>] {
+        switch self {
+        case .values(let values): values.map { .success($0) }
+        case .each(let results): results
+        }
+    }
+}
+
+/// A worker's answer to a chunk: after the chunk's id, either every output in one buffer (the
+/// common case: no task threw), tagged `allValues` and followed by its `ChunkFormat`, or one
+/// `WorkerReply` per task, tagged `eachTask`.
+enum PoolReply {
+    static let allValues: UInt8 = 0
+    static let eachTask: UInt8 = 1
+
+    /// The reply frame for chunk `id` whose tasks, decoded from `payload`, are run here, in order.
+    static func running<T: ProcessTask>(_: T.Type, id: UInt64, count: Int, format: ChunkFormat, payload: [UInt8], at offset: Int) -> [UInt8] {
+        let tasks: [T]
+        do {
+            tasks = try PoolChunk.decode(T.self, format: format, count: count, from: payload, at: offset)
+        } catch {
+            return failing(.failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error)), id: id, count: count)
+        }
+        var frame = header(id)
+        var outputs: [T.Output] = []
+        outputs.reserveCapacity(count)
+        // A plain loop: this code is not specialized for `T`, and `enumerated()` would cost
+        // a generic tuple per task.
+        var index = 0
+        while index < count {
+            do {
+                outputs.append(try tasks[index].run())
+            } catch {
+                // From here on, one reply per task: the outputs so far, this error, the rest run one by one.
+                var replies = outputs.map { WorkerMain.reply(encoding: $0) }
+                replies.append(.failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error)))
+                replies += tasks[(index + 1)...].map { WorkerMain.reply(running: $0) }
+                appendEach(replies, to: &frame)
+                return frame
+            }
+            index += 1
+        }
+        var values = frame
+        values += [allValues, 0] // the format's place
+        do {
+            values[frame.count + 1] = try PoolChunk.append(outputs, to: &values).rawValue
+            return values
+        } catch {
+            // An output that cannot be encoded fails only its own task.
+            appendEach(outputs.map { WorkerMain.reply(encoding: $0) }, to: &frame)
+            return frame
+        }
+    }
+
+    /// A reply frame failing each of the `count` tasks of chunk `id` with `reply`.
+    static func failing(_ reply: WorkerReply, id: UInt64, count: Int) -> [UInt8] {
+        var frame = header(id)
+        appendEach(repeatElement(reply, count: count), to: &frame)
+        return frame
+    }
+
+    private static func header(_ id: UInt64) -> [UInt8] {
+        var frame = [UInt8]()
+        frame.reserveCapacity(64)
+        withUnsafeBytes(of: id.littleEndian) { frame.append(contentsOf: $0) }
+        return frame
+    }
+
+    private static func appendEach<S: Sequence<WorkerReply>>(_ replies: S, to frame: inout [UInt8]) {
+        frame.append(eachTask)
+        appendChunk(replies.map(\.wireBytes), to: &frame)
+    }
+
+    /// The outcome of each of the `count` tasks, from a reply frame whose body starts at `offset`.
+    /// - Throws: `ProcessError.unreadableResult` for a reply that is not one.
+    static func outcomes<Output: Decodable & Sendable>(_: Output.Type, count: Int, from frame: [UInt8], at offset: Int)
+        throws(ProcessError) -> ChunkOutcomes<Output> {
+        guard offset < frame.count else { throw .unreadableResult("an empty reply") }
+        switch frame[offset] {
+        case allValues:
+            do {
+                guard offset + 1 < frame.count, let format = ChunkFormat(rawValue: frame[offset + 1]) else {
+                    throw WireError.corrupt(offset: offset + 1, reason: "no chunk format")
+                }
+                return .values(try PoolChunk.decode(Output.self, format: format, count: count, from: frame, at: offset + 2))
+            } catch {
+                throw .unreadableResult("\(error)")
+            }
+        case eachTask:
+            guard let parts = readChunk(frame, at: offset + 1), parts.count == count else {
+                throw .unreadableResult("a reply without one outcome per task")
+            }
+            do {
+                return .each(try parts.map { (part) throws(WireError) in
+                    let reply = try WorkerReply(wireBytes: part)
+                    return Result { () throws(ProcessError) -> Output in try reply.output(Output.self) }.mapError { $0 as any Error }
+                })
+            } catch {
+                throw .unreadableResult("\(error)")
+            }
+        case let tag:
+            throw .unreadableResult("a reply of unknown kind \(tag)")
+        }
+    }
+}
