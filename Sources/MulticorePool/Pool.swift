@@ -90,13 +90,14 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
         try ensureRunning()
         let all = Array(tasks)
         let size = chunksize ?? automaticChunkSize(count: all.count)
-        let chunks = try stride(from: 0, to: all.count, by: size).map { start in
-            try executor.submitChunk(Array(all[start ..< min(start + size, all.count)]))
-        }
+        let chunks = stride(from: 0, to: all.count, by: size).map { start in Array(all[start ..< min(start + size, all.count)]) }
         let result = Future<[S.Element.Output]>()
         _ = try result.setRunningOrNotifyCancel()
-        let gather = MapGather(chunks: chunks, into: result, callback: callback, errorCallback: errorCallback)
-        gather.start()
+        let collector = MapCollector(chunkCount: chunks.count, into: result, callback: callback, errorCallback: errorCallback)
+        if chunks.isEmpty { collector.finishEmpty() }
+        try executor.enqueueChunks(chunks, timeout: nil, start: { !result.isDone }, cancel: { collector.cancel() }) { index, outcome in
+            collector.complete(index, outcome)
+        }
         return AsyncResult(result)
     }
 
@@ -142,56 +143,63 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     }
 }
 
-/// Waits for a map's chunks in order (on their completion callbacks, no thread of its own)
-/// and completes the map's future with every output, or with the first error in input order.
-final class MapGather<Output: Sendable>: @unchecked Sendable { // `next` and `outputs` are guarded by `lock`
-    private let chunks: [Future<ChunkOutcomes<Output>>]
+/// Gathers a map's chunks as they complete (called on the pool's manager thread, no thread
+/// of its own, no future per chunk) and completes the map's future with every output in
+/// order, or with the first error in input order as soon as every chunk before it is done.
+final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `next` and `finished` are guarded by `lock`
     private let result: Future<[Output]>
     private let callback: (@Sendable ([Output]) -> Void)?
     private let errorCallback: (@Sendable (any Error) -> Void)?
     private let lock = Lock()
+    private var slots: [Result<ChunkOutcomes<Output>, any Error>?]
+    /// Every chunk before this one is done and succeeded.
     private var next = 0
-    private var outputs: [Output] = []
+    private var finished = false
 
-    init(chunks: [Future<ChunkOutcomes<Output>>], into result: Future<[Output]>,
+    init(chunkCount: Int, into result: Future<[Output]>,
          callback: (@Sendable ([Output]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?) {
-        self.chunks = chunks
+        slots = Array(repeating: nil, count: chunkCount)
         self.result = result
         self.callback = callback
         self.errorCallback = errorCallback
     }
 
-    func start() { advance() }
+    /// A map of nothing: done at once.
+    func finishEmpty() { deliver(.success([])) }
 
-    /// Takes the chunks that are done, in order; waits (by callback) for the next one.
-    private func advance() {
-        while true {
-            let chunk: Future<ChunkOutcomes<Output>>? = lock.withLock { next < chunks.count ? chunks[next] : nil }
-            guard let chunk else { finish(.success(lock.withLock { outputs })); return }
-            guard chunk.isDone else {
-                chunk.addDoneCallback { [self] _ in advance() }
-                return
-            }
-            // A done callback may run `advance` again while this one moves on: only the one
-            // that takes the chunk (under the lock) handles it.
-            let taken = lock.withLock { () -> Bool in
-                guard next < chunks.count, chunks[next] === chunk else { return false }
+    /// The pool dropped the map's chunks (`terminate`): the map fails rather than never ending.
+    func cancel() { deliver(.failure(FutureError.cancelled)) }
+
+    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) {
+        let verdict: Result<[Output], any Error>? = lock.withLock {
+            guard !finished else { return nil }
+            slots[index] = outcome
+            while next < slots.count, let done = slots[next] {
+                switch done {
+                case .failure(let error): return .failure(error)
+                case .success(.each(let results)):
+                    if case .failure(let error)? = results.first(where: { if case .failure = $0 { true } else { false } }) {
+                        return .failure(error)
+                    }
+                case .success(.values): break
+                }
                 next += 1
-                return true
             }
-            guard taken else { return }
-            do {
-                let values = try chunk.result(timeout: .zero).allValues()
-                lock.withLock { outputs += values }
-            } catch {
-                finish(.failure(error))
-                return
-            }
+            guard next == slots.count else { return nil }
+            var outputs: [Output] = []
+            outputs.reserveCapacity(slots.reduce(0) { $0 + ((try? $1?.get())?.count ?? 0) })
+            for case .success(let chunk)? in slots { outputs += (try? chunk.allValues()) ?? [] }
+            return .success(outputs)
         }
+        if let verdict { deliver(verdict) }
     }
 
-    private func finish(_ outcome: Result<[Output], any Error>) {
-        switch outcome {
+    private func deliver(_ verdict: Result<[Output], any Error>) {
+        guard lock.withLock({ () -> Bool in
+            defer { finished = true; slots = [] }
+            return !finished
+        }) else { return }
+        switch verdict {
         case .success(let values):
             guard (try? result.setResult(values)) != nil else { return }
             callback?(values)

@@ -118,32 +118,51 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         _ tasks: [Task], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
     ) throws {
-        guard let first = tasks.first else {
-            if start() { finish(.success(.values([]))) }
-            return
-        }
-        var payload: [UInt8] = []
-        let format = try PoolChunk.append(tasks, to: &payload)
+        try enqueueChunks([tasks], timeout: timeout, start: start, cancel: cancel) { _, outcome in finish(outcome) }
+    }
+
+    /// Schedules each of `chunks` as one job, all under one lock and with one wake-up (a map
+    /// of many small chunks); `finish` gets each chunk's index and outcome as it completes.
+    /// `start` is asked before each chunk runs (false: it was cancelled, and is dropped).
+    func enqueueChunks<Task: ProcessTask>(
+        _ chunks: [[Task]], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+    ) throws {
         let typeName = try Self.typeName(of: Task.self)
-        let count = tasks.count
-        // Described only if it fails: reflection costs microseconds per task.
-        let summary: @Sendable () -> String = {
-            let text = count == 1 ? String(describing: first) : "a chunk of \(count) tasks from \(first)"
-            return String(text.prefix(160))
+        var jobs: [(index: Int, count: Int, format: ChunkFormat, payload: [UInt8], summary: @Sendable () -> String)] = []
+        jobs.reserveCapacity(chunks.count)
+        for (index, tasks) in chunks.enumerated() {
+            guard let first = tasks.first else {
+                if start() { finish(index, .success(.values([]))) }
+                continue
+            }
+            var payload: [UInt8] = []
+            let format = try PoolChunk.append(tasks, to: &payload)
+            let count = tasks.count
+            // Described only if it fails: reflection costs microseconds per task.
+            let summary: @Sendable () -> String = {
+                let text = count == 1 ? String(describing: first) : "a chunk of \(count) tasks from \(first)"
+                return String(text.prefix(160))
+            }
+            jobs.append((index, count, format, payload, summary))
         }
+        guard !jobs.isEmpty else { return }
         try lock.withLock { () throws(ExecutorError) in
             guard !shuttingDown else { throw .shutDown }
-            nextID += 1
-            pending.append(PoolJob(
-                id: nextID, typeName: typeName, count: count, format: format, payload: payload, summary: summary, timeout: timeout,
-                retriesLeft: maxRetries, start: start, cancel: cancel,
-                finish: { outcome in
-                    finish(outcome.flatMap { frame in
-                        Result { () throws(ProcessError) in
-                            try PoolReply.outcomes(Task.Output.self, count: count, from: frame, at: PoolJob.replyOffset)
-                        }.mapError { $0 as any Error }
-                    })
-                }))
+            for job in jobs {
+                nextID += 1
+                let (index, count) = (job.index, job.count)
+                pending.append(PoolJob(
+                    id: nextID, typeName: typeName, count: count, format: job.format, payload: job.payload, summary: job.summary,
+                    timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel,
+                    finish: { outcome in
+                        finish(index, outcome.flatMap { frame in
+                            Result { () throws(ProcessError) in
+                                try PoolReply.outcomes(Task.Output.self, count: count, from: frame, at: PoolJob.replyOffset)
+                            }.mapError { $0 as any Error }
+                        })
+                    }))
+            }
         }
         wake()
     }
