@@ -95,9 +95,11 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
         _ = try result.setRunningOrNotifyCancel()
         let collector = MapCollector(chunkCount: chunks.count, into: result, callback: callback, errorCallback: errorCallback)
         if chunks.isEmpty { collector.finishEmpty() }
-        try executor.enqueueChunks(chunks, timeout: nil, start: { !result.isDone }, cancel: { collector.cancel() }) { index, outcome in
+        let ids = try executor.enqueueChunks(chunks, timeout: nil, start: { !result.isDone }, cancel: { collector.cancel() }) { index, outcome in
             collector.complete(index, outcome)
         }
+        // Cancelling a task that awaits the map stops all of it, running chunks included.
+        result.setInterruptHandler { [weak executor] in executor?.interrupt(ids) }
         return AsyncResult(result)
     }
 
@@ -117,6 +119,22 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
         try ensureRunning()
         return PoolResults(input: tasks.makeIterator(), executor: executor, chunkSize: max(1, chunksize),
                            bufferSize: max(1, bufferSize ?? 4 * processes), ordered: false)
+    }
+
+    // MARK: Async sequences
+
+    /// The outputs in input order, as an `AsyncSequence` with back-pressure; cancelling the
+    /// iterating task stops the work in flight. See `ProcessPoolExecutor.results(of:)`.
+    public func results<S: Sequence>(of tasks: S, bufferSize: Int? = nil) throws -> PoolOutputs<S> where S.Element: ProcessTask {
+        try ensureRunning()
+        return executor.results(of: tasks, bufferSize: bufferSize)
+    }
+
+    /// The outcomes as they complete, with their input index, as an `AsyncSequence`.
+    /// See `ProcessPoolExecutor.completions(of:)`.
+    public func completions<S: Sequence>(of tasks: S, bufferSize: Int? = nil) throws -> PoolCompletions<S> where S.Element: ProcessTask {
+        try ensureRunning()
+        return executor.completions(of: tasks, bufferSize: bufferSize)
     }
 
     // MARK: Ending

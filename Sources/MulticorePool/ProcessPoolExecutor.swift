@@ -85,7 +85,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
     public func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
         let future = Future<Task.Output>()
-        try enqueue([task], timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+        try enqueue([task], for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
                     cancel: { _ = future.cancel() }) { outcome in
             switch outcome.flatMap({ outcomes in Result { try outcomes.allValues() } }) {
             case .success(let outputs):
@@ -104,7 +104,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// fails (as Python's Pool fails a chunk). What `Pool` builds its maps on.
     func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
         let future = Future<ChunkOutcomes<Task.Output>>()
-        try enqueue(tasks, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+        try enqueue(tasks, for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
                     cancel: { _ = future.cancel() }) { outcome in
             switch outcome {
             case .success(let outcomes): try? future.setResult(outcomes)
@@ -114,20 +114,25 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         return future
     }
 
-    private func enqueue<Task: ProcessTask>(
-        _ tasks: [Task], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+    /// Schedules one chunk whose outcome completes `future`; cancelling a task that awaits the
+    /// future stops the chunk even while it runs.
+    private func enqueue<Task: ProcessTask, Value>(
+        _ tasks: [Task], for future: Future<Value>, timeout: Duration?, start: @escaping @Sendable () -> Bool,
+        cancel: @escaping @Sendable () -> Void, finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
     ) throws {
-        try enqueueChunks([tasks], timeout: timeout, start: start, cancel: cancel) { _, outcome in finish(outcome) }
+        let ids = try enqueueChunks([tasks], timeout: timeout, start: start, cancel: cancel) { _, outcome in finish(outcome) }
+        future.setInterruptHandler { [weak self] in self?.interrupt(ids) }
     }
 
     /// Schedules each of `chunks` as one job, all under one lock and with one wake-up (a map
     /// of many small chunks); `finish` gets each chunk's index and outcome as it completes.
     /// `start` is asked before each chunk runs (false: it was cancelled, and is dropped).
+    /// Returns the jobs' ids (for `interrupt`).
+    @discardableResult
     func enqueueChunks<Task: ProcessTask>(
         _ chunks: [[Task]], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
-    ) throws {
+    ) throws -> [UInt64] {
         let typeName = try Self.typeName(of: Task.self)
         var jobs: [(index: Int, count: Int, format: ChunkFormat, payload: [UInt8], summary: @Sendable () -> String)] = []
         jobs.reserveCapacity(chunks.count)
@@ -146,9 +151,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             }
             jobs.append((index, count, format, payload, summary))
         }
-        guard !jobs.isEmpty else { return }
-        try lock.withLock { () throws(ExecutorError) in
+        guard !jobs.isEmpty else { return [] }
+        let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
             guard !shuttingDown else { throw .shutDown }
+            let firstID = nextID + 1
             for job in jobs {
                 nextID += 1
                 let (index, count) = (job.index, job.count)
@@ -163,8 +169,51 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                         })
                     }))
             }
+            return Array(firstID...nextID)
         }
         wake()
+        return ids
+    }
+
+    /// Stops the jobs `ids` wherever they are: a queued one is dropped, one given to a worker
+    /// but not started is taken back, and a running one's worker is stopped (SIGTERM, then
+    /// SIGKILL after `killGrace`) and replaced. Each fails with `CancellationError`; a job already
+    /// done is left as it is. What cancelling the Swift task that awaits its result does.
+    func interrupt(_ ids: [UInt64]) {
+        guard !ids.isEmpty else { return }
+        let wanted = Set(ids)
+        let stopped: [PoolJob] = lock.withLock {
+            var stopped: [PoolJob] = []
+            pending.removeAll { job in
+                guard wanted.contains(job.id) else { return false }
+                stopped.append(job)
+                return true
+            }
+            for slot in workers {
+                guard let head = slot.jobs.first else { continue }
+                // The running one first: its worker is stopped, and the jobs behind it come back.
+                if wanted.contains(head.id), slot.killStarted == nil {
+                    stop(slot)
+                    slot.abandonedJob = head
+                    stopped.append(head)
+                }
+                let given = slot.jobs.dropFirst()
+                stopped += given.filter { wanted.contains($0.id) }
+                // Not started: its reply, if one comes, is not for the head and is ignored.
+                slot.jobs = [head] + given.filter { !wanted.contains($0.id) }
+            }
+            return stopped
+        }
+        for job in stopped { job.finish(.failure(CancellationError())) }
+        wake()
+    }
+
+    /// Under the lock: SIGTERM to the worker, which takes no more jobs; SIGKILL follows after
+    /// `killGrace` (in `enforceTimeouts`); its exit is reaped like any other.
+    private func stop(_ slot: PoolWorkerSlot) {
+        slot.killStarted = mc_monotonic_ns()
+        slot.stopping = true
+        try? slot.process.terminate()
     }
 
     private static let typeNames = Locked<[ObjectIdentifier: String]>([:])
@@ -188,6 +237,23 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         MapResults(input: tasks.makeIterator(), deadline: .after(timeout), bufferSize: max(1, bufferSize ?? 4 * maxWorkers)) { task in
             try self.submit(task, timeout: taskTimeout)
         }
+    }
+
+    /// The outputs of `tasks` in input order, as an `AsyncSequence` with back-pressure: at most
+    /// `bufferSize` (default: four per worker) tasks are in flight, the input is read as
+    /// outputs are taken. Cancelling the iterating task stops the work in flight, running
+    /// tasks included (their workers are replaced).
+    /// - Parameter taskTimeout: each task's own timeout, as in `submit`.
+    public func results<S: Sequence>(of tasks: S, bufferSize: Int? = nil, taskTimeout: Duration? = nil) -> PoolOutputs<S>
+        where S.Element: ProcessTask {
+        PoolOutputs(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout)
+    }
+
+    /// The outcomes of `tasks` as they complete, each with its input index, as an
+    /// `AsyncSequence` (Python's `as_completed`), with back-pressure and cancellation as `results(of:)`.
+    public func completions<S: Sequence>(of tasks: S, bufferSize: Int? = nil, taskTimeout: Duration? = nil) -> PoolCompletions<S>
+        where S.Element: ProcessTask {
+        PoolCompletions(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout)
     }
 
     /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns
@@ -263,7 +329,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 if revents & ~Int16(POLLOUT) != 0 { collectResults(slot) }
                 if entries[2 + 2 * index].revents != 0 { reap(slot) }
             }
-            lock.withLock { enforceTimeouts() }
+            let overdue = lock.withLock { enforceTimeouts() }
+            for (job, timeout) in overdue { job.finish(.failure(PoolError.timedOut(after: timeout, task: job.summary()))) }
         }
         // Drained: every worker is told to stop and is waited for.
         let remaining = lock.withLock { workers }
@@ -420,7 +487,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             slot.jobs.removeAll()
             var running = jobs.popFirst()
             for job in jobs.reversed() { pending.prepend(job) }
-            if slot.timedOutJob != nil { return nil }
+            if slot.abandonedJob != nil { return nil } // failed already (timed out, or interrupted)
             if var retried = running, retried.retriesLeft > 0 {
                 retried.retriesLeft -= 1
                 pending.prepend(retried)
@@ -435,8 +502,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         }
     }
 
-    /// Under the lock: fails running tasks past their timeout and stops their workers.
-    private func enforceTimeouts() {
+    /// Under the lock: stops the workers of running tasks past their timeout, and returns those
+    /// tasks, to be failed once the lock is released (their callbacks may call the pool).
+    private func enforceTimeouts() -> [(PoolJob, Duration)] {
+        var overdue: [(PoolJob, Duration)] = []
         let now = mc_monotonic_ns()
         for slot in workers {
             if let started = slot.killStarted {
@@ -448,13 +517,12 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             }
             guard let head = slot.jobs.first, let timeout = head.timeout else { continue }
             if now - slot.headStarted >= timeout.nanosecondsForPool {
-                slot.timedOutJob = head
-                slot.killStarted = now
-                slot.stopping = true
-                head.finish(.failure(PoolError.timedOut(after: timeout, task: head.summary())))
-                try? slot.process.terminate()
+                slot.abandonedJob = head
+                stop(slot)
+                overdue.append((head, timeout))
             }
         }
+        return overdue
     }
 
     /// Milliseconds until the next deadline (a task's timeout, a kill's grace), or -1.
@@ -519,8 +587,9 @@ final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by t
     /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed.
     var killStarted: Int64?
     var killed = false
-    /// The task failed for its timeout (so its worker's death does not fail it twice).
-    var timedOutJob: PoolJob?
+    /// The running job already failed (timed out, or interrupted), so its worker's death does
+    /// not fail it twice.
+    var abandonedJob: PoolJob?
 
     init(process: ChildProcess<PoolWorker>, connection: Connection, exitDescriptor: Int32) {
         self.process = process

@@ -17,6 +17,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     private var state = State.pending
     private var callbacks: [@Sendable (Future<Value>) -> Void] = []
     private var waiters: [CompletionWaiter] = []
+    /// How the executor stops the work once it runs (a process pool can; threads cannot).
+    private var interruptHandler: (@Sendable () -> Void)?
 
     /// A pending future. Executors create these; code that implements its own executor may too.
     /// Corresponds to Python's `concurrent.futures.Future()`.
@@ -96,7 +98,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     }
 
     /// The value, awaited without blocking a thread. Cancelling the awaiting task cancels the
-    /// future if its work has not started yet (work already running finishes).
+    /// future if its work has not started yet; work already running is stopped if its executor
+    /// can stop it (a process pool stops the worker, the future then fails with
+    /// `CancellationError`), and otherwise finishes.
     /// Corresponds to `await asyncio.wrap_future(future)`.
     /// - Throws: the error the work threw; `FutureError.cancelled`.
     public var value: Value {
@@ -108,7 +112,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
                     }
                 }
             } onCancel: {
-                self.cancel()
+                self.interrupt()
             }
         }
     }
@@ -137,6 +141,22 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     }
 
     // MARK: For executors
+
+    /// Installs how the work is stopped once it runs; called by `interrupt`.
+    package func setInterruptHandler(_ handler: @escaping @Sendable () -> Void) {
+        lock.withLock { interruptHandler = handler }
+    }
+
+    /// Cancels the future if its work has not started, else asks the executor to stop it (if
+    /// it can). What cancelling a task that awaits the future does.
+    package func interrupt() {
+        guard !cancel() else { return }
+        let handler: (@Sendable () -> Void)? = lock.withLock {
+            if case .running = state { return interruptHandler }
+            return nil
+        }
+        handler?()
+    }
 
     /// Moves a pending future to running and returns true, or returns false if it was cancelled
     /// (the executor must then skip the work). Corresponds to Python's
@@ -175,6 +195,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
         let toRun = try lock.withLock { () throws(FutureError) -> [@Sendable (Future<Value>) -> Void] in
             if isDoneLocked { throw .invalidState("the future is already done") }
             state = .finished(result)
+            interruptHandler = nil
             if case .failure = result { return completeLocked(failed: true) }
             return completeLocked(failed: false)
         }

@@ -64,8 +64,8 @@ import MulticoreThreading
         #expect(bad.isReady)
         #expect(try !bad.successful())
         #expect(try one.successful())
-        #expect(eventually { seen.withLock { $0 } == [42] }, "\(seen.withLock { $0 })")
-        #expect(eventually { failures.withLock { $0 } == 1 }, "\(failures.withLock { $0 })")
+        #expect(await eventually { seen.withLock { $0 } == [42] }, "\(seen.withLock { $0 })")
+        #expect(await eventually { failures.withLock { $0 } == 1 }, "\(failures.withLock { $0 })")
     }
 
     @Test func closeTerminateAndJoinFollowPythonsRules() throws {

@@ -1,0 +1,203 @@
+import MulticoreProcessing
+import MulticoreThreading
+
+/// One task's outcome, with its place in the input: what `completions(of:)` yields.
+public struct PoolCompletion<Output: Sendable>: Sendable {
+    /// The task's position in the input, from 0.
+    public let index: Int
+    /// Its output, or the error it failed with.
+    public let result: Result<Output, any Error>
+}
+
+/// The outputs of a pool's tasks in input order, as an `AsyncSequence`: `for try await output in
+/// pool.results(of: tasks)`. Back-pressure: the input is read only as outputs are taken, with
+/// at most `bufferSize` tasks submitted ahead, so an endless input works. The first task that
+/// failed ends the iteration by throwing its error.
+///
+/// Cancelling the iterating task (or leaving the loop) stops the work in flight: tasks not
+/// started are dropped, and the workers running tasks are stopped and replaced.
+public struct PoolOutputs<Tasks: Sequence>: AsyncSequence where Tasks.Element: ProcessTask {
+    public typealias Element = Tasks.Element.Output
+    let tasks: Tasks
+    let executor: ProcessPoolExecutor
+    let bufferSize: Int
+    let taskTimeout: Duration?
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(feed: PoolFeed(input: tasks.makeIterator(), executor: executor, bufferSize: bufferSize, taskTimeout: taskTimeout))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var feed: PoolFeed<Tasks.Iterator>
+
+        /// The next output; nil after the last.
+        /// - Throws: the task's error; `CancellationError` when the iterating task is cancelled.
+        public mutating func next() async throws -> Element? {
+            try feed.fill()
+            guard let head = feed.window.first else { return nil }
+            let window = feed.window
+            do {
+                let value = try await withTaskCancellationHandler {
+                    try await head.future.value
+                } onCancel: {
+                    window.interruptAll()
+                }
+                feed.window.removeFirst()
+                return value
+            } catch {
+                // Whether the head was still queued (cancelled) or running (stopped), the
+                // iteration ends the same way.
+                if Task.isCancelled { throw CancellationError() }
+                throw error
+            }
+        }
+    }
+}
+
+/// The outcomes of a pool's tasks as they complete, each with its input index, as an
+/// `AsyncSequence`: Python's `as_completed`, with back-pressure (at most `bufferSize` tasks in
+/// flight, the input read as outcomes are taken). A failed task is an outcome like any other.
+/// Cancelling the iterating task (or leaving the loop) stops the work in flight.
+public struct PoolCompletions<Tasks: Sequence>: AsyncSequence where Tasks.Element: ProcessTask {
+    public typealias Element = PoolCompletion<Tasks.Element.Output>
+    let tasks: Tasks
+    let executor: ProcessPoolExecutor
+    let bufferSize: Int
+    let taskTimeout: Duration?
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(feed: PoolFeed(input: tasks.makeIterator(), executor: executor, bufferSize: bufferSize, taskTimeout: taskTimeout))
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        var feed: PoolFeed<Tasks.Iterator>
+
+        /// The next outcome to complete; nil once every task's outcome was taken.
+        /// - Throws: `CancellationError` when the iterating task is cancelled.
+        public mutating func next() async throws -> Element? {
+            try feed.fill()
+            guard !feed.window.isEmpty else { return nil }
+            let window = feed.window
+            let done = try await withTaskCancellationHandler {
+                try await window.nextDone()
+            } onCancel: {
+                window.interruptAll()
+            }
+            return PoolCompletion(index: done.index, result: done.result)
+        }
+    }
+}
+
+/// What both sequences share: the input, read lazily, and the window of tasks in flight.
+public struct PoolFeed<Input: IteratorProtocol> where Input.Element: ProcessTask {
+    var input: Input
+    let executor: ProcessPoolExecutor
+    let bufferSize: Int
+    let taskTimeout: Duration?
+    let window = PoolWindow<Input.Element.Output>()
+    var nextIndex = 0
+    var inputDone = false
+
+    init(input: Input, executor: ProcessPoolExecutor, bufferSize: Int, taskTimeout: Duration?) {
+        self.input = input
+        self.executor = executor
+        self.bufferSize = max(1, bufferSize)
+        self.taskTimeout = taskTimeout
+    }
+
+    /// Submits tasks until `bufferSize` are in flight or the input ends.
+    mutating func fill() throws {
+        while !inputDone, window.count < bufferSize {
+            guard let task = input.next() else {
+                inputDone = true
+                return
+            }
+            window.append(index: nextIndex, future: try executor.submit(task, timeout: taskTimeout))
+            nextIndex += 1
+        }
+    }
+}
+
+/// The futures in flight, in input order, and those done but not yet taken. When the
+/// iteration ends early (its iterator is dropped), the work still in flight is stopped.
+final class PoolWindow<Output: Sendable>: @unchecked Sendable { // all state is guarded by `lock`
+    struct Entry {
+        let index: Int
+        let future: Future<Output>
+    }
+
+    private let lock = Lock()
+    private var entries: [Entry] = []
+    /// Entries done and not yet taken by `nextDone`, in completion order.
+    private var done: [Int] = []
+    private var waiter: CheckedContinuation<Void, any Error>?
+
+    deinit { interruptAll() }
+
+    var count: Int { lock.withLock { entries.count } }
+    var isEmpty: Bool { lock.withLock { entries.isEmpty } }
+    var first: Entry? { lock.withLock { entries.first } }
+
+    func append(index: Int, future: Future<Output>) {
+        lock.withLock { entries.append(Entry(index: index, future: future)) }
+        future.addDoneCallback { [weak self] _ in self?.completed(index) }
+    }
+
+    func removeFirst() {
+        lock.withLock {
+            let index = entries.removeFirst().index
+            done.removeAll { $0 == index }
+        }
+    }
+
+    private func completed(_ index: Int) {
+        let resume: CheckedContinuation<Void, any Error>? = lock.withLock {
+            done.append(index)
+            defer { waiter = nil }
+            return waiter
+        }
+        resume?.resume()
+    }
+
+    /// Waits for the next entry to complete and takes it out of the window.
+    func nextDone() async throws -> (index: Int, result: Result<Output, any Error>) {
+        while true {
+            try Task.checkCancellation()
+            if let entry = takeDone() {
+                do {
+                    return (entry.index, .success(try await entry.future.value)) // done: no wait
+                } catch {
+                    return (entry.index, .failure(error))
+                }
+            }
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready = lock.withLock { () -> Bool in
+                    if !done.isEmpty || Task.isCancelled { return true }
+                    waiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+
+    private func takeDone() -> Entry? {
+        lock.withLock {
+            guard !done.isEmpty else { return nil }
+            let index = done.removeFirst()
+            guard let position = entries.firstIndex(where: { $0.index == index }) else { return nil }
+            return entries.remove(at: position)
+        }
+    }
+
+    /// Stops everything in flight (cancelling pending work, stopping running work) and wakes
+    /// a waiting `nextDone`, which then throws `CancellationError`.
+    func interruptAll() {
+        let (futures, resume): ([Future<Output>], CheckedContinuation<Void, any Error>?) = lock.withLock {
+            defer { waiter = nil }
+            return (entries.map(\.future), waiter)
+        }
+        for future in futures where !future.isDone { future.interrupt() }
+        resume?.resume(throwing: CancellationError())
+    }
+}

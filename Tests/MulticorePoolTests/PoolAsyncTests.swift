@@ -1,0 +1,155 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticorePool
+import MulticoreProcessing
+import MulticoreThreading
+
+/// Polls (bounded) until `condition` holds, sleeping without holding a thread: the tasks under
+/// test need the few threads of the cooperative pool (two on two cores).
+func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+    return true
+}
+
+/// The outcome of `task` once `done` says it has finished; nil if it did not in time (a hang
+/// fails the test instead of stalling the run).
+func finishedTask<T: Sendable>(_ task: Task<T, any Error>, done: Locked<Bool>) async -> Result<T, any Error>? {
+    guard await eventually({ done.withLock { $0 } }) else { return nil }
+    return await task.result
+}
+
+/// The pid of the worker of `pool`, once `future` runs on it.
+func runningWorker(_ pool: ProcessPoolExecutor, _ future: Future<Int32>) async -> Int32? {
+    guard await eventually({ future.isRunning && !pool.workerPIDs.isEmpty }) else { return nil }
+    return pool.workerPIDs.first
+}
+
+/// Counts itself in `running` once it runs, then sleeps.
+struct CountedNap: ProcessTask {
+    var running: SharedValue<Int>
+    var milliseconds: Int
+    func run() throws -> Int32 {
+        try running.withLock { $0 += 1 }
+        usleep(UInt32(milliseconds) * 1_000)
+        return getpid()
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct PoolAsyncTests {
+    @Test func resultsComeInOrderAndTheInputIsReadAsTheyAreTaken() async throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        defer { pool.terminate() }
+        let produced = Locked(0)
+        let endless = (0...).lazy.map { value -> Twice in
+            produced.withLock { $0 += 1 }
+            return Twice(value: value)
+        }
+        var outputs: [Int] = []
+        for try await output in pool.results(of: endless, bufferSize: 5) {
+            outputs.append(output)
+            if outputs.count == 40 { break }
+        }
+        #expect(outputs == (0..<40).map { $0 * 2 })
+        #expect(produced.withLock { $0 } <= 45, "at most the buffer is read ahead: \(produced.withLock { $0 })")
+    }
+
+    @Test func resultsThrowTheFirstFailure() async throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        defer { pool.terminate() }
+        var seen: [Int] = []
+        await #expect(throws: PoolError.self) {
+            for try await output in pool.results(of: (0..<10).map { MaybeTrap(crash: $0 == 3) }) { seen.append(output) }
+        }
+        #expect(seen == [1, 1, 1])
+    }
+
+    @Test func completionsGiveEachOutcomeOnceWithItsIndex() async throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        defer { pool.terminate() }
+        var outcomes: [Int: Result<Int, any Error>] = [:]
+        // The first task is slow: the others complete before it.
+        let tasks = [Nap(milliseconds: 300)] + (1..<20).map { _ in Nap(milliseconds: 0) }
+        var order: [Int] = []
+        for try await completion in pool.completions(of: tasks, bufferSize: 8) {
+            #expect(outcomes[completion.index] == nil, "index \(completion.index) twice")
+            outcomes[completion.index] = completion.result.map { Int($0) }
+            order.append(completion.index)
+        }
+        #expect(outcomes.count == 20 && outcomes.values.allSatisfy { (try? $0.get()) != nil })
+        #expect(order.first != 0, "the slow first task is not waited for: \(order)")
+
+        var failures = 0
+        for try await completion in pool.completions(of: (0..<6).map { MaybeTrap(crash: $0 % 3 == 0) }) {
+            if case .failure(let error) = completion.result {
+                #expect(completion.index % 3 == 0 && error is PoolError)
+                failures += 1
+            }
+        }
+        #expect(failures == 2)
+    }
+
+    @Test func cancellingATaskThatAwaitsAFutureStopsItsWorker() async throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(200))
+        defer { pool.terminate() }
+        let future = try pool.submit(Nap(milliseconds: 30_000))
+        let done = Locked(false)
+        let waiter = Task {
+            defer { done.withLock { $0 = true } }
+            return try await future.value
+        }
+        let worker = try #require(await runningWorker(pool, future))
+        waiter.cancel()
+        let outcome = try #require(await finishedTask(waiter, done: done), "the awaiting task never ended")
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(await eventually { kill(worker, 0) == -1 }, "the worker running the task was stopped")
+        #expect(try await pool.submit(Twice(value: 4)).value == 8, "a replacement runs the next task")
+    }
+
+    @Test func cancellingTheIterationStopsEverythingInFlight() async throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2, killGrace: .milliseconds(200))
+        defer { pool.terminate() }
+        let started = Locked(0)
+        let running = try SharedValue(0)
+        let done = Locked(false)
+        let tasks = (0..<8).lazy.map { _ -> CountedNap in
+            started.withLock { $0 += 1 }
+            return CountedNap(running: running, milliseconds: 30_000)
+        }
+        let iteration = Task {
+            defer { done.withLock { $0 = true } }
+            var count = 0
+            for try await _ in pool.results(of: tasks, bufferSize: 3) { count += 1 }
+            return count
+        }
+        #expect(await eventually { (try? running.withLock { $0 }) == 2 }, "two tasks run")
+        let workers = pool.workerPIDs
+        iteration.cancel()
+        let outcome = try #require(await finishedTask(iteration, done: done), "the iteration never ended")
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(await eventually { workers.allSatisfy { kill($0, 0) == -1 } }, "both running tasks were stopped")
+        #expect(started.withLock { $0 } == 3, "no more input was read")
+        #expect(try await pool.submit(Twice(value: 2)).value == 4)
+    }
+
+    @Test func cancellingATaskThatAwaitsAMapStopsTheMap() async throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let map = try pool.mapAsync((0..<6).map { _ in Nap(milliseconds: 30_000) }, chunksize: 1)
+        let done = Locked(false)
+        let waiter = Task {
+            defer { done.withLock { $0 = true } }
+            return try await map.value
+        }
+        #expect(await eventually { pool.executor.workerPIDs.count == 2 })
+        waiter.cancel()
+        let outcome = try #require(await finishedTask(waiter, done: done), "the awaiting task never ended")
+        #expect(throws: CancellationError.self) { try outcome.get() }
+        #expect(try await pool.applyAsync(Twice(value: 3)).value == 6, "the pool is still usable")
+    }
+}
