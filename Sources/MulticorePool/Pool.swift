@@ -19,12 +19,16 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     /// The number of worker processes. Python: `Pool._processes`.
     public var processes: Int { executor.maxWorkers }
 
-    /// Python: `multiprocessing.Pool(processes=None, maxtasksperchild=None, context=None)`.
-    /// - Parameter maxRetries: how many times a chunk whose worker died runs again.
-    public init(processes: Int? = nil, maxTasksPerChild: Int? = nil, startMethod: StartMethod? = nil,
-                maxRetries: Int = 0) throws {
-        executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod,
-                                           maxTasksPerChild: maxTasksPerChild, maxRetries: maxRetries)
+    /// Python: `multiprocessing.Pool(processes=None, initializer=None, initargs=(), maxtasksperchild=None, context=None)`.
+    /// - Parameters:
+    ///   - initializer: a task each worker runs once before its first task (its fields are
+    ///     Python's `initargs`). If it throws, the tasks waiting then fail with
+    ///     `PoolError.initializerFailed` and the pool stays usable (Python restarts the worker forever).
+    ///   - maxRetries: how many times a chunk whose worker died runs again.
+    public init(processes: Int? = nil, initializer: (any ProcessTask)? = nil, maxTasksPerChild: Int? = nil,
+                startMethod: StartMethod? = nil, maxRetries: Int = 0) throws {
+        executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
+                                           maxRetries: maxRetries, initializer: initializer)
     }
 
     private func ensureRunning() throws(PoolStateError) {

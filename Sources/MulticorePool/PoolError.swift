@@ -9,6 +9,10 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
     case workerDied(pid: Int32, exitCode: Int32, task: String)
     /// The task ran longer than its timeout; its worker was stopped (SIGTERM, then SIGKILL).
     case timedOut(after: Duration, task: String)
+    /// The pool's initializer threw (`type` and `message` of its error) in worker `pid`, or its
+    /// type could not be found there (`type` is then empty): the tasks that worker held and
+    /// those queued at that moment fail with this. The pool stays usable.
+    case initializerFailed(pid: Int32, type: String, message: String)
 
     public var description: String {
         switch self {
@@ -16,6 +20,9 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
             code < 0 ? "worker \(pid) was killed by signal \(-code) (SIG\(String(cString: mc_signal_name(-code)))) while running \(task)"
                      : "worker \(pid) exited with code \(code) while running \(task)"
         case .timedOut(let limit, let task): "\(task) ran longer than its timeout of \(limit)"
+        case .initializerFailed(let pid, let type, let message):
+            type.isEmpty ? "the pool's initializer could not run in worker \(pid): \(message)"
+                         : "the pool's initializer threw in worker \(pid): \(type): \(message)"
         }
     }
 }

@@ -94,8 +94,17 @@ func readChunk(_ bytes: [UInt8], at offset: Int) -> [[UInt8]]? {
 /// Tasks of any type can come: each type is found by its mangled name once, then cached.
 struct PoolWorker: ProcessTask {
     var channel: Connection
+    /// Run once before any task (Python's `initializer`); if it fails, the worker says so in a
+    /// frame with id 0 and exits.
+    var initializer: PoolInitializer?
 
     func run() throws -> Int {
+        if let initializer, let failure = initializer.run() {
+            var frame = [UInt8](repeating: 0, count: 8) // id 0: not a chunk's reply
+            frame += failure.wireBytes
+            try? channel.sendBytes(frame)
+            return 0
+        }
         var types: [UInt32: String] = [:]
         var found: [UInt32: any ProcessTask.Type] = [:]
         var done = 0
@@ -139,5 +148,24 @@ struct PoolWorker: ProcessTask {
 
     private static func reply<T: ProcessTask>(running type: T.Type, id: UInt64, count: Int, format: ChunkFormat, message: [UInt8]) -> [UInt8] {
         PoolReply.running(type, id: id, count: count, format: format, payload: message, at: PoolRequest.payloadOffset)
+    }
+}
+
+/// A pool's initializer, encoded: the task type's mangled name and the task's bytes.
+struct PoolInitializer: Codable, Sendable {
+    var typeName: String
+    var payload: [UInt8]
+
+    init<Task: ProcessTask>(_ task: Task) throws {
+        typeName = try ProcessPoolExecutor.typeName(of: Task.self)
+        payload = try WireEncoder().encode(task)
+    }
+
+    /// Runs it here; nil when it succeeded, else what went wrong.
+    func run() -> WorkerReply? {
+        guard let type = _typeByName(typeName) as? any ProcessTask.Type else { return .unknownTask(typeName) }
+        let reply = WorkerMain.reply(decoding: payload, as: type)
+        if case .value = reply { return nil }
+        return reply
     }
 }

@@ -34,6 +34,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// How many times a task whose worker died is run again, on another worker, before it
     /// fails with `PoolError.workerDied` (Ray's `max_retries`). Timeouts are not retried.
     public let maxRetries: Int
+    /// Run by each worker before its first task.
+    private let initializer: PoolInitializer?
 
     let lock = Lock()
     private var pending = Deque<PoolJob>()
@@ -45,6 +47,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     private var manager: JoinableThread?
     /// No worker is started before this (CLOCK_MONOTONIC ns) after a start failed.
     private var nextSpawnAllowed: Int64 = 0
+    /// How long to wait before starting a worker after the initializer failed: 50 ms, doubling
+    /// up to 1 s with each failure in a row, back to 0 once a worker answers a task. Workers are
+    /// only started for queued tasks while it fails, so a broken initializer never spins.
+    private var initializerBackoff: Int64 = 0
     /// How long tasks take, on average (an exponential moving average of the time between a
     /// worker's results), which sets how many tasks a worker is given ahead.
     private var averageTaskNanoseconds: Int64 = 1_000_000_000
@@ -53,10 +59,15 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// use). Python: `ProcessPoolExecutor(max_workers=None, mp_context=None, max_tasks_per_child=None)`.
     /// - Throws: `ExecutorError.invalidMaxWorkers`; `ProcessError.spawnFailed` when no pipe or
     ///   thread can be had.
+    /// - Parameter initializer: a task each worker runs once before its first task (Python's
+    ///   `initializer` and `initargs`), to set up what its tasks share; its output is dropped.
+    ///   If it throws in a worker, the tasks that worker held and those queued then fail with
+    ///   `PoolError.initializerFailed`; the pool stays usable and starts new workers for new tasks.
     public init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
-                maxRetries: Int = 0, killGrace: Duration = .seconds(1)) throws {
+                maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil) throws {
         let count = maxWorkers ?? cpuCount()
         guard count > 0, (maxTasksPerChild ?? 1) > 0, maxRetries >= 0 else { throw ExecutorError.invalidMaxWorkers }
+        self.initializer = try initializer.map { try PoolInitializer($0) }
         self.maxRetries = maxRetries
         self.maxWorkers = count
         self.startMethod = startMethod ?? getStartMethod()
@@ -359,14 +370,15 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         var plan = Plan()
         let alive = workers.filter { !$0.stopping }.count
         let now = mc_monotonic_ns()
-        if alive < maxWorkers, !(shuttingDown && pending.isEmpty), now >= nextSpawnAllowed {
+        let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty)
+        if alive < maxWorkers, wanted, now >= nextSpawnAllowed {
             plan.spawn = maxWorkers - alive
             return plan
         }
         dispatch()
         plan.watched = workers
         plan.pollMilliseconds = nextWakeMilliseconds()
-        if alive < maxWorkers, !(shuttingDown && pending.isEmpty) {
+        if alive < maxWorkers, wanted {
             let retry = Int32(clamping: max(1, (nextSpawnAllowed - now) / 1_000_000))
             plan.pollMilliseconds = plan.pollMilliseconds < 0 ? retry : min(plan.pollMilliseconds, retry)
         }
@@ -435,7 +447,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
 
     private func startWorker() {
         guard let (near, far) = try? Connection.pipe() else { return }
-        let process = ChildProcess(task: PoolWorker(channel: far), name: nil, daemon: true, startMethod: startMethod)
+        let process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil, daemon: true,
+                                   startMethod: startMethod)
         do {
             try process.start()
         } catch {
@@ -456,6 +469,17 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         while (try? slot.connection.poll(timeout: .zero)) == true {
             guard let frame = try? slot.connection.recvBytes(), frame.count >= 8 else { return } // dying: reap will tell
             let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            if id == 0 { // the initializer failed; the worker exits, and `reap` fails its tasks with this
+                let reply = try? WorkerReply(wireBytes: Array(frame[8...]))
+                let pid = slot.process.pid ?? 0
+                let error: PoolError = switch reply {
+                case .failure(let type, let message)?: .initializerFailed(pid: pid, type: type, message: message)
+                case .unknownTask(let name)?: .initializerFailed(pid: pid, type: "", message: "no task type named \(name)")
+                case .value?, nil: .initializerFailed(pid: pid, type: "", message: "an unreadable report")
+                }
+                lock.withLock { slot.initializerError = error; slot.stopping = true }
+                continue
+            }
             let finished: PoolJob? = lock.withLock {
                 guard let head = slot.jobs.first, head.id == id else { return nil }
                 slot.jobs.removeFirst()
@@ -464,6 +488,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
                 slot.headStarted = now
                 slot.tasksDone += head.count
+                initializerBackoff = 0
                 if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
                     slot.stopping = true
                     if let frames = try? Connection.frames(of: [PoolRequest.stop.bytes]) { slot.outbox += frames }
@@ -480,6 +505,21 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         _ = try? slot.process.join(timeout: .seconds(5))
         let code = slot.process.exitCode ?? -SIGKILL
         let pid = slot.process.pid ?? 0
+        // Its initializer failed: what it held and what is queued fail with that error.
+        let failedToStart: [PoolJob]? = lock.withLock {
+            guard slot.initializerError != nil else { return nil }
+            workers.removeAll { $0 === slot }
+            defer { slot.jobs.removeAll(); pending.removeAll() }
+            initializerBackoff = min(1_000_000_000, max(50_000_000, initializerBackoff * 2))
+            nextSpawnAllowed = mc_monotonic_ns() + initializerBackoff
+            return Array(slot.jobs) + Array(pending)
+        }
+        if let failedToStart, let error = slot.initializerError {
+            slot.connection.close()
+            _ = try? slot.process.close()
+            for job in failedToStart { job.finish(.failure(error)) }
+            return
+        }
         // The first job was running: it fails. The others had not started: back in the queue.
         let lost: PoolJob? = lock.withLock {
             workers.removeAll { $0 === slot }
@@ -590,6 +630,8 @@ final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by t
     /// The running job already failed (timed out, or interrupted), so its worker's death does
     /// not fail it twice.
     var abandonedJob: PoolJob?
+    /// Set when the worker's initializer failed (it then exits).
+    var initializerError: PoolError?
 
     init(process: ChildProcess<PoolWorker>, connection: Connection, exitDescriptor: Int32) {
         self.process = process

@@ -290,3 +290,77 @@ struct Padded: Codable {
         #expect(throws: ProcessError.self) { try PoolReply.outcomes(Int.self, count: 1, from: Array(good.prefix(8)) + [1, 5, 0], at: 8) }
     }
 }
+
+/// What a worker's initializer set up, read by its tasks.
+enum WorkerSetup {
+    nonisolated(unsafe) static var greeting = "not initialized"
+}
+
+/// An initializer: counts its runs, then sets the greeting (or throws, on the runs `failing` lists).
+struct Greet: ProcessTask {
+    var text: String
+    var runs: SharedValue<Int>
+    var failing: [Int] = []
+    func run() throws -> Bool {
+        let run = try runs.withLock { count -> Int in
+            count += 1
+            return count
+        }
+        if failing.contains(run) { throw PoolTaskError() }
+        WorkerSetup.greeting = text
+        return true
+    }
+}
+
+struct ReadGreeting: ProcessTask {
+    func run() -> String { WorkerSetup.greeting }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct PoolInitializerTests {
+    @Test func eachWorkerRunsTheInitializerOnceBeforeItsTasks() throws {
+        let runs = try SharedValue(0)
+        let pool = try ProcessPoolExecutor(maxWorkers: 2, maxTasksPerChild: 5, initializer: Greet(text: "hello", runs: runs))
+        defer { pool.shutdown() }
+        let greetings = try (0..<20).map { _ in try pool.submit(ReadGreeting()) }.map { try $0.result(timeout: testDeadline) }
+        #expect(greetings == Array(repeating: "hello", count: 20))
+        #expect(WorkerSetup.greeting == "not initialized", "it runs in the workers, not here")
+        // 20 tasks, 5 per worker: at least 4 workers, each initialized once (spares may be up).
+        let count = try runs.withLock { $0 }
+        #expect(count >= 4 && count <= 6, "\(count) initializer runs")
+    }
+
+    @Test func aThrowingInitializerFailsTheWaitingTasksAndThePoolCarriesOn() throws {
+        let runs = try SharedValue(0)
+        // The first two runs throw (the first two workers); later workers start fine.
+        let pool = try ProcessPoolExecutor(maxWorkers: 1, initializer: Greet(text: "late", runs: runs, failing: [1, 2]))
+        defer { pool.shutdown() }
+        let early = try pool.submit(ReadGreeting())
+        do {
+            _ = try early.result(timeout: testDeadline)
+            Issue.record("a task ran on a worker whose initializer failed")
+        } catch let error as PoolError {
+            guard case .initializerFailed(let pid, let type, let message) = error else { Issue.record("\(error)"); return }
+            #expect(pid > 0 && type == String(reflecting: PoolTaskError.self) && message == "the task gave up")
+        }
+        // Usable: a later task runs once a worker initializes (after at most one more failure).
+        var outcome: Result<String, any Error> = .failure(PoolTaskError())
+        for _ in 0..<3 {
+            outcome = Result { try pool.submit(ReadGreeting()).result(timeout: testDeadline) }
+            if case .success = outcome { break }
+            #expect(throws: PoolError.self) { try outcome.get() }
+        }
+        #expect(try outcome.get() == "late")
+    }
+
+    @Test func anInitializerThatAlwaysThrowsNeverHangsTheTasks() throws {
+        let runs = try SharedValue(0)
+        let pool = try Pool(processes: 2, initializer: Greet(text: "never", runs: runs, failing: Array(1...1_000)))
+        defer { pool.terminate() }
+        #expect(throws: PoolError.self) { try pool.mapAsync((0..<50).map { Twice(value: $0) }, chunksize: 5).get(timeout: testDeadline) }
+        #expect(throws: PoolError.self) { try pool.applyAsync(Twice(value: 1)).get(timeout: testDeadline) }
+        // Idle, it does not keep starting workers that fail.
+        let before = try runs.withLock { $0 }
+        usleep(300_000)
+        #expect(try runs.withLock { $0 } <= before + 2)
+    }
+}
