@@ -32,6 +32,11 @@ enum MulticoreCommand {
             --tasks N        How many tasks (default 20000).
             --workers N      Worker processes (default 2).
             --retries N      Runs again for a task whose worker died (default 3; 0 to see the errors).
+          pool       The notebook's doubler over a process Pool, with a progress bar.
+            --numbers N      How many numbers to double (default 10).
+            --workers N      Worker processes (default: the CPUs this process may use).
+          crash      Ten tasks on a Pool of two workers: one traps, one segfaults; each fails
+                     alone, named with its worker's signal, and the other eight complete.
           help       Show this text (also -h, --help).
 
         """
@@ -61,18 +66,21 @@ enum MulticoreCommand {
                 try arguments.finish()
                 try bench.run()
             case "soak":
-                func number(_ name: String, _ fallback: Int, minimum: Int) throws -> Int {
-                    guard let text = try arguments.option(name) else { return fallback }
-                    guard let value = Int(text), value >= minimum else { throw UsageError("\(name) takes a number >= \(minimum), not '\(text)'") }
-                    return value
-                }
-                let tasks = try number("--tasks", 20_000, minimum: 1)
-                let workers = try number("--workers", 2, minimum: 1)
-                let retries = try number("--retries", 3, minimum: 0)
+                let tasks = try arguments.number("--tasks", 20_000, minimum: 1)
+                let workers = try arguments.number("--workers", 2, minimum: 1)
+                let retries = try arguments.number("--retries", 3, minimum: 0)
                 try arguments.finish()
                 let report = try PoolSoak.run(tasks: tasks, workers: workers, retries: retries)
                 Console.line(report.description)
                 if !report.isSound || (retries > 0 && report.results != report.tasks) { exit(1) }
+            case "pool":
+                let numbers = try arguments.number("--numbers", 10, minimum: 1)
+                let workers = try arguments.number("--workers", cpuCount(), minimum: 1)
+                try arguments.finish()
+                try PoolDemos.doublers(count: numbers, workers: workers)
+            case "crash":
+                try arguments.finish()
+                try PoolDemos.crash()
             case "help", "-h", "--help":
                 Console.write(usage)
             default:
@@ -122,6 +130,13 @@ struct Arguments {
         guard index + 1 < remaining.count else { throw UsageError("\(name) needs a value") }
         let value = remaining[index + 1]
         remaining.removeSubrange(index...index + 1)
+        return value
+    }
+
+    /// `--name N`, at least `minimum`; `fallback` when absent.
+    mutating func number(_ name: String, _ fallback: Int, minimum: Int) throws(UsageError) -> Int {
+        guard let text = try option(name) else { return fallback }
+        guard let value = Int(text), value >= minimum else { throw UsageError("\(name) takes a number >= \(minimum), not '\(text)'") }
         return value
     }
 

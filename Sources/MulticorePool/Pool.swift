@@ -81,15 +81,21 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     /// Runs every task and returns their outputs in order. Python: `Pool.map(func, iterable, chunksize=None)`.
     /// - Parameter chunksize: tasks sent to a worker at once (default: about four chunks per worker).
     /// - Throws: the first error in input order (a task's, or `PoolError` for its chunk).
+    /// - Parameter progress: called with (tasks done, tasks in all) each time a chunk is done,
+    ///   in increasing order, on the pool's manager thread (keep it short).
     @available(*, noasync, message: "blocks the thread")
-    public func map<S: Sequence>(_ tasks: S, chunksize: Int? = nil) throws -> [S.Element.Output] where S.Element: ProcessTask {
-        try mapAsync(tasks, chunksize: chunksize).get()
+    public func map<S: Sequence>(_ tasks: S, chunksize: Int? = nil,
+                                 progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [S.Element.Output]
+        where S.Element: ProcessTask {
+        try mapAsync(tasks, chunksize: chunksize, progress: progress).get()
     }
 
     /// `map` without waiting. Python: `Pool.map_async(func, iterable, chunksize, callback, error_callback)`.
+    /// - Parameter progress: as in `map`.
     public func mapAsync<S: Sequence>(
         _ tasks: S, chunksize: Int? = nil,
-        callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
+        callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
         try ensureRunning()
         let all = Array(tasks)
@@ -97,10 +103,12 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
         let chunks = stride(from: 0, to: all.count, by: size).map { start in Array(all[start ..< min(start + size, all.count)]) }
         let result = Future<[S.Element.Output]>()
         _ = try result.setRunningOrNotifyCancel()
-        let collector = MapCollector(chunkCount: chunks.count, into: result, callback: callback, errorCallback: errorCallback)
+        let collector = MapCollector(chunkCount: chunks.count, taskCount: all.count, into: result, callback: callback,
+                                     errorCallback: errorCallback, progress: progress)
         if chunks.isEmpty { collector.finishEmpty() }
+        let sizes = chunks.map(\.count)
         let ids = try executor.enqueueChunks(chunks, timeout: nil, start: { !result.isDone }, cancel: { collector.cancel() }) { index, outcome in
-            collector.complete(index, outcome)
+            collector.complete(index, outcome, tasks: sizes[index])
         }
         // Cancelling a task that awaits the map stops all of it, running chunks included.
         result.setInterruptHandler { [weak executor] in executor?.interrupt(ids) }
@@ -172,18 +180,27 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `n
     private let result: Future<[Output]>
     private let callback: (@Sendable ([Output]) -> Void)?
     private let errorCallback: (@Sendable (any Error) -> Void)?
+    private let progress: (@Sendable (Int, Int) -> Void)?
+    private let taskCount: Int
     private let lock = Lock()
     private var slots: [Result<ChunkOutcomes<Output>, any Error>?]
     /// Every chunk before this one is done and succeeded.
     private var next = 0
     private var finished = false
+    /// Tasks in the chunks done so far, and the last count given to `progress`.
+    private var tasksDone = 0
+    private var tasksReported = 0
+    /// Held while `progress` runs: its calls never overlap and never go backwards.
+    private let progressLock = Lock()
 
-    init(chunkCount: Int, into result: Future<[Output]>,
-         callback: (@Sendable ([Output]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?) {
+    init(chunkCount: Int, taskCount: Int, into result: Future<[Output]>, callback: (@Sendable ([Output]) -> Void)?,
+         errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?) {
         slots = Array(repeating: nil, count: chunkCount)
+        self.taskCount = taskCount
         self.result = result
         self.callback = callback
         self.errorCallback = errorCallback
+        self.progress = progress
     }
 
     /// A map of nothing: done at once.
@@ -192,28 +209,41 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `n
     /// The pool dropped the map's chunks (`terminate`): the map fails rather than never ending.
     func cancel() { deliver(.failure(FutureError.cancelled)) }
 
-    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) {
-        let verdict: Result<[Output], any Error>? = lock.withLock {
-            guard !finished else { return nil }
-            slots[index] = outcome
-            while next < slots.count, let done = slots[next] {
-                switch done {
-                case .failure(let error): return .failure(error)
-                case .success(.each(let results)):
-                    if case .failure(let error)? = results.first(where: { if case .failure = $0 { true } else { false } }) {
-                        return .failure(error)
-                    }
-                case .success(.values): break
-                }
-                next += 1
+    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int) {
+        let (verdict, done): (Result<[Output], any Error>?, Int) = lock.withLock {
+            tasksDone += tasks
+            return (decide(index, outcome), tasksDone)
+        }
+        if let progress {
+            progressLock.withLock {
+                guard done > tasksReported else { return }
+                tasksReported = done
+                progress(done, taskCount)
             }
-            guard next == slots.count else { return nil }
-            var outputs: [Output] = []
-            outputs.reserveCapacity(slots.reduce(0) { $0 + ((try? $1?.get())?.count ?? 0) })
-            for case .success(let chunk)? in slots { outputs += (try? chunk.allValues()) ?? [] }
-            return .success(outputs)
         }
         if let verdict { deliver(verdict) }
+    }
+
+    /// Under the lock: records the chunk, and returns the map's outcome once it is known.
+    private func decide(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) -> Result<[Output], any Error>? {
+        guard !finished else { return nil }
+        slots[index] = outcome
+        while next < slots.count, let done = slots[next] {
+            switch done {
+            case .failure(let error): return .failure(error)
+            case .success(.each(let results)):
+                if case .failure(let error)? = results.first(where: { if case .failure = $0 { true } else { false } }) {
+                    return .failure(error)
+                }
+            case .success(.values): break
+            }
+            next += 1
+        }
+        guard next == slots.count else { return nil }
+        var outputs: [Output] = []
+        outputs.reserveCapacity(slots.reduce(0) { $0 + ((try? $1?.get())?.count ?? 0) })
+        for case .success(let chunk)? in slots { outputs += (try? chunk.allValues()) ?? [] }
+        return .success(outputs)
     }
 
     private func deliver(_ verdict: Result<[Output], any Error>) {

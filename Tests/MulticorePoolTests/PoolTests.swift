@@ -19,6 +19,20 @@ import MulticoreThreading
         #expect(pool.automaticChunkSize(count: 1_001) == 126)
     }
 
+    @Test func progressIsReportedInOrderUpToTheTotal() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let reports = Locked<[[Int]]>([])
+        let outputs = try pool.mapAsync((0..<100).map { Twice(value: $0) }, chunksize: 10, progress: { done, total in
+            reports.withLock { $0.append([done, total]) }
+        }).get(timeout: testDeadline)
+        #expect(outputs.count == 100)
+        let seen = reports.withLock { $0 }
+        #expect(seen.last == [100, 100], "\(seen)")
+        #expect(seen.count <= 10 && seen.allSatisfy { $0[1] == 100 && $0[0] % 10 == 0 }, "one report per chunk at most: \(seen)")
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0[0] < $1[0] }, "increasing: \(seen)")
+    }
+
     @Test func mapThrowsTheFirstErrorInInputOrder() throws {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
