@@ -58,19 +58,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What every test target shares: the test deadline, bounded polling, the child reaper.
+        .target(
+            name: "MulticoreTestSupport",
+            dependencies: ["MulticoreThreading", "MulticoreProcessing"],
+            path: "Tests/MulticoreTestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MulticoreThreadingTests",
-            dependencies: ["MulticoreThreading", "CMulticore"],
+            dependencies: ["MulticoreThreading", "CMulticore", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "MulticoreProcessingTests",
-            dependencies: ["MulticoreProcessing"],
+            dependencies: ["MulticoreProcessing", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "MulticorePoolTests",
-            dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"],
+            dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -9,12 +9,10 @@ import MulticoreThreading
 ///
 /// Python's `func` and `args` are a task here: a `Codable` value whose `run()` does the work,
 /// so `starmap` is `map` (each task carries its own arguments).
-public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; the executor is thread-safe
-    private enum State { case running, closed, terminated }
+public final class Pool: Sendable {
 
     let executor: ProcessPoolExecutor
-    private let lock = Lock()
-    private var state = State.running
+    private let lifecycle = PoolLifecycle()
 
     /// The number of worker processes. Python: `Pool._processes`.
     public var processes: Int { executor.maxWorkers }
@@ -29,12 +27,6 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
                 startMethod: StartMethod? = nil, maxRetries: Int = 0) throws {
         executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
                                            maxRetries: maxRetries, initializer: initializer)
-    }
-
-    private func ensureRunning() throws(PoolStateError) {
-        try lock.withLock { () throws(PoolStateError) in
-            guard state == .running else { throw .notRunning }
-        }
     }
 
     // MARK: One task
@@ -55,7 +47,7 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
         _ task: Task, timeout: Duration? = nil,
         callback: (@Sendable (Task.Output) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<Task.Output> {
-        try ensureRunning()
+        try lifecycle.ensureRunning()
         let future = try executor.submit(task, timeout: timeout)
         if callback != nil || errorCallback != nil {
             future.addDoneCallback { done in
@@ -73,10 +65,7 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     // MARK: Maps
 
     /// Python's automatic chunk size for `map`: the input cut into about four chunks per worker.
-    func automaticChunkSize(count: Int) -> Int {
-        let (size, extra) = count.quotientAndRemainder(dividingBy: max(1, processes * 4))
-        return max(1, size + (extra > 0 ? 1 : 0))
-    }
+    func automaticChunkSize(count: Int) -> Int { poolChunkSize(count: count, workers: processes) }
 
     /// Runs every task and returns their outputs in order. Python: `Pool.map(func, iterable, chunksize=None)`.
     /// - Parameter chunksize: tasks sent to a worker at once (default: about four chunks per worker).
@@ -97,7 +86,7 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
         callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
-        try ensureRunning()
+        try lifecycle.ensureRunning()
         let all = Array(tasks)
         let size = chunksize ?? automaticChunkSize(count: all.count)
         let chunks = stride(from: 0, to: all.count, by: size).map { start in Array(all[start ..< min(start + size, all.count)]) }
@@ -119,18 +108,21 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     /// `bufferSize` chunks in flight (Python reads the whole input first).
     /// Python: `Pool.imap(func, iterable, chunksize=1)`.
     public func imap<S: Sequence>(_ tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws
-        -> PoolResults<S.Iterator> where S.Element: ProcessTask {
-        try ensureRunning()
-        return PoolResults(input: tasks.makeIterator(), executor: executor, chunkSize: max(1, chunksize),
-                           bufferSize: max(1, bufferSize ?? 4 * processes), ordered: true)
+        -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
+        try lazyResults(tasks, chunksize: chunksize, bufferSize: bufferSize, ordered: true)
     }
 
     /// The outputs as they are ready, lazily. Python: `Pool.imap_unordered(func, iterable, chunksize=1)`.
     public func imapUnordered<S: Sequence>(_ tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws
-        -> PoolResults<S.Iterator> where S.Element: ProcessTask {
-        try ensureRunning()
-        return PoolResults(input: tasks.makeIterator(), executor: executor, chunkSize: max(1, chunksize),
-                           bufferSize: max(1, bufferSize ?? 4 * processes), ordered: false)
+        -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
+        try lazyResults(tasks, chunksize: chunksize, bufferSize: bufferSize, ordered: false)
+    }
+
+    private func lazyResults<S: Sequence>(_ tasks: S, chunksize: Int, bufferSize: Int?, ordered: Bool) throws
+        -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
+        try lifecycle.ensureRunning()
+        return PoolResults(input: tasks.makeIterator(), chunkSize: max(1, chunksize), bufferSize: max(1, bufferSize ?? 4 * processes),
+                           ordered: ordered) { [executor] chunk in try executor.submitChunk(chunk) }
     }
 
     // MARK: Async sequences
@@ -138,14 +130,14 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     /// The outputs in input order, as an `AsyncSequence` with back-pressure; cancelling the
     /// iterating task stops the work in flight. See `ProcessPoolExecutor.results(of:)`.
     public func results<S: Sequence>(of tasks: S, bufferSize: Int? = nil) throws -> PoolOutputs<S> where S.Element: ProcessTask {
-        try ensureRunning()
+        try lifecycle.ensureRunning()
         return executor.results(of: tasks, bufferSize: bufferSize)
     }
 
     /// The outcomes as they complete, with their input index, as an `AsyncSequence`.
     /// See `ProcessPoolExecutor.completions(of:)`.
     public func completions<S: Sequence>(of tasks: S, bufferSize: Int? = nil) throws -> PoolCompletions<S> where S.Element: ProcessTask {
-        try ensureRunning()
+        try lifecycle.ensureRunning()
         return executor.completions(of: tasks, bufferSize: bufferSize)
     }
 
@@ -153,14 +145,14 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
 
     /// No more tasks; the workers exit once the given ones are done. Python: `Pool.close()`.
     public func close() {
-        lock.withLock { if state == .running { state = .closed } }
+        lifecycle.close()
         executor.shutdown(wait: false)
     }
 
     /// Stops the workers now: tasks not started are cancelled, running ones fail with
     /// `PoolError.workerDied`. Python: `Pool.terminate()` (whose pending results never arrive).
     public func terminate() {
-        lock.withLock { state = .terminated }
+        lifecycle.terminate()
         executor.terminate()
     }
 
@@ -168,9 +160,15 @@ public final class Pool: @unchecked Sendable { // `state` is guarded by `lock`; 
     /// - Throws: `PoolStateError.stillRunning` before `close` or `terminate`.
     @available(*, noasync, message: "blocks the thread")
     public func join() throws(PoolStateError) {
-        guard lock.withLock({ state != .running }) else { throw .stillRunning }
+        try lifecycle.ensureEnding()
         executor.shutdown(wait: true)
     }
+}
+
+/// Python's `Pool._map_async` chunk size: `count` cut into about four chunks per worker.
+func poolChunkSize(count: Int, workers: Int) -> Int {
+    let (size, extra) = count.quotientAndRemainder(dividingBy: max(1, workers * 4))
+    return max(1, size + (extra > 0 ? 1 : 0))
 }
 
 /// Gathers a map's chunks as they complete (called on the pool's manager thread, no thread
@@ -262,22 +260,22 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `n
     }
 }
 
-/// The lazy results of `Pool.imap` and `Pool.imapUnordered`.
-public final class PoolResults<Input: IteratorProtocol> where Input.Element: ProcessTask {
-    public typealias Output = Input.Element.Output
+/// The lazy results of `imap` and `imapUnordered` (of `Pool` and `ThreadPool`).
+public final class PoolResults<Input: IteratorProtocol, Output: Sendable> {
     private var input: Input
     private var inputDone = false
     /// Chunks submitted, with their number of tasks.
     private var inFlight = Deque<(chunk: Future<ChunkOutcomes<Output>>, count: Int)>()
     private var ready = Deque<Result<Output, any Error>>()
-    private let executor: ProcessPoolExecutor
+    private let submitChunk: ([Input.Element]) throws -> Future<ChunkOutcomes<Output>>
     private let chunkSize: Int
     private let bufferSize: Int
     private let ordered: Bool
 
-    init(input: Input, executor: ProcessPoolExecutor, chunkSize: Int, bufferSize: Int, ordered: Bool) {
+    init(input: Input, chunkSize: Int, bufferSize: Int, ordered: Bool,
+         submitChunk: @escaping ([Input.Element]) throws -> Future<ChunkOutcomes<Output>>) {
         self.input = input
-        self.executor = executor
+        self.submitChunk = submitChunk
         self.chunkSize = chunkSize
         self.bufferSize = bufferSize
         self.ordered = ordered
@@ -295,7 +293,7 @@ public final class PoolResults<Input: IteratorProtocol> where Input.Element: Pro
                 var chunk: [Input.Element] = []
                 while chunk.count < chunkSize, let task = input.next() { chunk.append(task) }
                 if chunk.count < chunkSize { inputDone = true }
-                if !chunk.isEmpty { inFlight.append((try executor.submitChunk(chunk), chunk.count)) }
+                if !chunk.isEmpty { inFlight.append((try submitChunk(chunk), chunk.count)) }
             }
             guard !inFlight.isEmpty else { return nil }
             let entry: (chunk: Future<ChunkOutcomes<Output>>, count: Int)

@@ -113,11 +113,12 @@ public enum Threading {
 
     private static let exitCallbacks = Locked<[@Sendable () -> Void]>([])
 
-    /// Registers `callback` to run at process exit before non-daemon threads are joined.
+    /// Registers `callback` to run at process exit before non-daemon threads are joined, after
+    /// the callbacks registered before it (or before all of them, with `first`).
     /// Corresponds to Python's `threading._register_atexit`.
-    package static func registerAtExit(_ callback: @escaping @Sendable () -> Void) {
+    package static func registerAtExit(first: Bool = false, _ callback: @escaping @Sendable () -> Void) {
         installExitHandler()
-        exitCallbacks.withLock { $0.append(callback) }
+        exitCallbacks.withLock { first ? $0.insert(callback, at: 0) : $0.append(callback) }
     }
 
     private static let exitHandlerInstalled: Bool = {

@@ -6,17 +6,6 @@ import Glibc
 import MulticoreProcessing
 import MulticoreThreading
 
-/// Polls (bounded) until `condition` holds, sleeping without holding a thread: the tasks under
-/// test need the few threads of the cooperative pool (two on two cores).
-func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(1))
-    }
-    return true
-}
-
 /// The outcome of `task` once `done` says it has finished; nil if it did not in time (a hang
 /// fails the test instead of stalling the run).
 func finishedTask<T: Sendable>(_ task: Task<T, any Error>, done: Locked<Bool>) async -> Result<T, any Error>? {

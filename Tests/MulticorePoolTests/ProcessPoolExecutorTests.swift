@@ -5,8 +5,8 @@ import Glibc
 @testable import MulticorePool
 import MulticoreProcessing
 import MulticoreThreading
+@_exported import MulticoreTestSupport
 
-let testDeadline = Duration.seconds(20)
 
 struct Twice: ProcessTask {
     var value: Int
@@ -39,16 +39,6 @@ struct Nap: ProcessTask {
         usleep(UInt32(milliseconds) * 1_000)
         return getpid()
     }
-}
-
-/// Polls (bounded) until `condition` holds.
-func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        if ContinuousClock.now >= deadline { return false }
-        usleep(1_000)
-    }
-    return true
 }
 
 @Suite(.timeLimit(.minutes(1))) struct ProcessPoolExecutorTests {

@@ -3,8 +3,7 @@ import Testing
 import Glibc
 #endif
 @testable import MulticoreProcessing
-
-let testDeadline = Duration.seconds(20)
+@_exported import MulticoreTestSupport
 
 struct Message: Codable, Equatable, Sendable {
     var id: Int

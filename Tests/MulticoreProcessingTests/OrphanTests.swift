@@ -34,15 +34,6 @@ func processIsGone(_ pid: pid_t) -> Bool {
     return state == "Z" || state == "X"
 }
 
-/// Polls (bounded) until `condition` holds.
-func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while !condition() {
-        if ContinuousClock.now >= deadline { return false }
-        usleep(1_000)
-    }
-    return true
-}
 
 @Suite(.timeLimit(.minutes(1))) struct OrphanTests {
     @Test(arguments: [StartMethod.spawn, .forkserver, .fork])

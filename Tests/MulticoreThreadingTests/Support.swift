@@ -1,8 +1,6 @@
 import Testing
+@_exported import MulticoreTestSupport
 @testable import MulticoreThreading
-
-/// Every wait in the tests is bounded by this: a hang fails the test instead of stalling CI.
-let testDeadline = Duration.seconds(20)
 
 /// A short wait for things that must NOT happen (a thread that must stay blocked).
 let shortWait = Duration.milliseconds(50)
@@ -32,17 +30,6 @@ func spawn(_ body: @escaping @Sendable () throws -> Void) throws -> JoinableThre
     let thread = JoinableThread(daemon: true, target: body)
     try thread.start()
     return thread
-}
-
-/// Waits (bounded) until `condition` holds, polling: for states no primitive announces, such as
-/// "the other thread is now blocked inside wait".
-func eventually(within limit: Duration = testDeadline, _ condition: () -> Bool) -> Bool {
-    let deadline = Deadline.after(limit)
-    while !condition() {
-        if deadline.hasPassed { return false }
-        sleep(for: .microseconds(200))
-    }
-    return true
 }
 
 /// A counter shared between test threads; every access goes through its own lock.

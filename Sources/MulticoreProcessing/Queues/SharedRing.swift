@@ -100,14 +100,21 @@ final class SharedRing: Sendable {
         }
         defer { _ = putLock.release() }
         let limit = UInt32(maxsizeWord.pointee.load(ordering: .relaxed))
+        func hasRoom() -> Bool {
+            let used = tail.pointee.load(ordering: .relaxed) &- head.pointee.load(ordering: .sequentiallyConsistent)
+            let roomy = UInt64(usable) - min(used, UInt64(usable)) >= need
+            return roomy && (limit == 0 || messages.pointee.load(ordering: .sequentiallyConsistent) < limit)
+        }
         while true {
             let sequence = spaceSequence.pointee.load(ordering: .acquiring)
-            let used = tail.pointee.load(ordering: .relaxed) &- head.pointee.load(ordering: .acquiring)
-            let roomy = UInt64(usable) - min(used, UInt64(usable)) >= need
-            if roomy, limit == 0 || messages.pointee.load(ordering: .acquiring) < limit { break }
+            if hasRoom() { break }
             if deadline.hasPassed { throw QueueError.full }
             putSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            _ = SharedFutex.wait(spaceSequence, expected: sequence, deadline: deadline)
+            // Looked at again once counted as a sleeper: a get that freed space before it could
+            // see the count did not bump the sequence, and the wait below would never end.
+            if !hasRoom() {
+                _ = SharedFutex.wait(spaceSequence, expected: sequence, deadline: deadline)
+            }
             putSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
         }
         let position = tail.pointee.load(ordering: .relaxed)
