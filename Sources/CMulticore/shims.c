@@ -256,6 +256,15 @@ int mc_pidfd_open(pid_t pid) {
     return fd < 0 ? -errno : (int)fd;
 }
 
+int mc_child_ended(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do { r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT); } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    return info.si_pid == pid ? 1 : 0;
+}
+
 int mc_wait_status(pid_t pid, int *exited, int *code, int nohang) {
     int status = 0;
     pid_t r;

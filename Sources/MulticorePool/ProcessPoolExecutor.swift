@@ -327,7 +327,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             // Announce the sleep, then look once more for work that came meanwhile.
             managerAsleep.store(true, ordering: .sequentiallyConsistent)
             let more = lock.withLock { !pending.isEmpty && workers.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 } }
-            let ready = more ? 0 : poll(&entries, nfds_t(entries.count), plan.pollMilliseconds)
+            // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
+            let unwatched = plan.watched.contains { $0.exitDescriptor < 0 }
+            let milliseconds = unwatched ? (plan.pollMilliseconds < 0 ? 10 : min(plan.pollMilliseconds, 10)) : plan.pollMilliseconds
+            let ready = more ? 0 : poll(&entries, nfds_t(entries.count), milliseconds)
             managerAsleep.store(false, ordering: .sequentiallyConsistent)
             if ready < 0, errno != EINTR { break }
             if entries[0].revents != 0 {
@@ -338,18 +341,22 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 let revents = entries[1 + 2 * index].revents
                 if revents & Int16(POLLOUT) != 0 { lock.withLock { flush(slot) } }
                 if revents & ~Int16(POLLOUT) != 0 { collectResults(slot) }
-                if entries[2 + 2 * index].revents != 0 { reap(slot) }
+                if entries[2 + 2 * index].revents != 0 || (slot.exitDescriptor < 0 && !slot.process.isAlive) { reap(slot) }
             }
             let overdue = lock.withLock { enforceTimeouts() }
             for (job, timeout) in overdue { job.finish(.failure(PoolError.timedOut(after: timeout, task: job.summary()))) }
         }
-        // Drained: every worker is told to stop and is waited for.
+        // Drained: every worker is told to stop and is waited for, within bounds: one that does
+        // not stop in 5 s is killed; one whose end is not seen 5 s later is left to the daemon
+        // rule (terminated at exit), never waited for forever.
         let remaining = lock.withLock { workers }
-        for slot in remaining { try? slot.connection.sendBytes(PoolRequest.stop.bytes) }
+        for slot in remaining {
+            if let stop = try? Connection.frames(of: [PoolRequest.stop.bytes]) { _ = try? slot.connection.writeAvailable(stop[...]) }
+        }
         for slot in remaining {
             if (try? slot.process.join(timeout: .seconds(5))) != true {
                 try? slot.process.kill()
-                _ = try? slot.process.join(timeout: nil)
+                _ = try? slot.process.join(timeout: .seconds(5))
             }
             slot.connection.close()
         }

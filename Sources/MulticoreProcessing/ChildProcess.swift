@@ -69,6 +69,15 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     /// pool polls beside its workers' connections.
     package var exitFileDescriptor: Int32 { stateLock.withLock { exitDescriptor } }
 
+    /// Closes the pidfd and watches the child without it, as when none could be had (for tests).
+    package func dropExitDescriptorForTesting() {
+        stateLock.withLock {
+            guard startMethod != .forkserver, exitDescriptor >= 0 else { return }
+            Glibc.close(exitDescriptor)
+            exitDescriptor = -1
+        }
+    }
+
     /// Python's `Process._identity` (for tests).
     var identityForTests: [Int] { identity }
 
@@ -198,9 +207,16 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                     let (seconds, attoseconds) = max(deadline - ContinuousClock.now, .zero).components
                     milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
                 }
+                // No pidfd could be had (an old kernel, no descriptor left): look every 10 ms.
+                let watched = exitFD >= 0
+                if !watched { milliseconds = milliseconds < 0 ? 10 : min(milliseconds, 10) }
                 let ready = poll(&entries, nfds_t(entries.count), milliseconds)
                 if ready < 0 { if errno == EINTR { continue } else { return false } }
-                if ready == 0 { return false }
+                if !watched, let pid = stateLock.withLock({ _pid }), mc_child_ended(pid) == 1 { entries[0].revents = Int16(POLLIN) }
+                if ready == 0, entries[0].revents == 0 {
+                    if !watched, deadline.map({ ContinuousClock.now < $0 }) ?? true { continue }
+                    return false
+                }
                 if entries.count > 1, entries[1].revents != 0 {
                     readReply()
                     // A worker exits right after its reply: wait for that on this CPU for a

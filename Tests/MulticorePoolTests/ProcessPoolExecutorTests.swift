@@ -44,7 +44,7 @@ struct Nap: ProcessTask {
 @Suite(.timeLimit(.minutes(1))) struct ProcessPoolExecutorTests {
     @Test func tasksRunInWorkersAndTheirResultsComeBack() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let futures = try (0..<50).map { try pool.submit(Twice(value: $0)) }
         for (value, future) in futures.enumerated() {
             #expect(try future.result(timeout: testDeadline) == value * 2)
@@ -56,7 +56,7 @@ struct Nap: ProcessTask {
 
     @Test func aTasksErrorComesBackThroughItsFuture() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let failing = try pool.submit(Failing())
         #expect(throws: ProcessError.taskFailed(type: String(reflecting: PoolTaskError.self), message: "the task gave up")) {
             try failing.result(timeout: testDeadline)
@@ -66,7 +66,7 @@ struct Nap: ProcessTask {
 
     @Test func aCrashFailsOnlyItsTaskAndTheWorkerIsReplaced() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let futures = try (0..<30).map { try pool.submit(MaybeTrap(crash: $0 == 7)) }
         for (index, future) in futures.enumerated() {
             if index == 7 {
@@ -87,7 +87,7 @@ struct Nap: ProcessTask {
 
     @Test func aKilledWorkerFailsTheTaskItRan() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let long = try pool.submit(Nap(milliseconds: 30_000))
         let after = try pool.submit(Twice(value: 21))
         #expect(eventually { long.isRunning && !pool.workerPIDs.isEmpty })
@@ -102,7 +102,7 @@ struct Nap: ProcessTask {
 
     @Test func aTaskPastItsTimeoutFailsAndItsWorkerIsStopped() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(200))
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let slow = try pool.submit(Nap(milliseconds: 30_000), timeout: .milliseconds(100))
         #expect(throws: PoolError.timedOut(after: .milliseconds(100), task: "Nap(milliseconds: 30000)")) {
             try slow.result(timeout: testDeadline)
@@ -112,7 +112,7 @@ struct Nap: ProcessTask {
 
     @Test func maxTasksPerChildReplacesWorkers() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1, maxTasksPerChild: 1)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let pids = try (0..<4).map { _ in try pool.submit(WhoRuns()).result(timeout: testDeadline) }
         #expect(Set(pids).count == 4)
     }
@@ -142,7 +142,7 @@ struct Nap: ProcessTask {
             init(from decoder: any Decoder) throws {}
         }
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         #expect(throws: PoolTaskError.self) { try pool.submit(Unsendable()) }
         #expect(try pool.submit(Twice(value: 3)).result(timeout: testDeadline) == 6)
     }
@@ -165,7 +165,7 @@ struct CrashesOnce: ProcessTask {
 @Suite(.timeLimit(.minutes(1))) struct ProcessPoolMapAndRetryTests {
     @Test func mapReturnsOutputsInOrderLazily() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let results = pool.map((0..<200).lazy.map { Twice(value: $0) }, bufferSize: 8)
         var expected = 0
         while let value = try results.next() {
@@ -310,7 +310,7 @@ struct ReadGreeting: ProcessTask {
     @Test func eachWorkerRunsTheInitializerOnceBeforeItsTasks() throws {
         let runs = try SharedValue(0)
         let pool = try ProcessPoolExecutor(maxWorkers: 2, maxTasksPerChild: 5, initializer: Greet(text: "hello", runs: runs))
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let greetings = try (0..<20).map { _ in try pool.submit(ReadGreeting()) }.map { try $0.result(timeout: testDeadline) }
         #expect(greetings == Array(repeating: "hello", count: 20))
         #expect(WorkerSetup.greeting == "not initialized", "it runs in the workers, not here")
@@ -323,7 +323,7 @@ struct ReadGreeting: ProcessTask {
         let runs = try SharedValue(0)
         // The first two runs throw (the first two workers); later workers start fine.
         let pool = try ProcessPoolExecutor(maxWorkers: 1, initializer: Greet(text: "late", runs: runs, failing: [1, 2]))
-        defer { pool.shutdown() }
+        defer { pool.terminate() }
         let early = try pool.submit(ReadGreeting())
         do {
             _ = try early.result(timeout: testDeadline)

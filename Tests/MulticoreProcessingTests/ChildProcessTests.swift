@@ -56,6 +56,22 @@ struct Exiter: ProcessTask {
 }
 
 @Suite(.timeLimit(.minutes(1))) struct ChildProcessTests {
+    @Test func aChildIsJoinedEvenWithoutAPidfd() throws {
+        let sleeper = ChildProcess(task: Sleeper())
+        try sleeper.start()
+        sleeper.dropExitDescriptorForTesting()
+        #expect(try !sleeper.join(timeout: .milliseconds(30)), "still running")
+        #expect(sleeper.isAlive)
+        try sleeper.kill()
+        #expect(try sleeper.join(timeout: testDeadline))
+        #expect(sleeper.exitCode == -SIGKILL)
+        let doubler = ChildProcess(task: Doubler(number: 4))
+        try doubler.start()
+        doubler.dropExitDescriptorForTesting()
+        #expect(try doubler.join(timeout: testDeadline))
+        #expect(try doubler.result() == 8)
+    }
+
     @Test func runsTheTaskInAChildAndReturnsItsResult() throws {
         let process = ChildProcess(task: Doubler(number: 21))
         #expect(process.name.hasPrefix("Process-"))

@@ -100,6 +100,9 @@ int mc_pidfd_open(pid_t pid);
 /// waitpid on `pid` (WNOHANG when `nohang`): 0 with `*exited` and `*code` (exit status, or the
 /// terminating signal when not exited), EAGAIN if still running, or an errno.
 int mc_wait_status(pid_t pid, int *exited, int *code, int nohang);
+/// Whether child `pid` has ended, without reaping it (waitid with WNOWAIT): 1 ended, 0 running,
+/// -1 not a child of this process. For when no pidfd could be had.
+int mc_child_ended(pid_t pid);
 
 /// A signal's abbreviation without "SIG" ("SEGV", "KILL").
 const char *mc_signal_name(int signal);
