@@ -88,16 +88,17 @@ public final class Pool: Sendable {
     ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
         try lifecycle.ensureRunning()
         let all = Array(tasks)
-        let size = chunksize ?? automaticChunkSize(count: all.count)
-        let chunks = stride(from: 0, to: all.count, by: size).map { start in Array(all[start ..< min(start + size, all.count)]) }
+        let size = max(1, chunksize ?? automaticChunkSize(count: all.count))
+        let chunkCount = (all.count + size - 1) / size
         let result = Future<[S.Element.Output]>()
         _ = try result.setRunningOrNotifyCancel()
-        let collector = MapCollector(chunkCount: chunks.count, taskCount: all.count, into: result, callback: callback,
+        let collector = MapCollector(chunkCount: chunkCount, taskCount: all.count, into: result, callback: callback,
                                      errorCallback: errorCallback, progress: progress)
-        if chunks.isEmpty { collector.finishEmpty() }
-        let sizes = chunks.map(\.count)
-        let ids = try executor.enqueueChunks(chunks, timeout: nil, start: { !result.isDone }, cancel: { collector.cancel() }) { index, outcome in
-            collector.complete(index, outcome, tasks: sizes[index])
+        if chunkCount == 0 { collector.finishEmpty() }
+        let total = all.count
+        let ids = try executor.enqueueChunks(of: all, size: size, timeout: nil, start: { !result.isDone },
+                                             cancel: { collector.cancel() }) { index, outcome in
+            collector.complete(index, outcome, tasks: min(size, total - index * size))
         }
         // Cancelling a task that awaits the map stops all of it, running chunks included.
         result.setInterruptHandler { [weak executor] in executor?.interrupt(ids) }

@@ -37,11 +37,16 @@ enum PoolChunk {
     @discardableResult
     static func append<T: Encodable>(_ values: [T], to bytes: inout [UInt8]) throws -> ChunkFormat {
         let format = try ChunkFormat.choose(for: values)
+        try append(values[...], as: format, to: &bytes)
+        return format
+    }
+
+    /// Appends `values` to `bytes` in `format`, which `ChunkFormat.choose` gave for `T`.
+    static func append<T: Encodable>(_ values: ArraySlice<T>, as format: ChunkFormat, to bytes: inout [UInt8]) throws {
         switch format {
         case .raw: values.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        case .coded: bytes += try WireEncoder().encode(values)
+        case .coded: bytes += try WireEncoder().encode(Array(values))
         }
-        return format
     }
 
     /// Decodes `count` `T`s that `append` wrote in `format`, which fill `bytes` from `offset` to the end.

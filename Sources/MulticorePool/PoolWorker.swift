@@ -1,3 +1,4 @@
+import CMulticore
 import MulticoreProcessing
 
 /// What a pool sends a worker: a chunk of tasks to run, or the order to stop.
@@ -14,24 +15,44 @@ enum PoolRequest: Equatable {
     case stop
 
     var bytes: [UInt8] {
-        var bytes: [UInt8]
+        var bytes: [UInt8] = []
+        appendBody(to: &bytes)
+        return bytes
+    }
+
+    private func appendBody(to bytes: inout [UInt8]) {
         switch self {
         case .define(let index, let typeName):
-            bytes = [0]
+            bytes.append(0)
             withUnsafeBytes(of: index.littleEndian) { bytes += $0 }
             bytes += Array(typeName.utf8)
         case .run(let id, let type, let count, let format, let payload):
-            bytes = [1]
-            bytes.reserveCapacity(Self.payloadOffset + payload.count)
+            bytes.reserveCapacity(bytes.count + Self.payloadOffset + payload.count)
+            bytes.append(1)
             withUnsafeBytes(of: id.littleEndian) { bytes += $0 }
             withUnsafeBytes(of: type.littleEndian) { bytes += $0 }
             withUnsafeBytes(of: count.littleEndian) { bytes += $0 }
             bytes.append(format.rawValue)
             bytes += payload
         case .stop:
-            bytes = [2]
+            bytes.append(2)
         }
-        return bytes
+    }
+
+    /// The largest payload a run request can carry in one frame.
+    static let maximumPayload = Int(UInt32.max) - payloadOffset
+
+    /// Appends this request to `outbox` as one wire frame (length, CRC-32C, body), built in place.
+    func appendFrame(to outbox: inout [UInt8]) {
+        let start = outbox.count
+        outbox.append(contentsOf: repeatElement(0, count: WireFrame.headerSize))
+        appendBody(to: &outbox)
+        let length = outbox.count - start - WireFrame.headerSize
+        outbox.withUnsafeMutableBytes { raw in
+            let checksum = mc_crc32c(raw.baseAddress! + start + WireFrame.headerSize, length, 0)
+            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
+            raw.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
     }
 
     /// Where a run request's payload starts.

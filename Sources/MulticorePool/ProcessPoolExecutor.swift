@@ -144,41 +144,67 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         _ chunks: [[Task]], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
     ) throws -> [UInt64] {
+        try enqueueChunks(chunks.map { $0[...] }, timeout: timeout, start: start, cancel: cancel, finish: finish)
+    }
+
+    /// `tasks` cut into chunks of `size` (the last may be shorter), as `enqueueChunks`: what a
+    /// map does, without an array per chunk.
+    @discardableResult
+    func enqueueChunks<Task: ProcessTask>(
+        of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+    ) throws -> [UInt64] {
+        let size = max(1, size)
+        let chunks = stride(from: 0, to: tasks.count, by: size).map { tasks[$0 ..< min($0 + size, tasks.count)] }
+        return try enqueueChunks(chunks, timeout: timeout, start: start, cancel: cancel, finish: finish)
+    }
+
+    private func enqueueChunks<Task: ProcessTask>(
+        _ chunks: [ArraySlice<Task>], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+    ) throws -> [UInt64] {
         let typeName = try Self.typeName(of: Task.self)
-        var jobs: [(index: Int, count: Int, format: ChunkFormat, payload: [UInt8], summary: @Sendable () -> String)] = []
+        // One format for the call (a type's format is fixed once known), and closures shared by
+        // all its jobs: a map of 20k one-task chunks allocates nothing per chunk beyond its bytes.
+        let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
+        var jobs: [(index: Int, count: Int, payload: [UInt8])] = []
         jobs.reserveCapacity(chunks.count)
         for (index, tasks) in chunks.enumerated() {
-            guard let first = tasks.first else {
+            guard !tasks.isEmpty else {
                 if start() { finish(index, .success(.values([]))) }
                 continue
             }
             var payload: [UInt8] = []
-            let format = try PoolChunk.append(tasks, to: &payload)
-            let count = tasks.count
-            // Described only if it fails: reflection costs microseconds per task.
-            let summary: @Sendable () -> String = {
-                let text = count == 1 ? String(describing: first) : "a chunk of \(count) tasks from \(first)"
-                return String(text.prefix(160))
+            try PoolChunk.append(tasks, as: format, to: &payload)
+            guard payload.count <= PoolRequest.maximumPayload, tasks.count <= Int(UInt32.max) else {
+                throw WireError.oversizedFrame(size: payload.count, limit: PoolRequest.maximumPayload)
             }
-            jobs.append((index, count, format, payload, summary))
+            jobs.append((index, tasks.count, payload))
         }
         guard !jobs.isEmpty else { return [] }
+        // Described only if it fails: reflection costs microseconds per task.
+        let describe: @Sendable (PoolJob) -> String = { job in
+            guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload, at: 0).first else {
+                return "a chunk of \(job.count) tasks of \(Task.self)"
+            }
+            let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"
+            return String(text.prefix(160))
+        }
+        let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void = { job, outcome in
+            finish(job.index, outcome.flatMap { frame in
+                Result { () throws(ProcessError) in
+                    try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset)
+                }.mapError { $0 as any Error }
+            })
+        }
         let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
             guard !shuttingDown else { throw .shutDown }
             let firstID = nextID + 1
             for job in jobs {
                 nextID += 1
-                let (index, count) = (job.index, job.count)
                 pending.append(PoolJob(
-                    id: nextID, typeName: typeName, count: count, format: job.format, payload: job.payload, summary: job.summary,
-                    timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel,
-                    finish: { outcome in
-                        finish(index, outcome.flatMap { frame in
-                            Result { () throws(ProcessError) in
-                                try PoolReply.outcomes(Task.Output.self, count: count, from: frame, at: PoolJob.replyOffset)
-                            }.mapError { $0 as any Error }
-                        })
-                    }))
+                    id: nextID, index: job.index, typeName: typeName, count: job.count, format: format, payload: job.payload,
+                    timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode))
             }
             return Array(firstID...nextID)
         }
@@ -351,7 +377,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         // rule (terminated at exit), never waited for forever.
         let remaining = lock.withLock { workers }
         for slot in remaining {
-            if let stop = try? Connection.frames(of: [PoolRequest.stop.bytes]) { _ = try? slot.connection.writeAvailable(stop[...]) }
+            var stop: [UInt8] = []
+            PoolRequest.stop.appendFrame(to: &stop)
+            _ = try? slot.connection.writeAvailable(stop[...])
         }
         for slot in remaining {
             if (try? slot.process.join(timeout: .seconds(5))) != true {
@@ -396,10 +424,10 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// worker. Short tasks get a deep prefetch (a worker never waits for the manager); long ones
     /// a shallow one, so that a free worker can take the next task.
     private func dispatch() {
-        let depth = averageTaskNanoseconds < 200_000 ? 32 : averageTaskNanoseconds < 5_000_000 ? 4 : 2
+        let depth = averageTaskNanoseconds < 50_000 ? 64 : averageTaskNanoseconds < 200_000 ? 32 : averageTaskNanoseconds < 5_000_000 ? 4 : 2
         // A worker is topped up once it is down to half its depth: fewer, larger batches.
         let open = workers.filter { !$0.stopping && $0.killStarted == nil && $0.jobs.count <= depth / 2 }
-        var batches = [ObjectIdentifier: [PoolRequest]]()
+        var written = Set<ObjectIdentifier>()
         var progress = true
         while progress, !pending.isEmpty {
             progress = false
@@ -414,20 +442,17 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 slot.jobs.append(job)
                 let index = typeIndex(job.typeName)
                 if slot.definedTypes.insert(index).inserted {
-                    batches[ObjectIdentifier(slot), default: []].append(.define(index: index, typeName: job.typeName))
+                    PoolRequest.define(index: index, typeName: job.typeName).appendFrame(to: &slot.outbox)
                 }
-                batches[ObjectIdentifier(slot), default: []].append(.run(id: job.id, type: index, count: UInt32(job.count), format: job.format, payload: job.payload))
+                PoolRequest.run(id: job.id, type: index, count: UInt32(job.count), format: job.format, payload: job.payload)
+                    .appendFrame(to: &slot.outbox)
+                written.insert(ObjectIdentifier(slot))
                 progress = true
             }
         }
-        for slot in open {
-            guard let batch = batches[ObjectIdentifier(slot)] else { continue }
-            // A worker that cannot take the batch is dying: its exit is seen, and these jobs,
-            // not started, go back to the queue then.
-            guard let frames = try? Connection.frames(of: batch.map(\.bytes)) else { continue }
-            slot.outbox += frames
-            flush(slot)
-        }
+        // One write per worker for the whole batch. A worker that cannot take it is dying: its
+        // exit is seen, and these jobs, not started, go back to the queue then.
+        for slot in open where written.contains(ObjectIdentifier(slot)) { flush(slot) }
     }
 
     /// Task types by the index workers know them by. Under the lock.
@@ -498,7 +523,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 initializerBackoff = 0
                 if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
                     slot.stopping = true
-                    if let frames = try? Connection.frames(of: [PoolRequest.stop.bytes]) { slot.outbox += frames }
+                    PoolRequest.stop.appendFrame(to: &slot.outbox)
                     flush(slot)
                 }
                 return head
@@ -590,29 +615,37 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     }
 }
 
-/// One task on its way through the pool.
+/// One chunk of tasks on its way through the pool. Its closures are shared by all the chunks of
+/// one call (`enqueueChunks`).
 struct PoolJob: Sendable {
     let id: UInt64
+    /// The chunk's place in its call.
+    let index: Int
     let typeName: String
     /// How many tasks the chunk holds.
     let count: Int
     /// The tasks of the chunk, as `PoolChunk` writes them in `format`.
     let format: ChunkFormat
     let payload: [UInt8]
-    /// The task, described (for errors).
-    let summary: @Sendable () -> String
     let timeout: Duration?
     /// Runs left for it if its worker dies.
     var retriesLeft: Int
     /// Marks the future running; false when it was cancelled (the task is then dropped).
     let start: @Sendable () -> Bool
     let cancel: @Sendable () -> Void
-    /// Called with the worker's reply frame (the body after the chunk's id), or the error.
-    let finish: @Sendable (Result<[UInt8], any Error>) -> Void
-    /// Where a reply frame's body starts, after the chunk's id.
-    static let replyOffset = 8
+    let describe: @Sendable (PoolJob) -> String
+    /// Decodes the worker's reply frame (the body after the chunk's id), or passes the error on.
+    let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void
     /// Whether `start` was called (the future is running).
     var marked = false
+
+    /// Where a reply frame's body starts, after the chunk's id.
+    static let replyOffset = 8
+
+    /// The task, described (for errors).
+    func summary() -> String { describe(self) }
+
+    func finish(_ outcome: Result<[UInt8], any Error>) { decode(self, outcome) }
 }
 
 /// A worker process and what the pool gave it. Guarded by the pool's lock.

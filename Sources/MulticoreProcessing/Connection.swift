@@ -172,14 +172,6 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try sendPayload(bytes)
     }
 
-    /// The frames of `payloads`, one byte message each, ready to be written together: what a
-    /// pool queues for a worker and writes with `writeAvailable` as the worker reads.
-    package static func frames(of payloads: [[UInt8]]) throws -> [UInt8] {
-        var batch = [UInt8]()
-        for payload in payloads { batch += try WireFrame.frame(payload) }
-        return batch
-    }
-
     /// Writes as much of `bytes` as the pipe takes now, without blocking; returns how many
     /// bytes went. With `sendLock` held, so whole frames never interleave with other senders.
     /// - Throws: `ConnectionError.readOnly`, `.closed`, `.brokenPipe`, `.system`.
