@@ -131,8 +131,53 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         _ tasks: [Task], for future: Future<Value>, timeout: Duration?, start: @escaping @Sendable () -> Bool,
         cancel: @escaping @Sendable () -> Void, finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
     ) throws {
-        let ids = try enqueueChunks([tasks], timeout: timeout, start: start, cancel: cancel) { _, outcome in finish(outcome) }
-        future.setInterruptHandler { [weak self] in self?.interrupt(ids) }
+        // The path of every `submit`: one chunk, without the arrays and tuples of a map (in code
+        // not specialized for `Task`, each generic type costs a metadata lookup per call).
+        guard !tasks.isEmpty else {
+            if start() { finish(.success(.values([]))) }
+            return
+        }
+        let typeName = try Self.typeName(of: Task.self)
+        let format = try ChunkFormat.choose(for: tasks)
+        var payload: [UInt8] = []
+        try PoolChunk.append(tasks[...], as: format, to: &payload)
+        guard payload.count <= PoolRequest.maximumPayload else {
+            throw WireError.oversizedFrame(size: payload.count, limit: PoolRequest.maximumPayload)
+        }
+        let (describe, decode) = Self.jobClosures(Task.self) { _, outcome in finish(outcome) }
+        let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
+            guard !shuttingDown else { throw .shutDown }
+            nextID += 1
+            pending.append(PoolJob(
+                id: nextID, index: 0, typeName: typeName, count: tasks.count, format: format, payload: payload,
+                timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode))
+            return nextID
+        }
+        wake()
+        future.setInterruptHandler { [weak self] in self?.interrupt([id]) }
+    }
+
+    /// How a job of `Task`s is described (for errors) and how its reply is decoded and handed to
+    /// `finish` with the job's index: made once per call, shared by its jobs.
+    private static func jobClosures<Task: ProcessTask>(
+        _: Task.Type, finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+    ) -> (describe: @Sendable (PoolJob) -> String, decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void) {
+        // Described only if it fails: reflection costs microseconds per task.
+        let describe: @Sendable (PoolJob) -> String = { job in
+            guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload, at: 0).first else {
+                return "a chunk of \(job.count) tasks of \(Task.self)"
+            }
+            let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"
+            return String(text.prefix(160))
+        }
+        let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void = { job, outcome in
+            finish(job.index, outcome.flatMap { frame in
+                Result { () throws(ProcessError) in
+                    try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset)
+                }.mapError { $0 as any Error }
+            })
+        }
+        return (describe, decode)
     }
 
     /// Schedules each of `chunks` as one job, all under one lock and with one wake-up (a map
@@ -182,21 +227,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             jobs.append((index, tasks.count, payload))
         }
         guard !jobs.isEmpty else { return [] }
-        // Described only if it fails: reflection costs microseconds per task.
-        let describe: @Sendable (PoolJob) -> String = { job in
-            guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload, at: 0).first else {
-                return "a chunk of \(job.count) tasks of \(Task.self)"
-            }
-            let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"
-            return String(text.prefix(160))
-        }
-        let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void = { job, outcome in
-            finish(job.index, outcome.flatMap { frame in
-                Result { () throws(ProcessError) in
-                    try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset)
-                }.mapError { $0 as any Error }
-            })
-        }
+        let (describe, decode) = Self.jobClosures(Task.self, finish: finish)
         let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
             guard !shuttingDown else { throw .shutDown }
             let firstID = nextID + 1
