@@ -20,7 +20,10 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     enum Phase { case created, started, finished }
 
     let kind: Kind
-    private let target: (@Sendable () throws -> Void)?
+    /// Dropped once it has run (Python's `del self._target`): what it captured, the object that
+    /// owns this thread included, is released with the thread's end, not the thread's handle.
+    /// Only the thread itself touches it once started.
+    private var target: (@Sendable () throws -> Void)?
     private let stackSize: Int?
     private let stateLock = Lock()
     private var _name: String
@@ -148,6 +151,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
             stateLock.withLock { _error = error }
             Threading.excepthook(ExceptHookArguments(error: error, thread: self))
         }
+        target = nil
         finish()
         ThreadState.setRunning(nil)
         // No joiner is waiting in pthread_join: let the system reclaim the thread as it exits

@@ -4,38 +4,6 @@ import Glibc
 #endif
 @testable import MulticoreProcessing
 
-/// Open descriptors of this process.
-func openDescriptorCount() -> Int {
-    guard let directory = opendir("/proc/self/fd") else { return -1 }
-    defer { closedir(directory) }
-    var count = 0
-    while readdir(directory) != nil { count += 1 }
-    return count - 3 // ".", ".." and the directory's own descriptor
-}
-
-/// Children of this process that ended and were never reaped.
-func zombieChildCount() -> Int {
-    guard let directory = opendir("/proc") else { return -1 }
-    defer { closedir(directory) }
-    let me = getpid()
-    var zombies = 0
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        guard let pid = Int32(name), let file = fopen("/proc/\(pid)/stat", "r") else { continue }
-        var buffer = [CChar](repeating: 0, count: 512)
-        let read = fgets(&buffer, Int32(buffer.count), file) != nil
-        fclose(file)
-        guard read else { continue }
-        let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let close = line.lastIndex(of: ")") else { continue }
-        let fields = line[line.index(after: close)...].split(separator: " ")
-        if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies += 1 }
-    }
-    return zombies
-}
-
 /// Starts and ends a thousand children (spawned and forked by the fork server, some killed);
 /// returns what went wrong, or nil.
 func runLifecycles() throws -> String? {

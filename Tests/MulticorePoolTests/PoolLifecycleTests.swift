@@ -1,0 +1,96 @@
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import MulticorePool
+import MulticoreProcessing
+import MulticoreThreading
+
+/// In a child process: starts a pool of two workers, publishes their pids in `pids`, then waits
+/// to be killed.
+struct RunsAPool: ProcessTask {
+    var pids: SharedArray<Int32>
+    func run() throws -> Int {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2)
+        _ = try (0..<4).map { try pool.submit(Twice(value: $0)) }.map { try $0.result(timeout: .seconds(20)) }
+        let workers = pool.workerPIDs
+        guard workers.count == 2 else { return 1 }
+        for (index, pid) in workers.enumerated() { pids[index] = pid }
+        while true { pause() }
+    }
+}
+
+/// An output whose encoding fails (in the worker, after the task returned it).
+struct Unencodable: Codable, Sendable {
+    init() {}
+    init(from decoder: any Decoder) throws {}
+    func encode(to encoder: any Encoder) throws { throw PoolTaskError() }
+}
+
+struct ReturnsUnencodable: ProcessTask {
+    func run() -> Unencodable { Unencodable() }
+}
+
+/// Three pools, each with tasks, a crash, a timeout and workers replaced, shut down; returns
+/// what went wrong, or nil.
+func runPoolLifecycles() throws -> String? {
+    // Warm up what stays open for the life of the process (the spawner thread).
+    let warm = try ProcessPoolExecutor(maxWorkers: 1)
+    _ = try warm.submit(Twice(value: 1)).result(timeout: .seconds(20))
+    warm.shutdown()
+    let before = openDescriptorCount()
+    for round in 0..<3 {
+        let pool = try ProcessPoolExecutor(maxWorkers: 2, maxTasksPerChild: 7, killGrace: .milliseconds(100))
+        let outputs = try (0..<30).map { try pool.submit(Twice(value: $0)) }.map { try $0.result(timeout: .seconds(20)) }
+        guard outputs == (0..<30).map({ $0 * 2 }) else { return "round \(round): wrong outputs" }
+        let crash = try pool.submit(MaybeTrap(crash: true))
+        let slow = try pool.submit(Nap(milliseconds: 30_000), timeout: .milliseconds(50))
+        guard (try? crash.result(timeout: .seconds(20))) == nil, (try? slow.result(timeout: .seconds(20))) == nil else {
+            return "round \(round): a crash or a timeout did not fail its task"
+        }
+        pool.shutdown(wait: true)
+    }
+    let after = openDescriptorCount()
+    guard after == before else { return "descriptors: \(before) before, \(after) after" }
+    guard zombieChildCount() == 0 else { return "zombies left" }
+    return nil
+}
+
+@Suite(.timeLimit(.minutes(2))) struct PoolLifecycleTests {
+    @Test func theWorkersDieWithTheirParentEvenWhenItIsKilled() throws {
+        let pids = try SharedArray<Int32>(repeating: 0, count: 2)
+        let parent = ChildProcess(task: RunsAPool(pids: pids))
+        try parent.start()
+        #expect(eventually { pids[0] != 0 && pids[1] != 0 }, "the pool's workers started")
+        let workers = [pids[0], pids[1]]
+        try #require(workers.allSatisfy { $0 > 0 })
+        #expect(workers.allSatisfy { kill($0, 0) == 0 }, "the workers run while their parent lives")
+        try parent.kill()
+        #expect(try parent.join(timeout: testDeadline))
+        #expect(eventually { workers.allSatisfy { kill($0, 0) == -1 && errno == ESRCH } }, "no worker outlived its parent")
+    }
+
+    @Test func shutdownLeavesNoDescriptorAndNoZombieBehind() async {
+        // Counted in a process of its own: other tests open descriptors meanwhile.
+        let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            if let failure = try runPoolLifecycles() {
+                let bytes = Array("pool lifecycle: \(failure)\n".utf8)
+                _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                exit(1)
+            }
+            exit(0)
+        }
+        if let outcome, outcome.exitStatus != .exitCode(0) {
+            Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
+        }
+    }
+
+    @Test func anOutputThatCannotBeEncodedFailsOnlyItsTask() throws {
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { pool.terminate() }
+        #expect(throws: ProcessError.taskFailed(type: String(reflecting: PoolTaskError.self), message: "the task gave up")) {
+            try pool.submit(ReturnsUnencodable()).result(timeout: testDeadline)
+        }
+        #expect(try pool.submit(Twice(value: 6)).result(timeout: testDeadline) == 12, "the pool is still usable")
+    }
+}
