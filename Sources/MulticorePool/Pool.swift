@@ -175,14 +175,18 @@ func poolChunkSize(count: Int, workers: Int) -> Int {
 /// Gathers a map's chunks as they complete (called on the pool's manager thread, no thread
 /// of its own, no future per chunk) and completes the map's future with every output in
 /// order, or with the first error in input order as soon as every chunk before it is done.
-final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `next` and `finished` are guarded by `lock`
+final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable state is guarded by `lock`
     private let result: Future<[Output]>
     private let callback: (@Sendable ([Output]) -> Void)?
     private let errorCallback: (@Sendable (any Error) -> Void)?
     private let progress: (@Sendable (Int, Int) -> Void)?
     private let taskCount: Int
     private let lock = Lock()
-    private var slots: [Result<ChunkOutcomes<Output>, any Error>?]
+    /// Each chunk's outputs, and which chunks are done and which failed (kept apart: the
+    /// bookkeeping per chunk touches no generic type, which this unspecialized code pays for).
+    private var values: [[Output]]
+    private var done: [Bool]
+    private var failures: [Int: any Error] = [:]
     /// Every chunk before this one is done and succeeded.
     private var next = 0
     private var finished = false
@@ -194,7 +198,8 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `n
 
     init(chunkCount: Int, taskCount: Int, into result: Future<[Output]>, callback: (@Sendable ([Output]) -> Void)?,
          errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?) {
-        slots = Array(repeating: nil, count: chunkCount)
+        values = Array(repeating: [], count: chunkCount)
+        done = Array(repeating: false, count: chunkCount)
         self.taskCount = taskCount
         self.result = result
         self.callback = callback
@@ -226,28 +231,27 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // `slots`, `n
     /// Under the lock: records the chunk, and returns the map's outcome once it is known.
     private func decide(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) -> Result<[Output], any Error>? {
         guard !finished else { return nil }
-        slots[index] = outcome
-        while next < slots.count, let done = slots[next] {
-            switch done {
-            case .failure(let error): return .failure(error)
-            case .success(.each(let results)):
-                if case .failure(let error)? = results.first(where: { if case .failure = $0 { true } else { false } }) {
-                    return .failure(error)
-                }
-            case .success(.values): break
-            }
+        switch outcome {
+        case .success(.values(let outputs)): values[index] = outputs
+        case .success(let outcomes):
+            do { values[index] = try outcomes.allValues() } catch { failures[index] = error }
+        case .failure(let error): failures[index] = error
+        }
+        done[index] = true
+        while next < done.count, done[next] {
+            if !failures.isEmpty, let error = failures[next] { return .failure(error) }
             next += 1
         }
-        guard next == slots.count else { return nil }
+        guard next == done.count else { return nil }
         var outputs: [Output] = []
-        outputs.reserveCapacity(slots.reduce(0) { $0 + ((try? $1?.get())?.count ?? 0) })
-        for case .success(let chunk)? in slots { outputs += (try? chunk.allValues()) ?? [] }
+        outputs.reserveCapacity(taskCount)
+        for chunk in values { outputs += chunk }
         return .success(outputs)
     }
 
     private func deliver(_ verdict: Result<[Output], any Error>) {
         guard lock.withLock({ () -> Bool in
-            defer { finished = true; slots = [] }
+            defer { finished = true; values = [] }
             return !finished
         }) else { return }
         switch verdict {

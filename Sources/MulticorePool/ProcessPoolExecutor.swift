@@ -171,11 +171,16 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             return String(text.prefix(160))
         }
         let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void = { job, outcome in
-            finish(job.index, outcome.flatMap { frame in
-                Result { () throws(ProcessError) in
-                    try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset)
-                }.mapError { $0 as any Error }
-            })
+            switch outcome {
+            case .success(let frame):
+                do {
+                    finish(job.index, .success(try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset)))
+                } catch {
+                    finish(job.index, .failure(error))
+                }
+            case .failure(let error):
+                finish(job.index, .failure(error))
+            }
         }
         return (describe, decode)
     }
