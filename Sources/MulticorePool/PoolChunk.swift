@@ -116,14 +116,18 @@ enum PoolReply {
     static let eachTask: UInt8 = 1
 
     /// The reply frame for chunk `id` whose tasks, decoded from `payload`, are run here, in order.
-    static func running<T: ProcessTask>(_: T.Type, id: UInt64, count: Int, format: ChunkFormat, payload: [UInt8], at offset: Int) -> [UInt8] {
+    /// - Parameter room: zero bytes put before the frame (where a wire frame header goes, so
+    ///   that it is sent without a copy).
+    static func running<T: ProcessTask>(_: T.Type, id: UInt64, count: Int, format: ChunkFormat, payload: [UInt8], at offset: Int,
+                                        room: Int = 0) -> [UInt8] {
         let tasks: [T]
         do {
             tasks = try PoolChunk.decode(T.self, format: format, count: count, from: payload, at: offset)
         } catch {
-            return failing(.failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error)), id: id, count: count)
+            return failing(.failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error)), id: id,
+                           count: count, room: room)
         }
-        var frame = header(id)
+        var frame = header(id, room: room)
         var outputs: [T.Output] = []
         outputs.reserveCapacity(count)
         // A plain loop: this code is not specialized for `T`, and `enumerated()` would cost
@@ -142,28 +146,28 @@ enum PoolReply {
             }
             index += 1
         }
-        var values = frame
-        values += [allValues, 0] // the format's place
+        let mark = frame.count
+        frame += [allValues, 0] // the format's place
         do {
-            values[frame.count + 1] = try PoolChunk.append(outputs, to: &values).rawValue
-            return values
+            frame[mark + 1] = try PoolChunk.append(outputs, to: &frame).rawValue
         } catch {
             // An output that cannot be encoded fails only its own task.
+            frame.removeSubrange(mark...)
             appendEach(outputs.map { WorkerMain.reply(encoding: $0) }, to: &frame)
-            return frame
         }
+        return frame
     }
 
     /// A reply frame failing each of the `count` tasks of chunk `id` with `reply`.
-    static func failing(_ reply: WorkerReply, id: UInt64, count: Int) -> [UInt8] {
-        var frame = header(id)
+    static func failing(_ reply: WorkerReply, id: UInt64, count: Int, room: Int = 0) -> [UInt8] {
+        var frame = header(id, room: room)
         appendEach(repeatElement(reply, count: count), to: &frame)
         return frame
     }
 
-    private static func header(_ id: UInt64) -> [UInt8] {
-        var frame = [UInt8]()
-        frame.reserveCapacity(64)
+    private static func header(_ id: UInt64, room: Int) -> [UInt8] {
+        var frame = [UInt8](repeating: 0, count: room)
+        frame.reserveCapacity(room + 64)
         withUnsafeBytes(of: id.littleEndian) { frame.append(contentsOf: $0) }
         return frame
     }

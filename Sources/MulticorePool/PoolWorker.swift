@@ -145,15 +145,16 @@ struct PoolWorker: ProcessTask {
                      type: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 9, as: UInt32.self)),
                      count: Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 13, as: UInt32.self))))
                 }
-                let frame: [UInt8]
+                var frame: [UInt8]
                 if let type = found[header.type] {
                     frame = Self.reply(running: type, id: header.id, count: header.count, format: format, message: message)
                 } else {
-                    frame = PoolReply.failing(.unknownTask(types[header.type] ?? "type #\(header.type)"), id: header.id, count: header.count)
+                    frame = PoolReply.failing(.unknownTask(types[header.type] ?? "type #\(header.type)"), id: header.id,
+                                              count: header.count, room: WireFrame.headerSize)
                 }
                 // Sent before the next chunk starts: if this worker dies, the pool knows that the
                 // oldest chunk it has no reply for is the one that was running.
-                try channel.sendBytes(frame)
+                try channel.sendFrame(&frame)
                 done += header.count
             default:
                 switch PoolRequest(bytes: message) {
@@ -168,7 +169,8 @@ struct PoolWorker: ProcessTask {
     }
 
     private static func reply<T: ProcessTask>(running type: T.Type, id: UInt64, count: Int, format: ChunkFormat, message: [UInt8]) -> [UInt8] {
-        PoolReply.running(type, id: id, count: count, format: format, payload: message, at: PoolRequest.payloadOffset)
+        PoolReply.running(type, id: id, count: count, format: format, payload: message, at: PoolRequest.payloadOffset,
+                          room: WireFrame.headerSize)
     }
 }
 

@@ -172,6 +172,23 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try sendPayload(bytes)
     }
 
+    /// Sends `frame` as one message, its first `WireFrame.headerSize` bytes being room for the
+    /// frame header, filled in here: a message built with that room goes out without a copy.
+    /// - Throws: `ConnectionError.readOnly`, `.closed`, `.brokenPipe`, `.system`;
+    ///   `WireError.oversizedFrame` for 4 GiB or more.
+    package func sendFrame(_ frame: inout [UInt8]) throws {
+        guard writable else { throw ConnectionError.readOnly }
+        precondition(frame.count >= WireFrame.headerSize, "no room for the frame header")
+        let length = frame.count - WireFrame.headerSize
+        guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        frame.withUnsafeMutableBytes { raw in
+            let checksum = mc_crc32c(raw.baseAddress! + WireFrame.headerSize, length, 0)
+            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
+            raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
+        }
+        try sendBuffers([frame])
+    }
+
     /// Writes as much of `bytes` as the pipe takes now, without blocking; returns how many
     /// bytes went. With `sendLock` held, so whole frames never interleave with other senders.
     /// - Throws: `ConnectionError.readOnly`, `.closed`, `.brokenPipe`, `.system`.
