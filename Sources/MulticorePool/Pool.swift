@@ -105,6 +105,21 @@ public final class Pool: Sendable {
         return AsyncResult(result)
     }
 
+    /// Python: `Pool.starmap(func, iterable, chunksize)`. The same as `map`: a task carries its
+    /// own arguments, so there is nothing to unpack.
+    @available(*, noasync, message: "blocks the thread")
+    public func starmap<S: Sequence>(_ tasks: S, chunksize: Int? = nil) throws -> [S.Element.Output] where S.Element: ProcessTask {
+        try map(tasks, chunksize: chunksize)
+    }
+
+    /// Python: `Pool.starmap_async(func, iterable, chunksize, callback, error_callback)`: `mapAsync`.
+    public func starmapAsync<S: Sequence>(
+        _ tasks: S, chunksize: Int? = nil,
+        callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
+        try mapAsync(tasks, chunksize: chunksize, callback: callback, errorCallback: errorCallback)
+    }
+
     /// The outputs in order, lazily: the input is read as results are taken, with at most
     /// `bufferSize` chunks in flight (Python reads the whole input first).
     /// Python: `Pool.imap(func, iterable, chunksize=1)`.

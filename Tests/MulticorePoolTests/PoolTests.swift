@@ -15,6 +15,8 @@ import MulticoreThreading
         #expect(try pool.map(tasks, chunksize: 1).count == 1_000)
         #expect(try pool.map(tasks, chunksize: 7).last == 1_998)
         #expect(try pool.map([Twice]()) == [])
+        #expect(try pool.starmapAsync(tasks.prefix(10), chunksize: 3).get(timeout: testDeadline) == (0..<10).map { $0 * 2 },
+                "starmap is map: a task carries its arguments")
         #expect(pool.automaticChunkSize(count: 1_000) == 125, "Python: divmod(1000, 2 * 4), plus one for a remainder")
         #expect(pool.automaticChunkSize(count: 1_001) == 126)
     }
