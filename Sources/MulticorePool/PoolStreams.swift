@@ -18,14 +18,9 @@ public struct PoolCompletion<Output: Sendable>: Sendable {
 /// started are dropped, and the workers running tasks are stopped and replaced.
 public struct PoolOutputs<Tasks: Sequence>: AsyncSequence where Tasks.Element: ProcessTask {
     public typealias Element = Tasks.Element.Output
-    let tasks: Tasks
-    let executor: ProcessPoolExecutor
-    let bufferSize: Int
-    let taskTimeout: Duration?
+    let source: PoolSource<Tasks>
 
-    public func makeAsyncIterator() -> Iterator {
-        Iterator(feed: PoolFeed(input: tasks.makeIterator(), executor: executor, bufferSize: bufferSize, taskTimeout: taskTimeout))
-    }
+    public func makeAsyncIterator() -> Iterator { Iterator(feed: source.feed()) }
 
     public struct Iterator: AsyncIteratorProtocol {
         var feed: PoolFeed<Tasks.Iterator>
@@ -60,14 +55,9 @@ public struct PoolOutputs<Tasks: Sequence>: AsyncSequence where Tasks.Element: P
 /// Cancelling the iterating task (or leaving the loop) stops the work in flight.
 public struct PoolCompletions<Tasks: Sequence>: AsyncSequence where Tasks.Element: ProcessTask {
     public typealias Element = PoolCompletion<Tasks.Element.Output>
-    let tasks: Tasks
-    let executor: ProcessPoolExecutor
-    let bufferSize: Int
-    let taskTimeout: Duration?
+    let source: PoolSource<Tasks>
 
-    public func makeAsyncIterator() -> Iterator {
-        Iterator(feed: PoolFeed(input: tasks.makeIterator(), executor: executor, bufferSize: bufferSize, taskTimeout: taskTimeout))
-    }
+    public func makeAsyncIterator() -> Iterator { Iterator(feed: source.feed()) }
 
     public struct Iterator: AsyncIteratorProtocol {
         var feed: PoolFeed<Tasks.Iterator>
@@ -88,7 +78,19 @@ public struct PoolCompletions<Tasks: Sequence>: AsyncSequence where Tasks.Elemen
     }
 }
 
-/// What both sequences share: the input, read lazily, and the window of tasks in flight.
+/// What both sequences are made from: the tasks, the pool, and how many tasks may be in flight.
+struct PoolSource<Tasks: Sequence> where Tasks.Element: ProcessTask {
+    let tasks: Tasks
+    let executor: ProcessPoolExecutor
+    let bufferSize: Int
+    let taskTimeout: Duration?
+
+    func feed() -> PoolFeed<Tasks.Iterator> {
+        PoolFeed(input: tasks.makeIterator(), executor: executor, bufferSize: bufferSize, taskTimeout: taskTimeout)
+    }
+}
+
+/// What both sequences' iterators share: the input, read lazily, and the window of tasks in flight.
 public struct PoolFeed<Input: IteratorProtocol> where Input.Element: ProcessTask {
     var input: Input
     let executor: ProcessPoolExecutor

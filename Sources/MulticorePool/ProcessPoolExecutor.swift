@@ -319,14 +319,14 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// - Parameter taskTimeout: each task's own timeout, as in `submit`.
     public func results<S: Sequence>(of tasks: S, bufferSize: Int? = nil, taskTimeout: Duration? = nil) -> PoolOutputs<S>
         where S.Element: ProcessTask {
-        PoolOutputs(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout)
+        PoolOutputs(source: PoolSource(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout))
     }
 
     /// The outcomes of `tasks` as they complete, each with its input index, as an
     /// `AsyncSequence` (Python's `as_completed`), with back-pressure and cancellation as `results(of:)`.
     public func completions<S: Sequence>(of tasks: S, bufferSize: Int? = nil, taskTimeout: Duration? = nil) -> PoolCompletions<S>
         where S.Element: ProcessTask {
-        PoolCompletions(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout)
+        PoolCompletions(source: PoolSource(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout))
     }
 
     /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns
