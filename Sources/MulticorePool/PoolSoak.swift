@@ -56,10 +56,14 @@ public enum PoolSoak {
         let killer = JoinableThread(name: "mc-soak-killer", daemon: true) {
             var next = killEvery
             while !stop.isSet {
-                if finished.load(ordering: .relaxed) >= next, let victim = pool.workerPIDs.randomElement() {
+                let done = finished.load(ordering: .relaxed)
+                if done >= next, let victim = pool.workerPIDs.randomElement() {
                     kill(victim, SIGKILL)
                     kills.wrappingAdd(1, ordering: .relaxed)
-                    next += killEvery
+                    // The next kill `killEvery` tasks from now: a killer that fell behind (a busy
+                    // machine) does not catch up in a burst, which could hit one retried task on
+                    // worker after worker, more often than any retry budget allows.
+                    next = done + killEvery
                 }
                 _ = try? stop.wait(timeout: .milliseconds(1))
             }

@@ -36,7 +36,7 @@ struct CountedNap: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct PoolAsyncTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolAsyncTests {
     @Test func resultsComeInOrderAndTheInputIsReadAsTheyAreTaken() async throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
         defer { pool.terminate() }
@@ -92,7 +92,7 @@ struct CountedNap: ProcessTask {
     @Test func cancellingATaskThatAwaitsAFutureStopsItsWorker() async throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(200))
         defer { pool.terminate() }
-        let future = try pool.submit(Nap(milliseconds: 30_000))
+        let future = try pool.submit(Nap(milliseconds: 600_000))
         let done = Locked(false)
         let waiter = Task {
             defer { done.withLock { $0 = true } }
@@ -115,7 +115,7 @@ struct CountedNap: ProcessTask {
         let done = Locked(false)
         let tasks = (0..<8).lazy.map { _ -> CountedNap in
             started.withLock { $0 += 1 }
-            return CountedNap(running: running, pids: pids, milliseconds: 30_000)
+            return CountedNap(running: running, pids: pids, milliseconds: 600_000)
         }
         let iteration = Task {
             defer { done.withLock { $0 = true } }
@@ -139,7 +139,7 @@ struct CountedNap: ProcessTask {
     @Test func cancellingATaskThatAwaitsAMapStopsTheMap() async throws {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
-        let map = try pool.mapAsync((0..<6).map { _ in Nap(milliseconds: 30_000) }, chunksize: 1)
+        let map = try pool.mapAsync((0..<6).map { _ in Nap(milliseconds: 600_000) }, chunksize: 1)
         let done = Locked(false)
         let waiter = Task {
             defer { done.withLock { $0 = true } }

@@ -1,7 +1,7 @@
 import Testing
 @testable import MulticorePool
 
-@Suite(.timeLimit(.minutes(2))) struct PoolSoakTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolSoakTests {
     @Test func withRetriesEveryResultArrivesDespiteKilledWorkers() throws {
         let report = try PoolSoak.run(tasks: 4_000, workers: 2, retries: 3, killEvery: 400, deadline: .seconds(60))
         #expect(report.isSound, "\(report)")

@@ -6,7 +6,7 @@ import Glibc
 import MulticoreProcessing
 import MulticoreThreading
 
-@Suite(.timeLimit(.minutes(1))) struct PoolTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolTests {
     @Test func mapReturnsEveryOutputInOrderWithAnyChunkSize() throws {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
@@ -95,7 +95,7 @@ import MulticoreThreading
         #expect(try running.get(timeout: .zero) > 0, "close lets given tasks finish")
 
         let stopped = try Pool(processes: 1)
-        let long = try stopped.applyAsync(Nap(milliseconds: 30_000))
+        let long = try stopped.applyAsync(Nap(milliseconds: 600_000))
         let queued = try stopped.applyAsync(Twice(value: 1))
         #expect(eventually { long.future.isRunning })
         stopped.terminate()
@@ -119,7 +119,7 @@ struct Mirror: ProcessTask {
     func run() -> [UInt8] { bytes.reversed() }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct PoolFlowTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolFlowTests {
     @Test func bigChunksBothWaysNeverDeadlock() throws {
         // Each chunk is far larger than a socket's buffer, in both directions: the manager must
         // never block writing to a worker that is itself blocked writing its reply.

@@ -41,7 +41,7 @@ struct Nap: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessPoolExecutorTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessPoolExecutorTests {
     @Test func tasksRunInWorkersAndTheirResultsComeBack() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
         defer { pool.terminate() }
@@ -88,12 +88,12 @@ struct Nap: ProcessTask {
     @Test func aKilledWorkerFailsTheTaskItRan() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
         defer { pool.terminate() }
-        let long = try pool.submit(Nap(milliseconds: 30_000))
+        let long = try pool.submit(Nap(milliseconds: 600_000))
         let after = try pool.submit(Twice(value: 21))
         #expect(eventually { long.isRunning && !pool.workerPIDs.isEmpty })
         let victim = try #require(pool.workerPIDs.first)
         kill(victim, SIGKILL)
-        #expect(throws: PoolError.workerDied(pid: victim, exitCode: -SIGKILL, task: "Nap(milliseconds: 30000)")) {
+        #expect(throws: PoolError.workerDied(pid: victim, exitCode: -SIGKILL, task: "Nap(milliseconds: 600000)")) {
             try long.result(timeout: testDeadline)
         }
         // The next task was given to the dead worker too, but had not started: it runs elsewhere.
@@ -103,8 +103,8 @@ struct Nap: ProcessTask {
     @Test func aTaskPastItsTimeoutFailsAndItsWorkerIsStopped() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(200))
         defer { pool.terminate() }
-        let slow = try pool.submit(Nap(milliseconds: 30_000), timeout: .milliseconds(100))
-        #expect(throws: PoolError.timedOut(after: .milliseconds(100), task: "Nap(milliseconds: 30000)")) {
+        let slow = try pool.submit(Nap(milliseconds: 600_000), timeout: .milliseconds(100))
+        #expect(throws: PoolError.timedOut(after: .milliseconds(100), task: "Nap(milliseconds: 600000)")) {
             try slow.result(timeout: testDeadline)
         }
         #expect(try pool.submit(Twice(value: 5)).result(timeout: testDeadline) == 10)
@@ -162,7 +162,7 @@ struct CrashesOnce: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessPoolMapAndRetryTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessPoolMapAndRetryTests {
     @Test func mapReturnsOutputsInOrderLazily() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
         defer { pool.terminate() }
@@ -306,7 +306,7 @@ struct ReadGreeting: ProcessTask {
     func run() -> String { WorkerSetup.greeting }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct PoolInitializerTests {
+@Suite(.timeLimit(.minutes(5))) struct PoolInitializerTests {
     @Test func eachWorkerRunsTheInitializerOnceBeforeItsTasks() throws {
         let runs = try SharedValue(0)
         let pool = try ProcessPoolExecutor(maxWorkers: 2, maxTasksPerChild: 5, initializer: Greet(text: "hello", runs: runs))

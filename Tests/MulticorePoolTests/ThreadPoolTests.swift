@@ -6,7 +6,7 @@ import Glibc
 import MulticoreProcessing
 import MulticoreThreading
 
-@Suite(.timeLimit(.minutes(1))) struct ThreadPoolTests {
+@Suite(.timeLimit(.minutes(5))) struct ThreadPoolTests {
     @Test func mapKeepsOrderWithAnyChunkSizeAndReportsProgress() throws {
         let pool = try ThreadPool(processes: 3)
         defer { pool.terminate() }

@@ -55,7 +55,7 @@ struct Exiter: ProcessTask {
     func run() -> Int { exit(code) }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ChildProcessTests {
+@Suite(.timeLimit(.minutes(5))) struct ChildProcessTests {
     @Test func aChildIsJoinedEvenWithoutAPidfd() throws {
         let sleeper = ChildProcess(task: Sleeper())
         try sleeper.start()

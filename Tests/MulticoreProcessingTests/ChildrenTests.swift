@@ -15,7 +15,7 @@ struct SlowWriter: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ChildrenTests {
+@Suite(.timeLimit(.minutes(5))) struct ChildrenTests {
     @Test func activeChildrenListsTheRunningOnes() throws {
         let first = ChildProcess(task: Sleeper())
         let second = ChildProcess(task: Sleeper())
@@ -71,7 +71,7 @@ struct Family: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessNamingTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessNamingTests {
     @Test func grandchildrenAreNamedAfterTheirParent() throws {
         let process = ChildProcess(task: Family())
         let name = process.name
@@ -82,7 +82,7 @@ struct Family: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessCloseTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessCloseTests {
     @Test func closeThrowsWhileRunningAndClosesTheHandleAfter() throws {
         let process = ChildProcess(task: Sleeper())
         try process.start()

@@ -29,7 +29,7 @@ struct BulkSender: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ConnectionPassingTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionPassingTests {
     @Test func aChildAnswersOnAConnectionItWasGiven() throws {
         let (mine, theirs) = try Connection.pipe()
         let child = ChildProcess(task: Echo(connection: theirs))

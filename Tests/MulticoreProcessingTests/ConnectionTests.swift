@@ -11,7 +11,7 @@ struct Message: Codable, Equatable, Sendable {
     var values: [Double]
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ConnectionTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionTests {
     @Test(arguments: [true, false])
     func valuesAndBytesArriveInOrder(duplex: Bool) throws {
         let (receiver, sender) = try Connection.pipe(duplex: duplex)

@@ -37,7 +37,7 @@ func runLifecycles() throws -> String? {
 
 /// Counted in a child process of its own (an exit test): other tests running at the same time
 /// open descriptors and start children too.
-@Suite(.timeLimit(.minutes(3))) struct LifecycleTests {
+@Suite(.timeLimit(.minutes(5))) struct LifecycleTests {
     @Test func aThousandLifecyclesLeakNoDescriptorAndLeaveNoZombie() async {
         let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             if let failure = try runLifecycles() {

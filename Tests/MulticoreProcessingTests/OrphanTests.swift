@@ -35,7 +35,7 @@ func processIsGone(_ pid: pid_t) -> Bool {
 }
 
 
-@Suite(.timeLimit(.minutes(1))) struct OrphanTests {
+@Suite(.timeLimit(.minutes(5))) struct OrphanTests {
     @Test(arguments: [StartMethod.spawn, .forkserver, .fork])
     func aGrandchildDiesWhenItsParentIsKilled(method: StartMethod) throws {
         let pidFile = "/tmp/multicore-orphan-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"

@@ -23,7 +23,7 @@ struct IdentityReport: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessIdentityTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessIdentityTests {
     @Test func theMainProcessHasNoParent() {
         let me = currentProcess()
         #expect(me.name == "MainProcess" && me.isMain && me.identity.isEmpty && me.pid == getpid())

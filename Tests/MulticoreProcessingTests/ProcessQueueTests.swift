@@ -69,7 +69,7 @@ struct Fragile: Codable, Sendable, Equatable {
     init(from decoder: any Decoder) throws { value = try decoder.singleValueContainer().decode(Int.self) }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessQueueTests {
     @Test func itemsComeOutInOrderWithPythonsLimits() throws {
         let queue = try ProcessQueue<String>(maxsize: 2)
         #expect(queue.isEmpty && !queue.isFull && queue.maxsize == 2)
@@ -190,7 +190,7 @@ struct ByteProducer: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ProcessQueueRingTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessQueueRingTests {
     @Test func aLargeRingWrapsManyTimesAndGivesBackWhatWasConsumed() throws {
         // 4 MiB: the ring gives consumed chunks back; 24 MB go through it, six times around.
         let queue = try ProcessQueue<[UInt8]>(capacity: 4 << 20)

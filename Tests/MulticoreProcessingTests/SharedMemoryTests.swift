@@ -38,7 +38,7 @@ func uniqueBlockName(_ label: String) -> String {
     "mc_test_\(label)_\(getpid())_\(UInt32.random(in: 0 ... .max))"
 }
 
-@Suite(.timeLimit(.minutes(1))) struct SharedMemoryTests {
+@Suite(.timeLimit(.minutes(5))) struct SharedMemoryTests {
     @Test func aBlockIsSharedByName() throws {
         let block = try SharedMemory(create: 10_000)
         defer { try? block.unlink() }

@@ -88,7 +88,7 @@ func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output]
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct SharedLockTests {
+@Suite(.timeLimit(.minutes(5))) struct SharedLockTests {
     @Test func processesIncrementASharedValueUnderItsLock() throws {
         let counter = try SharedValue(0)
         let gate = try SharedEvent()
@@ -185,7 +185,7 @@ func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output]
 
 func threadExists(_ tid: Int32) -> Bool { access("/proc/self/task/\(tid)", F_OK) == 0 }
 
-@Suite(.timeLimit(.minutes(1))) struct SharedSyncTests {
+@Suite(.timeLimit(.minutes(5))) struct SharedSyncTests {
     @Test func aSemaphoreReleasedInOneProcessWakesAnother() throws {
         let semaphore = try SharedSemaphore(value: 0)
         let started = try SharedEvent()

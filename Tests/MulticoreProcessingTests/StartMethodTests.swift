@@ -38,7 +38,7 @@ struct StartMethodProbe: ProcessTask {
     }
 }
 
-@Suite(.timeLimit(.minutes(1))) struct StartMethodTests {
+@Suite(.timeLimit(.minutes(5))) struct StartMethodTests {
     @Test func theForkServerRunsTasksLikeSpawn() throws {
         let process = ChildProcess(task: Doubler(number: 21), startMethod: .forkserver)
         #expect(process.startMethod == .forkserver)

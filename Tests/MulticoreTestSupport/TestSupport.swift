@@ -6,6 +6,10 @@ import MulticoreThreading
 
 /// How long any wait in the tests may take before the test fails instead of hanging: a hang
 /// fails the test instead of stalling CI. Its first use installs `childReaper`.
+///
+/// Suites carry 5-minute time limits, a second net: on 2 cores under ThreadSanitizer, tests
+/// that block (joins, exit tests, the soak) can hold both threads of the cooperative pool for
+/// a minute, and the async tests waiting behind them are charged for it.
 public let testDeadline: Duration = {
     _ = childReaper
     return .seconds(20)

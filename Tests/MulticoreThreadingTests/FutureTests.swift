@@ -2,7 +2,7 @@ import Testing
 @testable import MulticoreThreading
 
 /// The async tests await with no deadline of their own: the time limit bounds them.
-@Suite(.timeLimit(.minutes(1))) struct FutureTests {
+@Suite(.timeLimit(.minutes(5))) struct FutureTests {
     struct Failure: Error, Equatable { let code: Int }
 
     @Test func lifeCycleFromPendingToFinished() throws {

@@ -7,7 +7,7 @@ import Glibc
 /// What happens at process exit, checked in child processes (Swift Testing's exit tests).
 /// Each body ends with `exit(0)`, the normal process exit that runs `atexit` handlers (the
 /// harness itself leaves an exit test's process with `_Exit`, which runs none).
-@Suite(.timeLimit(.minutes(1))) struct ProcessExitTests {
+@Suite(.timeLimit(.minutes(5))) struct ProcessExitTests {
     @Test func exitWaitsForNonDaemonThreads() async {
         let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             let thread = JoinableThread(daemon: false) {

@@ -1,7 +1,7 @@
 import Testing
 @testable import MulticoreThreading
 
-@Suite(.timeLimit(.minutes(1))) struct ThreadPoolExecutorTests {
+@Suite(.timeLimit(.minutes(5))) struct ThreadPoolExecutorTests {
     struct Failure: Error, Equatable {}
 
     @Test func submitReturnsResultsAndErrors() throws {
