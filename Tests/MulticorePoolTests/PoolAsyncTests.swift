@@ -6,10 +6,15 @@ import Glibc
 import MulticoreProcessing
 import MulticoreThreading
 
+/// How long a wait may be when it needs another Swift task to run: on 2 cores under
+/// ThreadSanitizer, tests that block can hold the cooperative pool's two threads for a minute
+/// before the task under test gets one (still a bound: a hang fails the test).
+let scheduledDeadline = Duration.seconds(150)
+
 /// The outcome of `task` once `done` says it has finished; nil if it did not in time (a hang
 /// fails the test instead of stalling the run).
 func finishedTask<T: Sendable>(_ task: Task<T, any Error>, done: Locked<Bool>) async -> Result<T, any Error>? {
-    guard await eventually({ done.withLock { $0 } }) else { return nil }
+    guard await eventually(within: scheduledDeadline, { done.withLock { $0 } }) else { return nil }
     return await task.result
 }
 
@@ -123,7 +128,7 @@ struct CountedNap: ProcessTask {
             for try await _ in pool.results(of: tasks, bufferSize: 3) { count += 1 }
             return count
         }
-        #expect(await eventually { pids[0] != 0 }, "a task runs")
+        #expect(await eventually(within: scheduledDeadline) { pids[0] != 0 }, "a task runs")
         // Usually both workers run one; a slow start may leave the second idle for a while.
         _ = await eventually(within: .seconds(2)) { pids[1] != 0 }
         let workers = (0..<2).map { pids[$0] }.filter { $0 > 0 }
