@@ -185,20 +185,11 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         return (describe, decode)
     }
 
-    /// Schedules each of `chunks` as one job, all under one lock and with one wake-up (a map
-    /// of many small chunks); `finish` gets each chunk's index and outcome as it completes.
-    /// `start` is asked before each chunk runs (false: it was cancelled, and is dropped).
-    /// Returns the jobs' ids (for `interrupt`).
-    @discardableResult
-    func enqueueChunks<Task: ProcessTask>(
-        _ chunks: [[Task]], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
-    ) throws -> [UInt64] {
-        try enqueueChunks(chunks.map { $0[...] }, timeout: timeout, start: start, cancel: cancel, finish: finish)
-    }
-
-    /// `tasks` cut into chunks of `size` (the last may be shorter), as `enqueueChunks`: what a
-    /// map does, without an array per chunk.
+    /// Schedules `tasks` cut into chunks of `size` (the last may be shorter), each chunk one job,
+    /// all under one lock and with one wake-up: what a map does, without an array per chunk.
+    /// `finish` gets each chunk's index and outcome as it completes; `start` is asked before
+    /// each chunk runs (false: it was cancelled, and is dropped). Returns the jobs' ids (for
+    /// `interrupt`).
     @discardableResult
     func enqueueChunks<Task: ProcessTask>(
         of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
