@@ -28,7 +28,8 @@ enum MulticoreCommand {
           soak       The crash soak: tasks through a process pool whose workers are SIGKILLed at
                      random (about one kill per 1000 tasks); prints the counts of tasks, results,
                      worker-died errors and tasks without an outcome; exits 1 unless every task
-                     had exactly one outcome (and, with retries, every result arrived).
+                     had exactly one outcome, right, and a task failed for its worker's death
+                     only after retries + 1 workers died running it.
             --tasks N        How many tasks (default 20000).
             --workers N      Worker processes (default 2).
             --retries N      Runs again for a task whose worker died (default 3; 0 to see the errors).
@@ -72,7 +73,7 @@ enum MulticoreCommand {
                 try arguments.finish()
                 let report = try PoolSoak.run(tasks: tasks, workers: workers, retries: retries)
                 Console.line(report.description)
-                if !report.isSound || (retries > 0 && report.results != report.tasks) { exit(1) }
+                if !report.isSound { exit(1) }
             case "pool":
                 let numbers = try arguments.number("--numbers", 10, minimum: 1)
                 let workers = try arguments.number("--workers", cpuCount(), minimum: 1)

@@ -23,6 +23,11 @@ public enum PoolSoak {
         public var results = 0
         /// Tasks that failed because their worker died (after their retries).
         public var workerDied = 0
+        /// Worker-died failures that came before the task's retries were used up (fewer than
+        /// `retries + 1` workers died running it): always a defect.
+        public var diedBeforeRetriesUsed = 0
+        /// The retries each task had.
+        public var retries = 0
         /// Tasks that failed otherwise, or returned a wrong value: always a defect.
         public var otherFailures = 0
         /// Tasks with no outcome by the deadline: always a defect.
@@ -31,12 +36,19 @@ public enum PoolSoak {
         public var kills = 0
         public var seconds = 0.0
 
-        /// Every task had exactly one outcome, none of them wrong.
-        public var isSound: Bool { otherFailures == 0 && withoutOutcome == 0 && results + workerDied == tasks }
+        /// What the pool promises, whatever the killer hits: every task had exactly one outcome,
+        /// none of them wrong; a task failed because its worker died only once `retries + 1`
+        /// workers had died running it; and no more deaths were charged to tasks than workers
+        /// were killed. A random killer may hit one task on worker after worker, so a sound
+        /// soak can have fewer results than tasks.
+        public var isSound: Bool {
+            otherFailures == 0 && withoutOutcome == 0 && diedBeforeRetriesUsed == 0 && results + workerDied == tasks
+                && workerDied * (retries + 1) <= kills
+        }
 
         public var description: String {
-            "soak: \(tasks) tasks, \(results) results, \(workerDied) worker-died errors, \(otherFailures) other failures, "
-                + "\(withoutOutcome) without an outcome, \(kills) workers killed, \(String(format: seconds)) s"
+            "soak: \(tasks) tasks, \(results) results, \(workerDied) worker-died errors (\(diedBeforeRetriesUsed) before \(retries) "
+                + "retries were used), \(otherFailures) other failures, \(withoutOutcome) without an outcome, \(kills) workers killed, \(String(format: seconds)) s"
         }
     }
 
@@ -47,6 +59,7 @@ public enum PoolSoak {
                            deadline: Duration = .seconds(600)) throws -> Report {
         var report = Report()
         report.tasks = tasks
+        report.retries = retries
         let start = ContinuousClock.now
         let pool = try ProcessPoolExecutor(maxWorkers: workers, maxRetries: retries)
         defer { pool.shutdown(cancelFutures: true) }
@@ -83,8 +96,9 @@ public enum PoolSoak {
                 if try future.result(timeout: left) == value &* 2 { report.results += 1 } else { report.otherFailures += 1 }
             } catch FutureError.timeout {
                 report.withoutOutcome += 1
-            } catch is PoolError {
+            } catch PoolError.workerDied(_, _, _, let attempts) {
                 report.workerDied += 1
+                if attempts != retries + 1 { report.diedBeforeRetriesUsed += 1 }
             } catch {
                 report.otherFailures += 1
             }

@@ -587,6 +587,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             var running = jobs.popFirst()
             for job in jobs.reversed() { pending.prepend(job) }
             if slot.abandonedJob != nil { return nil } // failed already (timed out, or interrupted)
+            running?.deaths += 1
             if var retried = running, retried.retriesLeft > 0 {
                 retried.retriesLeft -= 1
                 pending.prepend(retried)
@@ -597,7 +598,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         slot.connection.close()
         _ = try? slot.process.close()
         if let running = lost {
-            running.finish(.failure(PoolError.workerDied(pid: pid, exitCode: code, task: running.summary())))
+            running.finish(.failure(PoolError.workerDied(pid: pid, exitCode: code, task: running.summary(),
+                                                         attempts: running.deaths)))
         }
     }
 
@@ -657,6 +659,8 @@ struct PoolJob: Sendable {
     let timeout: Duration?
     /// Runs left for it if its worker dies.
     var retriesLeft: Int
+    /// How many workers died while running it.
+    var deaths = 0
     /// Marks the future running; false when it was cancelled (the task is then dropped).
     let start: @Sendable () -> Bool
     let cancel: @Sendable () -> Void

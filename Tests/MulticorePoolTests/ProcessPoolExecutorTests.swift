@@ -74,8 +74,8 @@ struct Nap: ProcessTask {
                     _ = try future.result(timeout: testDeadline)
                     Issue.record("the trapping task returned")
                 } catch let error as PoolError {
-                    guard case .workerDied(let pid, let code, let task) = error else { Issue.record("\(error)"); continue }
-                    #expect(pid > 0 && code == -SIGILL && task.contains("MaybeTrap(crash: true)"))
+                    guard case .workerDied(let pid, let code, let task, let attempts) = error else { Issue.record("\(error)"); continue }
+                    #expect(pid > 0 && code == -SIGILL && task.contains("MaybeTrap(crash: true)") && attempts == 1)
                 }
             } else {
                 #expect(try future.result(timeout: testDeadline) == 1, "task \(index)")
@@ -93,7 +93,7 @@ struct Nap: ProcessTask {
         #expect(eventually { long.isRunning && !pool.workerPIDs.isEmpty })
         let victim = try #require(pool.workerPIDs.first)
         kill(victim, SIGKILL)
-        #expect(throws: PoolError.workerDied(pid: victim, exitCode: -SIGKILL, task: "Nap(milliseconds: 600000)")) {
+        #expect(throws: PoolError.workerDied(pid: victim, exitCode: -SIGKILL, task: "Nap(milliseconds: 600000)", attempts: 1)) {
             try long.result(timeout: testDeadline)
         }
         // The next task was given to the dead worker too, but had not started: it runs elsewhere.
@@ -191,6 +191,15 @@ struct CrashesOnce: ProcessTask {
         let again = try SharedValue(0)
         #expect(throws: PoolError.self) { try strict.submit(CrashesOnce(runs: again, value: 7)).result(timeout: testDeadline) }
         #expect(again.value == 1)
+        // A task that always crashes fails once its retries are used, counting the deaths.
+        let doomed = try ProcessPoolExecutor(maxWorkers: 1, maxRetries: 2)
+        defer { doomed.shutdown() }
+        do {
+            _ = try doomed.submit(MaybeTrap(crash: true)).result(timeout: testDeadline)
+            Issue.record("a trapping task returned")
+        } catch PoolError.workerDied(_, let code, _, let attempts) {
+            #expect(code == -SIGILL && attempts == 3)
+        }
     }
 }
 
