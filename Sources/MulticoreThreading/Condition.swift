@@ -18,6 +18,9 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
     /// every read and write of a class property) is turned off.
     @exclusivity(unchecked) private var waiters: Deque<Lock> = []
 
+    /// How many threads are waiting to be notified (for tests).
+    var waitingCount: Int { withLock { waiters.count } }
+
     /// A condition over a new `RLock`. Corresponds to Python's `threading.Condition()`.
     public init() { underlying = .rlock(RLock()) }
 

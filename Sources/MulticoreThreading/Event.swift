@@ -17,13 +17,19 @@ public final class Event: @unchecked Sendable { // `flag` is guarded by `conditi
         }
     }
 
+    /// How many threads are asleep in `wait` (for tests).
+    var waitingCount: Int { condition.waitingCount }
+
     /// Clears the flag. Corresponds to Python's `Event.clear()`.
     public func clear() {
         condition.withLock { flag = false }
     }
 
-    /// Blocks until the flag is set or `timeout` passes (nil: no limit); returns the flag.
-    /// Corresponds to Python's `Event.wait(timeout=None)`.
+    /// Blocks until the flag is set or `timeout` passes (nil: no limit); returns true if the
+    /// flag was set while it waited, even if it was cleared again before this thread woke (a
+    /// `set()` then `clear()` releases every waiter), false if it timed out.
+    /// Corresponds to Python's `Event.wait(timeout=None)` (gh-57711: the result of the notified
+    /// wait, not a second look at the flag).
     /// - Throws: `ThreadingError.negativeTimeout` for a negative timeout.
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
@@ -31,11 +37,10 @@ public final class Event: @unchecked Sendable { // `flag` is guarded by `conditi
         try checkTimeout(timeout)
         let deadline = Deadline.after(timeout)
         return condition.withLock {
-            while !flag {
-                if deadline.hasPassed { return false }
-                _ = condition.wait(deadline: deadline)
-            }
-            return true
+            if flag { return true }
+            // Only `set()` notifies, and a condition's wait never returns spuriously: notified
+            // means the flag was set since this thread went to sleep.
+            return condition.wait(deadline: deadline)
         }
     }
 }

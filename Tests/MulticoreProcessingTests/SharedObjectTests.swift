@@ -225,6 +225,30 @@ func threadExists(_ tid: Int32) -> Bool { access("/proc/self/task/\(tid)", F_OK)
         #expect(!event.isSet)
     }
 
+    /// A `set()` then `clear()` releases every waiter, threads and processes, each with true.
+    @Test func aPulseReleasesEveryWaiterInEveryProcess() throws {
+        for _ in 0..<3 {
+            let event = try SharedEvent()
+            let children = try startAll([EventWaiter](repeating: EventWaiter(event: event), count: 4))
+            let threads = try (0..<8).map { _ in
+                let thread = ValueThread<Bool>(daemon: true) { try event.wait(timeout: testDeadline) }
+                try thread.start()
+                return thread
+            }
+            #expect(eventually { event.sleeperCount == 12 })
+            event.set()
+            event.clear()
+            for thread in threads {
+                #expect(try thread.join(timeout: testDeadline))
+                #expect(try thread.value(), "a thread missed the pulse")
+            }
+            let outputs = try joinAll(children)
+            #expect(outputs == [Bool](repeating: true, count: 4), "a process missed the pulse")
+            #expect(!event.isSet)
+            if outputs.contains(false) { break } // each miss cost its 20 s: once is enough
+        }
+    }
+
     @Test(arguments: [false, true])
     func aConditionWakesAWaiterInAnotherProcess(recursive: Bool) throws {
         let condition = recursive ? try SharedCondition() : try SharedCondition(lock: SharedLock())

@@ -29,4 +29,26 @@ import Testing
         event.set()
         for waiter in waiters { #expect(try waiter.join(timeout: testDeadline)) }
     }
+
+    /// gh-57711: a `set()` followed at once by `clear()` releases every waiter, each with true,
+    /// even those that get the lock back only after the `clear()`.
+    @Test(arguments: [false, true])
+    func aPulseReleasesEveryWaiter(timed: Bool) throws {
+        for _ in 0..<10 {
+            let event = Event()
+            let results = Recorder<Bool>()
+            let waiters = try (0..<25).map { _ in
+                try spawn { results.append(try timed ? event.wait(timeout: testDeadline) : event.wait()) }
+            }
+            #expect(eventually { event.waitingCount == 25 })
+            event.set()
+            event.clear()
+            let limit = ContinuousClock.now + testDeadline // one deadline for all: a failure fails fast
+            let ended = try waiters.allSatisfy { try $0.join(timeout: max(.zero, limit - .now)) }
+            #expect(ended, "a waiter missed the pulse")
+            #expect(results.items == [Bool](repeating: true, count: 25))
+            #expect(!event.isSet)
+            if !ended { event.set(); break } // releases the stuck ones
+        }
+    }
 }

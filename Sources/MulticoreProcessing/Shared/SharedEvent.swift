@@ -5,7 +5,9 @@ import Synchronization
 /// `multiprocessing.Event`.
 public final class SharedEvent: Codable, Sendable {
     let region: SharedRegion
-    private var flag: UnsafeMutablePointer<Atomic<UInt32>> { region.word(0) }
+    /// Bit 0: the flag. Bits 1-31: a generation, counted up by every `set()` that sets it, so a
+    /// waiter woken after a `set()` then `clear()` still knows it was set (the futex word).
+    private var state: UnsafeMutablePointer<Atomic<UInt32>> { region.word(0) }
     private var sleepers: UnsafeMutablePointer<Atomic<UInt32>> { region.word(4) }
     static let fieldsSize = 8
 
@@ -24,33 +26,48 @@ public final class SharedEvent: Codable, Sendable {
     public var name: String { region.name }
 
     /// Whether the flag is set. Python: `Event.is_set()`.
-    public var isSet: Bool { flag.pointee.load(ordering: .acquiring) != 0 }
+    public var isSet: Bool { state.pointee.load(ordering: .acquiring) & 1 != 0 }
 
     /// Sets the flag and wakes every waiter, in every process. Python: `Event.set()`.
     public func set() {
-        flag.pointee.store(1, ordering: .sequentiallyConsistent)
-        if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(flag, .max) }
+        var current = state.pointee.load(ordering: .relaxed)
+        while current & 1 == 0 {
+            let (exchanged, found) = state.pointee.compareExchange(
+                expected: current, desired: (current &+ 2) | 1, ordering: .sequentiallyConsistent)
+            if exchanged {
+                if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(state, .max) }
+                return
+            }
+            current = found
+        }
     }
 
-    /// Clears the flag. Python: `Event.clear()`.
-    public func clear() { flag.pointee.store(0, ordering: .releasing) }
+    /// How many threads, in every process, are counted as asleep in `wait` (for tests).
+    var sleeperCount: Int { Int(sleepers.pointee.load(ordering: .sequentiallyConsistent)) }
 
-    /// Waits until the flag is set or `timeout` passes; returns whether it is set.
-    /// Python: `Event.wait(timeout=None)`.
+    /// Clears the flag. Python: `Event.clear()`.
+    public func clear() { state.pointee.bitwiseAnd(~1, ordering: .releasing) }
+
+    /// Waits until the flag is set or `timeout` passes; returns true if the flag was set while
+    /// it waited, even if cleared again before this process woke (a `set()` then `clear()`
+    /// releases every waiter), false if it timed out. Python: `Event.wait(timeout=None)`.
     /// - Throws: `ThreadingError.negativeTimeout`.
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(ThreadingError) -> Bool {
         try checkTimeout(timeout)
         let deadline = Deadline.after(timeout)
+        let seen = state.pointee.load(ordering: .sequentiallyConsistent)
+        if seen & 1 != 0 { return true }
         while true {
-            if isSet { return true }
             if deadline.hasPassed { return false }
+            // Counted as a sleeper before the word is compared again (by the futex): a `set()`
+            // either sees the count and wakes this waiter, or changed the word first.
             sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if flag.pointee.load(ordering: .sequentiallyConsistent) == 0 {
-                _ = SharedFutex.wait(flag, expected: 0, deadline: deadline)
-            }
+            _ = SharedFutex.wait(state, expected: seen, deadline: deadline)
             sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            // Any change of the generation since `seen` is a `set()`: the flag was set.
+            if state.pointee.load(ordering: .sequentiallyConsistent) >> 1 != seen >> 1 { return true }
         }
     }
 }
