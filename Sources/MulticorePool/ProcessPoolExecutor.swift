@@ -57,7 +57,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
 
     /// Creates a pool of `maxWorkers` processes (default: the number of CPUs this process may
     /// use). Python: `ProcessPoolExecutor(max_workers=None, mp_context=None, max_tasks_per_child=None)`.
-    /// - Throws: `ExecutorError.invalidMaxWorkers`; `ProcessError.spawnFailed` when no pipe or
+    /// - Throws: `ExecutorError.invalidMaxWorkers`; `PoolConfigurationError` for a `maxTasksPerChild`
+    ///   below 1, a negative `maxRetries` or the fork start method (given, or set with
+    ///   `setStartMethod`); `ProcessError.spawnFailed` when no pipe or
     ///   thread can be had.
     /// - Parameter initializer: a task each worker runs once before its first task (Python's
     ///   `initializer` and `initargs`), to set up what its tasks share; its output is dropped.
@@ -66,11 +68,15 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     public init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
                 maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil) throws {
         let count = maxWorkers ?? cpuCount()
-        guard count > 0, (maxTasksPerChild ?? 1) > 0, maxRetries >= 0 else { throw ExecutorError.invalidMaxWorkers }
+        guard count > 0 else { throw ExecutorError.invalidMaxWorkers }
+        if let maxTasksPerChild, maxTasksPerChild < 1 { throw PoolConfigurationError.invalidMaxTasksPerChild(maxTasksPerChild) }
+        guard maxRetries >= 0 else { throw PoolConfigurationError.invalidMaxRetries(maxRetries) }
+        let startMethod = startMethod ?? getStartMethod()
+        guard startMethod != .fork else { throw PoolConfigurationError.forkStartMethod }
         self.initializer = try initializer.map { try PoolInitializer($0) }
         self.maxRetries = maxRetries
         self.maxWorkers = count
-        self.startMethod = startMethod ?? getStartMethod()
+        self.startMethod = startMethod
         self.maxTasksPerChild = maxTasksPerChild
         self.killGrace = killGrace
         var fds: [Int32] = [-1, -1]

@@ -54,6 +54,22 @@ struct Nap: ProcessTask {
         #expect(pids.count <= 2)
     }
 
+    /// Settings under which a pool could never run a task are refused at construction, each with
+    /// its own message (a fork pool used to accept tasks and fail every one of them).
+    @Test func settingsAPoolCannotHonourAreRefusedAtConstruction() {
+        #expect(throws: PoolConfigurationError.forkStartMethod) { _ = try ProcessPoolExecutor(maxWorkers: 1, startMethod: .fork) }
+        #expect(throws: PoolConfigurationError.forkStartMethod) { _ = try Pool(processes: 1, startMethod: .fork) }
+        #expect(throws: PoolConfigurationError.forkStartMethod) {
+            _ = try ProcessPoolExecutor(maxWorkers: 1, startMethod: .fork, maxTasksPerChild: 2)
+        }
+        #expect(throws: PoolConfigurationError.invalidMaxTasksPerChild(0)) { _ = try ProcessPoolExecutor(maxWorkers: 1, maxTasksPerChild: 0) }
+        #expect(throws: PoolConfigurationError.invalidMaxTasksPerChild(-1)) { _ = try Pool(processes: 1, maxTasksPerChild: -1) }
+        #expect(throws: PoolConfigurationError.invalidMaxRetries(-1)) { _ = try ProcessPoolExecutor(maxWorkers: 1, maxRetries: -1) }
+        #expect(throws: ExecutorError.invalidMaxWorkers) { _ = try ProcessPoolExecutor(maxWorkers: 0) }
+        #expect(PoolConfigurationError.invalidMaxTasksPerChild(0).description.contains("max_tasks_per_child"))
+        #expect(PoolConfigurationError.forkStartMethod.description.contains(".forkserver"))
+    }
+
     @Test func aTasksErrorComesBackThroughItsFuture() throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
         defer { pool.terminate() }
