@@ -75,6 +75,12 @@ let package = Package(
             dependencies: ["MulticoreProcessing", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
+        // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
+        .testTarget(
+            name: "MulticoreNamesTests",
+            dependencies: ["Multicore"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MulticorePoolTests",
             dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],

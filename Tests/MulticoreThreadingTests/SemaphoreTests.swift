@@ -3,12 +3,12 @@ import Testing
 
 @Suite struct SemaphoreTests {
     @Test func negativeValueIsRejected() {
-        #expect(throws: ThreadingError.negativeSemaphoreValue) { _ = try Semaphore(value: -1) }
+        #expect(throws: ThreadingError.negativeSemaphoreValue) { _ = try CountingSemaphore(value: -1) }
         #expect(throws: ThreadingError.negativeSemaphoreValue) { _ = try BoundedSemaphore(value: -1) }
     }
 
     @Test func acquireDecrementsAndBlocksAtZero() throws {
-        let semaphore = try Semaphore(value: 2)
+        let semaphore = try CountingSemaphore(value: 2)
         #expect(try semaphore.acquire(blocking: false))
         #expect(try semaphore.acquire(blocking: false))
         #expect(try !semaphore.acquire(blocking: false))
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func argumentRules() throws {
-        let semaphore = try Semaphore(value: 0)
+        let semaphore = try CountingSemaphore(value: 0)
         #expect(throws: ThreadingError.timeoutOnNonBlockingCall) {
             _ = try semaphore.acquire(blocking: false, timeout: .seconds(1))
         }
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func releaseNWakesNWaiters() throws {
-        let semaphore = try Semaphore(value: 0)
+        let semaphore = try CountingSemaphore(value: 0)
         let passed = Counter()
         let waiters = try (0..<5).map { _ in
             try spawn { () throws in
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func plainSemaphoreMayGrowPastItsInitialValue() throws {
-        let semaphore = try Semaphore(value: 1)
+        let semaphore = try CountingSemaphore(value: 1)
         try semaphore.release(5)
         #expect(semaphore.currentValue == 6)
     }

@@ -1,8 +1,9 @@
 /// A counter that `acquire` decrements, blocking while it is zero, and `release` increments.
-/// Corresponds to Python's `threading.Semaphore`.
+/// Corresponds to Python's `threading.Semaphore`. Not named `Semaphore`: Glibc (and so
+/// Foundation) has a `Semaphore` type, and the two could not both be used unqualified.
 ///
 /// Built as Python builds it: a `Condition` over a `Lock`, plus the value.
-public class Semaphore: @unchecked Sendable { // `value` is guarded by `condition`'s lock
+public class CountingSemaphore: @unchecked Sendable { // `value` is guarded by `condition`'s lock
     private let condition = Condition(lock: Lock())
     private var value: Int
     /// The ceiling of a `BoundedSemaphore`; nil for a plain semaphore.
@@ -72,7 +73,7 @@ public class Semaphore: @unchecked Sendable { // `value` is guarded by `conditio
 
 /// A semaphore that refuses to be released above its initial value, catching releases that
 /// have no matching acquire. Corresponds to Python's `threading.BoundedSemaphore`.
-public final class BoundedSemaphore: Semaphore, @unchecked Sendable { // adds no state
+public final class BoundedSemaphore: CountingSemaphore, @unchecked Sendable { // adds no state
     /// Corresponds to Python's `threading.BoundedSemaphore(value=1)`.
     /// - Throws: `ThreadingError.negativeSemaphoreValue` for a negative value.
     public init(value: Int = 1) throws(ThreadingError) {
