@@ -46,7 +46,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     /// Creates a thread that will run `target` (or, in a subclass, `run()`) once started.
     /// Corresponds to Python's `threading.Thread(target=None, name=None, daemon=None)`.
     /// - Parameters:
-    ///   - name: the thread's name; nil gives "Thread-N", numbered as Python numbers them.
+    ///   - name: the thread's name; nil or empty gives "Thread-N", numbered as Python numbers them.
     ///   - daemon: whether the process may exit while the thread runs; nil inherits the flag
     ///     of the thread that creates it (the main thread is not a daemon).
     ///   - stackSize: this thread's stack size in bytes; nil uses `Threading.stackSize()`.
@@ -57,7 +57,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
         self.kind = .regular
         self.target = target
         self.stackSize = stackSize
-        self._name = name ?? Threading.newName("Thread")
+        self._name = name.flatMap { $0.isEmpty ? nil : $0 } ?? Threading.newName("Thread") // Python: `name or _newname()`
         self._daemon = daemon ?? Threading.currentThread.daemon
         self.phase = .created
     }
@@ -261,7 +261,8 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
 }
 
 extension JoinableThread: CustomStringConvertible {
-    /// Like Python's repr: `<Thread(Thread-1, started daemon 1403...)>`.
+    /// Like Python's repr: `<Thread(Thread-1, started daemon 1403...)>`, with a subclass's own
+    /// name in place of `Thread`.
     public var description: String {
         let (name, phase, daemon, ident) = stateLock.withLock { () -> (String, Phase, Bool, UInt?) in
             (_name, self.phase, _daemon, _ident)
@@ -275,7 +276,8 @@ extension JoinableThread: CustomStringConvertible {
         if daemon { status += " daemon" }
         if let ident { status += " \(ident)" }
         let kindName = switch kind {
-        case .regular: "Thread"
+        // Python names the subclass (`self.__class__.__name__`); this class stands for `Thread`.
+        case .regular: type(of: self) == JoinableThread.self ? "Thread" : String(describing: type(of: self))
         case .main: "_MainThread"
         case .dummy: "_DummyThread"
         }

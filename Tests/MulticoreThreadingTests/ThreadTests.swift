@@ -104,6 +104,9 @@ import Testing
         let b = try #require(number(second))
         #expect(b > a)
         #expect(JoinableThread(name: "worker") {}.name == "worker")
+        // Python: `name or _newname()`.
+        let unnamed = try #require(number(JoinableThread(name: "") {}))
+        #expect(unnamed > b)
     }
 
     @Test func nameIsSetAsTheOSThreadNameTruncatedTo15Bytes() throws {
@@ -286,6 +289,10 @@ import Testing
         try thread.start()
         #expect(try thread.join(timeout: testDeadline))
         #expect(thread.description.hasPrefix("<Thread(reprd, stopped daemon "))
+        // A subclass is named as itself, as Python's repr does (`self.__class__.__name__`).
+        final class Downloader: JoinableThread, @unchecked Sendable {} // adds no state
+        #expect(Downloader(name: "dl", daemon: false).description == "<Downloader(dl, initial)>")
+        #expect(ValueThread<Int>(name: "v", daemon: false) { 1 }.description == "<ValueThread<Int>(v, initial)>")
     }
 }
 
