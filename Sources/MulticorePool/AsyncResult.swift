@@ -16,8 +16,10 @@ public final class AsyncResult<Value: Sendable>: Sendable {
     /// Waits until it is ready or `timeout` passes; returns whether it is ready.
     /// Python: `AsyncResult.wait(timeout=None)`.
     @available(*, noasync, message: "blocks the thread")
+    /// - Throws: `FutureError.timeoutTooLarge`.
     @discardableResult
-    public func wait(timeout: Duration? = nil) -> Bool {
+    public func wait(timeout: Duration? = nil) throws(FutureError) -> Bool {
+        if let timeout, timeout.isBeyondTimeoutMax { throw .timeoutTooLarge }
         _ = try? future.error(timeout: timeout)
         return future.isDone
     }

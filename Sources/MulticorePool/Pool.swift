@@ -320,7 +320,7 @@ public final class PoolResults<Input: IteratorProtocol, Output: Sendable> {
             if ordered {
                 entry = inFlight.removeFirst()
             } else {
-                let (done, _) = Futures.wait(inFlight.map(\.chunk), timeout: timeout, returnWhen: .firstCompleted)
+                let (done, _) = try Futures.wait(inFlight.map(\.chunk), timeout: timeout, returnWhen: .firstCompleted)
                 guard let first = done.first, let index = inFlight.firstIndex(where: { $0.chunk === first }) else {
                     throw FutureError.timeout
                 }

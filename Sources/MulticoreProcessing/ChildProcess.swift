@@ -178,10 +178,11 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it
     /// ended. Reads the child's result while waiting, so a child with a large result never
     /// blocks on a full pipe. Corresponds to Python's `Process.join(timeout=None)`.
-    /// - Throws: `ProcessError.notStarted`.
+    /// - Throws: `ProcessError.notStarted`, `.closed`, `.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
+        if let timeout, timeout.isBeyondTimeoutMax { throw .timeoutTooLarge }
         let (state, exitFD, connection) = stateLock.withLock { (phase, exitDescriptor, self.connection) }
         switch state {
         case .created: throw .notStarted

@@ -26,6 +26,8 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The fork start method was refused: this process has other threads, which a forked child
     /// would lack (a lock they held would stay held forever). Python 3.12 warns here.
     case forkWithThreads(count: Int)
+    /// A timeout above `Threading.timeoutMax`. Python: `OverflowError("timeout value is too large")`.
+    case timeoutTooLarge
     /// `setStartMethod` called a second time without `force`.
     /// Python: `RuntimeError("context has already been set")`.
     case startMethodAlreadySet
@@ -45,6 +47,7 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unreadableResult(let reason): "the result could not be read: \(reason)"
         case .forkWithThreads(let count):
             "cannot fork: this process has \(count) threads, and a forked child would only have one; use spawn or forkserver"
+        case .timeoutTooLarge: timeoutTooLargeMessage
         case .startMethodAlreadySet: "context has already been set"
         }
     }

@@ -42,19 +42,27 @@ public final class ParentProcess: Sendable {
     deinit { if exitDescriptor >= 0 { close(exitDescriptor) } }
 
     /// Whether the parent still runs. Python: `parent_process().is_alive()`.
-    public var isAlive: Bool { !join(timeout: .zero) }
+    public var isAlive: Bool { !ended(by: .now) }
 
-    /// Waits until the parent ends or `timeout` passes; returns whether it ended.
-    /// Python: `parent_process().join(timeout=None)`.
+    /// Waits until the parent ends or `timeout` passes (a negative one counts as zero); returns
+    /// whether it ended. Python: `parent_process().join(timeout=None)`.
+    /// - Throws: `ProcessError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
-    public func join(timeout: Duration? = nil) -> Bool {
+    public func join(timeout: Duration? = nil) throws(ProcessError) -> Bool {
+        ended(by: try .after(timeout.map { max($0, .zero) }, orThrow: ProcessError.timeoutTooLarge))
+    }
+
+    /// Whether the parent ended by `deadline` (waiting for it until then).
+    private func ended(by deadline: Deadline) -> Bool {
         guard exitDescriptor >= 0 else { return true }
         var entry = pollfd(fd: exitDescriptor, events: Int16(POLLIN), revents: 0)
-        let milliseconds = timeout.map { Int32(clamping: ($0.components.seconds * 1000) + ($0.components.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000) } ?? -1
         while true {
-            let ready = poll(&entry, 1, max(-1, milliseconds))
+            // Recomputed after each wake-up: a signal or the Int32 cap (24 days) ends a poll early.
+            let milliseconds = deadline.remaining.map { Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) } ?? -1
+            let ready = poll(&entry, 1, milliseconds)
             if ready < 0, errno == EINTR { continue }
+            if ready == 0, !deadline.isNever, !deadline.hasPassed { continue }
             return ready > 0
         }
     }

@@ -40,7 +40,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     @available(*, noasync, message: "blocks the thread")
     @inlinable
     public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws(QueueError) {
-        if blocking, let timeout, timeout < .zero { throw .negativeTimeout }
+        try checkQueueTimeout(timeout, blocking: blocking)
         let deadline = Deadline.after(blocking ? timeout : .zero)
         try mutex.withLock { () throws(QueueError) in
             if isShutdown { throw .shutDown }
@@ -71,7 +71,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     @available(*, noasync, message: "blocks the thread")
     @inlinable
     public func get(blocking: Bool = true, timeout: Duration? = nil) throws(QueueError) -> Element {
-        if blocking, let timeout, timeout < .zero { throw .negativeTimeout }
+        try checkQueueTimeout(timeout, blocking: blocking)
         let deadline = Deadline.after(blocking ? timeout : .zero)
         return try mutex.withLock { () throws(QueueError) -> Element in
             while buffer.count == 0 {
@@ -118,11 +118,12 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
 
     /// Blocks until every item put has been marked done with `taskDone`, or until `timeout`
     /// passes; returns whether all were done. Corresponds to Python's `Queue.join()`, which has
-    /// no timeout.
+    /// no timeout. A negative timeout counts as zero.
+    /// - Throws: `QueueError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
-    public func join(timeout: Duration? = nil) -> Bool {
-        let deadline = Deadline.after(timeout.map { max($0, .zero) })
+    public func join(timeout: Duration? = nil) throws(QueueError) -> Bool {
+        let deadline = try Deadline.after(timeout.map { max($0, .zero) }, orThrow: QueueError.timeoutTooLarge)
         return mutex.withLock {
             while unfinishedTasks > 0 {
                 if deadline.hasPassed { return false }

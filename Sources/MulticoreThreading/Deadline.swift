@@ -20,6 +20,12 @@ package struct Deadline: Sendable, Comparable {
         return Deadline(nanoseconds: overflow ? Int64.max : sum)
     }
 
+    /// `after(timeout)`, or `tooLarge` thrown for a timeout above `Threading.timeoutMax`.
+    @inlinable package static func after<E: Error>(_ timeout: Duration?, orThrow tooLarge: @autoclosure () -> E) throws(E) -> Deadline {
+        if let timeout, timeout.isBeyondTimeoutMax { throw tooLarge() }
+        return after(timeout)
+    }
+
     @inlinable package var isNever: Bool { nanoseconds < 0 }
     @inlinable package var hasPassed: Bool { !isNever && mc_monotonic_ns() >= nanoseconds }
 
@@ -49,12 +55,30 @@ extension Duration {
 }
 
 /// Python's timeout argument rules for `acquire(blocking:timeout:)`: no timeout with a
-/// non-blocking call, no negative timeout.
+/// non-blocking call, no negative timeout, none above `Threading.timeoutMax`.
 package func checkTimeout(_ timeout: Duration?, blocking: Bool = true) throws(ThreadingError) {
     guard let timeout else { return }
     if !blocking { throw .timeoutOnNonBlockingCall }
     if timeout < .zero { throw .negativeTimeout }
+    if timeout.isBeyondTimeoutMax { throw .timeoutTooLarge }
 }
+
+/// Python's timeout rules for a queue's `put` and `get`: no negative timeout, none above
+/// `Threading.timeoutMax` (a timeout given to a non-blocking call is ignored, as Python does).
+@usableFromInline package func checkQueueTimeout(_ timeout: Duration?, blocking: Bool = true) throws(QueueError) {
+    guard blocking, let timeout else { return }
+    if timeout < .zero { throw .negativeTimeout }
+    if timeout.isBeyondTimeoutMax { throw .timeoutTooLarge }
+}
+
+extension Duration {
+    /// Longer than `Threading.timeoutMax`: refused by every call that takes a timeout, as
+    /// Python refuses it (`OverflowError`), rather than read as "no limit".
+    @inlinable package var isBeyondTimeoutMax: Bool { self > Threading.timeoutMax }
+}
+
+/// The message of every `timeoutTooLarge` error.
+package let timeoutTooLargeMessage = "timeout value is too large (the limit is Threading.timeoutMax, about 292 years)"
 
 /// Sleeps the calling thread for `duration` on the monotonic clock. Corresponds to Python's
 /// `time.sleep`.

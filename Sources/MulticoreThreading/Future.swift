@@ -66,18 +66,19 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
 
     /// Waits until the future is done, or `timeout` passes (nil: no limit), and returns its
     /// value. Corresponds to Python's `Future.result(timeout=None)`.
-    /// - Throws: the error the work threw; `FutureError.cancelled`; `FutureError.timeout`.
+    /// - Throws: the error the work threw; `FutureError.cancelled`; `FutureError.timeout`;
+    ///   `FutureError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread; await `value` instead")
     public func result(timeout: Duration? = nil) throws -> Value {
-        try outcome(deadline: .after(timeout)).get()
+        try outcome(deadline: .after(timeout, orThrow: FutureError.timeoutTooLarge)).get()
     }
 
     /// Waits like `result`, and returns the error the work threw, or nil if it returned a value.
     /// Corresponds to Python's `Future.exception(timeout=None)`.
-    /// - Throws: `FutureError.cancelled`; `FutureError.timeout`.
+    /// - Throws: `FutureError.cancelled`; `FutureError.timeout`; `FutureError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread; await `value` instead")
     public func error(timeout: Duration? = nil) throws(FutureError) -> (any Error)? {
-        switch try outcome(deadline: .after(timeout)) {
+        switch try outcome(deadline: .after(timeout, orThrow: FutureError.timeoutTooLarge)) {
         case .success: nil
         case .failure(let error): error
         }

@@ -11,6 +11,8 @@ public enum FutureError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A result set on a future that is already done, or a future driven out of order.
     /// Python: `concurrent.futures.InvalidStateError`.
     case invalidState(String)
+    /// A timeout above `Threading.timeoutMax`. Python: `OverflowError("timeout value is too large")`.
+    case timeoutTooLarge
 
     /// The message, in Python's words where Python has one.
     public var description: String {
@@ -19,6 +21,7 @@ public enum FutureError: Error, Equatable, Sendable, CustomStringConvertible {
         case .timeout: "the future did not finish in time"
         case .unfinished(let n, let total): "\(n) (of \(total)) futures unfinished"
         case .invalidState(let message): message
+        case .timeoutTooLarge: timeoutTooLargeMessage
         }
     }
 }

@@ -58,15 +58,21 @@ public enum Futures {
     /// Waits until the futures meet `returnWhen`, or until `timeout` passes, and returns them
     /// split into done and not done (each in the order given; duplicates removed).
     /// Corresponds to Python's `concurrent.futures.wait(fs, timeout=None, return_when=ALL_COMPLETED)`.
+    ///
+    /// A cancelled future counts as done at once, as its `isDone` says. (CPython keeps a future
+    /// cancelled while queued in `not_done` until its executor has dropped it, although its
+    /// `done()` is already true; here `done` and `isDone` always agree.)
+    /// - Throws: `FutureError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread")
     public static func wait<Value>(
         _ futures: [Future<Value>], timeout: Duration? = nil, returnWhen: ReturnWhen = .allCompleted
-    ) -> (done: [Future<Value>], notDone: [Future<Value>]) {
+    ) throws(FutureError) -> (done: [Future<Value>], notDone: [Future<Value>]) {
+        let deadline = try Deadline.after(timeout, orThrow: FutureError.timeoutTooLarge)
         let unique = deduplicated(futures)
         let waiter = CompletionWaiter()
         for future in unique { future.install(waiter) }
         let total = unique.count
-        _ = waiter.wait(until: .after(timeout)) { completed, failed in
+        _ = waiter.wait(until: deadline) { completed, failed in
             switch returnWhen {
             case .firstCompleted: completed >= 1 || total == 0
             case .firstException: failed >= 1 || completed == total
@@ -85,8 +91,9 @@ public enum Futures {
     /// Returns an iterator over the futures that yields each one as it completes (those already
     /// done first). The whole iteration must end within `timeout`.
     /// Corresponds to Python's `concurrent.futures.as_completed(fs, timeout=None)`.
-    public static func asCompleted<Value>(_ futures: [Future<Value>], timeout: Duration? = nil) -> AsCompleted<Value> {
-        AsCompleted(deduplicated(futures), deadline: .after(timeout))
+    /// - Throws: `FutureError.timeoutTooLarge`.
+    public static func asCompleted<Value>(_ futures: [Future<Value>], timeout: Duration? = nil) throws(FutureError) -> AsCompleted<Value> {
+        AsCompleted(deduplicated(futures), deadline: try .after(timeout, orThrow: FutureError.timeoutTooLarge))
     }
 
     private static func deduplicated<Value>(_ futures: [Future<Value>]) -> [Future<Value>] {

@@ -175,10 +175,12 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
     /// it ended. Any number of threads may join the same thread. Corresponds to Python's
     /// `Thread.join(timeout=None)`, which returns nothing (call `is_alive()` after it there);
     /// a negative timeout counts as zero, as in Python.
-    /// - Throws: `ThreadingError.joinBeforeStart`, `.joinCurrentThread`, `.joinDummyThread`.
+    /// - Throws: `ThreadingError.joinBeforeStart`, `.joinCurrentThread`, `.joinDummyThread`,
+    ///   `.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread; await a Future instead")
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ThreadingError) -> Bool {
+        if let timeout, timeout.isBeyondTimeoutMax { throw .timeoutTooLarge }
         if kind == .dummy { throw .joinDummyThread }
         guard stateLock.withLock({ phase }) != .created else { throw .joinBeforeStart }
         if self === Threading.currentThread { throw .joinCurrentThread }

@@ -13,6 +13,8 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     case taskDoneTooManyTimes
     /// A negative timeout. Python: `ValueError("'timeout' must be a non-negative number")`.
     case negativeTimeout
+    /// A timeout above `Threading.timeoutMax`. Python: `OverflowError("timeout value is too large")`.
+    case timeoutTooLarge
 
     /// The message, in Python's words where Python has one.
     public var description: String {
@@ -22,6 +24,7 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
         case .shutDown: "the queue is shut down"
         case .taskDoneTooManyTimes: "task_done() called too many times"
         case .negativeTimeout: "'timeout' must be a non-negative number"
+        case .timeoutTooLarge: timeoutTooLargeMessage
         }
     }
 }

@@ -24,7 +24,7 @@ public final class SimpleQueue<Element: Sendable>: @unchecked Sendable { // `ite
     /// - Throws: `QueueError.empty` when nothing arrived in time; `.negativeTimeout`.
     @available(*, noasync, message: "blocks the thread")
     public func get(blocking: Bool = true, timeout: Duration? = nil) throws(QueueError) -> Element {
-        if blocking, let timeout, timeout < .zero { throw .negativeTimeout }
+        try checkQueueTimeout(timeout, blocking: blocking)
         let deadline = Deadline.after(blocking ? timeout : .zero)
         return try mutex.withLock { () throws(QueueError) -> Element in
             while items.isEmpty {

@@ -89,8 +89,9 @@ public enum Threading {
     /// `threading.get_native_id()`.
     public static func getNativeID() -> Int32 { mc_gettid() }
 
-    /// The longest timeout the blocking calls accept. Corresponds to Python's
-    /// `threading.TIMEOUT_MAX`; larger ones are treated as no limit.
+    /// The longest timeout the blocking calls accept (about 292 years). Corresponds to Python's
+    /// `threading.TIMEOUT_MAX`; a larger one is refused with a `timeoutTooLarge` error, as
+    /// Python raises `OverflowError`. No timeout (nil) means no limit.
     public static let timeoutMax = Duration.seconds(Int64.max / 1_000_000_000)
 
     // MARK: Stack size

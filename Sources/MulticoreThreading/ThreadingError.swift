@@ -30,6 +30,8 @@ public enum ThreadingError: Error, Equatable, Sendable, CustomStringConvertible 
     case timeoutOnNonBlockingCall
     /// A negative timeout. Python: `ValueError("timeout value must be a non-negative number")`.
     case negativeTimeout
+    /// A timeout above `Threading.timeoutMax`. Python: `OverflowError("timeout value is too large")`.
+    case timeoutTooLarge
     /// A semaphore created with a negative value. Python: `ValueError("semaphore initial value must be >= 0")`.
     case negativeSemaphoreValue
     /// `release(n)` with n < 1. Python: `ValueError("n must be one or more")`.
@@ -59,6 +61,7 @@ public enum ThreadingError: Error, Equatable, Sendable, CustomStringConvertible 
         case .notifyWithoutLock: "cannot notify on un-acquired lock"
         case .timeoutOnNonBlockingCall: "can't specify a timeout for a non-blocking call"
         case .negativeTimeout: "timeout value must be a non-negative number"
+        case .timeoutTooLarge: timeoutTooLargeMessage
         case .negativeSemaphoreValue: "semaphore initial value must be >= 0"
         case .releaseCountBelowOne: "n must be one or more"
         case .semaphoreOverReleased: "Semaphore released too many times"

@@ -93,6 +93,9 @@ import MulticoreThreading
         #expect(throws: PoolStateError.notRunning) { try pool.apply(Twice(value: 1)) }
         try pool.join()
         #expect(try running.get(timeout: .zero) > 0, "close lets given tasks finish")
+        // A timeout above the maximum is refused (Python: OverflowError), not read as no limit.
+        #expect(throws: FutureError.timeoutTooLarge) { try running.wait(timeout: Threading.timeoutMax + .seconds(1)) }
+        #expect(throws: FutureError.timeoutTooLarge) { try running.get(timeout: Threading.timeoutMax + .seconds(1)) }
 
         let stopped = try Pool(processes: 1)
         let long = try stopped.applyAsync(Nap(milliseconds: 600_000))

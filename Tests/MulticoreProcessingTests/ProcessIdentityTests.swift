@@ -12,7 +12,7 @@ struct IdentityReport: ProcessTask {
         let me = currentProcess()
         guard let parent = parentProcess() else { return ["no parent"] }
         var report = [me.name, "\(me.pid == getpid())", "\(me.identity)", "\(me.isMain)",
-                      "\(parent.pid == getppid())", parent.name, "\(parent.isAlive)", "\(!parent.join(timeout: .milliseconds(1)))"]
+                      "\(parent.pid == getppid())", parent.name, "\(parent.isAlive)", "\(!(try parent.join(timeout: .milliseconds(1))))"]
         if nested {
             let child = ChildProcess(task: IdentityReport(nested: false), name: "grandchild")
             try child.start()

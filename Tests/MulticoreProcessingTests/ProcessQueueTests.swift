@@ -136,12 +136,12 @@ struct Fragile: Codable, Sendable, Equatable {
     @Test func joinableQueueCountsUnfinishedTasksAcrossProcesses() throws {
         let queue = try ProcessJoinableQueue<Int>()
         #expect(throws: QueueError.taskDoneTooManyTimes) { try queue.taskDone() }
-        #expect(queue.join(timeout: .zero), "nothing was put")
+        #expect(try queue.join(timeout: .zero), "nothing was put")
         for value in 1...100 { try queue.put(value) }
-        #expect(!queue.join(timeout: .milliseconds(10)))
+        #expect(try !queue.join(timeout: .milliseconds(10)))
         let worker = ChildProcess(task: QueueWorker(queue: queue, count: 100))
         try worker.start()
-        #expect(queue.join(timeout: testDeadline))
+        #expect(try queue.join(timeout: testDeadline))
         #expect(try worker.join(timeout: testDeadline))
         #expect(try worker.result() == 5_050)
     }

@@ -332,3 +332,25 @@ func threadExists(_ tid: Int32) -> Bool { access("/proc/self/task/\(tid)", F_OK)
         #expect(small.values == [1, 20, 3] && small.lock == nil)
     }
 }
+
+/// A timeout above `Threading.timeoutMax` is refused (Python: `OverflowError`), not read as "no limit".
+@Suite(.timeLimit(.minutes(5))) struct ProcessTimeoutLimitTests {
+    @Test func sharedObjectsQueuesAndJoinsRefuseATimeoutAboveTheMaximum() throws {
+        let tooLarge = Threading.timeoutMax + .seconds(1)
+        #expect(throws: ThreadingError.timeoutTooLarge) { try SharedLock().acquire(timeout: tooLarge) }
+        #expect(throws: ThreadingError.timeoutTooLarge) { try SharedRLock().acquire(timeout: tooLarge) }
+        #expect(throws: ThreadingError.timeoutTooLarge) { try SharedSemaphore(value: 0).acquire(timeout: tooLarge) }
+        let event = try SharedEvent()
+        #expect(throws: ThreadingError.timeoutTooLarge) { try event.wait(timeout: tooLarge) }
+        let queue = try ProcessJoinableQueue<Int>()
+        #expect(throws: QueueError.timeoutTooLarge) { try queue.get(timeout: tooLarge) }
+        #expect(throws: QueueError.timeoutTooLarge) { try queue.put(1, timeout: tooLarge) }
+        #expect(throws: QueueError.timeoutTooLarge) { try queue.join(timeout: tooLarge) }
+        event.set()
+        let child = ChildProcess(task: EventWaiter(event: event))
+        try child.start()
+        #expect(throws: ProcessError.timeoutTooLarge) { try child.join(timeout: tooLarge) }
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result())
+    }
+}

@@ -93,10 +93,10 @@ import Testing
 
     @Test func waitAllCompleted() throws {
         let futures = (0..<5).map { _ in Future<Int>() }
-        let (done, notDone) = Futures.wait(futures, timeout: .milliseconds(5))
+        let (done, notDone) = try Futures.wait(futures, timeout: .milliseconds(5))
         #expect(done.isEmpty && notDone.count == 5)
         let setter = try spawn { for (n, f) in futures.enumerated() { try f.setResult(n) } }
-        let result = Futures.wait(futures, timeout: testDeadline)
+        let result = try Futures.wait(futures, timeout: testDeadline)
         #expect(result.done.count == 5 && result.notDone.isEmpty)
         #expect(try setter.join(timeout: testDeadline))
     }
@@ -104,29 +104,45 @@ import Testing
     @Test func waitFirstCompleted() throws {
         let futures = (0..<3).map { _ in Future<Int>() }
         let setter = try spawn { try futures[1].setResult(1) }
-        let (done, notDone) = Futures.wait(futures + [futures[1]], timeout: testDeadline, returnWhen: .firstCompleted)
+        let (done, notDone) = try Futures.wait(futures + [futures[1]], timeout: testDeadline, returnWhen: .firstCompleted)
         #expect(done.count == 1 && done[0] === futures[1])
         #expect(notDone.count == 2, "duplicates are removed")
         #expect(try setter.join(timeout: testDeadline))
+    }
+
+    /// A difference from CPython, on purpose (README): a future cancelled while queued is done
+    /// at once for `wait`, as its `isDone` says, without waiting for its executor to drop it.
+    @Test func aCancelledFutureIsDoneForWaitAtOnce() throws {
+        let executor = try ThreadPoolExecutor(maxWorkers: 1)
+        defer { executor.shutdown(wait: true) }
+        let gate = Event()
+        let blocker = try executor.submit { try gate.wait(timeout: testDeadline) ? 0 : -1 }
+        let queued = try executor.submit { 1 }
+        #expect(queued.cancel())
+        let (done, notDone) = try Futures.wait([blocker, queued], timeout: testDeadline, returnWhen: .firstCompleted)
+        #expect(done.count == 1 && done[0] === queued && queued.isDone)
+        #expect(notDone.count == 1 && notDone[0] === blocker)
+        gate.set()
+        #expect(try blocker.result(timeout: testDeadline) == 0)
     }
 
     @Test func waitFirstException() throws {
         let futures = (0..<3).map { _ in Future<Int>() }
         try futures[0].setResult(0)
         let setter = try spawn { try futures[2].setError(Failure(code: 2)) }
-        let (done, notDone) = Futures.wait(futures, timeout: testDeadline, returnWhen: .firstException)
+        let (done, notDone) = try Futures.wait(futures, timeout: testDeadline, returnWhen: .firstException)
         #expect(done.count == 2 && notDone.count == 1 && notDone[0] === futures[1])
         #expect(try setter.join(timeout: testDeadline))
         // With no error at all, it returns when all are done.
         let fine = (0..<2).map { _ in Future<Int>() }
         for f in fine { try f.setResult(1) }
-        #expect(Futures.wait(fine, timeout: testDeadline, returnWhen: .firstException).done.count == 2)
+        #expect(try Futures.wait(fine, timeout: testDeadline, returnWhen: .firstException).done.count == 2)
     }
 
     @Test func asCompletedYieldsInCompletionOrder() throws {
         let futures = (0..<4).map { _ in Future<Int>() }
         try futures[2].setResult(2)
-        let iterator = Futures.asCompleted(futures, timeout: testDeadline)
+        let iterator = try Futures.asCompleted(futures, timeout: testDeadline)
         let first = try #require(try iterator.next())
         #expect(first === futures[2], "already-done futures come first")
         for index in [3, 0, 1] {
@@ -141,7 +157,7 @@ import Testing
     @Test func asCompletedTimesOut() throws {
         let futures = (0..<3).map { _ in Future<Int>() }
         try futures[0].setResult(0)
-        let iterator = Futures.asCompleted(futures, timeout: .milliseconds(20))
+        let iterator = try Futures.asCompleted(futures, timeout: .milliseconds(20))
         #expect(try iterator.next() === futures[0])
         #expect(throws: FutureError.unfinished(2, of: 3)) { try iterator.next() }
     }

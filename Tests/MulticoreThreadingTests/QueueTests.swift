@@ -66,7 +66,7 @@ import Testing
         #expect(throws: QueueError.taskDoneTooManyTimes) { try queue.taskDone() }
         for n in 0..<10 { try queue.put(n) }
         #expect(queue.unfinishedTaskCount == 10)
-        #expect(!queue.join(timeout: .milliseconds(5)))
+        #expect(try !queue.join(timeout: .milliseconds(5)))
         let processed = Counter()
         let workers = try (0..<3).map { _ in
             try spawn {
@@ -76,7 +76,7 @@ import Testing
                 }
             }
         }
-        #expect(queue.join(timeout: testDeadline))
+        #expect(try queue.join(timeout: testDeadline))
         #expect(processed.value == 45)
         #expect(throws: QueueError.taskDoneTooManyTimes) { try queue.taskDone() }
         for worker in workers { #expect(try worker.join(timeout: testDeadline)) }
@@ -112,7 +112,7 @@ import Testing
         let queue = Queue<Int>()
         for n in 0..<5 { try queue.put(n) }
         _ = try queue.get()
-        let joiner = try spawn { () throws in #expect(queue.join(timeout: testDeadline)) }
+        let joiner = try spawn { () throws in #expect(try queue.join(timeout: testDeadline)) }
         #expect(try !joiner.join(timeout: shortWait))
         queue.shutdown(immediate: true)
         #expect(queue.qsize == 0)
@@ -126,7 +126,7 @@ import Testing
     @Test func immediateShutdownReleasesJoinWhenNothingWasTaken() throws {
         let queue = Queue<Int>()
         for n in 0..<5 { try queue.put(n) }
-        let joiner = try spawn { () throws in #expect(queue.join(timeout: testDeadline)) }
+        let joiner = try spawn { () throws in #expect(try queue.join(timeout: testDeadline)) }
         #expect(try !joiner.join(timeout: shortWait))
         queue.shutdown(immediate: true)
         #expect(try joiner.join(timeout: testDeadline))

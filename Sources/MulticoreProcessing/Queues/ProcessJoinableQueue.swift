@@ -19,7 +19,10 @@ public final class ProcessJoinableQueue<Element: Codable & Sendable>: ProcessQue
 
     /// Waits until every item put has been marked done, or `timeout` passes; returns whether
     /// they all were. Python: `JoinableQueue.join()` (which has no timeout).
+    /// - Throws: `QueueError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
-    public func join(timeout: Duration? = nil) -> Bool { ring.join(deadline: .after(timeout)) }
+    public func join(timeout: Duration? = nil) throws(QueueError) -> Bool {
+        ring.join(deadline: try .after(timeout, orThrow: QueueError.timeoutTooLarge))
+    }
 }

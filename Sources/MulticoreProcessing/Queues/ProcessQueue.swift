@@ -51,7 +51,7 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     ///   `SharedMemoryError.noSpace` when /dev/shm cannot hold more (nothing is put).
     @available(*, noasync, message: "blocks the thread while the queue is full")
     public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws {
-        try checkQueueTimeout(timeout)
+        try checkQueueTimeout(timeout, blocking: blocking)
         let bytes = try WireEncoder().encode(item)
         guard bytes.count + 4 <= ring.usable else {
             throw ConnectionError.messageTooLong(length: bytes.count, maxLength: ring.usable - 4)
@@ -69,7 +69,7 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     ///   an `Element` (it is consumed).
     @available(*, noasync, message: "blocks the thread while the queue is empty")
     public func get(blocking: Bool = true, timeout: Duration? = nil) throws -> Element {
-        try checkQueueTimeout(timeout)
+        try checkQueueTimeout(timeout, blocking: blocking)
         let bytes = try ring.get(deadline: blocking ? .after(timeout) : .now)
         return try WireDecoder().decode(Element.self, from: bytes)
     }
@@ -78,6 +78,3 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     public func getNowait() throws -> Element { try get(blocking: false) }
 }
 
-func checkQueueTimeout(_ timeout: Duration?) throws(QueueError) {
-    if let timeout, timeout < .zero { throw .negativeTimeout }
-}
