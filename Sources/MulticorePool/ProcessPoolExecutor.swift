@@ -400,7 +400,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 let revents = entries[1 + 2 * index].revents
                 if revents & Int16(POLLOUT) != 0 { lock.withLock { flush(slot) } }
                 if revents & ~Int16(POLLOUT) != 0 { collectResults(slot) }
-                if entries[2 + 2 * index].revents != 0 || (slot.exitDescriptor < 0 && !slot.process.isAlive) { reap(slot) }
+                if entries[2 + 2 * index].revents != 0 || (slot.exitDescriptor < 0 && (try? slot.process.isAlive) != true) { reap(slot) }
             }
             let overdue = lock.withLock { enforceTimeouts() }
             for (job, timeout) in overdue { job.finish(.failure(PoolError.timedOut(after: timeout, task: job.summary()))) }
@@ -568,7 +568,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     private func reap(_ slot: PoolWorkerSlot) {
         collectResults(slot) // what it sent before it ended counts
         _ = try? slot.process.join(timeout: .seconds(5))
-        let code = slot.process.exitCode ?? -SIGKILL
+        let code = (try? slot.process.exitCode) ?? -SIGKILL
         let pid = slot.process.pid ?? 0
         // Its initializer failed: what it held and what is queued fail with that error.
         let failedToStart: [PoolJob]? = lock.withLock {

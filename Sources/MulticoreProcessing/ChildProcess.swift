@@ -285,7 +285,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     /// `ProcessError.closed`. Corresponds to Python's `Process.close()`.
     /// - Throws: `ProcessError.stillRunning` while the child runs.
     public func close() throws(ProcessError) {
-        if isAlive { throw .stillRunning }
+        if stateLock.withLock({ phase == .closed }) { return } // closing twice is harmless
+        if try isAlive { throw .stillRunning }
         stateLock.withLock {
             phase = .closed
             reply = nil
@@ -293,17 +294,27 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
     }
 
-    /// Whether the child is still running. Corresponds to Python's `Process.is_alive()`.
+    /// Whether the child is still running (false before `start`). Corresponds to Python's
+    /// `Process.is_alive()`.
+    /// - Throws: `ProcessError.closed` after `close()`, as Python raises `ValueError`.
     public var isAlive: Bool {
-        guard stateLock.withLock({ phase == .running }) else { return false }
-        return (try? join(timeout: .zero)) == false
+        get throws(ProcessError) {
+            switch stateLock.withLock({ phase }) {
+            case .closed: throw .closed
+            case .running: return try join(timeout: .zero) == false
+            case .created, .ended: return false
+            }
+        }
     }
 
     /// The exit code once the child ended: 0, the code it exited with (1 when the task threw),
     /// or -N when signal N killed it; nil while it runs. Corresponds to Python's `Process.exitcode`.
+    /// - Throws: `ProcessError.closed` after `close()`, as Python raises `ValueError`.
     public var exitCode: Int32? {
-        _ = isAlive
-        return stateLock.withLock { exitStatus.map { $0.exited ? $0.code : -$0.code } }
+        get throws(ProcessError) {
+            _ = try isAlive
+            return stateLock.withLock { exitStatus.map { $0.exited ? $0.code : -$0.code } }
+        }
     }
 
     /// Sends SIGTERM. Corresponds to Python's `Process.terminate()`.

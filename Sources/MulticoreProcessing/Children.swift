@@ -13,9 +13,11 @@ public protocol ChildProcessHandle: AnyObject, Sendable {
     /// Whether it is terminated rather than waited for at exit. Python: `Process.daemon`.
     var daemon: Bool { get }
     /// Whether it still runs. Python: `Process.is_alive()`.
-    var isAlive: Bool { get }
+    /// - Throws: `ProcessError.closed` after `close()`.
+    var isAlive: Bool { get throws(ProcessError) }
     /// Python: `Process.exitcode`.
-    var exitCode: Int32? { get }
+    /// - Throws: `ProcessError.closed` after `close()`.
+    var exitCode: Int32? { get throws(ProcessError) }
     /// Python: `Process.join(timeout=None)`.
     @available(*, noasync, message: "blocks the thread")
     func join(timeout: Duration?) throws(ProcessError) -> Bool
@@ -66,5 +68,5 @@ enum Children {
 /// The children still running, after reaping those that ended. Corresponds to Python's
 /// `multiprocessing.active_children()`.
 public func activeChildren() -> [any ChildProcessHandle] {
-    Children.all.filter(\.isAlive)
+    Children.all.filter { (try? $0.isAlive) == true }
 }

@@ -94,5 +94,10 @@ struct Family: ProcessTask {
         #expect(throws: ProcessError.closed) { try process.result() }
         #expect(throws: ProcessError.closed) { try process.kill() }
         #expect(throws: ProcessError.closed) { try process.start() }
+        // Python: `is_alive()` and `exitcode` raise after `close()` (they used to answer as if
+        // the process had ended cleanly).
+        #expect(throws: ProcessError.closed) { try process.isAlive }
+        #expect(throws: ProcessError.closed) { try process.exitCode }
+        try process.close() // a second close is harmless
     }
 }

@@ -55,7 +55,7 @@ struct BulkSender: ProcessTask {
         #expect(values.count == 1_000_000 && values[999_999] == 999_999)
         #expect(throws: ConnectionError.endOfFile) { try reader.recv([Double].self) }
         #expect(try child.join(timeout: testDeadline))
-        #expect(child.exitCode == 0)
+        #expect(try child.exitCode == 0)
     }
 
     @Test func aConnectionTravelsOnlyInsideATask() throws {

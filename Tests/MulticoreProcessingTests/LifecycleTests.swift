@@ -25,7 +25,7 @@ func runLifecycles() throws -> String? {
         try process.start()
         try process.kill()
         guard try process.join(timeout: testDeadline) else { return "join of a killed child timed out" }
-        guard process.exitCode == -SIGKILL else { return "a killed child's exit code: \(process.exitCode ?? 0)" }
+        guard try process.exitCode == -SIGKILL else { return "a killed child's exit code: \((try? process.exitCode) ?? 0)" }
     }
     let descriptorsAfter = openDescriptorCount()
     guard descriptorsAfter == descriptorsBefore else {

@@ -128,7 +128,7 @@ struct Fragile: Codable, Sendable, Equatable {
         let child = ChildProcess(task: QueueProducer(queue: queue, producer: 0, count: 100_000))
         try child.start()
         #expect(try child.join(timeout: testDeadline), "the child exited with its items still queued")
-        #expect(child.exitCode == 0)
+        #expect(try child.exitCode == 0)
         #expect(queue.count == 100_000)
         for sequence in 0..<100_000 { #expect(try queue.get(timeout: testDeadline).sequence == sequence) }
     }

@@ -92,7 +92,7 @@ func uniqueBlockName(_ label: String) -> String {
             try child.kill()
         }
         #expect(try child.join(timeout: testDeadline))
-        #expect(child.exitCode == (killed ? -SIGKILL : 0))
+        #expect(try child.exitCode == (killed ? -SIGKILL : 0))
         #expect(eventually { !shmExists(name) }, "the block outlived the process that created it")
     }
 
