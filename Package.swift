@@ -75,6 +75,13 @@ let package = Package(
             dependencies: ["MulticoreProcessing", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
+        // A program whose tasks read constants of main.swift (enterWorkerIfChild), run by the tests.
+        .executableTarget(
+            name: "MainGlobalsExample",
+            dependencies: ["Multicore"],
+            path: "Tests/MainGlobalsExample",
+            swiftSettings: strict
+        ),
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",

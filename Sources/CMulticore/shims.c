@@ -184,26 +184,72 @@ extern char **environ;
 // binaries without it still link.
 extern void multicore_worker_main(int fd) __attribute__((weak));
 
+// The program's own arguments, as the loader passed them (a worker handed off to `main` gets
+// them too, as Python's spawn gives its children the parent's sys.argv).
+static int mc_program_argc;
+static char **mc_program_argv;
+// Set in a process whose `main` called `enterWorkerIfChild()`: its workers are handed off to
+// `main` too, at that line, once the globals above it are set.
+static int mc_handoff = 0;
+// In a worker handed off to `main`: its channel, until `main` reaches `enterWorkerIfChild()`.
+static int mc_deferred_channel = -1;
+
+static void mc_deferred_worker_never_entered(void) {
+    if (mc_deferred_channel < 0) return;
+    static const char message[] =
+        "multicore: this worker process reached the end of main without calling enterWorkerIfChild(); "
+        "every worker runs main's top-level code up to that line, so it must be reached unconditionally\n";
+    fflush(NULL); // what main printed before it ended
+    ssize_t ignored = write(2, message, sizeof(message) - 1);
+    (void)ignored;
+    _exit(70);
+}
+
 // Runs before `main` in every process of this executable: a worker spawned by Multicore (the
 // environment variable names its descriptor) runs its task and exits without ever reaching
-// `main`. Everything else returns at once.
-__attribute__((constructor)) static void mc_worker_bootstrap(void) {
+// `main`, unless its parent hands workers off to `main` (see `mc_take_deferred_worker`).
+// Everything else returns at once.
+__attribute__((constructor)) static void mc_worker_bootstrap(int argc, char **argv, char **envp) {
+    (void)envp;
+    mc_program_argc = argc;
+    mc_program_argv = argv;
     const char *value = getenv("MULTICORE_WORKER_FD");
     if (value == NULL) return;
     int fd = atoi(value);
     const char *parent = getenv("MULTICORE_PARENT_PID");
     pid_t expected = parent ? (pid_t)atoi(parent) : 0;
+    const char *handoff = getenv("MULTICORE_WORKER_HANDOFF");
+    int deferred = handoff != NULL && strcmp(handoff, "1") == 0;
     unsetenv("MULTICORE_WORKER_FD"); // not inherited by what the task itself starts
     unsetenv("MULTICORE_PARENT_PID");
+    unsetenv("MULTICORE_WORKER_HANDOFF");
     // No orphans: the kernel kills this worker when the thread that spawned it ends (Multicore
     // spawns from one long-lived thread), and a parent that died before this line is noticed by
     // the getppid check.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (expected != 0 && getppid() != expected) _exit(1);
     if (multicore_worker_main == NULL) _exit(127);
+    if (deferred) {
+        // `main` runs its top-level code (setting the globals of main.swift) and hands over at
+        // `enterWorkerIfChild()`; a `main` that never gets there must not go on as the program.
+        mc_deferred_channel = fd;
+        mc_handoff = 1; // what this worker starts is handed off too
+        atexit(mc_deferred_worker_never_entered);
+        return;
+    }
     multicore_worker_main(fd);
     _exit(0);
 }
+
+int mc_take_deferred_worker(void) {
+    int fd = mc_deferred_channel;
+    mc_deferred_channel = -1;
+    return fd;
+}
+
+int mc_worker_is_deferred(void) { return mc_deferred_channel >= 0; }
+
+void mc_enable_worker_handoff(void) { mc_handoff = 1; }
 
 int mc_spawn_worker(int channel, pid_t *pid) {
     // Move the channel out of the range the file actions target, so that dup2 onto 3 can never
@@ -213,13 +259,14 @@ int mc_spawn_worker(int channel, pid_t *pid) {
 
     size_t count = 0;
     while (environ[count] != NULL) count++;
-    char **env = calloc(count + 4, sizeof(char *));
+    char **env = calloc(count + 5, sizeof(char *));
     if (env == NULL) { close(high); return ENOMEM; }
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         if (strncmp(environ[i], "MULTICORE_WORKER_FD=", 20) == 0) continue;
         if (strncmp(environ[i], "SWIFT_BACKTRACE=", 16) == 0) continue;
         if (strncmp(environ[i], "MULTICORE_PARENT_PID=", 21) == 0) continue;
+        if (strncmp(environ[i], "MULTICORE_WORKER_HANDOFF=", 25) == 0) continue;
         env[used++] = environ[i];
     }
     char parent[48];
@@ -228,6 +275,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     env[used++] = "MULTICORE_WORKER_FD=3";
     // A crashing worker is reported by its signal; the backtracer would delay that by ~10 ms.
     env[used++] = "SWIFT_BACKTRACE=enable=no";
+    if (mc_handoff) env[used++] = "MULTICORE_WORKER_HANDOFF=1";
     env[used] = NULL;
 
     posix_spawn_file_actions_t actions;
@@ -241,7 +289,10 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     posix_spawnattr_setsigmask(&attributes, &none);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
 
-    char *argv[] = {"multicore-worker", NULL};
+    // A worker handed off to `main` runs main's top-level code first: with the program's own
+    // arguments, as the parent's did. Otherwise the name says what the process is.
+    char *worker_argv[] = {"multicore-worker", NULL};
+    char **argv = mc_handoff && mc_program_argv != NULL ? mc_program_argv : worker_argv;
     int result = posix_spawn(pid, "/proc/self/exe", &actions, &attributes, argv, env);
 
     posix_spawnattr_destroy(&attributes);

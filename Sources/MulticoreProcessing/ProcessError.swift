@@ -26,6 +26,10 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The fork start method was refused: this process has other threads, which a forked child
     /// would lack (a lock they held would stay held forever). Python 3.12 warns here.
     case forkWithThreads(count: Int)
+    /// A worker process started a process while running `main`'s top-level code, before
+    /// reaching `enterWorkerIfChild()`. Python: `RuntimeError("An attempt has been made to start
+    /// a new process before the current process has finished its bootstrapping phase")`.
+    case startedBeforeWorkerEntry
     /// A timeout above `Threading.timeoutMax`. Python: `OverflowError("timeout value is too large")`.
     case timeoutTooLarge
     /// `setStartMethod` called a second time without `force`.
@@ -48,6 +52,9 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
         case .forkWithThreads(let count):
             "cannot fork: this process has \(count) threads, and a forked child would only have one; use spawn or forkserver"
         case .timeoutTooLarge: timeoutTooLargeMessage
+        case .startedBeforeWorkerEntry:
+            "a worker process tried to start a process before main reached enterWorkerIfChild(): every worker runs "
+                + "main's top-level code up to that line again; start processes below it"
         case .startMethodAlreadySet: "context has already been set"
         }
     }

@@ -56,6 +56,9 @@ enum Spawner {
 
     /// Spawns a worker whose descriptor 3 is `channel`; returns its pid.
     static func spawn(channel: Connection) -> Result<pid_t, ProcessError> {
+        // Python: "An attempt has been made to start a new process before the current process
+        // has finished its bootstrapping phase."
+        if WorkerEntry.isPending { return .failure(.startedBeforeWorkerEntry) }
         let queue: SimpleQueue<Request>
         switch Self.queue() {
         case .success(let started): queue = started

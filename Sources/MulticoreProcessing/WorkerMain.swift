@@ -5,7 +5,7 @@ import Glibc
 
 /// The whole life of a spawned worker, entered from CMulticore's constructor before `main`.
 @_cdecl("multicore_worker_main")
-func multicoreWorkerMain(_ descriptor: Int32) {
+func multicoreWorkerMain(_ descriptor: Int32) -> Never {
     WorkerMain.serve(Connection(descriptor: descriptor, readable: true, writable: true, isSocket: true))
 }
 

@@ -130,6 +130,7 @@ private struct EveryPublicType {
         _ = activeChildren()
         sleep(for: .zero)
         _ = setStartMethod as (StartMethod, Bool) throws -> Void
+        _ = enterWorkerIfChild as () -> Void // not called: it would hand this runner's workers to its main
         // The names Python programmers reach for first, constructed.
         let semaphore: CountingSemaphore = try CountingSemaphore(value: 1)
         func take(_ semaphore: CountingSemaphore, _ bounded: BoundedSemaphore) -> Bool { semaphore !== bounded }

@@ -73,6 +73,14 @@ void mc_ignore_sigpipe(void);
 /// an errno; `*pid` receives the child's pid.
 int mc_spawn_worker(int channel, pid_t *pid);
 
+/// In a worker spawned with the hand-off (its parent called `enterWorkerIfChild()`): its
+/// channel, once (then -1); -1 in any other process.
+int mc_take_deferred_worker(void);
+/// Whether this process is a worker that `main` has not handed over yet.
+int mc_worker_is_deferred(void);
+/// From now on, workers spawned by this process run `main` up to `enterWorkerIfChild()` first.
+void mc_enable_worker_handoff(void);
+
 /// Sends one byte on the Unix socket `socket`, carrying `count` descriptors (SCM_RIGHTS; at
 /// most 253, none when `count` is 0). Returns 0 or an errno.
 int mc_send_descriptors(int socket, const int *fds, int count);
