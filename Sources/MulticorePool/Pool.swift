@@ -280,8 +280,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     }
 }
 
-/// The lazy results of `imap` and `imapUnordered` (of `Pool` and `ThreadPool`).
-public final class PoolResults<Input: IteratorProtocol, Output: Sendable> {
+/// The lazy results of `imap` and `imapUnordered` (of `Pool` and `ThreadPool`): `for result in
+/// results` (each a `Result`, see `ResultIterator`; a task's error does not end the iteration)
+/// or `while let output = try results.next()`.
+public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Sequence {
     private var input: Input
     private var inputDone = false
     /// Chunks submitted, with their number of tasks.
@@ -344,5 +346,12 @@ public final class PoolResults<Input: IteratorProtocol, Output: Sendable> {
         var outputs: [Output] = []
         while let output = try next() { outputs.append(output) }
         return outputs
+    }
+
+    /// The remaining outputs as `Result`s, in the iteration's order; a task's error is its
+    /// element and the iteration goes on, as Python's `imap` does; it ends once the pool no
+    /// longer takes tasks.
+    public func makeIterator() -> ResultIterator<Output> {
+        ResultIterator(endsAfter: { $0 is PoolStateError || $0 as? ExecutorError == .shutDown }) { try self.next() }
     }
 }

@@ -245,3 +245,10 @@ extension Future: CustomStringConvertible {
         }
     }
 }
+
+/// Futures are identities: equal only to themselves and hashed by identity, so they can key a
+/// dictionary or fill a set (Python's `{executor.submit(f, x): x for x in xs}`).
+extension Future: Hashable {
+    public static func == (lhs: Future, rhs: Future) -> Bool { lhs === rhs }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}

@@ -102,8 +102,10 @@ public enum Futures {
     }
 }
 
-/// The iterator `Futures.asCompleted` returns: `while let future = try iterator.next() { ... }`.
-public final class AsCompleted<Value: Sendable> {
+/// The iterator `Futures.asCompleted` returns: `for result in iterator { let future = try
+/// result.get() }` (see `ResultIterator`; it ends after a timeout) or
+/// `while let future = try iterator.next() { ... }`.
+public final class AsCompleted<Value: Sendable>: Sequence {
     private let waiter = CompletionWaiter()
     private var pending: [ObjectIdentifier: Future<Value>]
     private let total: Int
@@ -130,4 +132,7 @@ public final class AsCompleted<Value: Sendable> {
         }
         return future
     }
+
+    /// The remaining futures as they complete, as `Result`s; ends after its time limit passed.
+    public func makeIterator() -> ResultIterator<Future<Value>> { ResultIterator(endsAfter: { _ in true }) { try self.next() } }
 }

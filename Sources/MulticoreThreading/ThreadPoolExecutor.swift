@@ -204,9 +204,10 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     }
 }
 
-/// The results of `ThreadPoolExecutor.map`, in input order: `while let r = try results.next()`.
-/// Releasing it before the end cancels the calls not yet started.
-public final class MapResults<Input: IteratorProtocol, Output: Sendable> {
+/// The results of `ThreadPoolExecutor.map`, in input order: `for result in results` (each a
+/// `Result`, see `ResultIterator`) or `while let r = try results.next()`. Releasing it before
+/// the end cancels the calls not yet started.
+public final class MapResults<Input: IteratorProtocol, Output: Sendable>: Sequence {
     private var input: Input
     private var inputDone = false
     private var inFlight = Deque<Future<Output>>()
@@ -247,5 +248,11 @@ public final class MapResults<Input: IteratorProtocol, Output: Sendable> {
         var results: [Output] = []
         while let result = try next() { results.append(result) }
         return results
+    }
+
+    /// The remaining results as `Result`s, in order: a call's error is its element; ends once the
+    /// time limit passed or the executor shut down.
+    public func makeIterator() -> ResultIterator<Output> {
+        ResultIterator(endsAfter: { $0 as? FutureError == .timeout || $0 as? ExecutorError == .shutDown }) { try self.next() }
     }
 }

@@ -87,6 +87,7 @@ private struct EveryPublicType {
     var t71: (PoolSoak)?
     var t72: (PoolStateError)?
     var t73: (ProcessPoolExecutor)?
+    var t76: (ResultIterator<Int>)?
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
 }
@@ -94,7 +95,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 76)
+        #expect(properties.count == 77)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -59,6 +59,21 @@ import MulticoreThreading
         #expect(try mixed.next(timeout: testDeadline) == nil)
     }
 
+    /// Issue 15: imap's results work with for-in, zip and reduce; a task's error is its element.
+    @Test func imapResultsAreASequenceOfResults() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        var outputs: [Int?] = []
+        for result in try pool.imap([MaybeTrap(crash: false), MaybeTrap(crash: true), MaybeTrap(crash: false)]) {
+            outputs.append(try? result.get())
+        }
+        #expect(outputs == [1, nil, 1])
+        let total = try pool.imapUnordered((1...10).map { Twice(value: $0) }, chunksize: 3).reduce(0) { try $0 + $1.get() }
+        #expect(total == 110)
+        let labelled = try zip(["x", "y"], pool.imap([Twice(value: 1), Twice(value: 2)])).map { "\($0)=\(try $1.get())" }
+        #expect(labelled == ["x=2", "y=4"])
+    }
+
     @Test func imapUnorderedYieldsEverythingOnce() throws {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }

@@ -154,6 +154,27 @@ import Testing
         #expect(try iterator.next() == nil)
     }
 
+    @Test func asCompletedIsASequenceAndFuturesKeyDictionaries() throws {
+        let futures = (0..<3).map { _ in Future<Int>() }
+        // Python's {executor.submit(f, x): x for x in xs}: futures are hashable by identity.
+        var inputs: [Future<Int>: Int] = [:]
+        for (index, future) in futures.enumerated() { inputs[future] = index }
+        #expect(inputs.count == 3 && inputs[futures[1]] == 1 && Set(futures).count == 3)
+        #expect(futures[0] != futures[1] && futures[0] == futures[0])
+        for (index, future) in futures.enumerated().reversed() { try future.setResult(index * 10) }
+        var order: [Int] = []
+        for result in try Futures.asCompleted(futures, timeout: testDeadline) {
+            let future = try result.get()
+            order.append(try #require(inputs[future]))
+        }
+        #expect(order.sorted() == [0, 1, 2])
+        // A timeout is the last element.
+        let late = Future<Int>()
+        let elements = Array(try Futures.asCompleted([futures[0], late], timeout: .milliseconds(10)))
+        #expect(elements.count == 2)
+        #expect(throws: FutureError.unfinished(1, of: 2)) { try elements[1].get() }
+    }
+
     @Test func asCompletedTimesOut() throws {
         let futures = (0..<3).map { _ in Future<Int>() }
         try futures[0].setResult(0)

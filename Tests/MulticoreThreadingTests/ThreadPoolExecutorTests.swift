@@ -153,6 +153,30 @@ import Testing
         release.set()
     }
 
+    /// Issue 15: the results of a map work with for-in, zip, map and reduce, each a `Result`.
+    @Test func mapResultsAreASequenceOfResults() throws {
+        let pool = try ThreadPoolExecutor(maxWorkers: 2)
+        defer { pool.shutdown() }
+        var seen: [Int] = []
+        for result in pool.map(1...5, { $0 * 10 }) { seen.append(try result.get()) }
+        #expect(seen == [10, 20, 30, 40, 50])
+        #expect(try pool.map(1...4, { $0 }).reduce(0) { try $0 + $1.get() } == 10)
+        let pairs = try zip(["a", "b"], pool.map([1, 2], { $0 * 3 })).map { "\($0)\(try $1.get())" }
+        #expect(pairs == ["a3", "b6"])
+        // A call's error is its element, and the others still come.
+        let mixed = pool.map([1, 2, 3]) { n in
+            if n == 2 { throw Failure() }
+            return n
+        }.map { try? $0.get() }
+        #expect(mixed == [1, nil, 3])
+        // A timeout ends the iteration (its later elements would only time out too).
+        let release = Event()
+        let slow = Array(pool.map([1, 2, 3], timeout: .milliseconds(10)) { n in try release.wait(timeout: testDeadline) ? n : 0 })
+        release.set()
+        #expect(slow.count == 1)
+        #expect(throws: FutureError.timeout) { try slow[0].get() }
+    }
+
     @Test func futuresAreAwaitable() async throws {
         let pool = try ThreadPoolExecutor(maxWorkers: 2)
         let futures = try (1...10).map { n in try pool.submit { n * 10 } }
