@@ -128,6 +128,9 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             stateLock.withLock { phase = .created }
             throw error
         }
+        // What this process printed so far comes out before what the child prints (stdout is a
+        // pipe or a file: block-buffered), with every start method, as Python flushes.
+        fflush(nil)
         let launched: Result<(pid: pid_t, exit: Int32), ProcessError>
         switch startMethod {
         case .spawn:

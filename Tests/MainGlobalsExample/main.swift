@@ -3,6 +3,7 @@
 //   MainGlobalsExample pool spawn|forkserver   doubles through a Pool, prints the results
 //   MainGlobalsExample child spawn|forkserver  one ChildProcess, prints its result
 //   MainGlobalsExample forget                  workers skip enterWorkerIfChild() (a defect)
+//   MainGlobalsExample order spawn|forkserver  prints a line, a child prints one, then another
 import Multicore
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,14 @@ let table = [100, 200, 300]
 struct Scale: ProcessTask {
     var x: Int
     func run() -> Int { x * factor + table[x % table.count] }
+}
+
+struct Say: ProcessTask {
+    var line: String
+    func run() -> Int {
+        print(line)
+        return 0
+    }
 }
 
 // The line this program exists for. (In "forget" mode the workers skip it, to show what
@@ -35,6 +44,12 @@ do {
         try child.start()
         _ = try child.join(timeout: .seconds(20))
         print("result: \(try child.result())")
+    case "order":
+        print("parent: before the child")
+        let child = ChildProcess(task: Say(line: "child: hello"), startMethod: method)
+        try child.start()
+        _ = try child.join(timeout: .seconds(20))
+        print("parent: after the child")
     case "forget":
         setenv("MAIN_GLOBALS_WORKERS_SKIP_ENTRY", "1", 1)
         let child = ChildProcess(task: Scale(x: 4))

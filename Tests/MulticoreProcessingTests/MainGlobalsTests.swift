@@ -40,6 +40,15 @@ import MulticoreTestSupport
         #expect(run.status == 0 && run.output.contains("result: 212"), "\(run.output)")
     }
 
+    /// With stdout a pipe, what the parent printed before starting a child comes out before what
+    /// the child prints (Python flushes before every start method; spawn used not to).
+    @Test(arguments: ["spawn", "forkserver"])
+    func theParentsOutputComesOutBeforeTheChilds(method: String) throws {
+        let run = try runExample(["order", method])
+        #expect(run.status == 0)
+        #expect(run.output == "parent: before the child\nchild: hello\nparent: after the child\n", "\(run.output)")
+    }
+
     /// A worker whose `main` goes past where the line should be cannot start processes of its
     /// own (Python's "bootstrapping phase" error) and ends with status 70, saying why.
     @Test func aWorkerThatNeverReachesTheLineSaysSoAndStartsNothing() throws {
