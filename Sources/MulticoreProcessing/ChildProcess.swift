@@ -61,6 +61,13 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         self.init(task: ForkClosure(body), name: name, daemon: daemon, startMethod: .fork)
     }
 
+    /// Creates a process that runs `body`, which returns nothing, in a forked copy of this
+    /// process; its `result()` is `NoOutput()`.
+    public convenience init(name: String? = nil, daemon: Bool = false,
+                            forking body: @escaping @Sendable () throws -> Void) where Task == ForkClosure<NoOutput> {
+        self.init(task: ForkClosure { try body(); return NoOutput() }, name: name, daemon: daemon, startMethod: .fork)
+    }
+
     deinit {
         if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
     }

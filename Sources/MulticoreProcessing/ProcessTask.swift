@@ -12,6 +12,34 @@ public protocol ProcessTask: Codable, Sendable {
     func run() throws -> Output
 }
 
+/// A task that returns nothing (Python's target that returns `None`): write `func run()` and
+/// conform to `ProcessAction` instead of `ProcessTask`. It runs everywhere a task runs; its
+/// output is `NoOutput()`. (`Void` itself cannot be `Codable`.)
+///
+///     struct Log: ProcessAction {
+///         var line: String
+///         func run() { print(line) }
+///     }
+public protocol ProcessAction: ProcessTask where Output == NoOutput {
+    /// The work, run in the child process.
+    func run() throws
+}
+
+extension ProcessAction {
+    /// Runs the action; what the child sends back.
+    public func run() throws -> NoOutput {
+        let action: () throws -> Void = run
+        try action()
+        return NoOutput()
+    }
+}
+
+/// What a task that returns nothing returns: Python's `None`, as a value that crosses processes.
+public struct NoOutput: Codable, Sendable, Hashable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "NoOutput()" }
+}
+
 /// The request a parent sends its new worker.
 struct WorkerRequest: Codable {
     var typeName: String

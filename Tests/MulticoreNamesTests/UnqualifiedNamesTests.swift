@@ -88,6 +88,8 @@ private struct EveryPublicType {
     var t72: (PoolStateError)?
     var t73: (ProcessPoolExecutor)?
     var t76: (ResultIterator<Int>)?
+    var t77: (NoOutput)?
+    var t78: (any ProcessAction)?
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
 }
@@ -95,7 +97,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 77)
+        #expect(properties.count == 79)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -21,7 +21,13 @@ struct ForksAClosure: ProcessTask {
         _ = try thrower.join(timeout: .seconds(20))
         var failure = ""
         do { _ = try thrower.result() } catch { failure = "\(error)" }
-        return ["\(try child.result())", "\(try child.exitCode ?? 99)", "\(try thrower.exitCode ?? 99)", failure]
+        // A closure that returns nothing (issue 15): its result is NoOutput().
+        let marker = try SharedValue(0)
+        let silent = ChildProcess { marker.value = factor }
+        try silent.start()
+        _ = try silent.join(timeout: .seconds(20))
+        return ["\(try child.result())", "\(try child.exitCode ?? 99)", "\(try thrower.exitCode ?? 99)", failure,
+                "\(try silent.result())", "\(marker.value)"]
     }
 }
 
@@ -121,9 +127,10 @@ struct StartMethodProbe: ProcessTask {
         try worker.start()
         #expect(try worker.join(timeout: testDeadline))
         let report = try worker.result()
-        #expect(report.count == 4)
+        #expect(report.count == 6)
         #expect(report.prefix(3) == ["60", "0", "1"])
-        #expect(report.last?.contains("no space left on device") == true)
+        #expect(report.count > 3 && report[3].contains("no space left on device"))
+        #expect(report.suffix(2) == ["NoOutput()", "10"], "a closure returning nothing ran in the fork")
     }
 
     @Test func aClosureCannotBeSpawned() throws {
