@@ -124,7 +124,7 @@ enum PoolReply {
         do {
             tasks = try PoolChunk.decode(T.self, format: format, count: count, from: payload, at: offset)
         } catch {
-            return failing(.failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error)), id: id,
+            return failing(WorkerReply(error: error), id: id,
                            count: count, room: room)
         }
         var frame = header(id, room: room)
@@ -139,7 +139,7 @@ enum PoolReply {
             } catch {
                 // From here on, one reply per task: the outputs so far, this error, the rest run one by one.
                 var replies = outputs.map { WorkerMain.reply(encoding: $0) }
-                replies.append(.failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error)))
+                replies.append(WorkerReply(error: error))
                 replies += tasks[(index + 1)...].map { WorkerMain.reply(running: $0) }
                 appendEach(replies, to: &frame)
                 return frame
@@ -199,7 +199,7 @@ enum PoolReply {
             do {
                 return .each(try parts.map { (part) throws(WireError) in
                     let reply = try WorkerReply(wireBytes: part)
-                    return Result { () throws(ProcessError) -> Output in try reply.output(Output.self) }.mapError { $0 as any Error }
+                    return Result { try reply.output(Output.self) }
                 })
             } catch {
                 throw .unreadableResult("\(error)")

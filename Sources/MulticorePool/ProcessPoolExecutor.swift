@@ -17,7 +17,7 @@ import Glibc
 /// - A task can have a timeout: past it, the task fails with `PoolError.timedOut` and its worker
 ///   gets SIGTERM, then SIGKILL after a grace period, and is replaced (Python cannot stop it).
 /// - A task that cannot be encoded throws at `submit`; its error, thrown in the worker, comes
-///   back through its future as `ProcessError.taskFailed`.
+///   back through its future as itself when its type is `Codable`, else as `ProcessError.taskFailed`.
 ///
 /// Workers are daemon processes started with the pool's start method; one manager thread
 /// dispatches tasks, reads results and watches the workers' exits (pidfds), with no polling.
@@ -538,7 +538,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
                 let reply = try? WorkerReply(wireBytes: Array(frame[8...]))
                 let pid = slot.process.pid ?? 0
                 let error: PoolError = switch reply {
-                case .failure(let type, let message)?: .initializerFailed(pid: pid, type: type, message: message)
+                case .failure(let type, let message)?, .codedFailure(let type, let message, _, _)?:
+                    .initializerFailed(pid: pid, type: type, message: message)
                 case .unknownTask(let name)?: .initializerFailed(pid: pid, type: "", message: "no task type named \(name)")
                 case .value?, nil: .initializerFailed(pid: pid, type: "", message: "an unreadable report")
                 }

@@ -344,7 +344,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     }
 
     /// What the task returned, once the child has ended.
-    /// - Throws: `ProcessError.taskFailed` with the child's error; `.crashed` with the signal;
+    /// - Throws: the task's own error, as itself, when its type is `Codable` (found and decoded
+    ///   here); else `ProcessError.taskFailed` with its type's name and description; `.crashed` with the signal;
     ///   `.exitedWithoutResult`; `.taskNotFound`; `.stillRunning`; `.notStarted`.
     public func result() throws -> Task.Output {
         let (state, reply, replyError, status) = stateLock.withLock { (phase, self.reply, self.replyError, exitStatus) }

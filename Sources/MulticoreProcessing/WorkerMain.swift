@@ -38,7 +38,7 @@ package enum WorkerMain {
         do {
             return .value(try WireEncoder().encode(task.run()))
         } catch {
-            return .failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
+            return WorkerReply(error: error)
         }
     }
 
@@ -47,7 +47,7 @@ package enum WorkerMain {
         do {
             return .value(try WireEncoder().encode(output))
         } catch {
-            return .failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
+            return WorkerReply(error: error)
         }
     }
 
@@ -60,7 +60,7 @@ package enum WorkerMain {
         do {
             return reply(running: try WireDecoder().decode(T.self, from: payload, descriptors: descriptors))
         } catch {
-            return .failure(type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
+            return WorkerReply(error: error)
         }
     }
 }

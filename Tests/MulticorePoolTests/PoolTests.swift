@@ -131,6 +131,37 @@ import MulticoreThreading
     }
 }
 
+/// A `Codable` error: pools rethrow it as itself (issue 8).
+enum OutOfStock: Error, Codable, Equatable {
+    case item(String)
+}
+
+/// Throws `OutOfStock` for odd values, else returns the value.
+struct Stock: ProcessTask {
+    var value: Int
+    func run() throws -> Int {
+        if value % 2 == 1 { throw OutOfStock.item("#\(value)") }
+        return value
+    }
+}
+
+@Suite(.timeLimit(.minutes(5))) struct PoolErrorTypeTests {
+    @Test func aCodableErrorThrownInAWorkerIsRethrownAsItselfByEveryPoolAPI() async throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        #expect(throws: OutOfStock.item("#3")) { try pool.map([Stock(value: 2), Stock(value: 3), Stock(value: 5)]) }
+        #expect(throws: OutOfStock.item("#1")) { try pool.apply(Stock(value: 1)) }
+        let outcomes = try pool.imap((0..<4).map { Stock(value: $0) }).map { result -> String in
+            do { return "\(try result.get())" } catch let error as OutOfStock { return "\(error)" }
+        }
+        #expect(outcomes == ["0", "item(\"#1\")", "2", "item(\"#3\")"])
+        await #expect(throws: OutOfStock.item("#7")) { try await pool.applyAsync(Stock(value: 7)).value }
+        let executor = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { executor.terminate() }
+        #expect(throws: OutOfStock.item("#9")) { try executor.submit(Stock(value: 9)).result(timeout: testDeadline) }
+    }
+}
+
 /// Returns nothing: adds `amount` to `counter` (issue 15).
 struct Deposit: ProcessAction {
     var counter: SharedValue<Int>

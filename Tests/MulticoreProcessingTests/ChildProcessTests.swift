@@ -207,3 +207,50 @@ struct AddTo: ProcessAction {
         #expect(counter.value == 5)
     }
 }
+
+/// A `Codable` error: it crosses back to the parent as itself (issue 8).
+enum Shortage: Error, Codable, Equatable {
+    case missing(item: String, count: Int)
+}
+
+/// A `Codable` error that refuses to be decoded: the parent falls back to `taskFailed`.
+struct Undecodable: Error, Codable, CustomStringConvertible {
+    var reason: String
+    init(reason: String) { self.reason = reason }
+    init(from decoder: any Decoder) throws { throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "never")) }
+    var description: String { "undecodable: \(reason)" }
+}
+
+struct ThrowsShortage: ProcessTask {
+    var count: Int
+    func run() throws -> Int { throw Shortage.missing(item: "flour", count: count) }
+}
+
+struct ThrowsUndecodable: ProcessTask {
+    func run() throws -> Int { throw Undecodable(reason: "by design") }
+}
+
+@Suite(.timeLimit(.minutes(5))) struct ErrorTypeTests {
+    @Test(arguments: [StartMethod.spawn, .forkserver])
+    func aCodableErrorComesBackAsItself(method: StartMethod) throws {
+        let child = ChildProcess(task: ThrowsShortage(count: 3), startMethod: method)
+        try child.start()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.exitCode == 1)
+        #expect(throws: Shortage.missing(item: "flour", count: 3)) { try child.result() }
+        do {
+            _ = try child.result()
+        } catch let shortage as Shortage {
+            #expect(shortage == .missing(item: "flour", count: 3))
+        }
+    }
+
+    @Test func anErrorThatCannotBeDecodedHereKeepsItsNameAndMessage() throws {
+        let child = ChildProcess(task: ThrowsUndecodable())
+        try child.start()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(throws: ProcessError.taskFailed(type: String(reflecting: Undecodable.self), message: "undecodable: by design")) {
+            try child.result()
+        }
+    }
+}
