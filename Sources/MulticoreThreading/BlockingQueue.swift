@@ -18,13 +18,25 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     @usableFromInline @exclusivity(unchecked) var unfinishedTasks = 0
     @usableFromInline @exclusivity(unchecked) var isShutdown = false
 
-    /// The size limit; 0 or less means unbounded. Python: `Queue.maxsize`.
-    public let maxsize: Int
+    @usableFromInline @exclusivity(unchecked) var limit: Int
+
+    /// The size limit; 0 or less means unbounded. Python: `Queue.maxsize`, which may be changed
+    /// while the queue is in use (test_shrinking_queue): a smaller limit refuses puts at once,
+    /// a larger one wakes the puts waiting for room.
+    public var maxsize: Int {
+        get { mutex.withLock { limit } }
+        set {
+            mutex.withLock {
+                limit = newValue
+                notFull.notifyAllHeld()
+            }
+        }
+    }
 
     /// Creates a queue holding at most `maxsize` items (0 or less: no limit).
     /// Corresponds to Python's `queue.Queue(maxsize=0)`.
     public init(maxsize: Int = 0) {
-        self.maxsize = maxsize
+        limit = maxsize
         notEmpty = Condition(lock: mutex)
         notFull = Condition(lock: mutex)
         allTasksDone = Condition(lock: mutex)
@@ -44,8 +56,8 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
         let deadline = Deadline.after(blocking ? timeout : .zero)
         try mutex.withLock { () throws(QueueError) in
             if isShutdown { throw .shutDown }
-            if maxsize > 0 {
-                while buffer.count >= maxsize {
+            if limit > 0 {
+                while limit > 0 && buffer.count >= limit {
                     if deadline.hasPassed { throw .full }
                     _ = notFull.wait(deadline: deadline)
                     if isShutdown { throw .shutDown }
@@ -101,7 +113,7 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     public var isEmpty: Bool { mutex.withLock { buffer.count == 0 } }
 
     /// Whether the queue is at its size limit. Python: `Queue.full()`.
-    public var isFull: Bool { mutex.withLock { maxsize > 0 && buffer.count >= maxsize } }
+    public var isFull: Bool { mutex.withLock { limit > 0 && buffer.count >= limit } }
 
     // MARK: Tasks
 

@@ -13,6 +13,11 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     case taskDoneTooManyTimes
     /// A negative timeout. Python: `ValueError("'timeout' must be a non-negative number")`.
     case negativeTimeout
+    /// A put or get on a process queue after this process closed it.
+    /// Python: `ValueError("Queue ... is closed")`.
+    case closed
+    /// `joinThread()` before `close()`. Python: `AssertionError("Queue ... not closed")`.
+    case notClosed
     /// A timeout above `Threading.timeoutMax`. Python: `OverflowError("timeout value is too large")`.
     case timeoutTooLarge
 
@@ -24,6 +29,8 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
         case .shutDown: "the queue is shut down"
         case .taskDoneTooManyTimes: "task_done() called too many times"
         case .negativeTimeout: "'timeout' must be a non-negative number"
+        case .closed: "Queue is closed"
+        case .notClosed: "Queue not closed: call close() before joinThread()"
         case .timeoutTooLarge: timeoutTooLargeMessage
         }
     }

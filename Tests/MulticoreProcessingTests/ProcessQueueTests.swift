@@ -93,6 +93,40 @@ struct Fragile: Codable, Sendable, Equatable {
         #expect(try queue.get(timeout: testDeadline) == Fragile(value: 2))
     }
 
+    /// maxsize may change while the queue is in use (CPython's test_shrinking_queue); a larger
+    /// one lets a blocked put go on.
+    @Test func maxsizeCanChangeWhileInUse() throws {
+        let queue = try ProcessQueue<Int>(maxsize: 3)
+        for value in 1...3 { try queue.put(value) }
+        queue.maxsize = 2
+        #expect(queue.maxsize == 2)
+        #expect(throws: QueueError.full) { try queue.putNowait(4) }
+        #expect(try queue.get() == 1)
+        #expect(throws: QueueError.full) { try queue.putNowait(4) }
+        let putter = ValueThread<Bool>(daemon: true) { try queue.put(4, timeout: testDeadline); return true }
+        try putter.start()
+        #expect(eventually { queue.ring.hasBlockedProducer }, "the put waits for room")
+        queue.maxsize = 5
+        #expect(try putter.join(timeout: testDeadline), "a larger maxsize wakes the waiting put")
+        #expect(try putter.value())
+        #expect(queue.count == 3)
+    }
+
+    /// Python's close() and join_thread(): after close, this process neither puts nor gets.
+    @Test func closeAndJoinThreadFollowPythonsRules() throws {
+        let queue = try ProcessQueue<Int>()
+        #expect(throws: QueueError.notClosed) { try queue.joinThread() }
+        try queue.put(1)
+        queue.close()
+        #expect(throws: QueueError.closed) { try queue.put(2) }
+        #expect(throws: QueueError.closed) { try queue.get(timeout: .zero) }
+        try queue.joinThread()
+        queue.close()
+        // Another handle on the same queue (as a child would have) still works.
+        let other = try WireDecoder().decode(ProcessQueue<Int>.self, from: try WireEncoder().encode(queue))
+        #expect(try other.get(timeout: testDeadline) == 1)
+    }
+
     @Test func messagesWrapAroundASmallRing() throws {
         let queue = try ProcessQueue<Tagged>(capacity: 512)
         #expect(throws: ConnectionError.self) {

@@ -132,7 +132,9 @@ func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output]
 
     @Test func anRLockIsReentrantAndOwned() throws {
         let lock = try SharedRLock()
+        #expect(!lock.locked)
         try lock.acquire()
+        #expect(lock.locked)
         try lock.acquire()
         #expect(lock.recursionCount == 2)
         let outsider = ValueThread<Bool> {
@@ -144,7 +146,7 @@ func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output]
         try lock.release()
         #expect(lock.isOwnedByCurrentThread)
         try lock.release()
-        #expect(!lock.isOwnedByCurrentThread)
+        #expect(!lock.isOwnedByCurrentThread && !lock.locked)
         #expect(throws: ThreadingError.releaseNotOwned) { try lock.release() }
     }
 

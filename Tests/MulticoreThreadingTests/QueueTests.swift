@@ -51,6 +51,26 @@ import Testing
         #expect(try queue.get(timeout: testDeadline) == 2)
     }
 
+    /// CPython's test_shrinking_queue, and the other way: maxsize may change while the queue is
+    /// in use, honoured at once; a larger one lets a blocked put go on.
+    @Test func maxsizeCanChangeWhileInUse() throws {
+        let queue = Queue<Int>(maxsize: 3)
+        for value in 1...3 { try queue.put(value) }
+        #expect(throws: QueueError.full) { try queue.putNowait(4) }
+        queue.maxsize = 2
+        #expect(queue.maxsize == 2)
+        #expect(throws: QueueError.full) { try queue.putNowait(4) }
+        #expect(try queue.get() == 1)
+        #expect(throws: QueueError.full) { try queue.putNowait(4) }
+        #expect(try queue.get() == 2)
+        try queue.putNowait(4)
+        let putter = try spawn { try queue.put(5, timeout: testDeadline) }
+        #expect(eventually { queue.notFull.waitingCount == 1 }, "the put waits for room")
+        queue.maxsize = 3
+        #expect(try putter.join(timeout: testDeadline), "a larger maxsize wakes the waiting put")
+        #expect(queue.qsize == 3)
+    }
+
     @Test func blockedGetResumesWhenAPutArrives() throws {
         let queue = Queue<Int>()
         let got = Recorder<Int>()

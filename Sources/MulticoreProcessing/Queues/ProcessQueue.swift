@@ -1,4 +1,5 @@
 import MulticoreThreading
+import Synchronization
 
 /// A first-in, first-out queue shared by processes: put it in a task and the child puts and gets
 /// on the same queue. Corresponds to Python's `multiprocessing.Queue(maxsize=0)`.
@@ -12,8 +13,10 @@ import MulticoreThreading
 ///
 /// Sending the queue encodes its name; the process that created it must keep it while others
 /// may still attach. Values cross as the wire format encodes them (`Codable`).
-public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Sendable { // all state is in the shared ring, reached through atomics
+public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Sendable { // the shared state is in the ring, reached through atomics; `isClosed` is atomic
     let ring: SharedRing
+    /// Closed in this process (`close()`); each process's handle is closed on its own, as in Python.
+    private let isClosed = Atomic<Bool>(false)
 
     /// A queue holding at most `maxsize` items (0: no limit but memory) in at most `capacity`
     /// bytes of encoded messages. Python: `multiprocessing.Queue(maxsize=0)`.
@@ -32,8 +35,13 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     /// The name of the queue's shared memory block.
     public var name: String { ring.name }
 
-    /// The size limit in items; 0 means none. Python: `Queue._maxsize`.
-    public var maxsize: Int { ring.maxsize }
+    /// The size limit in items; 0 means none. Python: `Queue._maxsize`. Setting it changes it
+    /// for every process at once: a smaller limit refuses puts from then on, a larger one lets
+    /// the puts waiting for room go on (queue.Queue's test_shrinking_queue).
+    public var maxsize: Int {
+        get { ring.maxsize }
+        set { ring.setMaxsize(newValue) }
+    }
 
     /// The number of items in the queue (a snapshot). Python: `Queue.qsize()`.
     public var count: Int { ring.count }
@@ -51,6 +59,7 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     ///   `SharedMemoryError.noSpace` when /dev/shm cannot hold more (nothing is put).
     @available(*, noasync, message: "blocks the thread while the queue is full")
     public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws {
+        try checkOpen()
         try checkQueueTimeout(timeout, blocking: blocking)
         let bytes = try WireEncoder().encode(item)
         guard bytes.count + 4 <= ring.usable else {
@@ -69,6 +78,7 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     ///   an `Element` (it is consumed).
     @available(*, noasync, message: "blocks the thread while the queue is empty")
     public func get(blocking: Bool = true, timeout: Duration? = nil) throws -> Element {
+        try checkOpen()
         try checkQueueTimeout(timeout, blocking: blocking)
         let bytes = try ring.get(deadline: blocking ? .after(timeout) : .now)
         return try WireDecoder().decode(Element.self, from: bytes)
@@ -76,5 +86,22 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
 
     /// Python: `Queue.get_nowait()`.
     public func getNowait() throws -> Element { try get(blocking: false) }
+
+    /// Says this process will put and get no more: both throw `QueueError.closed` from now on
+    /// (in this process only; others go on). What was put stays in the queue. Python:
+    /// `Queue.close()`. Closing twice is harmless.
+    public func close() { isClosed.store(true, ordering: .releasing) }
+
+    /// Python's `Queue.join_thread()`, which waits for the feeder thread to flush what this
+    /// process put. There is no feeder thread here (`put` writes before it returns), so once
+    /// the queue is closed it returns at once.
+    /// - Throws: `QueueError.notClosed` before `close()`, as Python asserts.
+    public func joinThread() throws(QueueError) {
+        guard isClosed.load(ordering: .acquiring) else { throw .notClosed }
+    }
+
+    private func checkOpen() throws(QueueError) {
+        if isClosed.load(ordering: .acquiring) { throw .closed }
+    }
 }
 

@@ -83,6 +83,13 @@ final class SharedRing: Sendable {
 
     var name: String { region.name }
     var maxsize: Int { Int(maxsizeWord.pointee.load(ordering: .relaxed)) }
+
+    /// Changes the size limit in every process at once; producers waiting for room look again.
+    func setMaxsize(_ value: Int) {
+        maxsizeWord.pointee.store(UInt32(clamping: max(0, value)), ordering: .sequentiallyConsistent)
+        spaceSequence.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        if putSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(spaceSequence, .max) }
+    }
     var count: Int { Int(messages.pointee.load(ordering: .relaxed)) }
     /// Whether a producer sleeps until space frees (for tests: the ring is full).
     var hasBlockedProducer: Bool { putSleepers.pointee.load(ordering: .relaxed) > 0 }
@@ -99,8 +106,8 @@ final class SharedRing: Sendable {
         case .acquired, .ownerDied: break // a dead producer published nothing
         }
         defer { _ = putLock.release() }
-        let limit = UInt32(maxsizeWord.pointee.load(ordering: .relaxed))
         func hasRoom() -> Bool {
+            let limit = maxsizeWord.pointee.load(ordering: .sequentiallyConsistent) // may change while waiting
             let used = tail.pointee.load(ordering: .relaxed) &- head.pointee.load(ordering: .sequentiallyConsistent)
             let roomy = UInt64(usable) - min(used, UInt64(usable)) >= need
             return roomy && (limit == 0 || messages.pointee.load(ordering: .sequentiallyConsistent) < limit)

@@ -53,6 +53,9 @@ public final class SharedRLock: Codable, Sendable {
         if level.pointee.wrappingSubtract(1, ordering: .relaxed).newValue == 0 { _ = state.release() }
     }
 
+    /// Whether any thread, in any process, holds it (a snapshot). Python 3.14: `RLock.locked()`.
+    public var locked: Bool { state.owner != nil }
+
     /// Whether the calling thread holds it.
     public var isOwnedByCurrentThread: Bool { state.owner == mc_gettid() }
 
