@@ -72,9 +72,27 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
     }
 
-    /// Readable once the child has ended (or -1 before start and after it was reaped): what a
-    /// pool polls beside its workers' connections.
+    /// Readable once the child has ended (or -1 before start and after close): what a pool
+    /// polls beside its workers' connections.
     package var exitFileDescriptor: Int32 { stateLock.withLock { exitDescriptor } }
+
+    /// A descriptor that becomes readable when the child ends, to wait on beside connections
+    /// (`Connection.wait`); it stays open, and ready, until `close()`. Python: `Process.sentinel`.
+    /// - Throws: `ProcessError.notStarted`, `.closed`.
+    public var sentinel: Int32 {
+        get throws(ProcessError) {
+            try stateLock.withLock { () throws(ProcessError) -> Int32 in
+                switch phase {
+                case .created: throw .notStarted
+                case .closed: throw .closed
+                case .running, .ended:
+                    // Without a pidfd (very old kernels) there is nothing to wait on.
+                    guard exitDescriptor >= 0 else { throw .spawnFailed(errno: ENOSYS) }
+                    return exitDescriptor
+                }
+            }
+        }
+    }
 
     /// Closes the pidfd and watches the child without it, as when none could be had (for tests).
     package func dropExitDescriptorForTesting() {
@@ -286,8 +304,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             exitStatus = (exited != 0, code)
             phase = .ended
             connection?.close()
-            if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
-            exitDescriptor = -1
+            // The exit descriptor stays open (and readable) until close(): it is the sentinel.
         }
     }
 
@@ -301,6 +318,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             phase = .closed
             reply = nil
             connection = nil
+            if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
+            exitDescriptor = -1
         }
     }
 

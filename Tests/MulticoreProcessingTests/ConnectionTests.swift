@@ -3,6 +3,7 @@ import Testing
 import Glibc
 #endif
 @testable import MulticoreProcessing
+import MulticoreThreading
 @_exported import MulticoreTestSupport
 
 struct Message: Codable, Equatable, Sendable {
@@ -155,5 +156,36 @@ struct Message: Codable, Equatable, Sendable {
         }
         for sender in senders { #expect(try sender.join(timeout: testDeadline)) }
         #expect(next == [Int](repeating: perThread, count: threads))
+    }
+}
+
+/// Python's `multiprocessing.connection.wait` and `Process.sentinel` (issue 8).
+@Suite(.timeLimit(.minutes(5))) struct WaitTests {
+    @Test func waitReturnsTheReadyConnectionsAndSentinels() throws {
+        let (a, b) = try Connection.pipe()
+        let (c, d) = try Connection.pipe()
+        let child = ChildProcess(task: Sleeper())
+        #expect(throws: ProcessError.notStarted) { try child.sentinel }
+        try child.start()
+        let sentinel = try child.sentinel
+        // Nothing ready: the timeout passes and nothing is returned.
+        #expect(try Connection.wait([a, c], timeout: .milliseconds(10)).isEmpty)
+        try d.send("hello")
+        let ready = try Connection.wait([a as any Waitable, c, sentinel], timeout: testDeadline)
+        #expect(ready.count == 1 && (ready.first as? Connection) === c)
+        #expect(try c.recv(String.self) == "hello")
+        // The child's end makes its sentinel ready; it stays ready after the join.
+        try child.kill()
+        #expect(try Connection.wait([sentinel], timeout: testDeadline) == [sentinel])
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try Connection.wait([a as any Waitable, sentinel], timeout: testDeadline).compactMap { $0 as? Int32 } == [sentinel])
+        // End-of-file counts as ready, as in Python.
+        b.close()
+        #expect(try Connection.wait([a, c], timeout: testDeadline).map { $0 === a } == [true])
+        try child.close()
+        #expect(throws: ProcessError.closed) { try child.sentinel }
+        a.close()
+        #expect(throws: ConnectionError.closed) { try Connection.wait([a], timeout: .zero) }
+        #expect(throws: ThreadingError.timeoutTooLarge) { try Connection.wait([c], timeout: Threading.timeoutMax + .seconds(1)) }
     }
 }
