@@ -91,6 +91,9 @@ private struct EveryPublicType {
     var t77: (NoOutput)?
     var t78: (any ProcessAction)?
     var t79: (any Waitable)?
+    var t80: (ShareableList)?
+    var t81: (ShareableItem)?
+    var t82: (ShareableListError)?
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
 }
@@ -98,7 +101,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 80)
+        #expect(properties.count == 83)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -123,3 +123,54 @@ func uniqueBlockName(_ label: String) -> String {
         }
     }
 }
+
+/// In a child: sets item 0 of `list` to 7 and writes "hi" at the start of `block`; returns
+/// item 3 of the list as the child sees it.
+struct TouchesSharedThings: ProcessTask {
+    var list: ShareableList
+    var block: SharedMemory
+    func run() throws -> String {
+        try list.set(0, to: .int(7))
+        let buffer = try block.buffer()
+        buffer[0] = UInt8(ascii: "h")
+        buffer[1] = UInt8(ascii: "i")
+        return "\(list[3])"
+    }
+}
+
+/// Python's ShareableList and a SharedMemory passed to a child (issue 8).
+@Suite(.timeLimit(.minutes(5))) struct ShareableListTests {
+    @Test func itemsKeepTheirTypesAndPythonsSizeRules() throws {
+        let list = try ShareableList([.int(42), .double(2.5), .bool(true), .string("howdy"), .bytes([1, 2, 3]), .none])
+        #expect(list.count == 6)
+        #expect(Array(list) == [.int(42), .double(2.5), .bool(true), .string("howdy"), .bytes([1, 2, 3]), .none])
+        #expect(try list.item(at: -1) == .none)
+        #expect(throws: ShareableListError.indexOutOfRange(6, count: 6)) { try list.item(at: 6) }
+        // "howdy" got 8 bytes: a 12-byte string does not fit, an 8-byte one of another type does.
+        #expect(throws: ShareableListError.itemTooLarge(index: 3, size: 16, available: 8)) { try list.set(3, to: .string("hello world!")) }
+        try list.set(3, to: .string("ok"))
+        try list.set(0, to: .string("eightchr"))
+        #expect(list[0] == .string("eightchr") && list[3] == .string("ok"))
+        try list.set(-2, to: .double(-1))
+        #expect(list[4] == .double(-1))
+        #expect(list.firstIndex(of: .bool(true)) == 2 && list.occurrences(of: .none) == 1)
+        // Another handle on the same block sees the same items; a block of another kind is refused.
+        let other = try ShareableList(attach: list.name)
+        #expect(Array(other) == Array(list))
+        let lock = try SharedLock()
+        #expect(throws: SharedMemoryError.self) { try ShareableList(attach: lock.name) }
+        #expect(try ShareableList([]).isEmpty)
+    }
+
+    @Test func aListAndABlockTravelToAChild() throws {
+        let list = try ShareableList([.int(1), .string("x"), .none, .string("from parent")])
+        let block = try SharedMemory(create: 16)
+        let child = ChildProcess(task: TouchesSharedThings(list: list, block: block))
+        try child.start()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result() == "\"from parent\"")
+        #expect(list[0] == .int(7))
+        let buffer = try block.buffer()
+        #expect(buffer[0] == UInt8(ascii: "h") && buffer[1] == UInt8(ascii: "i"))
+    }
+}

@@ -131,3 +131,15 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
         return "mc_\(getpid())_\(n)_\(String(UInt32.random(in: 0 ... .max), radix: 36))"
     }
 }
+
+/// A block travels to a child inside a task as its name; the child attaches to it (maps the
+/// same memory) when the task is decoded. The creating process must keep its handle (and not
+/// unlink the block) while children may still attach. Python passes a `SharedMemory` to a
+/// child the same way, by name.
+extension SharedMemory: Codable {
+    public convenience init(from decoder: any Decoder) throws {
+        try self.init(attach: String(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws { try name.encode(to: encoder) }
+}

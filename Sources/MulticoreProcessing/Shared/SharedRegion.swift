@@ -11,7 +11,7 @@ import Synchronization
 /// it if the process dies first.
 final class SharedRegion: Sendable {
     enum Kind: UInt32 {
-        case lock = 1, rlock, semaphore, condition, event, barrier, value, array, queue
+        case lock = 1, rlock, semaphore, condition, event, barrier, value, array, queue, list
     }
 
     static let headerSize = 64
