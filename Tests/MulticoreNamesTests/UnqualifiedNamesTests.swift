@@ -94,6 +94,7 @@ private struct EveryPublicType {
     var t80: (ShareableList)?
     var t81: (ShareableItem)?
     var t82: (ShareableListError)?
+    var t83: (any TaskPool)?
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
 }
@@ -101,7 +102,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 83)
+        #expect(properties.count == 84)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -112,3 +112,31 @@ import MulticoreThreading
         #expect(try running.get(timeout: .zero) == true, "what runs finishes: a thread cannot be stopped")
     }
 }
+
+/// Issue 15: code written once against `TaskPool` runs on processes or threads (mp_pool.py's switch).
+@Suite(.timeLimit(.minutes(5))) struct TaskPoolTests {
+    func exercise(_ pool: any TaskPool) throws -> [String] {
+        var seen: [String] = []
+        seen.append("\(try pool.apply(Twice(value: 21)))")
+        seen.append("\(try pool.map((1...4).map { Twice(value: $0) }))")
+        seen.append("\(try pool.map((1...4).map { Twice(value: $0) }, chunksize: 3))")
+        seen.append("\(try pool.imap((1...3).map { Twice(value: $0) }).map { try $0.get() })")
+        seen.append("\(try pool.imapUnordered((1...3).map { Twice(value: $0) }).map { try $0.get() }.sorted())")
+        seen.append("\(try pool.applyAsync(Twice(value: 5)).get(timeout: testDeadline))")
+        seen.append("\(try pool.mapAsync([Twice(value: 6)]).get(timeout: testDeadline))")
+        pool.close()
+        try pool.join()
+        return seen
+    }
+
+    @Test func oneFunctionRunsOnAProcessPoolAndOnAThreadPool() throws {
+        let expected = ["42", "[2, 4, 6, 8]", "[2, 4, 6, 8]", "[2, 4, 6]", "[2, 4, 6]", "10", "[12]"]
+        let processes: any TaskPool = try Pool(processes: 2)
+        defer { processes.terminate() }
+        #expect(try exercise(processes) == expected)
+        let threads: any TaskPool = try ThreadPool(processes: 2)
+        defer { threads.terminate() }
+        #expect(try exercise(threads) == expected)
+        #expect(processes.processes == 2 && threads.processes == 2)
+    }
+}
