@@ -254,6 +254,20 @@ def pool_map(n, chunksize):
         return (time.perf_counter() - start) / n
 
 
+def _twice_optional(x):
+    return (x or 0) * 2
+
+
+def pool_map_optional(n):
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_twice_optional, range(4))
+        values = [None if i % 10 == 0 else i for i in range(n)]
+        start = time.perf_counter()
+        pool.map(_twice_optional, values)
+        return (time.perf_counter() - start) / n
+
+
 def _idle(ready, release):
     ready.set()
     release.wait(60)
@@ -299,6 +313,7 @@ BENCHMARKS = {
     "executor.processes.submit": executor_processes_submit,
     "pool.map.chunk1": lambda n: pool_map(n, 1),
     "pool.map.auto": lambda n: pool_map(n, None),
+    "pool.map.optional_field": pool_map_optional,
     "process.worker_rss": process_worker_rss,
 }
 
