@@ -162,28 +162,21 @@ struct Stock: ProcessTask {
     }
 }
 
-/// Returns nothing: adds `amount` to `counter` (issue 15).
-struct Deposit: ProcessAction {
-    var counter: SharedValue<Int>
-    var amount: Int
-    func run() throws { try counter.withLock { $0 += amount } }
-}
-
 @Suite(.timeLimit(.minutes(5))) struct PoolActionTests {
     @Test func actionsThatReturnNothingRunInPoolsAndExecutors() throws {
         let counter = try SharedValue(0)
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
-        let outputs = try pool.map((1...10).map { Deposit(counter: counter, amount: $0) })
+        let outputs = try pool.map((1...10).map { AddToCounter(counter: counter, amount: $0) })
         #expect(outputs == [NoOutput](repeating: NoOutput(), count: 10))
         #expect(counter.value == 55)
         let executor = try ProcessPoolExecutor(maxWorkers: 1)
         defer { executor.terminate() }
-        #expect(try executor.submit(Deposit(counter: counter, amount: 45)).result(timeout: testDeadline) == NoOutput())
+        #expect(try executor.submit(AddToCounter(counter: counter, amount: 45)).result(timeout: testDeadline) == NoOutput())
         #expect(counter.value == 100)
         let threads = try ThreadPool(processes: 2)
         defer { threads.terminate() }
-        #expect(try threads.apply(Deposit(counter: counter, amount: 1)) == NoOutput())
+        #expect(try threads.apply(AddToCounter(counter: counter, amount: 1)) == NoOutput())
         #expect(counter.value == 101)
     }
 }

@@ -190,17 +190,10 @@ struct Exiter: ProcessTask {
     }
 }
 
-/// Returns nothing (issue 15): adds `amount` to `counter`.
-struct AddTo: ProcessAction {
-    var counter: SharedValue<Int>
-    var amount: Int
-    func run() throws { try counter.withLock { $0 += amount } }
-}
-
 @Suite(.timeLimit(.minutes(5))) struct ProcessActionTests {
     @Test func anActionThatReturnsNothingRunsInAChild() throws {
         let counter = try SharedValue(0)
-        let child = ChildProcess(task: AddTo(counter: counter, amount: 5))
+        let child = ChildProcess(task: AddToCounter(counter: counter, amount: 5))
         try child.start()
         #expect(try child.join(timeout: testDeadline))
         #expect(try child.result() == NoOutput())

@@ -87,3 +87,14 @@ public func zombieChildCount() -> Int {
     }
     return zombies
 }
+
+/// A task that returns nothing (a `ProcessAction`): adds `amount` to `counter`, under its lock.
+public struct AddToCounter: ProcessAction {
+    public var counter: SharedValue<Int>
+    public var amount: Int
+    public init(counter: SharedValue<Int>, amount: Int) {
+        self.counter = counter
+        self.amount = amount
+    }
+    public func run() throws { try counter.withLock { $0 += amount } }
+}
