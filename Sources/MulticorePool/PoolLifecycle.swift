@@ -17,6 +17,15 @@ final class PoolLifecycle: @unchecked Sendable { // `state` is guarded by `lock`
 
     func close() { lock.withLock { if state == .running { state = .closed } } }
 
+    /// Python's name for the state, as its pools' repr shows it: RUN, CLOSE or TERMINATE.
+    var pythonState: String {
+        switch lock.withLock({ state }) {
+        case .running: "RUN"
+        case .closed: "CLOSE"
+        case .terminated: "TERMINATE"
+        }
+    }
+
     func terminate() { lock.withLock { state = .terminated } }
 
     /// - Throws: `PoolStateError.stillRunning` before `close` or `terminate` (what `join` checks).

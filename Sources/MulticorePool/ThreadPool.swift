@@ -16,6 +16,9 @@ public final class ThreadPool: Sendable {
     /// The number of threads. Python: `ThreadPool._processes`.
     public var processes: Int { executor.maxWorkers }
 
+    /// Its threads (started as work arrives). Python: `ThreadPool._pool`.
+    public var threads: [JoinableThread] { executor.threads }
+
     /// Python: `ThreadPool(processes=None, initializer=None, initargs=())`.
     /// - Parameter processes: threads (default: the CPUs this process may use).
     /// - Throws: `ExecutorError.invalidMaxWorkers`.
@@ -174,5 +177,13 @@ public final class ThreadPool: Sendable {
     public func join() throws(PoolStateError) {
         try lifecycle.ensureEnding()
         executor.shutdown(wait: true)
+    }
+}
+
+extension ThreadPool: CustomStringConvertible {
+    /// Like Python's repr (`<multiprocessing.pool.ThreadPool state=RUN pool_size=4>`), with its
+    /// threads and queued chunks: `<ThreadPool state=RUN pool_size=4 threads=2 queued=0>`.
+    public var description: String {
+        "<ThreadPool state=\(lifecycle.pythonState) pool_size=\(processes) threads=\(executor.threads.count) queued=\(executor.queuedCount)>"
     }
 }

@@ -16,6 +16,12 @@ public final class ThreadPoolExecutor: Sendable {
 
     private static let poolCounter = Atomic<Int>(0)
 
+    /// Its worker threads, started on demand (Python: `ThreadPoolExecutor._threads`).
+    public var threads: [JoinableThread] { core.snapshot.threads }
+
+    /// How many submitted calls wait for a thread (a snapshot).
+    public var queuedCount: Int { core.snapshot.queued }
+
     /// Creates a pool of at most `maxWorkers` threads (default: the number of CPUs plus 4, at
     /// most 32, as Python). Each worker runs `initializer` first.
     /// Corresponds to Python's `ThreadPoolExecutor(max_workers=None, thread_name_prefix='', initializer=None)`.
@@ -95,6 +101,13 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     private var brokenReason: String?
     /// Workers started so far: numbers their names (workers that ended leave `workers`).
     private var started = 0
+
+    /// What the pool is made of now: its state, its threads, the work not started.
+    var snapshot: (state: String, threads: [JoinableThread], queued: Int) {
+        mutex.withLock {
+            (brokenReason != nil ? "broken" : isShutdown ? "shut down" : "running", workers, queue.count)
+        }
+    }
 
     init(maxWorkers: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?) {
         self.maxWorkers = maxWorkers
@@ -254,5 +267,13 @@ public final class MapResults<Input: IteratorProtocol, Output: Sendable>: Sequen
     /// time limit passed or the executor shut down.
     public func makeIterator() -> ResultIterator<Output> {
         ResultIterator(endsAfter: { $0 as? FutureError == .timeout || $0 as? ExecutorError == .shutDown }) { try self.next() }
+    }
+}
+
+extension ThreadPoolExecutor: CustomStringConvertible {
+    /// Its state, threads and queued calls: `<ThreadPoolExecutor state=running threads=2/4 queued=7>`.
+    public var description: String {
+        let (state, threads, queued) = core.snapshot
+        return "<ThreadPoolExecutor state=\(state) threads=\(threads.count)/\(maxWorkers) queued=\(queued)>"
     }
 }

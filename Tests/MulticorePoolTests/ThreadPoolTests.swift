@@ -113,6 +113,20 @@ import MulticoreThreading
     }
 }
 
+@Suite struct ThreadPoolDescriptionTests {
+    @Test func aThreadPoolDescribesItselfAsPythonDoes() throws {
+        let pool = try ThreadPool(processes: 3)
+        #expect(pool.description == "<ThreadPool state=RUN pool_size=3 threads=0 queued=0>")
+        #expect(try pool.apply { 1 } == 1)
+        #expect(pool.threads.count == 1)
+        pool.close()
+        #expect(pool.description.hasPrefix("<ThreadPool state=CLOSE pool_size=3"))
+        pool.terminate()
+        #expect(pool.description.hasPrefix("<ThreadPool state=TERMINATE"))
+        try pool.join()
+    }
+}
+
 /// Issue 15: code written once against `TaskPool` runs on processes or threads (mp_pool.py's switch).
 @Suite(.timeLimit(.minutes(5))) struct TaskPoolTests {
     func exercise(_ pool: any TaskPool) throws -> [String] {

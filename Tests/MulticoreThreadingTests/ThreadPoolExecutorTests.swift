@@ -177,6 +177,22 @@ import Testing
         #expect(throws: FutureError.timeout) { try slow[0].get() }
     }
 
+    /// Issue 15: an executor says what it is made of.
+    @Test func anExecutorDescribesItselfAndListsItsThreads() throws {
+        let pool = try ThreadPoolExecutor(maxWorkers: 2, threadNamePrefix: "described")
+        #expect(pool.description == "<ThreadPoolExecutor state=running threads=0/2 queued=0>")
+        let gate = Event()
+        let busy = try (0..<3).map { _ in try pool.submit { try gate.wait(timeout: testDeadline) } }
+        #expect(eventually { pool.threads.count == 2 })
+        #expect(pool.threads.map(\.name).sorted() == ["described_0", "described_1"])
+        #expect(eventually { pool.queuedCount == 1 }, "\(pool)")
+        #expect(pool.description == "<ThreadPoolExecutor state=running threads=2/2 queued=1>")
+        gate.set()
+        for future in busy { #expect(try future.result(timeout: testDeadline)) }
+        pool.shutdown(wait: true)
+        #expect(pool.description.hasPrefix("<ThreadPoolExecutor state=shut down"))
+    }
+
     @Test func futuresAreAwaitable() async throws {
         let pool = try ThreadPoolExecutor(maxWorkers: 2)
         let futures = try (1...10).map { n in try pool.submit { n * 10 } }
