@@ -10,7 +10,11 @@ import Glibc
 ///
 /// What can be sent is checked by the compiler (`Encodable`), not discovered at run time as
 /// with pickle. A truncated, oversized or corrupt message throws on the receiving end, and only
-/// there; the sending side never blocks on it.
+/// there; the sending side never blocks on it. After a protocol error (a corrupt or oversized
+/// frame, or a message longer than `recvBytes(maxLength:)` allows) the receiving side is broken:
+/// where the next message starts is unknown, so `recv`, `recvBytes` and `poll` throw
+/// `ConnectionError.broken` from then on (sending still works), as Python's connection is
+/// unusable after a bad message.
 ///
 /// One thread at a time may send, and one at a time may receive (a lock serializes each side).
 /// Creating a connection makes the process ignore SIGPIPE, as CPython does, so that writing to
@@ -28,19 +32,27 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     private let receiveLock = Lock()
     private var descriptor: Int32
     private var frames: WireFrameReader
+    /// Why receiving broke (a protocol error), once it has.
+    private var brokenBy: String?
+
+    /// The longest message this end accepts, in bytes: a longer one breaks the connection as
+    /// soon as its header arrives, before any of its bytes are read. Set by
+    /// `pipe(duplex:maxFrameSize:)`, and kept by a connection passed to a child.
+    public let maxFrameSize: Int
 
     private static let sigpipeIgnored: Void = mc_ignore_sigpipe()
 
     /// Wraps a descriptor this connection now owns (and closes).
-    /// - Parameter maxMessageSize: the longest message it accepts (default 1 GiB).
+    /// - Parameter maxFrameSize: the longest message it accepts (default 1 GiB).
     init(descriptor: Int32, readable: Bool, writable: Bool, isSocket: Bool,
-         maxMessageSize: Int = WireFrame.defaultLimit) {
+         maxFrameSize: Int = WireFrame.defaultLimit) {
         _ = Self.sigpipeIgnored
         self.descriptor = descriptor
         self.readable = readable
         self.writable = writable
         self.isSocket = isSocket
-        self.frames = WireFrameReader(limit: maxMessageSize)
+        self.maxFrameSize = maxFrameSize
+        self.frames = WireFrameReader(limit: maxFrameSize)
     }
 
     deinit {
@@ -50,17 +62,22 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// A pair of connected ends. With `duplex` (the default) both ends send and receive (a Unix
     /// socket pair); without, the first end only receives and the second only sends (a pipe).
     /// Corresponds to Python's `multiprocessing.Pipe(duplex=True)`.
-    /// - Throws: `ConnectionError.system` when the system refuses descriptors.
-    public static func pipe(duplex: Bool = true) throws(ConnectionError) -> (Connection, Connection) {
+    /// - Parameter maxFrameSize: the longest message (in bytes) either end accepts, 1 GiB by
+    ///   default: a longer one is refused from its header (`WireError.oversizedFrame`), and
+    ///   breaks the receiving end.
+    /// - Throws: `ConnectionError.invalidMaxFrameSize` for a size outside 0...`UInt32.max`;
+    ///   `ConnectionError.system` when the system refuses descriptors.
+    public static func pipe(duplex: Bool = true, maxFrameSize: Int = WireFrame.defaultLimit) throws(ConnectionError) -> (Connection, Connection) {
+        guard (0...Int(UInt32.max)).contains(maxFrameSize) else { throw .invalidMaxFrameSize(maxFrameSize) }
         var fds: [Int32] = [-1, -1]
         let result = duplex ? mc_socketpair_cloexec(&fds) : mc_pipe_cloexec(&fds)
         guard result == 0 else { throw .system(operation: duplex ? "socketpair" : "pipe2", errno: result) }
         if duplex {
-            return (Connection(descriptor: fds[0], readable: true, writable: true, isSocket: true),
-                    Connection(descriptor: fds[1], readable: true, writable: true, isSocket: true))
+            return (Connection(descriptor: fds[0], readable: true, writable: true, isSocket: true, maxFrameSize: maxFrameSize),
+                    Connection(descriptor: fds[1], readable: true, writable: true, isSocket: true, maxFrameSize: maxFrameSize))
         }
-        return (Connection(descriptor: fds[0], readable: true, writable: false, isSocket: false),
-                Connection(descriptor: fds[1], readable: false, writable: true, isSocket: false))
+        return (Connection(descriptor: fds[0], readable: true, writable: false, isSocket: false, maxFrameSize: maxFrameSize),
+                Connection(descriptor: fds[1], readable: false, writable: true, isSocket: false, maxFrameSize: maxFrameSize))
     }
 
     // MARK: Passing a connection to a child
@@ -85,7 +102,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try container.encode(readable, forKey: .readable)
         try container.encode(writable, forKey: .writable)
         try container.encode(isSocket, forKey: .isSocket)
-        try container.encode(frames.limit, forKey: .maxMessageSize)
+        try container.encode(maxFrameSize, forKey: .maxMessageSize)
     }
 
     /// The child's side of `encode(to:)`: takes the descriptor that came with the task.
@@ -102,7 +119,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         self.init(descriptor: fd, readable: try container.decode(Bool.self, forKey: .readable),
                   writable: try container.decode(Bool.self, forKey: .writable),
                   isSocket: try container.decode(Bool.self, forKey: .isSocket),
-                  maxMessageSize: try container.decode(Int.self, forKey: .maxMessageSize))
+                  maxFrameSize: try container.decode(Int.self, forKey: .maxMessageSize))
     }
 
     /// Sends the one byte that carries `descriptors` (possibly none) before a worker's request.
@@ -272,52 +289,97 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
 
     /// Receives the next message as a `T`. Corresponds to Python's `Connection.recv()`.
     /// - Throws: `ConnectionError.endOfFile` when the peer closed and nothing is left;
-    ///   `.truncatedMessage`, `WireError` (corrupt or oversized message) or a decoding error;
-    ///   `.writeOnly`, `.closed`, `.system`.
+    ///   `.truncatedMessage`, `WireError` (corrupt or oversized message: the connection is then
+    ///   broken) or a decoding error (the message is consumed, the next one can be received);
+    ///   `.broken` after an earlier protocol error; `.writeOnly`, `.closed`, `.system`.
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recv<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         guard readable else { throw ConnectionError.writeOnly }
-        return try WireDecoder().decode(type, from: receiveFrame())
+        return try WireDecoder().decode(type, from: receiveFrame(maxLength: nil))
     }
 
     /// Receives the next message as raw bytes. Corresponds to Python's
     /// `Connection.recv_bytes(maxlength=None)`.
-    /// - Throws: `ConnectionError.messageTooLong` (the message is consumed) and what `recv` throws.
+    /// - Throws: `ConnectionError.messageTooLong` as soon as the message's header shows it is
+    ///   longer than `maxLength`, before its bytes are read; the connection is then broken, as
+    ///   Python's is. And what `recv` throws.
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recvBytes(maxLength: Int? = nil) throws -> [UInt8] {
         guard readable else { throw ConnectionError.writeOnly }
-        let payload = try receiveFrame()
-        if let maxLength, payload.count > maxLength {
-            throw ConnectionError.messageTooLong(length: payload.count, maxLength: maxLength)
-        }
-        return payload
+        return try receiveFrame(maxLength: maxLength)
     }
 
-    private func receiveFrame() throws -> [UInt8] {
+    /// The next message if all of it has arrived, reading only what the descriptor holds now:
+    /// nil until then, never blocking (a partial message is kept for the next call). What a
+    /// pool's manager reads its workers with: one worker's large or unfinished reply never
+    /// stops it.
+    /// - Throws: what `recvBytes` throws.
+    package func receiveAvailable() throws -> [UInt8]? {
+        guard readable else { throw ConnectionError.writeOnly }
+        let fd = try openDescriptor()
+        return try receiveLock.withLock { try receiving { try nextFrame(fd, maxLength: nil, blocking: false) } }
+    }
+
+    private func receiveFrame(maxLength: Int?) throws -> [UInt8] {
         let fd = try openDescriptor()
         return try receiveLock.withLock { () throws -> [UInt8] in
-            while true {
-                if let payload = try frames.next() { return payload }
-                if let (length, checksum) = try frames.incompleteFrameHeader(), length >= Self.largePayload {
-                    return try receiveLargePayload(fd, length: length, checksum: checksum)
-                }
-                // A stack buffer: no 64 KiB heap block zeroed for every connection.
-                let count = withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer -> Int in
-                    let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
-                    if count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
-                    return count
-                }
-                if count == 0 {
-                    let pending = frames.pendingByteCount
-                    throw pending == 0 ? ConnectionError.endOfFile : ConnectionError.truncatedMessage(received: pending)
-                }
-                if count < 0 {
-                    let error = errno
-                    if error == EINTR { continue }
-                    if error == ECONNRESET { throw ConnectionError.endOfFile }
-                    throw ConnectionError.system(operation: "read", errno: error)
-                }
+            try receiving {
+                // A blocking read returns bytes, end-of-file or an error, never "nothing yet".
+                while true { if let payload = try nextFrame(fd, maxLength: maxLength, blocking: true) { return payload } }
             }
+        }
+    }
+
+    /// Under `receiveLock`: runs a receive, refused once the connection is broken; a protocol
+    /// error breaks it (the bytes behind a bad frame cannot be split into messages).
+    private func receiving<R>(_ body: () throws -> R) throws -> R {
+        if let brokenBy { throw ConnectionError.broken(cause: brokenBy) }
+        do {
+            return try body()
+        } catch let error as WireError {
+            breakReceiving(error)
+            throw error
+        } catch let error as ConnectionError {
+            if case .messageTooLong = error { breakReceiving(error) }
+            throw error
+        }
+    }
+
+    private func breakReceiving(_ cause: some Error & CustomStringConvertible) {
+        brokenBy = cause.description
+        frames = WireFrameReader(limit: maxFrameSize) // what was buffered can never be received
+    }
+
+    /// Under `receiveLock`: the next message, reading as it arrives; with `blocking` false,
+    /// nil as soon as it would have to wait for more.
+    private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> [UInt8]? {
+        while true {
+            if let (length, checksum) = try frames.nextFrameHeader() {
+                // Refused from its header: a message longer than wanted is never read into memory.
+                if let maxLength, length > maxLength { throw ConnectionError.messageTooLong(length: length, maxLength: maxLength) }
+                if let payload = try frames.next() { return payload }
+                if blocking, length >= Self.largePayload { return try receiveLargePayload(fd, length: length, checksum: checksum) }
+            }
+            // A pipe has no per-call nonblocking read: it is asked first (one reader at a time
+            // in this process holds `receiveLock`).
+            if !blocking, !isSocket, try !waitForInput(fd, until: .now) { return nil }
+            // A stack buffer: no 64 KiB heap block zeroed for every connection.
+            let (count, error) = withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer -> (Int, Int32) in
+                let count = blocking || !isSocket
+                    ? Glibc.read(fd, buffer.baseAddress, buffer.count)
+                    : Glibc.recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+                if count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
+                return (count, count < 0 ? errno : 0)
+            }
+            if count > 0 { continue }
+            if count == 0 {
+                let pending = frames.pendingByteCount
+                throw pending == 0 ? ConnectionError.endOfFile : ConnectionError.truncatedMessage(received: pending)
+            }
+            if error == EINTR { continue }
+            if !blocking, error == EAGAIN || error == EWOULDBLOCK { return nil }
+            if error == ECONNRESET { throw ConnectionError.endOfFile }
+            throw ConnectionError.system(operation: "read", errno: error)
         }
     }
 
@@ -350,32 +412,38 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// Whether a message (or end-of-file) can be received without blocking, waiting up to
     /// `timeout` for one (nil: as long as it takes). Corresponds to Python's
     /// `Connection.poll(timeout=0.0)`.
-    /// - Throws: `ConnectionError.writeOnly`, `.closed`, `.system`; `WireError` for a corrupt
-    ///   frame header already received.
+    /// - Throws: `ConnectionError.broken` after a protocol error (nothing can be received, so
+    ///   nothing is readable); `.writeOnly`, `.closed`, `.system`.
     @available(*, noasync, message: "blocks the thread until data arrives or the timeout passes")
     public func poll(timeout: Duration? = .zero) throws -> Bool {
         guard readable else { throw ConnectionError.writeOnly }
         let fd = try openDescriptor()
         let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
         return try receiveLock.withLock { () throws -> Bool in
+            if let brokenBy { throw ConnectionError.broken(cause: brokenBy) }
             if frames.hasCompleteFrame { return true }
-            while true {
-                var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let milliseconds: Int32
-                if let deadline {
-                    let left = deadline - ContinuousClock.now
-                    let (seconds, attoseconds) = max(left, .zero).components
-                    milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-                } else {
-                    milliseconds = -1
-                }
-                let ready = Glibc.poll(&entry, 1, milliseconds)
-                if ready < 0 {
-                    if errno == EINTR { continue }
-                    throw ConnectionError.system(operation: "poll", errno: errno)
-                }
-                return ready > 0
+            return try waitForInput(fd, until: deadline)
+        }
+    }
+
+    /// Whether `fd` has bytes (or end-of-file) to read, waiting until `deadline` (nil: forever).
+    private func waitForInput(_ fd: Int32, until deadline: ContinuousClock.Instant?) throws(ConnectionError) -> Bool {
+        while true {
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let milliseconds: Int32
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                let (seconds, attoseconds) = max(left, .zero).components
+                milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+            } else {
+                milliseconds = -1
             }
+            let ready = Glibc.poll(&entry, 1, milliseconds)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw .system(operation: "poll", errno: errno)
+            }
+            return ready > 0
         }
     }
 }

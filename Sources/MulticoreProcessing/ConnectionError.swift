@@ -13,8 +13,15 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
     case writeOnly
     /// `send` on the read end of a one-way pipe. Python: `OSError("connection is read-only")`.
     case readOnly
-    /// A message longer than the receiver's `maxLength`. Python: `OSError("bad message length")`.
+    /// A message longer than the receiver's `maxLength`, refused from its header: its bytes were
+    /// not read, and the connection is broken. Python: `OSError("bad message length")`.
     case messageTooLong(length: Int, maxLength: Int)
+    /// An earlier receive failed on a protocol error (`cause`: a corrupt or oversized frame, a
+    /// message longer than `maxLength`): where the next message starts is unknown, so nothing
+    /// more can be received (sending still works). Python's connection is unusable then too.
+    case broken(cause: String)
+    /// A `maxFrameSize` outside 0...4294967295 (`UInt32.max`, the largest a frame can declare).
+    case invalidMaxFrameSize(Int)
     /// A system call failed with this errno.
     case system(operation: String, errno: Int32)
 
@@ -28,6 +35,8 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
         case .writeOnly: "connection is write-only"
         case .readOnly: "connection is read-only"
         case .messageTooLong(let length, let maxLength): "bad message length: \(length) bytes exceeds \(maxLength)"
+        case .broken(let cause): "connection is broken by an earlier protocol error (\(cause)): nothing more can be received on it"
+        case .invalidMaxFrameSize(let size): "maxFrameSize must be from 0 to \(UInt32.max) bytes, not \(size)"
         case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
         }
     }

@@ -29,7 +29,21 @@ struct BulkSender: ProcessTask {
     }
 }
 
+/// Returns the `maxFrameSize` of the connection it was given.
+struct MaxFrameSizeInChild: ProcessTask {
+    var connection: Connection
+    func run() -> Int { connection.maxFrameSize }
+}
+
 @Suite(.timeLimit(.minutes(5))) struct ConnectionPassingTests {
+    @Test func aConnectionKeepsItsMaxFrameSizeInTheChild() throws {
+        let (_, theirs) = try Connection.pipe(maxFrameSize: 1234)
+        let child = ChildProcess(task: MaxFrameSizeInChild(connection: theirs))
+        try child.start()
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.result() == 1234)
+    }
+
     @Test func aChildAnswersOnAConnectionItWasGiven() throws {
         let (mine, theirs) = try Connection.pipe()
         let child = ChildProcess(task: Echo(connection: theirs))

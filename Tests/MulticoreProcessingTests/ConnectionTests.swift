@@ -90,6 +90,104 @@ struct Message: Codable, Equatable, Sendable {
         #expect(throws: ConnectionError.messageTooLong(length: 10, maxLength: 4)) { try a.recvBytes(maxLength: 4) }
     }
 
+    /// `recvBytes(maxLength:)` refuses a message from its header, without reading (or
+    /// allocating) its body: here the body never comes, and the call still returns. The
+    /// connection is then broken, as Python's is.
+    @Test func recvBytesRefusesALongMessageFromItsHeaderAlone() throws {
+        let (a, b) = try Connection.pipe()
+        var bytes: [UInt8] = []
+        withUnsafeBytes(of: UInt32(200_000_000).littleEndian) { bytes += $0 }
+        bytes += [0, 0, 0, 0, 1, 2, 3] // a checksum and the first bytes of the body, no more
+        _ = bytes.withUnsafeBytes { write(b.fileDescriptor, $0.baseAddress, $0.count) }
+        let reader = ValueThread(daemon: true) { () throws -> [UInt8] in try a.recvBytes(maxLength: 100) }
+        try reader.start()
+        let returned = try reader.join(timeout: testDeadline)
+        b.close() // a reader waiting for the 200 MB (here or below) gets end-of-file instead
+        #expect(returned, "recvBytes(maxLength: 100) waited for the body of a 200 MB message")
+        #expect(try reader.join(timeout: testDeadline))
+        #expect(throws: ConnectionError.messageTooLong(length: 200_000_000, maxLength: 100)) { try reader.value() }
+        #expect(throws: ConnectionError.broken(cause: ConnectionError.messageTooLong(length: 200_000_000, maxLength: 100).description)) {
+            try a.recvBytes()
+        }
+        #expect(throws: ConnectionError.broken(cause: "bad message length: 200000000 bytes exceeds 100")) { try a.poll() }
+    }
+
+    /// After a protocol error nothing more can be received, and the connection says so: `poll`
+    /// agrees with `recv` (a poll/recv loop would otherwise spin on "readable" forever), and the
+    /// bytes behind the bad frame are never taken for messages. Sending still works.
+    @Test func aCorruptFrameBreaksTheConnectionAndPollAgreesWithRecv() throws {
+        let (a, b) = try Connection.pipe()
+        var bytes = try WireFrame.frame(WireEncoder().encode("hello"))
+        bytes[WireFrame.headerSize] ^= 0xFF
+        bytes += try WireFrame.frame(WireEncoder().encode("a valid frame behind it"))
+        _ = bytes.withUnsafeBytes { write(b.fileDescriptor, $0.baseAddress, $0.count) }
+        #expect(try a.poll(timeout: testDeadline), "the bad frame is there to be received")
+        #expect { try a.recv(String.self) } throws: { error in
+            if case WireError.checksumMismatch = error { return true }
+            return false
+        }
+        let broken: @Sendable (any Error) -> Bool = { error in
+            guard case ConnectionError.broken(let cause) = error else { return false }
+            return cause.contains("checksum mismatch")
+        }
+        for _ in 0..<3 { // what a poll/recv loop sees: the same answer every time, never "readable"
+            #expect(performing: { try a.poll() }, throws: broken)
+            #expect(performing: { try a.poll(timeout: .milliseconds(1)) }, throws: broken)
+            #expect(performing: { try a.recv(String.self) }, throws: broken)
+            #expect(performing: { try a.recvBytes() }, throws: broken)
+        }
+        try a.send("still sending")
+        #expect(try b.recv(String.self) == "still sending")
+        #expect(ConnectionError.broken(cause: "x").description.contains("broken by an earlier protocol error (x)"))
+    }
+
+    /// What a pool's manager reads its workers with: it takes what has arrived and never waits
+    /// for the rest of a message, however long the message says it is.
+    @Test(arguments: [true, false])
+    func receiveAvailableNeverWaitsForTheRestOfAMessage(duplex: Bool) throws {
+        let (a, b) = try Connection.pipe(duplex: duplex)
+        func write(_ bytes: ArraySlice<UInt8>) {
+            _ = bytes.withUnsafeBytes { Glibc.write(b.fileDescriptor, $0.baseAddress, $0.count) }
+        }
+        #expect(try a.receiveAvailable() == nil)
+        let payload = (0..<100_000).map { UInt8(truncatingIfNeeded: $0) }
+        let frame = try WireFrame.frame(payload)
+        write(frame[..<50_000])
+        #expect(try a.receiveAvailable() == nil)
+        #expect(try a.receiveAvailable() == nil)
+        write(frame[50_000...])
+        write(try WireFrame.frame([1])[...])
+        #expect(try a.receiveAvailable() == payload)
+        #expect(try a.receiveAvailable() == [1])
+        #expect(try a.receiveAvailable() == nil)
+        write(frame[..<10])
+        b.close()
+        #expect(throws: ConnectionError.truncatedMessage(received: 10)) { try a.receiveAvailable() }
+    }
+
+    /// Each end of a pipe refuses messages longer than its `maxFrameSize` from their header
+    /// (`ConnectionPassingTests` checks that a child keeps it), and a limit no frame can have
+    /// is refused.
+    @Test func maxFrameSizeIsChosenPerPipe() throws {
+        let (a, b) = try Connection.pipe(maxFrameSize: 16)
+        #expect(a.maxFrameSize == 16 && b.maxFrameSize == 16)
+        #expect(try Connection.pipe().0.maxFrameSize == WireFrame.defaultLimit)
+        try b.sendBytes(Array(repeating: 7, count: 16))
+        #expect(try a.recvBytes() == Array(repeating: 7, count: 16))
+        try b.sendBytes(Array(repeating: 7, count: 17))
+        #expect(throws: WireError.oversizedFrame(size: 17, limit: 16)) { try a.recvBytes() }
+        #expect(throws: ConnectionError.broken(cause: WireError.oversizedFrame(size: 17, limit: 16).description)) { try a.poll() }
+        try a.sendBytes(Array(repeating: 7, count: 17))
+        #expect(throws: WireError.oversizedFrame(size: 17, limit: 16)) { try b.recvBytes() }
+
+        let (reader, writer) = try Connection.pipe(duplex: false, maxFrameSize: 0)
+        try writer.sendBytes([])
+        #expect(try reader.recvBytes() == [])
+        #expect(throws: ConnectionError.invalidMaxFrameSize(-1)) { try Connection.pipe(maxFrameSize: -1) }
+        #expect(throws: ConnectionError.invalidMaxFrameSize(1 << 32)) { try Connection.pipe(duplex: false, maxFrameSize: 1 << 32) }
+        #expect(ConnectionError.invalidMaxFrameSize(-1).description == "maxFrameSize must be from 0 to 4294967295 bytes, not -1")
+    }
+
     @Test func largeMessagesCrossWhileTheReaderDrains() throws {
         let (a, b) = try Connection.pipe()
         let values = (0..<1_000_000).map { Double($0) }
@@ -133,7 +231,7 @@ struct Message: Codable, Equatable, Sendable {
         // A header announcing more than the receiver accepts.
         let (e, f) = try Connection.pipe()
         let receiver = Connection(descriptor: dup(e.fileDescriptor), readable: true, writable: false,
-                                  isSocket: true, maxMessageSize: 16)
+                                  isSocket: true, maxFrameSize: 16)
         try f.sendBytes(Array(repeating: 0, count: 17))
         #expect(throws: WireError.oversizedFrame(size: 17, limit: 16)) { try receiver.recvBytes() }
     }

@@ -67,7 +67,8 @@ public struct WireFrameReader {
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: some Collection<UInt8>) {
         if start > 0 && start == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // A large frame that went through here does not keep its memory once taken.
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             start = 0
         }
         buffer.append(contentsOf: bytes)
@@ -83,12 +84,19 @@ public struct WireFrameReader {
         return buffer.count - start - WireFrame.headerSize >= length
     }
 
+    /// The header of the next frame once its 8 bytes have arrived (its payload may not have),
+    /// or nil: what a reader checks before it waits for the payload.
+    /// - Throws: `WireError.oversizedFrame`.
+    public func nextFrameHeader() throws(WireError) -> (length: Int, checksum: UInt32)? {
+        guard buffer.count - start >= WireFrame.headerSize else { return nil }
+        return try WireFrame.parseHeader(buffer, at: start, limit: limit)
+    }
+
     /// The header of a frame whose payload has not fully arrived yet, or nil (no whole header
     /// yet, or the frame is complete).
     /// - Throws: `WireError.oversizedFrame`.
     public func incompleteFrameHeader() throws(WireError) -> (length: Int, checksum: UInt32)? {
-        guard buffer.count - start >= WireFrame.headerSize else { return nil }
-        let header = try WireFrame.parseHeader(buffer, at: start, limit: limit)
+        guard let header = try nextFrameHeader() else { return nil }
         return buffer.count - start - WireFrame.headerSize < header.length ? header : nil
     }
 
