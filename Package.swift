@@ -17,10 +17,15 @@ let package = Package(
         .library(name: "MulticoreProcessing", targets: ["MulticoreProcessing"]),
         // Process pools that never hang and never lose a task (in progress: ProcessPoolExecutor).
         .library(name: "MulticorePool", targets: ["MulticorePool"]),
+        // Python's Listener and Client: connections between processes that did not start each
+        // other, Python's among them. Not in the umbrella: its HMAC library stays out of workers.
+        .library(name: "MulticoreListener", targets: ["MulticoreListener"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // HMAC-MD5 and HMAC-SHA256 for the Listener/Client handshake (MulticoreListener only).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -45,6 +50,11 @@ let package = Package(
                 "MulticoreThreading", "MulticoreProcessing", "CMulticore",
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MulticoreListener",
+            dependencies: ["MulticoreProcessing", "MulticoreThreading", "CMulticore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
@@ -85,7 +95,12 @@ let package = Package(
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore"],
+            dependencies: ["Multicore", "MulticoreListener"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreListenerTests",
+            dependencies: ["MulticoreListener", "MulticoreProcessing", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

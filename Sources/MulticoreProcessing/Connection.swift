@@ -40,19 +40,24 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// `pipe(duplex:maxFrameSize:)`, and kept by a connection passed to a child.
     public let maxFrameSize: Int
 
+    /// How its messages are delimited: Multicore's checksummed frames, or CPython's
+    /// (`Listener` and `Client` connections, so that a Python process can be the peer).
+    public let frameFormat: FrameFormat
+
     private static let sigpipeIgnored: Void = mc_ignore_sigpipe()
 
     /// Wraps a descriptor this connection now owns (and closes).
     /// - Parameter maxFrameSize: the longest message it accepts (default 1 GiB).
-    init(descriptor: Int32, readable: Bool, writable: Bool, isSocket: Bool,
-         maxFrameSize: Int = WireFrame.defaultLimit) {
+    package init(descriptor: Int32, readable: Bool, writable: Bool, isSocket: Bool,
+                 maxFrameSize: Int = WireFrame.defaultLimit, frameFormat: FrameFormat = .multicore) {
         _ = Self.sigpipeIgnored
         self.descriptor = descriptor
         self.readable = readable
         self.writable = writable
         self.isSocket = isSocket
         self.maxFrameSize = maxFrameSize
-        self.frames = WireFrameReader(limit: maxFrameSize)
+        self.frameFormat = frameFormat
+        self.frames = WireFrameReader(limit: maxFrameSize, format: frameFormat)
     }
 
     deinit {
@@ -82,7 +87,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
 
     // MARK: Passing a connection to a child
 
-    private enum CodingKeys: String, CodingKey { case index, readable, writable, isSocket, maxMessageSize }
+    private enum CodingKeys: String, CodingKey { case index, readable, writable, isSocket, maxMessageSize, pythonFrames }
 
     /// A connection can be part of a task: the child gets its own copy of the descriptor
     /// (Python passes a Connection in `Process(args=...)` the same way). This end stays open
@@ -103,6 +108,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try container.encode(writable, forKey: .writable)
         try container.encode(isSocket, forKey: .isSocket)
         try container.encode(maxFrameSize, forKey: .maxMessageSize)
+        try container.encode(frameFormat == .python, forKey: .pythonFrames)
     }
 
     /// The child's side of `encode(to:)`: takes the descriptor that came with the task.
@@ -119,7 +125,8 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         self.init(descriptor: fd, readable: try container.decode(Bool.self, forKey: .readable),
                   writable: try container.decode(Bool.self, forKey: .writable),
                   isSocket: try container.decode(Bool.self, forKey: .isSocket),
-                  maxFrameSize: try container.decode(Int.self, forKey: .maxMessageSize))
+                  maxFrameSize: try container.decode(Int.self, forKey: .maxMessageSize),
+                  frameFormat: try container.decode(Bool.self, forKey: .pythonFrames) ? .python : .multicore)
     }
 
     /// Sends the one byte that carries `descriptors` (possibly none) before a worker's request.
@@ -176,6 +183,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     @available(*, noasync, message: "blocks the thread while the pipe is full")
     public func send<T: Encodable>(_ value: T) throws {
         guard writable else { throw ConnectionError.readOnly }
+        guard frameFormat == .multicore else { return try sendPayload(WireEncoder().encode(value)) }
         // Encoded in place behind room for its header: one array, written as it is.
         try sendBuffers([WireEncoder().encodeFrame(value)])
     }
@@ -196,6 +204,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     package func sendFrame(_ frame: inout [UInt8]) throws {
         guard writable else { throw ConnectionError.readOnly }
         precondition(frame.count >= WireFrame.headerSize, "no room for the frame header")
+        precondition(frameFormat == .multicore, "sendFrame writes Multicore's frame header")
         let length = frame.count - WireFrame.headerSize
         guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
         frame.withUnsafeMutableBytes { raw in
@@ -240,17 +249,18 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     private static let largePayload = 1 << 16
 
     private func sendPayload(_ payload: [UInt8]) throws {
-        if payload.count < Self.largePayload {
-            try sendBuffers([WireFrame.frame(payload)])
-            return
+        if frameFormat == .multicore {
+            guard payload.count <= Int(UInt32.max) else {
+                throw WireError.oversizedFrame(size: payload.count, limit: Int(UInt32.max))
+            }
+            if payload.count < Self.largePayload {
+                try sendBuffers([WireFrame.frame(payload)])
+                return
+            }
         }
-        guard payload.count <= Int(UInt32.max) else {
-            throw WireError.oversizedFrame(size: payload.count, limit: Int(UInt32.max))
-        }
-        var header = [UInt8]()
-        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { header.append(contentsOf: $0) }
-        withUnsafeBytes(of: WireFrame.checksum(payload).littleEndian) { header.append(contentsOf: $0) }
-        try sendBuffers([header, payload])
+        let header = frameFormat.header(length: payload.count, checksum: WireFrame.checksum(payload))
+        // A small message goes out in one write with its header, as CPython sends it.
+        if payload.count < Self.largePayload { try sendBuffers([header + payload]) } else { try sendBuffers([header, payload]) }
     }
 
     /// Writes `buffers` one after the other, with no other sender in between.
@@ -347,18 +357,20 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
 
     private func breakReceiving(_ cause: some Error & CustomStringConvertible) {
         brokenBy = cause.description
-        frames = WireFrameReader(limit: maxFrameSize) // what was buffered can never be received
+        frames = WireFrameReader(limit: maxFrameSize, format: frameFormat) // what was buffered can never be received
     }
 
     /// Under `receiveLock`: the next message, reading as it arrives; with `blocking` false,
     /// nil as soon as it would have to wait for more.
     private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> [UInt8]? {
         while true {
-            if let (length, checksum) = try frames.nextFrameHeader() {
+            if let header = try frames.nextFrameHeader() {
                 // Refused from its header: a message longer than wanted is never read into memory.
-                if let maxLength, length > maxLength { throw ConnectionError.messageTooLong(length: length, maxLength: maxLength) }
+                if let maxLength, header.length > maxLength {
+                    throw ConnectionError.messageTooLong(length: header.length, maxLength: maxLength)
+                }
                 if let payload = try frames.next() { return payload }
-                if blocking, length >= Self.largePayload { return try receiveLargePayload(fd, length: length, checksum: checksum) }
+                if blocking, header.length >= Self.largePayload { return try receiveLargePayload(fd, header: header) }
             }
             // A pipe has no per-call nonblocking read: it is asked first (one reader at a time
             // in this process holds `receiveLock`).
@@ -385,7 +397,8 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
 
     /// Reads the rest of a large payload straight into its array (no intermediate buffer),
     /// and never past its end: the next frame stays in the pipe.
-    private func receiveLargePayload(_ fd: Int32, length: Int, checksum: UInt32) throws -> [UInt8] {
+    private func receiveLargePayload(_ fd: Int32, header: FrameHeader) throws -> [UInt8] {
+        let length = header.length
         let arrived = frames.takeIncompletePayload()
         var failure: ConnectionError?
         let payload = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
@@ -397,15 +410,17 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
                 if count > 0 { filled += count; continue }
                 if count < 0, errno == EINTR { continue }
                 failure = count == 0 || errno == ECONNRESET
-                    ? .truncatedMessage(received: WireFrame.headerSize + filled)
+                    ? .truncatedMessage(received: header.size + filled)
                     : .system(operation: "read", errno: errno)
                 break
             }
             initialized = failure == nil ? length : 0
         }
         if let failure { throw failure }
-        let actual = WireFrame.checksum(payload)
-        guard actual == checksum else { throw WireError.checksumMismatch(expected: checksum, actual: actual) }
+        if let checksum = header.checksum {
+            let actual = WireFrame.checksum(payload)
+            guard actual == checksum else { throw WireError.checksumMismatch(expected: checksum, actual: actual) }
+        }
         return payload
     }
 

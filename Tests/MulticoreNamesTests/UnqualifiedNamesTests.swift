@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Multicore
+import MulticoreListener
 import Testing
 
 /// One property of each public type, so that every name is looked up as a type (the lookup
@@ -95,6 +96,13 @@ private struct EveryPublicType {
     var t81: (ShareableItem)?
     var t82: (ShareableListError)?
     var t83: (any TaskPool)?
+    // MulticoreListener
+    var t84: (Listener)?
+    var t85: (Client)?
+    var t86: (ListenerAddress)?
+    var t87: (AuthenticationError)?
+    var t88: (FrameFormat)?
+    var t89: (FrameHeader)?
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
 }
@@ -102,7 +110,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 84)
+        #expect(properties.count == 90)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -151,6 +151,18 @@ void mc_clear_parent_death_signal(void);
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);
 
+// Stream sockets (sockets.c), for Listener and Client: a descriptor, close-on-exec, or -errno.
+/// A Unix-domain socket bound to `path` and listening.
+int mc_listen_unix(const char *path, int backlog);
+/// A Unix-domain socket connected to `path`.
+int mc_connect_unix(const char *path);
+/// A TCP socket bound to `host`:`port` (0: any free port, written to `*bound_port`) and listening.
+int mc_listen_tcp(const char *host, int port, int backlog, int *bound_port);
+/// A TCP socket connected to `host`:`port` (TCP_NODELAY).
+int mc_connect_tcp(const char *host, int port);
+/// The next connection on listening socket `fd` (retried on EINTR).
+int mc_accept(int fd);
+
 #ifdef __cplusplus
 }
 #endif

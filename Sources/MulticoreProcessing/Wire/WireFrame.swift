@@ -53,6 +53,42 @@ public enum WireFrame {
     }
 }
 
+/// How messages are delimited on a byte stream.
+public enum FrameFormat: Sendable, Equatable {
+    /// Multicore's: an 8-byte header (length and CRC-32C, little-endian), checked on receipt.
+    case multicore
+    /// CPython's `multiprocessing.connection` (`send_bytes`/`recv_bytes`): the length as a
+    /// big-endian Int32, or -1 followed by a big-endian UInt64 for 2 GiB or more; no checksum.
+    /// What a `Listener` or `Client` connection speaks, so that Python can be the peer.
+    case python
+
+    /// The header that announces a payload of `length` bytes (`checksum` for Multicore's).
+    func header(length: Int, checksum: @autoclosure () -> UInt32) -> [UInt8] {
+        var header = [UInt8]()
+        switch self {
+        case .multicore:
+            withUnsafeBytes(of: UInt32(length).littleEndian) { header.append(contentsOf: $0) }
+            withUnsafeBytes(of: checksum().littleEndian) { header.append(contentsOf: $0) }
+        case .python:
+            if length > Int(Int32.max) {
+                withUnsafeBytes(of: Int32(-1).bigEndian) { header.append(contentsOf: $0) }
+                withUnsafeBytes(of: UInt64(length).bigEndian) { header.append(contentsOf: $0) }
+            } else {
+                withUnsafeBytes(of: Int32(length).bigEndian) { header.append(contentsOf: $0) }
+            }
+        }
+        return header
+    }
+}
+
+/// A frame's header, read: how long it is, the payload's length, and its checksum (nil when
+/// the format has none).
+public struct FrameHeader: Equatable, Sendable {
+    public let size: Int
+    public let length: Int
+    public let checksum: UInt32?
+}
+
 /// Splits a byte stream into frames as bytes arrive: feed it what a read returned, take every
 /// complete payload out. Corrupt input gives a `WireError` and nothing else.
 public struct WireFrameReader {
@@ -60,9 +96,41 @@ public struct WireFrameReader {
     private var start = 0
     /// The longest payload accepted.
     public let limit: Int
+    /// How frames are delimited.
+    public let format: FrameFormat
 
     /// Creates a reader that refuses payloads longer than `limit` bytes.
-    public init(limit: Int = WireFrame.defaultLimit) { self.limit = limit }
+    public init(limit: Int = WireFrame.defaultLimit, format: FrameFormat = .multicore) {
+        self.limit = limit
+        self.format = format
+    }
+
+    /// The header at `start`, once all of it has arrived.
+    private func header() throws(WireError) -> FrameHeader? {
+        let available = buffer.count - start
+        switch format {
+        case .multicore:
+            guard available >= WireFrame.headerSize else { return nil }
+            let (length, checksum) = try WireFrame.parseHeader(buffer, at: start, limit: limit)
+            return FrameHeader(size: WireFrame.headerSize, length: length, checksum: checksum)
+        case .python:
+            guard available >= 4 else { return nil }
+            let short = buffer.withUnsafeBytes { Int32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: Int32.self)) }
+            var length = Int(short)
+            var size = 4
+            if short == -1 {
+                guard available >= 12 else { return nil }
+                let long = buffer.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: start + 4, as: UInt64.self)) }
+                guard long <= UInt64(Int.max) else { throw .oversizedFrame(size: Int.max, limit: limit) }
+                length = Int(long)
+                size = 12
+            } else if short < 0 {
+                throw .corrupt(offset: start, reason: "a negative message length (\(short))")
+            }
+            if length > limit { throw .oversizedFrame(size: length, limit: limit) }
+            return FrameHeader(size: size, length: length, checksum: nil)
+        }
+    }
 
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: some Collection<UInt8>) {
@@ -79,47 +147,50 @@ public struct WireFrameReader {
 
     /// Whether `next()` would return a payload (or throw) without more bytes.
     public var hasCompleteFrame: Bool {
-        guard buffer.count - start >= WireFrame.headerSize else { return false }
-        guard let (length, _) = try? WireFrame.parseHeader(buffer, at: start, limit: limit) else { return true }
-        return buffer.count - start - WireFrame.headerSize >= length
+        do {
+            guard let header = try header() else { return false }
+            return buffer.count - start - header.size >= header.length
+        } catch {
+            return true
+        }
     }
 
-    /// The header of the next frame once its 8 bytes have arrived (its payload may not have),
-    /// or nil: what a reader checks before it waits for the payload.
-    /// - Throws: `WireError.oversizedFrame`.
-    public func nextFrameHeader() throws(WireError) -> (length: Int, checksum: UInt32)? {
-        guard buffer.count - start >= WireFrame.headerSize else { return nil }
-        return try WireFrame.parseHeader(buffer, at: start, limit: limit)
-    }
+    /// The header of the next frame once all of it has arrived (its payload may not have), or
+    /// nil: what a reader checks before it waits for the payload.
+    /// - Throws: `WireError.oversizedFrame`, `.corrupt`.
+    public func nextFrameHeader() throws(WireError) -> FrameHeader? { try header() }
 
     /// The header of a frame whose payload has not fully arrived yet, or nil (no whole header
     /// yet, or the frame is complete).
-    /// - Throws: `WireError.oversizedFrame`.
-    public func incompleteFrameHeader() throws(WireError) -> (length: Int, checksum: UInt32)? {
-        guard let header = try nextFrameHeader() else { return nil }
-        return buffer.count - start - WireFrame.headerSize < header.length ? header : nil
+    /// - Throws: `WireError.oversizedFrame`, `.corrupt`.
+    public func incompleteFrameHeader() throws(WireError) -> FrameHeader? {
+        guard let header = try header() else { return nil }
+        return buffer.count - start - header.size < header.length ? header : nil
     }
 
     /// Consumes the buffered header of an incomplete frame and returns the part of its payload
     /// that has arrived: the caller reads the rest of the payload itself (straight into its
     /// final place, for a large one). Call it only after `incompleteFrameHeader()` returned one.
     public mutating func takeIncompletePayload() -> ArraySlice<UInt8> {
-        let arrived = buffer[(start + WireFrame.headerSize)...]
+        let size = (try? header())??.size ?? WireFrame.headerSize
+        let arrived = buffer[(start + size)...]
         buffer = []
         start = 0
         return arrived
     }
 
     /// The next complete payload, or nil if more bytes are needed.
-    /// - Throws: `WireError.oversizedFrame` or `.checksumMismatch`.
+    /// - Throws: `WireError.oversizedFrame`, `.corrupt` or `.checksumMismatch`.
     public mutating func next() throws(WireError) -> [UInt8]? {
-        guard buffer.count - start >= WireFrame.headerSize else { return nil }
-        let (length, expected) = try WireFrame.parseHeader(buffer, at: start, limit: limit)
-        guard buffer.count - start - WireFrame.headerSize >= length else { return nil }
-        let payloadStart = start + WireFrame.headerSize
+        guard let header = try header() else { return nil }
+        let length = header.length
+        guard buffer.count - start - header.size >= length else { return nil }
+        let payloadStart = start + header.size
         let payload = Array(buffer[payloadStart..<payloadStart + length])
-        let actual = WireFrame.checksum(payload)
-        guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
+        if let expected = header.checksum {
+            let actual = WireFrame.checksum(payload)
+            guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
+        }
         start = payloadStart + length
         if start > 65_536 && start * 2 > buffer.count {
             buffer.removeFirst(start)

@@ -1,0 +1,118 @@
+// Stream sockets for Listener and Client (Python's multiprocessing.connection): Unix-domain and
+// TCP, every descriptor close-on-exec. Each function returns a descriptor (or 0) on success and
+// -errno on failure; name lookups that fail return -EADDRNOTAVAIL.
+#define _GNU_SOURCE
+#include "CMulticore.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int mc_unix_address(const char *path, struct sockaddr_un *address, socklen_t *length) {
+    size_t size = strlen(path);
+    if (size == 0 || size >= sizeof(address->sun_path)) return -ENAMETOOLONG;
+    memset(address, 0, sizeof(*address));
+    address->sun_family = AF_UNIX;
+    memcpy(address->sun_path, path, size);
+    *length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + size + 1);
+    return 0;
+}
+
+int mc_listen_unix(const char *path, int backlog) {
+    struct sockaddr_un address;
+    socklen_t length;
+    int failed = mc_unix_address(path, &address, &length);
+    if (failed) return failed;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&address, length) != 0 || listen(fd, backlog) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int mc_connect_unix(const char *path) {
+    struct sockaddr_un address;
+    socklen_t length;
+    int failed = mc_unix_address(path, &address, &length);
+    if (failed) return failed;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    while (connect(fd, (struct sockaddr *)&address, length) != 0) {
+        if (errno == EINTR) continue;
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+// Tries each address `host`:`port` resolves to, listening (bind, listen) or connecting.
+static int mc_tcp(const char *host, int port, int backlog, int listening, int *bound_port) {
+    struct addrinfo hints, *found = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = listening ? AI_PASSIVE : 0;
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    if (getaddrinfo(host, service, &hints, &found) != 0 || found == NULL) return -EADDRNOTAVAIL;
+    int result = -EADDRNOTAVAIL;
+    for (struct addrinfo *entry = found; entry != NULL; entry = entry->ai_next) {
+        int fd = socket(entry->ai_family, entry->ai_socktype | SOCK_CLOEXEC, entry->ai_protocol);
+        if (fd < 0) { result = -errno; continue; }
+        int ok;
+        if (listening) {
+            int yes = 1;
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes)); // as Python's Listener
+            ok = bind(fd, entry->ai_addr, entry->ai_addrlen) == 0 && listen(fd, backlog) == 0;
+        } else {
+            int rc;
+            do { rc = connect(fd, entry->ai_addr, entry->ai_addrlen); } while (rc != 0 && errno == EINTR);
+            ok = rc == 0;
+            if (ok) {
+                int yes = 1;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes)); // small messages go at once
+            }
+        }
+        if (!ok) { result = -errno; close(fd); continue; }
+        if (bound_port != NULL) {
+            struct sockaddr_storage local;
+            socklen_t size = sizeof(local);
+            if (getsockname(fd, (struct sockaddr *)&local, &size) == 0) {
+                *bound_port = local.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&local)->sin6_port)
+                                                          : ntohs(((struct sockaddr_in *)&local)->sin_port);
+            }
+        }
+        result = fd;
+        break;
+    }
+    freeaddrinfo(found);
+    return result;
+}
+
+int mc_listen_tcp(const char *host, int port, int backlog, int *bound_port) {
+    return mc_tcp(host, port, backlog, 1, bound_port);
+}
+
+int mc_connect_tcp(const char *host, int port) { return mc_tcp(host, port, 0, 0, NULL); }
+
+int mc_accept(int fd) {
+    while (1) {
+        int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+        if (client >= 0) {
+            int yes = 1;
+            setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes)); // fails harmlessly on a Unix socket
+            return client;
+        }
+        if (errno != EINTR) return -errno;
+    }
+}

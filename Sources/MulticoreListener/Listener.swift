@@ -1,0 +1,119 @@
+import CMulticore
+import MulticoreProcessing
+import MulticoreThreading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Accepts connections from processes that did not start each other, on a Unix-domain or TCP
+/// address, each as a `Connection` with the same API as a pipe's. Corresponds to Python's
+/// `multiprocessing.connection.Listener(address, family, backlog, authkey)`, and speaks its
+/// wire format: messages are framed as CPython frames them (`FrameFormat.python`) and the
+/// `authkey` handshake is CPython's (3.11's HMAC-MD5 and 3.12's `{sha256}` both), so a Python
+/// `Client` can connect and exchange `send_bytes`/`recv_bytes` messages. (`send`/`recv` of
+/// values use Multicore's wire format, which only Multicore reads.)
+///
+/// With an `authkey`, `accept` returns only connections whose peer proved it knows the key; no
+/// message is read from a peer before that, and one that fails throws `AuthenticationError`.
+/// - Warning: without an `authkey`, anyone who can reach the address can connect: on a TCP
+///   address that is every host that can route to it. Give a TCP listener an `authkey`, or
+///   bind it to a loopback address. (Python warns the same way.)
+public final class Listener: @unchecked Sendable { // `descriptor` is guarded by `lock`
+    /// The address it listens on; for TCP with port 0, the port it was given.
+    /// Python: `Listener.address`.
+    public let address: ListenerAddress
+    private let authkey: [UInt8]?
+    private let lock = Lock()
+    private var descriptor: Int32
+
+    /// Starts listening on `address`. Python: `Listener(address, family=None, backlog=1, authkey=None)`.
+    /// - Parameters:
+    ///   - backlog: connections the system queues until they are accepted.
+    ///   - authkey: the shared key each peer must prove it knows (nil: no handshake).
+    /// - Throws: `ConnectionError.system` (address in use, a path too long, an unknown host...).
+    public init(address: ListenerAddress, backlog: Int = 1, authkey: [UInt8]? = nil) throws(ConnectionError) {
+        let fd: Int32
+        switch address {
+        case .unix(let path):
+            fd = mc_listen_unix(path, Int32(clamping: backlog))
+            self.address = address
+        case .tcp(let host, let port):
+            var bound: Int32 = Int32(clamping: port)
+            fd = mc_listen_tcp(host, Int32(clamping: port), Int32(clamping: backlog), &bound)
+            self.address = .tcp(host: host, port: Int(bound))
+        }
+        guard fd >= 0 else { throw .system(operation: "listen on \(address)", errno: -fd) }
+        descriptor = fd
+        self.authkey = authkey
+    }
+
+    deinit { close() }
+
+    /// Waits for the next peer, runs the handshake when there is an `authkey`, and returns the
+    /// connection. Python: `Listener.accept()`.
+    /// - Throws: `AuthenticationError` when the peer failed the handshake (its connection is
+    ///   closed; the listener goes on); `ConnectionError.closed` after `close()`, `.system`.
+    @available(*, noasync, message: "blocks the thread until a peer connects")
+    public func accept() throws -> Connection {
+        let listening = lock.withLock { descriptor }
+        guard listening >= 0 else { throw ConnectionError.closed }
+        let fd = mc_accept(listening)
+        guard fd >= 0 else { throw -fd == EBADF || -fd == EINVAL ? ConnectionError.closed : ConnectionError.system(operation: "accept", errno: -fd) }
+        let connection = Connection(descriptor: fd, readable: true, writable: true, isSocket: true, frameFormat: .python)
+        if let authkey {
+            do {
+                try Handshake.deliverChallenge(connection, authkey: authkey)
+                try Handshake.answerChallenge(connection, authkey: authkey)
+            } catch {
+                connection.close()
+                if error is AuthenticationError { throw error }
+                throw AuthenticationError("the handshake failed: \(error)")
+            }
+        }
+        return connection
+    }
+
+    /// Stops listening; a Unix-domain socket's file is removed. Calling it again does nothing.
+    /// Python: `Listener.close()`.
+    public func close() {
+        let fd = lock.withLock { () -> Int32 in
+            defer { descriptor = -1 }
+            return descriptor
+        }
+        guard fd >= 0 else { return }
+        shutdown(fd, Int32(SHUT_RDWR)) // wakes a thread blocked in accept
+        Glibc.close(fd)
+        if case .unix(let path) = address { unlink(path) }
+    }
+}
+
+/// Connects to a `Listener`, Multicore's or Python's. Corresponds to Python's
+/// `multiprocessing.connection.Client(address, family, authkey)`.
+public enum Client {
+    /// Connects to `address` and, with an `authkey`, runs the handshake (answering first, as
+    /// Python's client does) before returning the connection.
+    /// Python: `Client(address, family=None, authkey=None)`.
+    /// - Throws: `AuthenticationError` (the connection is then closed); `ConnectionError.system`
+    ///   (refused, unknown host...).
+    @available(*, noasync, message: "blocks the thread while it connects")
+    public static func connect(to address: ListenerAddress, authkey: [UInt8]? = nil) throws -> Connection {
+        let fd: Int32
+        switch address {
+        case .unix(let path): fd = mc_connect_unix(path)
+        case .tcp(let host, let port): fd = mc_connect_tcp(host, Int32(clamping: port))
+        }
+        guard fd >= 0 else { throw ConnectionError.system(operation: "connect to \(address)", errno: -fd) }
+        let connection = Connection(descriptor: fd, readable: true, writable: true, isSocket: true, frameFormat: .python)
+        if let authkey {
+            do {
+                try Handshake.answerChallenge(connection, authkey: authkey)
+                try Handshake.deliverChallenge(connection, authkey: authkey)
+            } catch {
+                connection.close()
+                if error is AuthenticationError { throw error }
+                throw AuthenticationError("the handshake failed: \(error)")
+            }
+        }
+        return connection
+    }
+}
