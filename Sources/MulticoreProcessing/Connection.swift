@@ -197,6 +197,20 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         try sendPayload(bytes)
     }
 
+    /// Sends `size` bytes of `bytes` from `offset` (all that follows, when nil) as one message.
+    /// Python: `Connection.send_bytes(buf, offset=0, size=None)`.
+    /// - Throws: `ConnectionError.invalidRange` for a range outside `bytes`, and what
+    ///   `sendBytes(_:)` throws.
+    @available(*, noasync, message: "blocks the thread while the pipe is full")
+    public func sendBytes(_ bytes: [UInt8], offset: Int, size: Int? = nil) throws {
+        guard offset >= 0 else { throw ConnectionError.invalidRange("offset is negative") }
+        guard bytes.count >= offset else { throw ConnectionError.invalidRange("buffer length < offset") }
+        let size = size ?? bytes.count - offset
+        guard size >= 0 else { throw ConnectionError.invalidRange("size is negative") }
+        guard bytes.count >= offset + size else { throw ConnectionError.invalidRange("buffer length < offset + size") }
+        try sendBytes(Array(bytes[offset ..< offset + size]))
+    }
+
     /// Sends `frame` as one message, its first `WireFrame.headerSize` bytes being room for the
     /// frame header, filled in here: a message built with that room goes out without a copy.
     /// - Throws: `ConnectionError.readOnly`, `.closed`, `.brokenPipe`, `.system`;
@@ -317,6 +331,21 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     public func recvBytes(maxLength: Int? = nil) throws -> [UInt8] {
         guard readable else { throw ConnectionError.writeOnly }
         return try receiveFrame(maxLength: maxLength)
+    }
+
+    /// Receives the next message into `buffer` from `offset`, and returns its length. The
+    /// buffer is not grown: a message that does not fit is thrown whole, with
+    /// `BufferTooShort`, and nothing of it is lost. Python: `Connection.recv_bytes_into(buf, offset=0)`.
+    /// - Throws: `BufferTooShort`; `ConnectionError.invalidRange` for an offset outside the
+    ///   buffer; what `recvBytes` throws.
+    @available(*, noasync, message: "blocks the thread until a message arrives")
+    public func recvBytes(into buffer: inout [UInt8], offset: Int = 0) throws -> Int {
+        guard offset >= 0 else { throw ConnectionError.invalidRange("negative offset") }
+        guard offset <= buffer.count else { throw ConnectionError.invalidRange("offset too large") }
+        let message = try recvBytes()
+        guard message.count <= buffer.count - offset else { throw BufferTooShort(message: message, room: buffer.count - offset) }
+        buffer.replaceSubrange(offset ..< offset + message.count, with: message)
+        return message.count
     }
 
     /// The next message if all of it has arrived, reading only what the descriptor holds now:

@@ -1,5 +1,16 @@
 /// Why a `Connection` operation failed. Corresponds to the `EOFError`, `OSError` and
 /// `BrokenPipeError` that Python's `multiprocessing.connection.Connection` raises.
+/// A message longer than the buffer `recvBytes(into:offset:)` was given: the message is not
+/// lost, it is here whole. Python: `multiprocessing.BufferTooShort` (the message in `args[0]`).
+public struct BufferTooShort: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The whole message that did not fit.
+    public let message: [UInt8]
+    /// How many bytes there were room for.
+    public let room: Int
+
+    public var description: String { "buffer too short: a message of \(message.count) bytes, room for \(room)" }
+}
+
 public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The peer closed its end and nothing is left to receive. Python: `EOFError`.
     case endOfFile
@@ -22,6 +33,9 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
     case broken(cause: String)
     /// A `maxFrameSize` outside 0...4294967295 (`UInt32.max`, the largest a frame can declare).
     case invalidMaxFrameSize(Int)
+    /// `sendBytes(_:offset:size:)` with a range outside the buffer. Python: `ValueError("offset
+    /// is negative")`, `"buffer length < offset"`, `"size is negative"`, `"buffer length < offset + size"`.
+    case invalidRange(String)
     /// A system call failed with this errno.
     case system(operation: String, errno: Int32)
 
@@ -36,6 +50,7 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
         case .readOnly: "connection is read-only"
         case .messageTooLong(let length, let maxLength): "bad message length: \(length) bytes exceeds \(maxLength)"
         case .broken(let cause): "connection is broken by an earlier protocol error (\(cause)): nothing more can be received on it"
+        case .invalidRange(let reason): reason
         case .invalidMaxFrameSize(let size): "maxFrameSize must be from 0 to \(UInt32.max) bytes, not \(size)"
         case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
         }

@@ -103,6 +103,7 @@ private struct EveryPublicType {
     var t87: (AuthenticationError)?
     var t88: (FrameFormat)?
     var t89: (FrameHeader)?
+    var t90: (BufferTooShort)?
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
 }
@@ -110,7 +111,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 90)
+        #expect(properties.count == 91)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -287,3 +287,29 @@ struct Message: Codable, Equatable, Sendable {
         #expect(throws: ThreadingError.timeoutTooLarge) { try Connection.wait([c], timeout: Threading.timeoutMax + .seconds(1)) }
     }
 }
+
+/// Python's `send_bytes(buf, offset, size)` and `recv_bytes_into(buf, offset)` (issue 8).
+@Suite struct ByteRangeTests {
+    @Test func aSliceIsSentAndAMessageIsReceivedIntoABuffer() throws {
+        let (a, b) = try Connection.pipe()
+        try a.sendBytes(Array("hello world".utf8), offset: 6)
+        try a.sendBytes(Array("hello world".utf8), offset: 0, size: 5)
+        var buffer = [UInt8](repeating: 0, count: 8)
+        #expect(try b.recvBytes(into: &buffer, offset: 2) == 5)
+        #expect(buffer == [0, 0] + Array("world".utf8) + [0])
+        // Too short: thrown whole, nothing lost, and the connection goes on.
+        do {
+            _ = try b.recvBytes(into: &buffer, offset: 4)
+            Issue.record("a 5-byte message fit in 4 bytes")
+        } catch let error as BufferTooShort {
+            #expect(error.message == Array("hello".utf8) && error.room == 4)
+        }
+        try a.sendBytes([1])
+        #expect(try b.recvBytes() == [1])
+        #expect(throws: ConnectionError.invalidRange("offset is negative")) { try a.sendBytes([1, 2], offset: -1) }
+        #expect(throws: ConnectionError.invalidRange("buffer length < offset")) { try a.sendBytes([1, 2], offset: 3) }
+        #expect(throws: ConnectionError.invalidRange("size is negative")) { try a.sendBytes([1, 2], offset: 0, size: -1) }
+        #expect(throws: ConnectionError.invalidRange("buffer length < offset + size")) { try a.sendBytes([1, 2], offset: 1, size: 2) }
+        #expect(throws: ConnectionError.invalidRange("offset too large")) { try b.recvBytes(into: &buffer, offset: 9) }
+    }
+}
