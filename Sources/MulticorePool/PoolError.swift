@@ -1,7 +1,7 @@
 import CMulticore
 
-/// Why a pool task has no result although the task itself did not throw: its worker died, or it
-/// ran past its timeout. Python's pools hang or break the whole pool here; a Multicore pool fails
+/// Why a pool task has no result although the task itself did not throw: its worker died or
+/// broke the pool's protocol, or it ran past its timeout. Python's pools hang or break the whole pool here; a Multicore pool fails
 /// that one task and carries on.
 public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The worker running the task ended before answering: `exitCode` in Python's convention
@@ -9,6 +9,12 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// it: the pool's `maxRetries` plus one, since a task fails this way only once its retries
     /// are used up.
     case workerDied(pid: Int32, exitCode: Int32, task: String, attempts: Int)
+    /// The worker running the task broke the pool's protocol: what it sent on its channel could
+    /// not be read as a reply (`reason`: a corrupt frame, one longer than the pool's limit, a
+    /// reply too short for its id...). Nothing more from it can be trusted, so it was killed
+    /// (SIGKILL) and the task failed, or ran again, exactly as if it had died. The usual cause
+    /// is a task writing to its worker's channel. `attempts` as in `workerDied`.
+    case protocolError(pid: Int32, reason: String, task: String, attempts: Int)
     /// The task ran longer than its timeout; its worker was stopped (SIGTERM, then SIGKILL).
     case timedOut(after: Duration, task: String)
     /// The pool's initializer threw (`type` and `message` of its error) in worker `pid`, or its
@@ -20,12 +26,17 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .workerDied(let pid, let code, let task, let attempts):
             (code < 0 ? "worker \(pid) was killed by signal \(-code) (SIG\(String(cString: mc_signal_name(-code)))) while running \(task)"
-                      : "worker \(pid) exited with code \(code) while running \(task)")
-                + (attempts > 1 ? " (the last of \(attempts) workers that died running it)" : "")
+                      : "worker \(pid) exited with code \(code) while running \(task)") + Self.attemptsNote(attempts)
+        case .protocolError(let pid, let reason, let task, let attempts):
+            "protocol error from worker \(pid) while running \(task): \(reason); the worker was killed" + Self.attemptsNote(attempts)
         case .timedOut(let limit, let task): "\(task) ran longer than its timeout of \(limit)"
         case .initializerFailed(let pid, let type, let message):
             type.isEmpty ? "the pool's initializer could not run in worker \(pid): \(message)"
                          : "the pool's initializer threw in worker \(pid): \(type): \(message)"
         }
+    }
+
+    private static func attemptsNote(_ attempts: Int) -> String {
+        attempts > 1 ? " (the last of \(attempts) workers that died running it)" : ""
     }
 }

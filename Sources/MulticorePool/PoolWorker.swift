@@ -39,8 +39,8 @@ enum PoolRequest: Equatable {
         }
     }
 
-    /// The largest payload a run request can carry in one frame.
-    static let maximumPayload = Int(UInt32.max) - payloadOffset
+    /// The largest payload a run request can carry in one frame of at most `frameLimit` bytes.
+    static func maximumPayload(frameLimit: Int) -> Int { frameLimit - payloadOffset }
 
     /// Appends this request to `outbox` as one wire frame (length, CRC-32C, body), built in place.
     func appendFrame(to outbox: inout [UInt8]) {
@@ -119,7 +119,12 @@ struct PoolWorker: ProcessTask {
     /// frame with id 0 and exits.
     var initializer: PoolInitializer?
 
+    /// This process's channel to its pool while it is a pool worker, else -1. Set once, before
+    /// the first task runs: how the tests' hostile tasks reach it, to write garbage to the pool.
+    nonisolated(unsafe) static var channelDescriptor: Int32 = -1
+
     func run() throws -> Int {
+        Self.channelDescriptor = channel.fileDescriptor
         if let initializer, let failure = initializer.run() {
             var frame = [UInt8](repeating: 0, count: 8) // id 0: not a chunk's reply
             frame += failure.wireBytes
@@ -151,6 +156,12 @@ struct PoolWorker: ProcessTask {
                 } else {
                     frame = PoolReply.failing(.unknownTask(types[header.type] ?? "type #\(header.type)"), id: header.id,
                                               count: header.count, room: WireFrame.headerSize)
+                }
+                // Longer than the pool reads: the chunk fails here, and this worker carries on.
+                if frame.count - WireFrame.headerSize > channel.maxFrameSize {
+                    let error = WireError.oversizedFrame(size: frame.count - WireFrame.headerSize, limit: channel.maxFrameSize)
+                    frame = PoolReply.failing(.failure(type: String(reflecting: WireError.self), message: "the reply \(error)"),
+                                              id: header.id, count: header.count, room: WireFrame.headerSize)
                 }
                 // Sent before the next chunk starts: if this worker dies, the pool knows that the
                 // oldest chunk it has no reply for is the one that was running.

@@ -14,6 +14,10 @@ import Glibc
 ///   exit) fails only the task it was running, with `PoolError.workerDied` naming its pid, exit
 ///   code or signal and the task; tasks it had been given but not started go back to the queue;
 ///   a replacement starts; the pool stays usable (Python breaks the whole pool).
+/// - A worker that sends what cannot be read as a reply (a corrupt frame, one longer than
+///   `channelFrameLimit`: a task writing to its worker's channel) is killed at once and treated
+///   the same way, its task failing with `PoolError.protocolError`. The manager reads only what
+///   has arrived: no worker's large or unfinished reply ever stops it.
 /// - A task can have a timeout: past it, the task fails with `PoolError.timedOut` and its worker
 ///   gets SIGTERM, then SIGKILL after a grace period, and is replaced (Python cannot stop it).
 /// - A task that cannot be encoded throws at `submit`; its error, thrown in the worker, comes
@@ -36,6 +40,11 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     public let maxRetries: Int
     /// Run by each worker before its first task.
     private let initializer: PoolInitializer?
+    /// The longest message on a worker's channel: a chunk's request (so its tasks, encoded) or
+    /// reply (its outputs).
+    let channelFrameLimit: Int
+    /// 256 MiB: larger data goes through shared memory (`SharedArray`), not task by task.
+    static let defaultChannelFrameLimit = 1 << 28
 
     let lock = Lock()
     private var pending = Deque<PoolJob>()
@@ -65,8 +74,15 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     ///   `initializer` and `initargs`), to set up what its tasks share; its output is dropped.
     ///   If it throws in a worker, the tasks that worker held and those queued then fail with
     ///   `PoolError.initializerFailed`; the pool stays usable and starts new workers for new tasks.
-    public init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
-                maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil) throws {
+    public convenience init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
+                            maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil) throws {
+        try self.init(maxWorkers: maxWorkers, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild, maxRetries: maxRetries,
+                      killGrace: killGrace, initializer: initializer, channelFrameLimit: Self.defaultChannelFrameLimit)
+    }
+
+    /// The public `init`, with the limit on a worker's messages (`channelFrameLimit`) chosen.
+    init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
+         killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int) throws {
         let count = maxWorkers ?? cpuCount()
         guard count > 0 else { throw ExecutorError.invalidMaxWorkers }
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw PoolConfigurationError.invalidMaxTasksPerChild(maxTasksPerChild) }
@@ -79,6 +95,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         self.startMethod = startMethod
         self.maxTasksPerChild = maxTasksPerChild
         self.killGrace = killGrace
+        self.channelFrameLimit = channelFrameLimit
         var fds: [Int32] = [-1, -1]
         let result = mc_pipe_cloexec(&fds)
         guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
@@ -147,9 +164,8 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         let format = try ChunkFormat.choose(for: tasks)
         var payload: [UInt8] = []
         try PoolChunk.append(tasks[...], as: format, to: &payload)
-        guard payload.count <= PoolRequest.maximumPayload else {
-            throw WireError.oversizedFrame(size: payload.count, limit: PoolRequest.maximumPayload)
-        }
+        let maximumPayload = PoolRequest.maximumPayload(frameLimit: channelFrameLimit)
+        guard payload.count <= maximumPayload else { throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload) }
         let (describe, decode) = Self.jobClosures(Task.self) { _, outcome in finish(outcome) }
         let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
             guard !shuttingDown else { throw .shutDown }
@@ -223,8 +239,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             }
             var payload: [UInt8] = []
             try PoolChunk.append(tasks, as: format, to: &payload)
-            guard payload.count <= PoolRequest.maximumPayload, tasks.count <= Int(UInt32.max) else {
-                throw WireError.oversizedFrame(size: payload.count, limit: PoolRequest.maximumPayload)
+            let maximumPayload = PoolRequest.maximumPayload(frameLimit: channelFrameLimit)
+            guard payload.count <= maximumPayload, tasks.count <= Int(UInt32.max) else {
+                throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload)
             }
             jobs.append((index, tasks.count, payload))
         }
@@ -379,8 +396,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             if plan.spawn > 0 { continue } // dispatch to the new workers first
             var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             for slot in plan.watched {
-                let events = Int16(POLLIN) | (lock.withLock { slot.outbox.isEmpty } ? 0 : Int16(POLLOUT))
-                entries.append(pollfd(fd: slot.connection.fileDescriptor, events: events, revents: 0))
+                let (events, failed) = lock.withLock { (Int16(POLLIN) | (slot.outbox.isEmpty ? 0 : Int16(POLLOUT)), slot.receiveFailed) }
+                // A channel that failed is not watched (it may stay readable): the worker's exit is.
+                entries.append(pollfd(fd: failed ? -1 : slot.connection.fileDescriptor, events: events, revents: 0))
                 entries.append(pollfd(fd: slot.exitDescriptor, events: Int16(POLLIN), revents: 0))
             }
             // Announce the sleep, then look once more for work that came meanwhile.
@@ -511,7 +529,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     }
 
     private func startWorker() {
-        guard let (near, far) = try? Connection.pipe() else { return }
+        guard let (near, far) = try? Connection.pipe(maxFrameSize: channelFrameLimit) else { return }
         let process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil, daemon: true,
                                    startMethod: startMethod)
         do {
@@ -530,10 +548,28 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         lock.withLock { workers.append(slot) }
     }
 
+    /// Takes every reply that has arrived whole from `slot`'s worker, never waiting for more.
     private func collectResults(_ slot: PoolWorkerSlot) {
-        while (try? slot.connection.poll(timeout: .zero)) == true {
-            guard let frame = try? slot.connection.recvBytes(), frame.count >= 8 else { return } // dying: reap will tell
+        guard !lock.withLock({ slot.receiveFailed }) else { return }
+        while true {
+            let frame: [UInt8]
+            do {
+                guard let next = try slot.connection.receiveAvailable() else { return }
+                frame = next
+            } catch {
+                receiveFailed(slot, error)
+                return
+            }
+            guard frame.count >= PoolJob.replyOffset else {
+                receiveFailed(slot, WireError.corrupt(offset: 0, reason: "a reply of \(frame.count) byte(s), too short for a chunk id"))
+                return
+            }
             let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            // Id 0 reports the initializer, before any task: from anything else it would fail the whole queue.
+            if id == 0, initializer == nil || lock.withLock({ slot.tasksDone > 0 }) {
+                receiveFailed(slot, WireError.corrupt(offset: 0, reason: "a frame with id 0 (an initializer's report) when no initializer was running"))
+                return
+            }
             if id == 0 { // the initializer failed; the worker exits, and `reap` fails its tasks with this
                 let reply = try? WorkerReply(wireBytes: Array(frame[8...]))
                 let pid = slot.process.pid ?? 0
@@ -566,6 +602,27 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         }
     }
 
+    /// Reading from `slot`'s worker failed: it can never answer again, so its channel is no
+    /// longer read. A protocol error means the worker is alive but cannot be trusted: it is
+    /// killed, and `reap` fails (or retries) its running task with `PoolError.protocolError`.
+    /// End-of-file (the worker is ending, or closed its channel) is an ordinary death, but one
+    /// that holds tasks is killed too: it could no longer answer for them.
+    private func receiveFailed(_ slot: PoolWorkerSlot, _ error: any Error) {
+        let ended = switch error {
+        case ConnectionError.endOfFile, ConnectionError.truncatedMessage: true
+        default: false
+        }
+        lock.withLock {
+            slot.receiveFailed = true
+            slot.stopping = true
+            if !ended { slot.protocolError = String(describing: error) }
+            guard !ended || !slot.jobs.isEmpty, !slot.killed else { return }
+            slot.killStarted = slot.killStarted ?? mc_monotonic_ns()
+            slot.killed = true
+            try? slot.process.kill()
+        }
+    }
+
     private func reap(_ slot: PoolWorkerSlot) {
         collectResults(slot) // what it sent before it ended counts
         _ = try? slot.process.join(timeout: .seconds(5))
@@ -587,26 +644,27 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
             return
         }
         // The first job was running: it fails. The others had not started: back in the queue.
-        let lost: PoolJob? = lock.withLock {
+        let (lost, protocolError): (PoolJob?, String?) = lock.withLock {
             workers.removeAll { $0 === slot }
             var jobs = slot.jobs
             slot.jobs.removeAll()
             var running = jobs.popFirst()
             for job in jobs.reversed() { pending.prepend(job) }
-            if slot.abandonedJob != nil { return nil } // failed already (timed out, or interrupted)
+            if slot.abandonedJob != nil { return (nil, nil) } // failed already (timed out, or interrupted)
             running?.deaths += 1
             if var retried = running, retried.retriesLeft > 0 {
                 retried.retriesLeft -= 1
                 pending.prepend(retried)
                 running = nil
             }
-            return running
+            return (running, slot.protocolError)
         }
         slot.connection.close()
         _ = try? slot.process.close()
         if let running = lost {
-            running.finish(.failure(PoolError.workerDied(pid: pid, exitCode: code, task: running.summary(),
-                                                         attempts: running.deaths)))
+            running.finish(.failure(protocolError.map {
+                PoolError.protocolError(pid: pid, reason: $0, task: running.summary(), attempts: running.deaths)
+            } ?? PoolError.workerDied(pid: pid, exitCode: code, task: running.summary(), attempts: running.deaths)))
         }
     }
 
@@ -702,9 +760,14 @@ final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by t
     var outbox: [UInt8] = []
     /// Told to stop (max tasks reached, or stopped for a timeout): gets no more tasks.
     var stopping = false
-    /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed.
+    /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed (or was sent at
+    /// once, for a protocol error).
     var killStarted: Int64?
     var killed = false
+    /// Reading its channel failed: it is no longer read (`protocolError` says why, unless it
+    /// was end-of-file).
+    var receiveFailed = false
+    var protocolError: String?
     /// The running job already failed (timed out, or interrupted), so its worker's death does
     /// not fail it twice.
     var abandonedJob: PoolJob?
