@@ -21,6 +21,10 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
     /// type could not be found there (`type` is then empty): the tasks that worker held and
     /// those queued at that moment fail with this. The pool stays usable.
     case initializerFailed(pid: Int32, type: String, message: String)
+    /// No worker could be started (`reason`: too few descriptors, no process could be
+    /// created...) while the pool had none running: the tasks queued then fail with this. The
+    /// pool goes on trying, every 100 ms to 1 s, and runs new tasks once a worker starts.
+    case cannotStartWorker(reason: String)
 
     public var description: String {
         switch self {
@@ -33,6 +37,7 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
         case .initializerFailed(let pid, let type, let message):
             type.isEmpty ? "the pool's initializer could not run in worker \(pid): \(message)"
                          : "the pool's initializer threw in worker \(pid): \(type): \(message)"
+        case .cannotStartWorker(let reason): "no worker could be started: \(reason)"
         }
     }
 

@@ -60,6 +60,9 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     /// up to 1 s with each failure in a row, back to 0 once a worker answers a task. Workers are
     /// only started for queued tasks while it fails, so a broken initializer never spins.
     private var initializerBackoff: Int64 = 0
+    /// How long to wait before trying again after a worker could not be started: 100 ms,
+    /// doubling up to 1 s with each failure in a row, back to 0 once one starts.
+    private var startBackoff: Int64 = 0
     /// How long tasks take, on average (an exponential moving average of the time between a
     /// worker's results), which sets how many tasks a worker is given ahead.
     private var averageTaskNanoseconds: Int64 = 1_000_000_000
@@ -392,7 +395,7 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
     private func manage() {
         while true {
             guard let plan = lock.withLock({ prepare() }) else { break }
-            for _ in 0..<plan.spawn { startWorker() }
+            for _ in 0..<plan.spawn { if !startWorker() { break } }
             if plan.spawn > 0 { continue } // dispatch to the new workers first
             var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             for slot in plan.watched {
@@ -528,24 +531,38 @@ public final class ProcessPoolExecutor: @unchecked Sendable { // all mutable sta
         slot.outbox.removeFirst(written)
     }
 
-    private func startWorker() {
-        guard let (near, far) = try? Connection.pipe(maxFrameSize: channelFrameLimit) else { return }
-        let process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil, daemon: true,
-                                   startMethod: startMethod)
+    /// Starts a worker; false when none could be started (the back-off is then set).
+    private func startWorker() -> Bool {
+        let process: ChildProcess<PoolWorker>
+        let near: Connection
         do {
+            let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
+            defer { far.close() }
+            process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil, daemon: true,
+                                   startMethod: startMethod)
             try process.start()
+            near = parentEnd
         } catch {
-            // Could not start one now: fail the next task, and try again in 100 ms.
-            let job: PoolJob? = lock.withLock {
-                nextSpawnAllowed = mc_monotonic_ns() + 100_000_000
-                return pending.popFirst()
+            // None could be started now (no descriptor, no process): try again after a back-off
+            // growing from 100 ms to 1 s, never in a loop. With no worker running, the queued
+            // tasks cannot wait for one: they fail, saying why.
+            let stranded: [PoolJob] = lock.withLock {
+                startBackoff = min(1_000_000_000, max(100_000_000, startBackoff * 2))
+                nextSpawnAllowed = mc_monotonic_ns() + startBackoff
+                guard !workers.contains(where: { !$0.stopping }) else { return [] }
+                defer { pending.removeAll() }
+                return Array(pending)
             }
-            job?.finish(.failure(error))
-            return
+            let failure = PoolError.cannotStartWorker(reason: "\(error)")
+            for job in stranded { job.finish(.failure(failure)) }
+            return false
         }
-        far.close()
         let slot = PoolWorkerSlot(process: process, connection: near, exitDescriptor: process.exitFileDescriptor)
-        lock.withLock { workers.append(slot) }
+        lock.withLock {
+            startBackoff = 0
+            workers.append(slot)
+        }
+        return true
     }
 
     /// Takes every reply that has arrived whole from `slot`'s worker, never waiting for more.

@@ -94,3 +94,48 @@ func runPoolLifecycles() throws -> String? {
         #expect(try pool.submit(Twice(value: 6)).result(timeout: testDeadline) == 12, "the pool is still usable")
     }
 }
+
+/// In its own process (it lowers its descriptor limit): a pool that cannot start a worker for
+/// lack of descriptors fails its queued tasks with PoolError.cannotStartWorker, without
+/// spinning, and runs tasks again once descriptors are back. Reports what it saw.
+struct StarvedPool: ProcessTask {
+    func run() throws -> [String] {
+        var limits = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
+        let original = limits
+        let pool = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { pool.terminate() }
+        _ = try pool.submit(Twice(value: 1)).result(timeout: .seconds(20)) // one worker up
+        pool.workerPIDs.forEach { kill($0, SIGKILL) } // it dies: a new one is needed
+        limits.rlim_cur = rlim_t(openDescriptorCount() + 1) // not two more: no socket pair
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
+        var seen: [String] = []
+        for value in 0..<3 {
+            do {
+                seen.append("\(try pool.submit(Twice(value: value)).result(timeout: .seconds(20)))")
+            } catch PoolError.cannotStartWorker(let reason) {
+                seen.append("cannot start: \(reason)")
+            } catch PoolError.workerDied {
+                seen.append("died") // the first task may have been given to the killed worker
+            }
+        }
+        var restored = original
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &restored)
+        seen.append("\(try pool.submit(Twice(value: 21)).result(timeout: .seconds(20)))")
+        return seen
+    }
+}
+
+@Suite(.timeLimit(.minutes(5))) struct StarvedPoolTests {
+    @Test func aPoolWithoutDescriptorsFailsItsTasksAndRecovers() throws {
+        let child = ChildProcess(task: StarvedPool())
+        try child.start()
+        #expect(try child.join(timeout: .seconds(60)))
+        let seen = try child.result()
+        #expect(seen.last == "42", "\(seen)")
+        // Each task failed with the cause (none waited for a worker that could not come), and
+        // at least two of the three after the killed worker's.
+        #expect(seen.dropLast().allSatisfy { $0 == "died" || $0.hasPrefix("cannot start: ") }, "\(seen)")
+        #expect(seen.dropLast().filter { $0.hasPrefix("cannot start: ") }.count >= 2, "\(seen)")
+    }
+}
