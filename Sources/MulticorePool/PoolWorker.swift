@@ -191,7 +191,7 @@ struct PoolInitializer: Codable, Sendable {
     var payload: [UInt8]
 
     init<Task: ProcessTask>(_ task: Task) throws {
-        typeName = try ProcessPoolExecutor.typeName(of: Task.self)
+        typeName = try PoolSupervisor.typeName(of: Task.self)
         payload = try WireEncoder().encode(task)
     }
 

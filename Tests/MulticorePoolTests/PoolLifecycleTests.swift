@@ -56,7 +56,52 @@ func runPoolLifecycles() throws -> String? {
     return nil
 }
 
+/// Pools and executors let go without shutdown: their workers, manager threads and
+/// descriptors must go too (issue 9: 5 of each left +20 processes, +11 threads, +80
+/// descriptors until exit). A future kept after its executor was dropped still gets its outcome.
+func dropPoolsWithoutShutdown() throws -> String? {
+    let warm = try ProcessPoolExecutor(maxWorkers: 1)
+    _ = try warm.submit(Twice(value: 1)).result(timeout: .seconds(20))
+    warm.shutdown()
+    let descriptors = openDescriptorCount(), threads = Threading.activeCount()
+    var workers: [Int32] = []
+    var kept: Future<Int32>?
+    for round in 0..<5 {
+        let executor = try ProcessPoolExecutor(maxWorkers: 2)
+        guard try executor.submit(Twice(value: round)).result(timeout: .seconds(20)) == round * 2 else { return "wrong output" }
+        if round == 0 { kept = try executor.submit(Nap(milliseconds: 200)) }
+        workers += executor.workerPIDs
+        let pool = try Pool(processes: 2)
+        guard try pool.map([Twice(value: 1), Twice(value: 2)]) == [2, 4] else { return "wrong outputs" }
+        workers += pool.executor.workerPIDs
+    }
+    guard let kept, ((try? kept.result(timeout: .seconds(20))) ?? 0) > 0 else { return "a kept future got no outcome" }
+    let deadline = ContinuousClock.now + .seconds(20)
+    while ContinuousClock.now < deadline {
+        let alive = workers.filter { kill($0, 0) == 0 }
+        if alive.isEmpty, openDescriptorCount() == descriptors, Threading.activeCount() == threads, zombieChildCount() == 0 { return nil }
+        usleep(10_000)
+    }
+    return "after 20 s: workers alive \(workers.filter { kill($0, 0) == 0 }.count) of \(workers.count), descriptors "
+        + "\(descriptors) -> \(openDescriptorCount()), threads \(threads) -> \(Threading.activeCount()), zombies \(zombieChildCount())"
+}
+
 @Suite(.timeLimit(.minutes(5))) struct PoolLifecycleTests {
+    @Test func aPoolLetGoWithoutShutdownEndsItsWorkersAndThreads() async {
+        // Counted in a process of its own: other tests open descriptors and threads meanwhile.
+        let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            if let failure = try dropPoolsWithoutShutdown() {
+                let bytes = Array("dropped pools: \(failure)\n".utf8)
+                _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                exit(1)
+            }
+            exit(0)
+        }
+        if let outcome, outcome.exitStatus != .exitCode(0) {
+            Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
+        }
+    }
+
     @Test func theWorkersDieWithTheirParentEvenWhenItIsKilled() throws {
         let pids = try SharedArray<Int32>(repeating: 0, count: 2)
         let parent = ChildProcess(task: RunsAPool(pids: pids))
