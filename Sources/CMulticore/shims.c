@@ -252,15 +252,22 @@ int mc_worker_is_deferred(void) { return mc_deferred_channel >= 0; }
 void mc_enable_worker_handoff(void) { mc_handoff = 1; }
 
 int mc_spawn_worker(int channel, pid_t *pid) {
-    // Move the channel out of the range the file actions target, so that dup2 onto 3 can never
-    // clobber a source descriptor (posix_spawn runs its actions in order).
-    int high = fcntl(channel, F_DUPFD_CLOEXEC, 100);
-    if (high < 0) return errno;
+    // The channel becomes the child's descriptor 3. One at 3 or below is first moved above it
+    // (to the lowest free descriptor from 4: this works under any RLIMIT_NOFILE that lets the
+    // parent open the channel at all), so that dup2 onto 3 never clobbers its own source.
+    int high = channel;
+    if (channel <= 3) {
+        high = fcntl(channel, F_DUPFD_CLOEXEC, 4);
+        if (high < 0) return errno;
+    }
 
     size_t count = 0;
     while (environ[count] != NULL) count++;
     char **env = calloc(count + 5, sizeof(char *));
-    if (env == NULL) { close(high); return ENOMEM; }
+    if (env == NULL) {
+        if (high != channel) close(high);
+        return ENOMEM;
+    }
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         if (strncmp(environ[i], "MULTICORE_WORKER_FD=", 20) == 0) continue;
@@ -281,6 +288,15 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, high, 3);
+    // Nothing else of this process's reaches the child, close-on-exec or not (a launching
+    // shell's descriptors, a library's pipe): standard input, output and error and the channel.
+    int closing = posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    if (closing != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        free(env);
+        if (high != channel) close(high);
+        return closing;
+    }
 
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
@@ -298,7 +314,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     free(env);
-    close(high);
+    if (high != channel) close(high);
     return result;
 }
 
@@ -459,6 +475,47 @@ pid_t mc_fork(void) {
         if (getppid() != parent) _exit(1);
     }
     return pid;
+}
+
+// Closes every descriptor from 3 up, except `keep`.
+static void mc_close_descriptors_except(int keep) {
+    unsigned int first = 3;
+    if (keep >= 3) {
+        if ((unsigned int)keep > first && close_range(first, (unsigned int)keep - 1, 0) != 0) goto fallback;
+        first = (unsigned int)keep + 1;
+    }
+    if (close_range(first, ~0U, 0) == 0) return;
+fallback:
+    // A kernel without close_range (before 5.9): one by one, up to the descriptor limit.
+    for (long fd = 3, last = sysconf(_SC_OPEN_MAX); fd < last; fd++) {
+        if (fd != keep) close((int)fd);
+    }
+}
+
+pid_t mc_fork_server_worker(int keep) {
+    fflush(NULL);
+    // SIGINT stays blocked across the fork: one sent to the new worker before it restored the
+    // default disposition is then held pending (a blocked signal is never discarded as ignored),
+    // and delivered when the worker unblocks it.
+    sigset_t interrupt, previous;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &interrupt, &previous);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
+        // The server ignores SIGINT (a Ctrl-C is for its parent); a worker takes it as any
+        // process does, as Python's forkserver children do.
+        signal(SIGINT, SIG_DFL);
+        mc_close_descriptors_except(keep);
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
+        return 0;
+    }
+    int error = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    return pid < 0 ? -error : pid;
 }
 
 int mc_thread_count(void) {
