@@ -172,6 +172,7 @@ void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 // MARK: Spawning a worker copy of this executable
 
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
@@ -205,20 +206,57 @@ static void mc_deferred_worker_never_entered(void) {
     _exit(70);
 }
 
+// How the bootstrap ends a process that it refuses to run as a worker (see `mc_refuse`).
+#define MC_BOOTSTRAP_REFUSED 77
+
+// Says on stderr, in one line, why this process does not run as a worker, and exits with
+// MC_BOOTSTRAP_REFUSED: an environment variable set by accident (or by someone else) must
+// neither run anything nor fail without a word.
+__attribute__((noreturn, format(printf, 1, 2))) static void mc_refuse(const char *format, ...) {
+    char reason[256];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(reason, sizeof reason, format, arguments);
+    va_end(arguments);
+    char line[512];
+    int length = snprintf(line, sizeof line,
+                          "multicore: not starting as a worker process: %s (MULTICORE_WORKER_FD is set only by Multicore, "
+                          "in the processes it starts)\n", reason);
+    if (length > (int)sizeof line - 1) length = (int)sizeof line - 1;
+    ssize_t ignored = write(2, line, (size_t)length);
+    (void)ignored;
+    _exit(MC_BOOTSTRAP_REFUSED);
+}
+
+// A positive decimal number that fits in an int, nothing else; -1 otherwise.
+static int mc_parse_positive(const char *text) {
+    if (text == NULL || *text == 0) return -1;
+    long value = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9' || value > 100000000) return -1;
+        value = value * 10 + (*c - '0');
+    }
+    return value > 0 && value <= 0x7fffffff ? (int)value : -1;
+}
+
 // Runs before `main` in every process of this executable: a worker spawned by Multicore (the
 // environment variable names its descriptor) runs its task and exits without ever reaching
 // `main`, unless its parent hands workers off to `main` (see `mc_take_deferred_worker`).
 // Everything else returns at once.
+//
+// What it trusts: the variables are read with secure_getenv (ignored in a set-user-ID or
+// set-group-ID program), the process's parent must be the pid in MULTICORE_PARENT_PID, and
+// the descriptor must be a socket whose peer is that same process, with this process's user
+// (SO_PEERCRED). Anything else is refused with one line on stderr and status 77.
 __attribute__((constructor)) static void mc_worker_bootstrap(int argc, char **argv, char **envp) {
     (void)envp;
     mc_program_argc = argc;
     mc_program_argv = argv;
-    const char *value = getenv("MULTICORE_WORKER_FD");
+    const char *value = secure_getenv("MULTICORE_WORKER_FD");
     if (value == NULL) return;
-    int fd = atoi(value);
-    const char *parent = getenv("MULTICORE_PARENT_PID");
-    pid_t expected = parent ? (pid_t)atoi(parent) : 0;
-    const char *handoff = getenv("MULTICORE_WORKER_HANDOFF");
+    int fd = mc_parse_positive(value);
+    pid_t expected = (pid_t)mc_parse_positive(secure_getenv("MULTICORE_PARENT_PID"));
+    const char *handoff = secure_getenv("MULTICORE_WORKER_HANDOFF");
     int deferred = handoff != NULL && strcmp(handoff, "1") == 0;
     unsetenv("MULTICORE_WORKER_FD"); // not inherited by what the task itself starts
     unsetenv("MULTICORE_PARENT_PID");
@@ -227,8 +265,29 @@ __attribute__((constructor)) static void mc_worker_bootstrap(int argc, char **ar
     // spawns from one long-lived thread), and a parent that died before this line is noticed by
     // the getppid check.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (expected != 0 && getppid() != expected) _exit(1);
-    if (multicore_worker_main == NULL) _exit(127);
+    if (fd < 0) mc_refuse("MULTICORE_WORKER_FD is not a descriptor number");
+    if (expected <= 0) mc_refuse("MULTICORE_PARENT_PID is missing or not a process id");
+    pid_t parent = getppid();
+    if (parent != expected) {
+        // The parent that spawned this worker died already: nobody waits for it.
+        if (kill(expected, 0) != 0 && errno == ESRCH) _exit(1);
+        mc_refuse("its parent is process %d, not %d", (int)parent, (int)expected);
+    }
+    struct ucred peer;
+    socklen_t size = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+        mc_refuse("descriptor %d is not a socket from its parent (%s)", fd, strerror(errno));
+    }
+    if (peer.pid != expected || peer.uid != getuid()) {
+        mc_refuse("the socket on descriptor %d comes from process %d (user %u), not from its parent %d (user %u)", fd,
+                  (int)peer.pid, (unsigned)peer.uid, (int)expected, (unsigned)getuid());
+    }
+    if (multicore_worker_main == NULL) {
+        static const char message[] = "multicore: not starting as a worker process: this executable does not link MulticoreProcessing\n";
+        ssize_t ignored = write(2, message, sizeof(message) - 1);
+        (void)ignored;
+        _exit(127);
+    }
     if (deferred) {
         // `main` runs its top-level code (setting the globals of main.swift) and hands over at
         // `enterWorkerIfChild()`; a `main` that never gets there must not go on as the program.
