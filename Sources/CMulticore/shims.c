@@ -472,6 +472,17 @@ int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != E
 
 void mc_clear_parent_death_signal(void) { prctl(PR_SET_PDEATHSIG, 0); }
 
+int mc_outlive_owner_signals(void) {
+    // A session (and so a process group) of its own: what is sent to the owner's process group
+    // (a terminal's SIGHUP or Ctrl-C, `kill -- -pgid`, SIGKILL included) does not reach it.
+    int result = setsid() < 0 ? errno : 0;
+    // And what is sent to it alone, by mistake, does not end or stop it either.
+    static const int ignored[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTSTP,
+                                   SIGTTIN, SIGTTOU, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR };
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) signal(ignored[i], SIG_IGN);
+    return result;
+}
+
 // MARK: Passing descriptors
 
 int mc_send_descriptors(int socket, const int *fds, int count) {

@@ -153,6 +153,12 @@ int mc_process_exists(int32_t id);
 /// Stops the kernel from killing this process when its parent dies (PR_SET_PDEATHSIG 0).
 void mc_clear_parent_death_signal(void);
 
+/// For a process that must outlive its owner (the shared memory tracker): a session and
+/// process group of its own (setsid), so that no signal sent to the owner's group or terminal
+/// reaches it, and every signal that would end or stop it ignored (SIGKILL and SIGSTOP cannot
+/// be). Returns 0, or setsid's errno (the signals are ignored all the same).
+int mc_outlive_owner_signals(void);
+
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);
 

@@ -10,7 +10,9 @@ import Glibc
 /// The tracker is a worker process, spawned with the first block, that keeps a list of names
 /// sent over a pipe. When the pipe reaches end-of-file (this process exited, or was killed,
 /// SIGKILL included: the kernel closes its descriptors), the tracker unlinks what is left and
-/// exits. It ignores SIGINT and SIGTERM, and does not ask to be killed with its parent.
+/// exits. It does not ask to be killed with its parent, runs in a session and process group of
+/// its own (no signal sent to its owner's group or terminal reaches it: a hang-up, a Ctrl-C,
+/// `kill -9 -pgid`), and ignores every signal that would end or stop it but SIGKILL and SIGSTOP.
 enum ResourceTracker {
     /// The request's type name that sends a spawned worker into `serve` instead of a task.
     static let typeName = "multicore.resource-tracker"
@@ -91,8 +93,9 @@ enum ResourceTracker {
     /// The tracker's life, in its own process.
     static func serve(_ connection: Connection) -> Never {
         mc_clear_parent_death_signal()
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
+        // A terminal hang-up (SIGHUP to the whole process group) or `kill -9 -pgid` ends the
+        // owner: the tracker must be elsewhere, to clean up after it.
+        _ = mc_outlive_owner_signals()
         guard (try? connection.send(true)) != nil else { exit(0) }
         var names = Set<String>()
         while let message = try? connection.recv(Message.self) {
