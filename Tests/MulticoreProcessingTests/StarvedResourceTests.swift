@@ -14,6 +14,17 @@ func lowerDescriptorLimit(to limit: Int) throws {
     guard setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &current) == 0 else { throw ProcessError.spawnFailed(errno: errno) }
 }
 
+/// Creates a block (and unlinks it, unless told not to): nil, or what creating it threw.
+func creatingABlockFails(name: String? = nil, unlink: Bool = true) -> String? {
+    do {
+        let block = try SharedMemory(create: 4096, name: name)
+        if unlink { try block.unlink() }
+        return nil
+    } catch {
+        return "\(error)"
+    }
+}
+
 /// In a child of the tests, under RLIMIT_NOFILE `limit`: a spawned child, a fork server child
 /// and a shared memory block (whose tracker is a spawned process too). What each gave.
 struct UnderDescriptorLimit: ProcessTask {
@@ -31,13 +42,7 @@ struct UnderDescriptorLimit: ProcessTask {
                 seen.append("\(method): \(error)")
             }
         }
-        do {
-            let block = try SharedMemory(create: 4096)
-            try block.unlink()
-            seen.append("block")
-        } catch {
-            seen.append("block: \(error)")
-        }
+        seen.append(creatingABlockFails().map { "block: \($0)" } ?? "block")
         return seen
     }
 }
@@ -56,22 +61,11 @@ struct TrackerStarved: ProcessTask {
         if let last = held.popLast() { close(last) } // exactly one free descriptor
         var seen: [String] = []
         let name = "mc_test_starved_\(getpid())"
-        do {
-            let block = try SharedMemory(create: 4096, name: name)
-            seen.append("created \(block.name)")
-            try? block.unlink()
-        } catch {
-            seen.append("\(error)")
-        }
+        seen.append(creatingABlockFails(name: name, unlink: false) ?? "created \(name)")
         seen.append(access("/dev/shm/" + name, F_OK) == 0 ? "left in /dev/shm" : "not in /dev/shm")
+        _ = shm_unlink("/" + name)
         for fd in held { close(fd) }
-        do {
-            let block = try SharedMemory(create: 4096)
-            try block.unlink()
-            seen.append("created once descriptors were back")
-        } catch {
-            seen.append("\(error)")
-        }
+        seen.append(creatingABlockFails() ?? "created once descriptors were back")
         return seen
     }
 }
