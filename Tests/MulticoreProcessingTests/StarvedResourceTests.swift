@@ -172,7 +172,10 @@ struct ForkedChildCreatesABlock: ProcessTask {
         #expect(throws: ProcessError.crashed(signal: SIGINT, name: "INT")) { try child.result() }
     }
 
-    @Test func aBlockAForkedChildCreatedGoesWithItEvenWhenItsParentHasATracker() throws {
+    /// Not under ThreadSanitizer: once the spawner thread exists, TSan's own background thread
+    /// does too, and the fork start method refuses a process with another thread.
+    @Test(.disabled(if: runningUnderThreadSanitizer, "the fork start method refuses TSan's background thread"))
+    func aBlockAForkedChildCreatedGoesWithItEvenWhenItsParentHasATracker() throws {
         let name = uniqueBlockName("forked")
         defer { shm_unlink("/" + name) }
         let child = ChildProcess(task: ForkedChildCreatesABlock(name: name))
