@@ -173,6 +173,7 @@ void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 
 #include <spawn.h>
 #include <stdarg.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
@@ -253,7 +254,15 @@ __attribute__((constructor)) static void mc_worker_bootstrap(int argc, char **ar
     mc_program_argc = argc;
     mc_program_argv = argv;
     const char *value = secure_getenv("MULTICORE_WORKER_FD");
-    if (value == NULL) return;
+    if (value == NULL) {
+        // A set-user-ID or set-group-ID program never takes its environment's word for it (its
+        // caller chose the environment): say so rather than go on into `main` unnoticed.
+        if (getauxval(AT_SECURE) != 0 && getenv("MULTICORE_WORKER_FD") != NULL) {
+            unsetenv("MULTICORE_WORKER_FD");
+            mc_refuse("this program runs set-user-ID or set-group-ID, and takes no worker from its environment");
+        }
+        return;
+    }
     int fd = mc_parse_positive(value);
     pid_t expected = (pid_t)mc_parse_positive(secure_getenv("MULTICORE_PARENT_PID"));
     const char *handoff = secure_getenv("MULTICORE_WORKER_HANDOFF");

@@ -15,9 +15,10 @@ func exampleExecutable() -> String {
 }
 
 /// Runs `path` with exactly `environment`, `channel` (when given) as its descriptor 3, and its
-/// standard output and error into one pipe. Its exit code (-N for signal N) and what it wrote;
+/// standard output and error into one pipe. (The example's `main` does nothing with the default
+/// argument, should the bootstrap ever let it through.) Its exit code (-N for signal N) and what it wrote;
 /// killed if it runs past `testDeadline`.
-func runWithEnvironment(_ path: String, arguments: [String] = [], environment: [String],
+func runWithEnvironment(_ path: String, arguments: [String] = ["probe"], environment: [String],
                         channel: Int32? = nil) throws -> (status: Int32, output: String) {
     var ends: [Int32] = [-1, -1]
     guard pipe(&ends) == 0 else { throw ProcessError.spawnFailed(errno: errno) }
@@ -98,6 +99,27 @@ func expectRefusal(_ run: (status: Int32, output: String), saying reason: String
         expectRefusal(try runWithEnvironment(path, environment: ["MULTICORE_WORKER_FD=3", "MULTICORE_PARENT_PID=\(getpid())"],
                                              channel: ends[0]),
                       saying: "descriptor 3 is not a socket from its parent")
+    }
+
+    /// A set-group-ID program's environment is its caller's choice: secure_getenv does not
+    /// read it, and the program says why it does not run as a worker. (Needs root, to give a
+    /// copy of the example a group that is not ours.)
+    @Test(.enabled(if: geteuid() == 0, "needs root to make a set-group-ID copy"))
+    func aSetGroupIDProgramTakesNoWorkerFromItsEnvironment() throws {
+        let source = exampleExecutable()
+        try #require(access(source, X_OK) == 0, "MainGlobalsExample was not built beside the tests: \(source)")
+        let copy = "/tmp/multicore-setgid-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        defer { unlink(copy) }
+        let input = fopen(source, "r"), output = fopen(copy, "w")
+        try #require(input != nil && output != nil)
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while case let count = fread(&buffer, 1, buffer.count, input), count > 0 { fwrite(buffer, 1, count, output) }
+        fclose(input)
+        fclose(output)
+        let group: gid_t = getgid() == 65_534 ? 65_533 : 65_534
+        try #require(chown(copy, uid_t.max, group) == 0 && chmod(copy, 0o2755) == 0)
+        expectRefusal(try runWithEnvironment(copy, environment: ["MULTICORE_WORKER_FD=3", "MULTICORE_PARENT_PID=\(getpid())"]),
+                      saying: "this program runs set-user-ID or set-group-ID")
     }
 
     /// The peer of the socket (SO_PEERCRED) must be the parent itself.
