@@ -172,6 +172,8 @@ void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 // MARK: Spawning a worker copy of this executable
 
 #include <spawn.h>
+#include <stdarg.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <sys/prctl.h>
 #include <stdlib.h>
@@ -205,20 +207,65 @@ static void mc_deferred_worker_never_entered(void) {
     _exit(70);
 }
 
+// How the bootstrap ends a process that it refuses to run as a worker (see `mc_refuse`).
+#define MC_BOOTSTRAP_REFUSED 77
+
+// Says on stderr, in one line, why this process does not run as a worker, and exits with
+// MC_BOOTSTRAP_REFUSED: an environment variable set by accident (or by someone else) must
+// neither run anything nor fail without a word.
+__attribute__((noreturn, format(printf, 1, 2))) static void mc_refuse(const char *format, ...) {
+    char reason[256];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(reason, sizeof reason, format, arguments);
+    va_end(arguments);
+    char line[512];
+    int length = snprintf(line, sizeof line,
+                          "multicore: not starting as a worker process: %s (MULTICORE_WORKER_FD is set only by Multicore, "
+                          "in the processes it starts)\n", reason);
+    if (length > (int)sizeof line - 1) length = (int)sizeof line - 1;
+    ssize_t ignored = write(2, line, (size_t)length);
+    (void)ignored;
+    _exit(MC_BOOTSTRAP_REFUSED);
+}
+
+// A positive decimal number that fits in an int, nothing else; -1 otherwise.
+static int mc_parse_positive(const char *text) {
+    if (text == NULL || *text == 0) return -1;
+    long value = 0;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9' || value > 100000000) return -1;
+        value = value * 10 + (*c - '0');
+    }
+    return value > 0 && value <= 0x7fffffff ? (int)value : -1;
+}
+
 // Runs before `main` in every process of this executable: a worker spawned by Multicore (the
 // environment variable names its descriptor) runs its task and exits without ever reaching
 // `main`, unless its parent hands workers off to `main` (see `mc_take_deferred_worker`).
 // Everything else returns at once.
+//
+// What it trusts: the variables are read with secure_getenv (ignored in a set-user-ID or
+// set-group-ID program), the process's parent must be the pid in MULTICORE_PARENT_PID, and
+// the descriptor must be a socket whose peer is that same process, with this process's user
+// (SO_PEERCRED). Anything else is refused with one line on stderr and status 77.
 __attribute__((constructor)) static void mc_worker_bootstrap(int argc, char **argv, char **envp) {
     (void)envp;
     mc_program_argc = argc;
     mc_program_argv = argv;
-    const char *value = getenv("MULTICORE_WORKER_FD");
-    if (value == NULL) return;
-    int fd = atoi(value);
-    const char *parent = getenv("MULTICORE_PARENT_PID");
-    pid_t expected = parent ? (pid_t)atoi(parent) : 0;
-    const char *handoff = getenv("MULTICORE_WORKER_HANDOFF");
+    const char *value = secure_getenv("MULTICORE_WORKER_FD");
+    if (value == NULL) {
+        // A set-user-ID or set-group-ID program never takes its environment's word for it (its
+        // caller chose the environment): say so rather than go on into `main` unnoticed.
+        if (getauxval(AT_SECURE) != 0 && getenv("MULTICORE_WORKER_FD") != NULL) {
+            unsetenv("MULTICORE_WORKER_FD");
+            mc_refuse("this program runs set-user-ID or set-group-ID, and takes no worker from its environment");
+        }
+        return;
+    }
+    int fd = mc_parse_positive(value);
+    pid_t expected = (pid_t)mc_parse_positive(secure_getenv("MULTICORE_PARENT_PID"));
+    const char *handoff = secure_getenv("MULTICORE_WORKER_HANDOFF");
     int deferred = handoff != NULL && strcmp(handoff, "1") == 0;
     unsetenv("MULTICORE_WORKER_FD"); // not inherited by what the task itself starts
     unsetenv("MULTICORE_PARENT_PID");
@@ -227,8 +274,29 @@ __attribute__((constructor)) static void mc_worker_bootstrap(int argc, char **ar
     // spawns from one long-lived thread), and a parent that died before this line is noticed by
     // the getppid check.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (expected != 0 && getppid() != expected) _exit(1);
-    if (multicore_worker_main == NULL) _exit(127);
+    if (fd < 0) mc_refuse("MULTICORE_WORKER_FD is not a descriptor number");
+    if (expected <= 0) mc_refuse("MULTICORE_PARENT_PID is missing or not a process id");
+    pid_t parent = getppid();
+    if (parent != expected) {
+        // The parent that spawned this worker died already: nobody waits for it.
+        if (kill(expected, 0) != 0 && errno == ESRCH) _exit(1);
+        mc_refuse("its parent is process %d, not %d", (int)parent, (int)expected);
+    }
+    struct ucred peer;
+    socklen_t size = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+        mc_refuse("descriptor %d is not a socket from its parent (%s)", fd, strerror(errno));
+    }
+    if (peer.pid != expected || peer.uid != getuid()) {
+        mc_refuse("the socket on descriptor %d comes from process %d (user %u), not from its parent %d (user %u)", fd,
+                  (int)peer.pid, (unsigned)peer.uid, (int)expected, (unsigned)getuid());
+    }
+    if (multicore_worker_main == NULL) {
+        static const char message[] = "multicore: not starting as a worker process: this executable does not link MulticoreProcessing\n";
+        ssize_t ignored = write(2, message, sizeof(message) - 1);
+        (void)ignored;
+        _exit(127);
+    }
     if (deferred) {
         // `main` runs its top-level code (setting the globals of main.swift) and hands over at
         // `enterWorkerIfChild()`; a `main` that never gets there must not go on as the program.
@@ -252,15 +320,22 @@ int mc_worker_is_deferred(void) { return mc_deferred_channel >= 0; }
 void mc_enable_worker_handoff(void) { mc_handoff = 1; }
 
 int mc_spawn_worker(int channel, pid_t *pid) {
-    // Move the channel out of the range the file actions target, so that dup2 onto 3 can never
-    // clobber a source descriptor (posix_spawn runs its actions in order).
-    int high = fcntl(channel, F_DUPFD_CLOEXEC, 100);
-    if (high < 0) return errno;
+    // The channel becomes the child's descriptor 3. One at 3 or below is first moved above it
+    // (to the lowest free descriptor from 4: this works under any RLIMIT_NOFILE that lets the
+    // parent open the channel at all), so that dup2 onto 3 never clobbers its own source.
+    int high = channel;
+    if (channel <= 3) {
+        high = fcntl(channel, F_DUPFD_CLOEXEC, 4);
+        if (high < 0) return errno;
+    }
 
     size_t count = 0;
     while (environ[count] != NULL) count++;
     char **env = calloc(count + 5, sizeof(char *));
-    if (env == NULL) { close(high); return ENOMEM; }
+    if (env == NULL) {
+        if (high != channel) close(high);
+        return ENOMEM;
+    }
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
         if (strncmp(environ[i], "MULTICORE_WORKER_FD=", 20) == 0) continue;
@@ -281,6 +356,15 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, high, 3);
+    // Nothing else of this process's reaches the child, close-on-exec or not (a launching
+    // shell's descriptors, a library's pipe): standard input, output and error and the channel.
+    int closing = posix_spawn_file_actions_addclosefrom_np(&actions, 4);
+    if (closing != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        free(env);
+        if (high != channel) close(high);
+        return closing;
+    }
 
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
@@ -298,7 +382,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     free(env);
-    close(high);
+    if (high != channel) close(high);
     return result;
 }
 
@@ -397,6 +481,17 @@ int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != E
 
 void mc_clear_parent_death_signal(void) { prctl(PR_SET_PDEATHSIG, 0); }
 
+int mc_outlive_owner_signals(void) {
+    // A session (and so a process group) of its own: what is sent to the owner's process group
+    // (a terminal's SIGHUP or Ctrl-C, `kill -- -pgid`, SIGKILL included) does not reach it.
+    int result = setsid() < 0 ? errno : 0;
+    // And what is sent to it alone, by mistake, does not end or stop it either.
+    static const int ignored[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTSTP,
+                                   SIGTTIN, SIGTTOU, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR };
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) signal(ignored[i], SIG_IGN);
+    return result;
+}
+
 // MARK: Passing descriptors
 
 int mc_send_descriptors(int socket, const int *fds, int count) {
@@ -459,6 +554,47 @@ pid_t mc_fork(void) {
         if (getppid() != parent) _exit(1);
     }
     return pid;
+}
+
+// Closes every descriptor from 3 up, except `keep`.
+static void mc_close_descriptors_except(int keep) {
+    unsigned int first = 3;
+    if (keep >= 3) {
+        if ((unsigned int)keep > first && close_range(first, (unsigned int)keep - 1, 0) != 0) goto fallback;
+        first = (unsigned int)keep + 1;
+    }
+    if (close_range(first, ~0U, 0) == 0) return;
+fallback:
+    // A kernel without close_range (before 5.9): one by one, up to the descriptor limit.
+    for (long fd = 3, last = sysconf(_SC_OPEN_MAX); fd < last; fd++) {
+        if (fd != keep) close((int)fd);
+    }
+}
+
+pid_t mc_fork_server_worker(int keep) {
+    fflush(NULL);
+    // SIGINT stays blocked across the fork: one sent to the new worker before it restored the
+    // default disposition is then held pending (a blocked signal is never discarded as ignored),
+    // and delivered when the worker unblocks it.
+    sigset_t interrupt, previous;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &interrupt, &previous);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
+        // The server ignores SIGINT (a Ctrl-C is for its parent); a worker takes it as any
+        // process does, as Python's forkserver children do.
+        signal(SIGINT, SIG_DFL);
+        mc_close_descriptors_except(keep);
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
+        return 0;
+    }
+    int error = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    return pid < 0 ? -error : pid;
 }
 
 int mc_thread_count(void) {

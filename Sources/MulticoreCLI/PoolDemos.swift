@@ -58,7 +58,7 @@ enum PoolDemos {
 }
 
 /// The notebook's doubler without printing in the worker: the parent prints, after the bar.
-struct QuietDoubler: ProcessTask {
+struct QuietDoubler: ProcessTask, PlainData {
     var number: Int
 
     struct Output: Codable, Sendable {

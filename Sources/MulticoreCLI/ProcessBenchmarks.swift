@@ -221,7 +221,7 @@ enum ProcessBenchmarks {
 
     // MARK: executor.processes.submit
 
-    struct Twice: ProcessTask {
+    struct Twice: ProcessTask, PlainData {
         var value: Int
         func run() -> Int { value &* 2 }
     }

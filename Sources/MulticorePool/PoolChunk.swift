@@ -4,18 +4,23 @@ import MulticoreThreading
 /// How a chunk of values (the tasks a worker is given at once, or their outputs) crosses to
 /// the other process: in one buffer, never one encoding per value.
 enum ChunkFormat: UInt8 {
-    /// The array's own bytes, in one copy: for plain data whose wire encoding is exactly its
-    /// memory (fixed-width numbers and `Bool`s, no padding, no references), the same bytes
-    /// either way. Both sides run the same binary, so the layout is the same; a million
-    /// `Int`-sized tasks cost one copy. Once a type is known to qualify (its first value is
-    /// encoded and compared), its later values are copied without calling `encode(to:)`.
+    /// The array's own bytes, in one copy: for the standard library's fixed-width numbers and
+    /// for types that declare `PlainData` (their coding is the synthesized one), whose wire
+    /// encoding is exactly their memory (no padding, no references): the same bytes either way.
+    /// Both sides run the same binary, so the layout is the same; a million `Int`-sized tasks
+    /// cost one copy. Once a type is known to qualify (its first value is encoded and
+    /// compared), its later values are copied without calling `encode(to:)` or `init(from:)`:
+    /// which is why a type must declare it, since a hand-written `encode(to:)` that throws for
+    /// some values, or an `init(from:)` that validates, would be skipped.
     case raw = 0
     /// The whole array through `WireEncoder`: everything else.
     case coded = 1
 
-    /// Whether `T` could be copied as memory at all: nothing to retain, no padding, not empty.
+    /// Whether `T` may be copied as memory: a standard fixed-width number or `PlainData`, with
+    /// nothing to retain, no trailing padding, not empty.
     static func isPlain<T>(_: T.Type) -> Bool {
         _isPOD(T.self) && MemoryLayout<T>.size == MemoryLayout<T>.stride && MemoryLayout<T>.size > 0
+            && WireMemory.mayCopy(T.self)
     }
 
     private static let known = Locked<[ObjectIdentifier: ChunkFormat]>([:])

@@ -11,7 +11,7 @@ import Glibc
 /// short version of it runs in the tests.
 public enum PoolSoak {
     /// The soak's task: doubles a number.
-    struct Task: ProcessTask {
+    struct Task: ProcessTask, PlainData {
         var value: Int
         func run() -> Int { value &* 2 }
     }

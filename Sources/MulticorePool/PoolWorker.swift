@@ -171,7 +171,7 @@ struct PoolWorker: ProcessTask {
                 switch PoolRequest(bytes: message) {
                 case .define(let number, let typeName)?:
                     types[number] = typeName
-                    found[number] = _typeByName(typeName) as? any ProcessTask.Type
+                    found[number] = WorkerMain.taskType(named: typeName)
                 case .stop?, .run?, nil:
                     return done // stopped, or not a pool talking
                 }
@@ -197,7 +197,7 @@ struct PoolInitializer: Codable, Sendable {
 
     /// Runs it here; nil when it succeeded, else what went wrong.
     func run() -> WorkerReply? {
-        guard let type = _typeByName(typeName) as? any ProcessTask.Type else { return .unknownTask(typeName) }
+        guard let type = WorkerMain.taskType(named: typeName) else { return .unknownTask(typeName) }
         let reply = WorkerMain.reply(decoding: payload, as: type)
         if case .value = reply { return nil }
         return reply

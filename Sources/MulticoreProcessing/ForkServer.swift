@@ -115,15 +115,12 @@ enum ForkServer {
             guard table.descriptors.count == 2 else { continue }
             let channel = table.descriptors[0], status = table.descriptors[1]
             table.descriptors[1] = -1 // the status pipe is the server's to keep (and close)
-            let pid = mc_fork()
+            let pid = mc_fork_server_worker(channel)
             if pid == 0 {
-                // The worker: nothing of the server's but its own channel.
+                // The worker: nothing of the server's but its own channel (the fork closed every
+                // other descriptor), and SIGINT back to its default. Closing `control` only marks
+                // it closed (its descriptor is gone, and nothing was opened since).
                 control.close()
-                Glibc.close(status)
-                for worker in workers {
-                    Glibc.close(worker.status)
-                    Glibc.close(worker.pidfd)
-                }
                 table.descriptors = []
                 WorkerMain.serve(Connection(descriptor: channel, readable: true, writable: true, isSocket: true))
             }

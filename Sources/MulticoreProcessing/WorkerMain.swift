@@ -23,7 +23,7 @@ package enum WorkerMain {
         default: break
         }
         WorkerIdentity.adopt(request)
-        guard let type = _typeByName(request.typeName) as? any ProcessTask.Type else {
+        guard let type = taskType(named: request.typeName) else {
             try? connection.sendBytes(WorkerReply.unknownTask(request.typeName).wireBytes)
             exit(1)
         }
@@ -31,6 +31,24 @@ package enum WorkerMain {
         try? connection.sendBytes(reply.wireBytes)
         if case .value = reply { exit(0) }
         exit(1)
+    }
+
+    /// The task type whose mangled name (`_mangledTypeName`) is `name`, or nil. A name that is
+    /// not a plausible mangled type name is not looked up at all: the runtime's lookup trusts
+    /// its input (`"$"` crashes it, and bytes below 0x20 are read as pointers).
+    package static func taskType(named name: String) -> (any ProcessTask.Type)? {
+        guard isPlausibleTypeName(name) else { return nil }
+        return _typeByName(name) as? any ProcessTask.Type
+    }
+
+    /// Whether `name` could be a mangled type name as `_mangledTypeName` writes them: 1 to 4096
+    /// ASCII letters, digits and underscores (identifiers, substitutions and punycode included).
+    static func isPlausibleTypeName(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard !utf8.isEmpty, utf8.count <= 4096 else { return false }
+        return utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+        }
     }
 
     /// Runs `task` and packs its outcome: what a forked child does with a task it already has.

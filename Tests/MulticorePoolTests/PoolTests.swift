@@ -21,6 +21,16 @@ import MulticoreThreading
         #expect(pool.automaticChunkSize(count: 1_001) == 126)
     }
 
+    /// Tasks (and outputs) with no stored fields take no bytes of their own: a chunk of more
+    /// than 65,536 of them failed with "count 65537 exceeds the 0 byte(s) left".
+    @Test func aChunkOfManyTasksWithoutFieldsRuns() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let outputs = try pool.map([NoFields](repeating: NoFields(), count: 70_000), chunksize: 70_000)
+        #expect(outputs.count == 70_000)
+        #expect(outputs.allSatisfy { $0 == NoFields.Done() })
+    }
+
     @Test func progressIsReportedInOrderUpToTheTotal() throws {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
@@ -198,4 +208,10 @@ struct Mirror: ProcessTask {
         #expect(outputs.count == 8)
         #expect(outputs.enumerated().allSatisfy { index, bytes in bytes.count == 300_002 && bytes[1] == UInt8(index) })
     }
+}
+
+/// A task without stored fields, whose output has none either.
+struct NoFields: ProcessTask {
+    struct Done: Codable, Sendable, Equatable {}
+    func run() -> Done { Done() }
 }

@@ -8,7 +8,7 @@ import MulticoreThreading
 @_exported import MulticoreTestSupport
 
 
-struct Twice: ProcessTask {
+struct Twice: ProcessTask, PlainData {
     var value: Int
     func run() -> Int { value * 2 }
 }

@@ -32,6 +32,20 @@ struct BlockLeaker: ProcessTask {
     }
 }
 
+/// In a child of the tests: leads a process group of its own, creates the block `name` (its
+/// tracker starts then), says so with `ready`, and sleeps until a signal ends it.
+struct GroupLeaderWithABlock: ProcessTask {
+    var name: String
+    var ready: SharedEvent
+    func run() throws -> Int {
+        guard setpgid(0, 0) == 0 else { throw SharedMemoryError.system(operation: "setpgid", errno: errno) }
+        let block = try SharedMemory(create: 4096, name: name)
+        try block.buffer()[0] = 1
+        ready.set()
+        while true { pause() }
+    }
+}
+
 func shmExists(_ name: String) -> Bool { access("/dev/shm/" + name, F_OK) == 0 }
 
 func uniqueBlockName(_ label: String) -> String {
@@ -94,6 +108,26 @@ func uniqueBlockName(_ label: String) -> String {
         #expect(try child.join(timeout: testDeadline))
         #expect(try child.exitCode == (killed ? -SIGKILL : 0))
         #expect(eventually { !shmExists(name) }, "the block outlived the process that created it")
+    }
+
+    /// A terminal hang-up sends SIGHUP to the whole process group, tracker included: it must
+    /// outlive whatever ends its owner that way (SIGKILL too) and unlink the owner's blocks. The
+    /// owner leads a group of its own, so that the test process is not signalled.
+    @Test(arguments: [SIGHUP, SIGTERM, SIGUSR1, SIGKILL])
+    func aBlockIsNotLeftBehindWhenASignalEndsItsCreatorsProcessGroup(signal: Int32) throws {
+        let name = uniqueBlockName("group\(signal)")
+        defer { shm_unlink("/" + name) }
+        let ready = try SharedEvent()
+        let child = ChildProcess(task: GroupLeaderWithABlock(name: name, ready: ready))
+        try child.start()
+        #expect(try ready.wait(timeout: testDeadline))
+        let pid = try #require(child.pid)
+        try #require(getpgid(pid) == pid && getpgid(0) != pid, "the child leads its own group")
+        #expect(shmExists(name))
+        #expect(kill(-pid, signal) == 0)
+        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.exitCode == -signal)
+        #expect(eventually { !shmExists(name) }, "the block outlived its creator's process group")
     }
 
     @Test func sharedObjectsAreUnlinkedWhenTheirCreatorLetsThemGo() throws {

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import MulticoreProcessing
 
@@ -178,6 +179,83 @@ func roundTrip<T: Codable & Equatable>(_ value: T) throws -> T {
         }
         #expect(decoded + refused == 3_000)
         #expect(refused > 2_000, "corruption is noticed")
+    }
+}
+
+/// An empty struct that counts its decodings, and stops a runaway decoder past `limit`.
+struct CountedEmpty: Codable, Equatable {
+    struct Amplified: Error {}
+    static let decoded = Atomic<Int>(0)
+    static let limit = Atomic<Int>(.max)
+    init() {}
+    init(from decoder: any Decoder) throws {
+        let count = Self.decoded.wrappingAdd(1, ordering: .relaxed).newValue
+        if count > Self.limit.load(ordering: .relaxed) { throw Amplified() }
+    }
+    func encode(to encoder: any Encoder) throws {}
+}
+
+/// Writes its elements through nested keyed containers that hold nothing, and a super encoder.
+struct NestedNothing: Codable, Equatable {
+    var count: Int
+    enum Key: CodingKey { case unused }
+    init(count: Int) { self.count = count }
+    func encode(to encoder: any Encoder) throws {
+        var list = encoder.unkeyedContainer()
+        for _ in 0..<count { _ = list.nestedContainer(keyedBy: Key.self) }
+        _ = list.superEncoder()
+    }
+    init(from decoder: any Decoder) throws {
+        var list = try decoder.unkeyedContainer()
+        count = (list.count ?? 1) - 1
+        for _ in 0..<count { _ = try list.nestedContainer(keyedBy: Key.self) }
+        _ = try list.superDecoder()
+    }
+}
+
+/// Elements with no stored fields take no bytes of their own: they must still round-trip in
+/// any number (a pool chunk of 65,537 such tasks used to fail), while a few kilobytes of
+/// hostile counts must not make the decoder work for seconds (nested lists of empty structs
+/// with counts of 65,536 made a 4 KB frame cost 11 s of CPU).
+@Suite struct WireZeroSizeTests {
+    @Test func zeroSizeElementsRoundTripInAnyNumber() throws {
+        let many = [Empty](repeating: Empty(), count: 200_000)
+        #expect(try roundTrip(many) == many)
+        let square = [[Empty]](repeating: [Empty](repeating: Empty(), count: 700), count: 700)
+        #expect(try roundTrip(square) == square)
+        let keyed = Dictionary(uniqueKeysWithValues: (0..<70_000).map { ($0, [Empty]()) })
+        #expect(try roundTrip(keyed) == keyed)
+        #expect(try roundTrip([Empty?](repeating: Empty(), count: 70_000)).count == 70_000)
+        #expect(try roundTrip(NestedNothing(count: 70_000)) == NestedNothing(count: 70_000))
+        #expect(try WireEncoder().encode([Empty(), Empty()]).count == 4 + 2, "one byte for each element without bytes")
+    }
+
+    /// The decoder's work is bounded by its input: never more element decodings than bytes.
+    @Test func decodingWorkIsBoundedByTheInputSize() throws {
+        // The old attack: 1,000 inner lists, each claiming 65,536 empty elements, in 4 KB.
+        var hostile: [UInt8] = []
+        withUnsafeBytes(of: UInt32(1_000).littleEndian) { hostile += $0 }
+        for _ in 0..<1_000 { withUnsafeBytes(of: UInt32(65_536).littleEndian) { hostile += $0 } }
+        var inputs = [hostile]
+        // And seeded noise, read as lists of lists of empty structs.
+        var random = SplitMix64(seed: 9)
+        for _ in 0..<500 {
+            let count = Int(random.next() % 256)
+            inputs.append((0..<count).map { _ in UInt8(truncatingIfNeeded: random.next() % 4 == 0 ? random.next() : random.next() % 3) })
+        }
+        for bytes in inputs {
+            CountedEmpty.decoded.store(0, ordering: .relaxed)
+            CountedEmpty.limit.store(bytes.count, ordering: .relaxed)
+            do {
+                _ = try WireDecoder().decode([[CountedEmpty]].self, from: bytes)
+            } catch is CountedEmpty.Amplified {
+                Issue.record("\(bytes.count) bytes made the decoder decode more than \(bytes.count) elements")
+                return
+            } catch {
+                #expect(error is WireError, "\(error)")
+            }
+            #expect(CountedEmpty.decoded.load(ordering: .relaxed) <= bytes.count)
+        }
     }
 }
 

@@ -69,8 +69,8 @@ int mc_socketpair_cloexec(int fds[2]);
 void mc_ignore_sigpipe(void);
 
 /// Spawns a worker: a copy of this executable (/proc/self/exe) whose `channel` descriptor
-/// becomes its descriptor 3, and which runs `multicore_worker_main` before `main`. Returns 0 or
-/// an errno; `*pid` receives the child's pid.
+/// becomes its descriptor 3, and which runs `multicore_worker_main` before `main`. It inherits
+/// no other descriptor but 0, 1 and 2. Returns 0 or an errno; `*pid` receives the child's pid.
 int mc_spawn_worker(int channel, pid_t *pid);
 
 /// In a worker spawned with the hand-off (its parent called `enterWorkerIfChild()`): its
@@ -94,6 +94,11 @@ int mc_receive_descriptors(int socket, int *fds, int capacity, int *count);
 /// thread) dies, and exits at once if the parent is gone already. Returns the pid, 0 in the
 /// child, or -errno.
 pid_t mc_fork(void);
+
+/// fork() for the fork server: the child (0 returned) is killed when the server dies, takes
+/// SIGINT with the default disposition (the server ignores it), and keeps no descriptor but 0,
+/// 1, 2 and `keep` (the worker's channel). Returns the pid, 0 in the child, or -errno.
+pid_t mc_fork_server_worker(int keep);
 
 /// The number of threads of this process (/proc/self/stat), or -1 if it cannot be read.
 int mc_thread_count(void);
@@ -147,6 +152,12 @@ int mc_process_exists(int32_t id);
 
 /// Stops the kernel from killing this process when its parent dies (PR_SET_PDEATHSIG 0).
 void mc_clear_parent_death_signal(void);
+
+/// For a process that must outlive its owner (the shared memory tracker): a session and
+/// process group of its own (setsid), so that no signal sent to the owner's group or terminal
+/// reaches it, and every signal that would end or stop it ignored (SIGKILL and SIGSTOP cannot
+/// be). Returns 0, or setsid's errno (the signals are ignored all the same).
+int mc_outlive_owner_signals(void);
 
 /// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
 void mc_sleep_ns(int64_t nanoseconds);

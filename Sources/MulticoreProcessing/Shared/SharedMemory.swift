@@ -15,9 +15,11 @@ import Glibc
 /// `close()` unmaps the block in this process; `unlink()` removes its name, and the memory goes
 /// away once every process has closed it. A block is never left behind in /dev/shm: a block not
 /// unlinked by the process that created it is unlinked when that process ends, even by SIGKILL
-/// (a small tracker process, started with the first block, does it). Python's tracker is shared
+/// (a small tracker process, started with the first block, does it; when none can be started,
+/// creating a block throws `SharedMemoryError.trackerUnavailable`). Python's tracker is shared
 /// by a process and its children and cleans up when the main process ends; here each creating
-/// process has its own, so a block a child created lives until that child ends.
+/// process has its own (a forked child too), so a block a child created lives until that child
+/// ends.
 public final class SharedMemory: @unchecked Sendable { // the mapping is guarded by `lock`; its contents are the user's
     /// The block's name, without the leading "/". Python: `SharedMemory.name`.
     public let name: String
@@ -32,7 +34,8 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
     /// Creates a new block of `size` bytes, filled with zeros. Corresponds to Python's
     /// `SharedMemory(name=None, create=True, size=size)`.
     /// - Parameter name: nil picks a fresh unique name.
-    /// - Throws: `SharedMemoryError.exists`, `.invalidSize`, `.invalidName`, `.system`.
+    /// - Throws: `SharedMemoryError.exists`, `.invalidSize`, `.invalidName`, `.noSpace`,
+    ///   `.trackerUnavailable` (no tracker could be started to unlink it after a crash), `.system`.
     public convenience init(create size: Int, name: String? = nil) throws(SharedMemoryError) {
         try self.init(create: size, name: name, allocate: true)
     }
@@ -65,7 +68,14 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
             }
         }
         defer { Glibc.close(fd) }
-        if create { ResourceTracker.register(name) }
+        if create {
+            do throws(SharedMemoryError) {
+                try ResourceTracker.register(name)
+            } catch {
+                _ = mc_shm_unlink("/" + name)
+                throw error
+            }
+        }
         guard actual > 0 else {
             if create { _ = mc_shm_unlink("/" + name); ResourceTracker.unregister(name) }
             throw .incompatible(name: name, reason: "it is empty")

@@ -18,6 +18,10 @@ public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertib
     case noSpace(size: Int)
     /// The handle was closed.
     case closed
+    /// No shared memory tracker could be started for this process (no descriptor or process
+    /// left): a block created without one would be left in /dev/shm if this process were
+    /// killed, so none is created. Python's `resource_tracker` raises when it cannot start too.
+    case trackerUnavailable(reason: String)
     /// The system refused (an errno from shm_open, ftruncate or mmap; ENOSPC when /dev/shm is full).
     case system(operation: String, errno: Int32)
 
@@ -31,6 +35,8 @@ public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertib
         case .incompatible(let name, let reason): "shared memory block '\(name)' cannot be used here: \(reason)"
         case .noSpace(let size): "no space left in /dev/shm for \(size) bytes of shared memory"
         case .closed: "the shared memory block is closed"
+        case .trackerUnavailable(let reason):
+            "the shared memory tracker could not be started (\(reason)), and a block without it would outlive a killed process"
         case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
         }
     }

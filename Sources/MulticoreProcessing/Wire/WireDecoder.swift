@@ -107,6 +107,15 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     func decode(_ type: UInt64.Type) throws -> UInt64 { try reader.read(UInt64.self) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeValue(type) }
 
+    /// Reads the byte that stands for an element with no bytes of its own (see
+    /// `WireUnkeyedEncodingContainer.emptyElement`).
+    func readEmptyElement() throws {
+        let start = reader.offset
+        guard try reader.readByte() == WireUnkeyedEncodingContainer.emptyElement else {
+            throw WireError.corrupt(offset: start, reason: "expected the byte of an element without bytes of its own")
+        }
+    }
+
     /// Reads the key name written in front of a nested container, and checks it.
     func expectKey(_ expected: String, alreadyRead: String?) throws {
         let start = reader.offset
@@ -205,15 +214,14 @@ struct WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     var codingPath: [any CodingKey] { [] }
     var isAtEnd: Bool { currentIndex >= count! }
 
-    /// Elements may take no bytes at all (empty structs), so the count cannot be bounded by the
-    /// bytes left alone; this slack bounds the work hostile input can cause.
-    static let zeroSizeSlack = 65_536
-
     init(decoder: _WireDecoder) throws {
         self.decoder = decoder
         let start = decoder.reader.offset
         let count = Int(try decoder.reader.read(UInt32.self))
-        guard count <= decoder.reader.remaining + Self.zeroSizeSlack else {
+        // Every element takes at least one byte (the encoder writes one for an element that
+        // has none of its own): a count is bounded by the bytes left, and so is the number of
+        // elements decoded in all, however deeply lists nest.
+        guard count <= decoder.reader.remaining else {
             throw WireError.corrupt(offset: start, reason: "count \(count) exceeds the \(decoder.reader.remaining) byte(s) left")
         }
         self.count = count
@@ -246,10 +254,17 @@ struct WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(); return try decoder.decode(type) }
     mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(); return try decoder.decode(type) }
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(); return try decoder.decode(type) }
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(); return try decoder.decodeValue(type) }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try next()
+        let start = decoder.reader.offset
+        let value = try decoder.decodeValue(type)
+        if decoder.reader.offset == start { try decoder.readEmptyElement() }
+        return value
+    }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         try next()
+        try decoder.readEmptyElement()
         return try decoder.container(keyedBy: type)
     }
 
@@ -260,6 +275,7 @@ struct WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func superDecoder() throws -> any Decoder {
         try next()
+        try decoder.readEmptyElement()
         return decoder
     }
 }

@@ -13,9 +13,13 @@ import Glibc
 ///   `Bool`: one byte, 0 or 1. `String`: LEB128 byte count, then UTF-8.
 /// - Optionals (including `encodeIfPresent`, which the default implementation would silently
 ///   skip): a presence byte, 0 or 1, then the value.
-/// - Unkeyed containers: a UInt32 element count, then the elements.
+/// - Unkeyed containers: a UInt32 element count, then the elements; an element that writes no
+///   bytes (an empty struct) is followed by a zero byte, and a nested keyed container or super
+///   encoder taken in one is preceded by a zero byte, so that every element takes at least one
+///   byte (which bounds the decoder's work by the input's size).
 /// - Arrays of fixed-width numbers: a UInt64 count, then the elements' bytes in one copy.
-/// - Dictionaries: a LEB128 count, then key and value pairs.
+/// - Dictionaries: a LEB128 count, then key and value pairs (a pair that writes no bytes is
+///   followed by a zero byte).
 /// - A nested container or super encoder taken for a key is preceded by that key's name, which
 ///   is how an enum's case is recorded (its synthesized `init(from:)` reads `allKeys`).
 ///
@@ -218,10 +222,22 @@ struct WireUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { added(); try encoder.encode(value) }
     mutating func encode(_ value: UInt32) throws { added(); try encoder.encode(value) }
     mutating func encode(_ value: UInt64) throws { added(); try encoder.encode(value) }
-    mutating func encode<T: Encodable>(_ value: T) throws { added(); try encoder.encodeValue(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        added()
+        let start = encoder.writer.bytes.count
+        try encoder.encodeValue(value)
+        // An element that wrote nothing (an empty struct) is followed by one zero byte: every
+        // element takes at least a byte, so the decoder can bound its work by the input's size.
+        if encoder.writer.bytes.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+    }
+
+    /// What stands for an element that wrote no bytes of its own (and in front of a nested
+    /// keyed container or a super encoder, which may write none either).
+    static let emptyElement: UInt8 = 0
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         added()
+        encoder.writer.write(Self.emptyElement)
         return encoder.container(keyedBy: keyType)
     }
 
@@ -232,6 +248,7 @@ struct WireUnkeyedEncodingContainer: UnkeyedEncodingContainer {
 
     mutating func superEncoder() -> any Encoder {
         added()
+        encoder.writer.write(Self.emptyElement)
         return encoder
     }
 }

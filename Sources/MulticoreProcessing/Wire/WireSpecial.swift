@@ -119,8 +119,11 @@ extension Dictionary: WireSpecialEncodable where Key: Encodable, Value: Encodabl
     func wireEncode(into encoder: _WireEncoder) throws {
         encoder.writer.writeVarint(UInt64(count))
         for (key, value) in self {
+            let start = encoder.writer.bytes.count
             try encoder.encodeValue(key)
             try encoder.encodeValue(value)
+            // As in a list: every entry takes at least a byte.
+            if encoder.writer.bytes.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
         }
     }
 }
@@ -129,7 +132,8 @@ extension Dictionary: WireSpecialDecodable where Key: Decodable, Value: Decodabl
     static func wireDecode(from decoder: _WireDecoder) throws -> [Key: Value] {
         let start = decoder.reader.offset
         let count = try decoder.reader.readVarint()
-        guard count <= UInt64(decoder.reader.remaining + WireUnkeyedDecodingContainer.zeroSizeSlack) else {
+        // Every entry takes at least one byte.
+        guard count <= UInt64(decoder.reader.remaining) else {
             throw WireError.corrupt(offset: start, reason: "dictionary of \(count) entries exceeds the bytes left")
         }
         var result: [Key: Value] = [:]
@@ -137,6 +141,7 @@ extension Dictionary: WireSpecialDecodable where Key: Decodable, Value: Decodabl
             let keyStart = decoder.reader.offset
             let key = try decoder.decodeValue(Key.self)
             let value = try decoder.decodeValue(Value.self)
+            if decoder.reader.offset == keyStart { try decoder.readEmptyElement() }
             guard result.updateValue(value, forKey: key) == nil else {
                 throw WireError.corrupt(offset: keyStart, reason: "duplicate dictionary key")
             }

@@ -1,0 +1,83 @@
+import Testing
+@testable import MulticorePool
+import MulticoreProcessing
+
+struct NegativeRefused: Error, CustomStringConvertible {
+    var description: String { "negative values are not sent" }
+}
+
+struct ThirteenRejected: Error, CustomStringConvertible {
+    var description: String { "13 is not accepted" }
+}
+
+/// Plain data in memory, with its own `encode(to:)`, which refuses negative values.
+struct EncodesOnlyNonNegatives: ProcessTask {
+    var x: Int
+    enum CodingKeys: CodingKey { case x }
+    init(x: Int) { self.x = x }
+    func encode(to encoder: any Encoder) throws {
+        guard x >= 0 else { throw NegativeRefused() }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(x, forKey: .x)
+    }
+    func run() -> Int { x }
+}
+
+/// Plain data in memory, with its own `init(from:)`, which rejects 13 (validation).
+struct DecodesOnlyNotThirteen: ProcessTask {
+    var x: Int
+    enum CodingKeys: CodingKey { case x }
+    init(x: Int) { self.x = x }
+    init(from decoder: any Decoder) throws {
+        x = try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .x)
+        guard x != 13 else { throw ThirteenRejected() }
+    }
+    func run() -> Int { x }
+}
+
+/// Declares that its coding is the synthesized one: copied as memory.
+struct DeclaredPlain: ProcessTask, PlainData {
+    var x: Int32
+    var y: Int32
+    func run() -> Int { Int(x + y) }
+}
+
+/// The pool's fast path copies plain data as bytes; it used to do so for every type whose first
+/// value encoded as its memory, skipping a type's own `encode(to:)` and `init(from:)`.
+@Suite(.timeLimit(.minutes(5))) struct PlainDataTests {
+    @Test func aTasksOwnEncodeRunsInAPoolAsInAChildProcess() throws {
+        #expect(throws: NegativeRefused.self) { try ChildProcess(task: EncodesOnlyNonNegatives(x: -1)).start() }
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        #expect(try pool.map([EncodesOnlyNonNegatives(x: 1), EncodesOnlyNonNegatives(x: 2)]) == [1, 2])
+        #expect(throws: NegativeRefused.self) {
+            try pool.map([EncodesOnlyNonNegatives(x: 1), EncodesOnlyNonNegatives(x: -1)], chunksize: 2)
+        }
+    }
+
+    @Test func aTasksOwnInitFromRunsInAPoolWorker() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        #expect(try pool.map([DecodesOnlyNotThirteen(x: 12)]) == [12])
+        do {
+            let outputs = try pool.map([DecodesOnlyNotThirteen(x: 12), DecodesOnlyNotThirteen(x: 13)], chunksize: 2)
+            Issue.record("a task its own init(from:) rejects ran: \(outputs)")
+        } catch {
+            #expect("\(error)".contains("13 is not accepted"), "\(error)")
+        }
+    }
+
+    @Test func onlyStandardNumbersAndDeclaredPlainDataAreCopiedAsMemory() throws {
+        #expect(try ChunkFormat.choose(for: [1, 2, 3]) == .raw)
+        #expect(try ChunkFormat.choose(for: [2.5]) == .raw)
+        #expect(try ChunkFormat.choose(for: [DeclaredPlain(x: 1, y: 2)]) == .raw)
+        #expect(try ChunkFormat.choose(for: [EncodesOnlyNonNegatives(x: 1)]) == .coded)
+        #expect(try ChunkFormat.choose(for: [DecodesOnlyNotThirteen(x: 1)]) == .coded)
+        // Bytes that claim to be raw values of a type with its own coding are refused.
+        let bytes = withUnsafeBytes(of: DecodesOnlyNotThirteen(x: 13)) { Array($0) }
+        #expect(throws: WireError.self) { try PoolChunk.decode(DecodesOnlyNotThirteen.self, format: .raw, count: 1, from: bytes, at: 0) }
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        #expect(try pool.map((0..<100).map { DeclaredPlain(x: Int32($0), y: 1) }) == (0..<100).map { $0 + 1 })
+    }
+}
