@@ -387,70 +387,109 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     private func breakReceiving(_ cause: some Error & CustomStringConvertible) {
         brokenBy = cause.description
         frames = WireFrameReader(limit: maxFrameSize, format: frameFormat) // what was buffered can never be received
+        largePayload = nil
     }
 
     /// Under `receiveLock`: the next message, reading as it arrives; with `blocking` false,
     /// nil as soon as it would have to wait for more.
     private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> [UInt8]? {
         while true {
-            if let header = try frames.nextFrameHeader() {
+            if let length = largePayload?.bytes.count, let maxLength, length > maxLength {
+                throw ConnectionError.messageTooLong(length: length, maxLength: maxLength)
+            }
+            if largePayload == nil, let header = try frames.nextFrameHeader() {
                 // Refused from its header: a message longer than wanted is never read into memory.
                 if let maxLength, header.length > maxLength {
                     throw ConnectionError.messageTooLong(length: header.length, maxLength: maxLength)
                 }
                 if let payload = try frames.next() { return payload }
-                if blocking, header.length >= Self.largePayload { return try receiveLargePayload(fd, header: header) }
+                if header.length >= Self.largePayload {
+                    largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload())
+                }
             }
-            // A pipe has no per-call nonblocking read: it is asked first (one reader at a time
-            // in this process holds `receiveLock`).
-            if !blocking, !isSocket, try !waitForInput(fd, until: .now) { return nil }
+            if largePayload != nil { return try continueLargePayload(fd, blocking: blocking) }
             // A stack buffer: no 64 KiB heap block zeroed for every connection.
-            let (count, error) = withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer -> (Int, Int32) in
-                let count = blocking || !isSocket
-                    ? Glibc.read(fd, buffer.baseAddress, buffer.count)
-                    : Glibc.recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-                if count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
-                return (count, count < 0 ? errno : 0)
+            let count = try withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer throws(ConnectionError) -> Int? in
+                let count = try readSome(fd, into: buffer.baseAddress!, count: buffer.count, blocking: blocking)
+                if let count, count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
+                return count
             }
-            if count > 0 { continue }
+            guard let count else { return nil }
             if count == 0 {
                 let pending = frames.pendingByteCount
                 throw pending == 0 ? ConnectionError.endOfFile : ConnectionError.truncatedMessage(received: pending)
             }
-            if error == EINTR { continue }
-            if !blocking, error == EAGAIN || error == EWOULDBLOCK { return nil }
-            if error == ECONNRESET { throw ConnectionError.endOfFile }
-            throw ConnectionError.system(operation: "read", errno: error)
         }
     }
 
-    /// Reads the rest of a large payload straight into its array (no intermediate buffer),
-    /// and never past its end: the next frame stays in the pipe.
-    private func receiveLargePayload(_ fd: Int32, header: FrameHeader) throws -> [UInt8] {
-        let length = header.length
-        let arrived = frames.takeIncompletePayload()
-        var failure: ConnectionError?
-        let payload = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            arrived.withUnsafeBytes { raw.copyMemory(from: $0) }
-            var filled = arrived.count
-            while filled < length {
-                let count = Glibc.read(fd, raw.baseAddress! + filled, length - filled)
-                if count > 0 { filled += count; continue }
-                if count < 0, errno == EINTR { continue }
-                failure = count == 0 || errno == ECONNRESET
-                    ? .truncatedMessage(received: header.size + filled)
-                    : .system(operation: "read", errno: errno)
-                break
+    /// A large payload being read straight into its array (no intermediate buffer), and never
+    /// past its end (the next frame stays in the pipe): across calls, when they do not block.
+    private struct LargePayload {
+        var bytes: [UInt8]
+        var filled: Int
+        /// Its frame's header: how long it was, and the checksum to check (Multicore's frames).
+        let header: FrameHeader
+
+        init(header: FrameHeader, arrived: ArraySlice<UInt8>) {
+            let length = header.length
+            // Counted whole from the start: every byte past `filled` is written by a read before
+            // the array is handed out, and none is read before (it is dropped on failure).
+            bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+                arrived.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
+                initialized = length
             }
-            initialized = failure == nil ? length : 0
+            filled = arrived.count
+            self.header = header
         }
-        if let failure { throw failure }
-        if let checksum = header.checksum {
-            let actual = WireFrame.checksum(payload)
+    }
+
+    /// The large payload being read, if any. Under `receiveLock`.
+    private var largePayload: LargePayload?
+
+    /// Under `receiveLock`: reads more of `largePayload`; the payload once whole, or nil when
+    /// `blocking` is false and the rest has not arrived.
+    private func continueLargePayload(_ fd: Int32, blocking: Bool) throws -> [UInt8]? {
+        guard var payload = largePayload.take() else { return nil }
+        while payload.filled < payload.bytes.count {
+            let filled = payload.filled
+            let count: Int?
+            do {
+                count = try payload.bytes.withUnsafeMutableBytes { raw throws(ConnectionError) in
+                    try readSome(fd, into: raw.baseAddress! + filled, count: raw.count - filled, blocking: blocking)
+                }
+            } catch {
+                largePayload = payload // nothing was lost: the next receive goes on from here
+                throw error
+            }
+            guard let count else {
+                largePayload = payload
+                return nil
+            }
+            if count == 0 { throw ConnectionError.truncatedMessage(received: payload.header.size + filled) }
+            payload.filled += count
+        }
+        if let checksum = payload.header.checksum {
+            let actual = WireFrame.checksum(payload.bytes)
             guard actual == checksum else { throw WireError.checksumMismatch(expected: checksum, actual: actual) }
         }
-        return payload
+        return payload.bytes
+    }
+
+    /// Reads up to `count` bytes into `buffer`: how many came (0 at end-of-file), or nil when
+    /// `blocking` is false and none are there now.
+    private func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, blocking: Bool) throws(ConnectionError) -> Int? {
+        // A pipe has no per-call nonblocking read: it is asked first (one reader at a time in
+        // this process holds `receiveLock`).
+        if !blocking, !isSocket, try !waitForInput(fd, until: .now) { return nil }
+        while true {
+            let result = blocking || !isSocket ? Glibc.read(fd, buffer, count) : Glibc.recv(fd, buffer, count, Int32(MSG_DONTWAIT))
+            if result >= 0 { return result }
+            let error = errno
+            if error == EINTR { continue }
+            if error == ECONNRESET { return 0 }
+            if !blocking, error == EAGAIN || error == EWOULDBLOCK { return nil }
+            throw .system(operation: "read", errno: error)
+        }
     }
 
     /// Whether a message (or end-of-file) can be received without blocking, waiting up to

@@ -160,9 +160,11 @@ struct Message: Codable, Equatable, Sendable {
         #expect(try a.receiveAvailable() == payload)
         #expect(try a.receiveAvailable() == [1])
         #expect(try a.receiveAvailable() == nil)
-        write(frame[..<10])
+        write(frame[..<50_000])
+        #expect(try a.receiveAvailable() == nil)
         b.close()
-        #expect(throws: ConnectionError.truncatedMessage(received: 10)) { try a.receiveAvailable() }
+        #expect(throws: ConnectionError.truncatedMessage(received: 50_000)) { try a.receiveAvailable() }
+        #expect(throws: ConnectionError.endOfFile) { try a.receiveAvailable() }
     }
 
     /// Each end of a pipe refuses messages longer than its `maxFrameSize` from their header
