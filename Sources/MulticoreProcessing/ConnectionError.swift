@@ -24,8 +24,9 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
     case writeOnly
     /// `send` on the read end of a one-way pipe. Python: `OSError("connection is read-only")`.
     case readOnly
-    /// A message longer than the receiver's `maxLength`, refused from its header: its bytes were
-    /// not read, and the connection is broken. Python: `OSError("bad message length")`.
+    /// A message longer than the receiver's `maxLength`, refused from its header (its bytes
+    /// were not read, and the connection is broken), or than a process queue can hold (nothing
+    /// was put). Python: `OSError("bad message length")`.
     case messageTooLong(length: Int, maxLength: Int)
     /// An earlier receive failed on a protocol error (`cause`: a corrupt or oversized frame, a
     /// message longer than `maxLength`): where the next message starts is unknown, so nothing
