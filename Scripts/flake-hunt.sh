@@ -60,6 +60,8 @@ for run in $(seq 1 "$runs"); do
     timed_out=0
     if kill -0 "$pid" 2>/dev/null; then
         timed_out=1
+        # The whole session: swift test runs the test binary in a process group of its own.
+        pkill -KILL -s "$pid" 2>/dev/null
         kill -KILL -- "-$pid" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null
