@@ -343,9 +343,13 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
                 entries.append(pollfd(fd: failed ? -1 : slot.connection.fileDescriptor, events: events, revents: 0))
                 entries.append(pollfd(fd: slot.exitDescriptor, events: Int16(POLLIN), revents: 0))
             }
-            // Announce the sleep, then look once more for work that came meanwhile.
+            // Announce the sleep, then look once more for work that came meanwhile (and for a
+            // shutdown: one whose wake() came before the announcement wrote nothing).
             managerAsleep.store(true, ordering: .sequentiallyConsistent)
-            let more = lock.withLock { !pending.isEmpty && workers.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 } }
+            let more = lock.withLock {
+                shuttingDown != plan.shuttingDown
+                    || (!pending.isEmpty && workers.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 })
+            }
             // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
             let unwatched = plan.watched.contains { $0.exitDescriptor < 0 }
             let milliseconds = unwatched ? (plan.pollMilliseconds < 0 ? 10 : min(plan.pollMilliseconds, 10)) : plan.pollMilliseconds
@@ -388,6 +392,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         var spawn = 0
         var watched: [PoolWorkerSlot] = []
         var pollMilliseconds: Int32 = -1
+        /// Whether the pool was shutting down when the plan was made.
+        var shuttingDown = false
     }
 
     /// Under the lock: how many workers to start, dispatch, what to watch, how long to sleep;
@@ -395,7 +401,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     private func prepare() -> Plan? {
         let busy = workers.contains { !$0.jobs.isEmpty }
         if shuttingDown, pending.isEmpty, !busy { return nil }
-        var plan = Plan()
+        var plan = Plan(shuttingDown: shuttingDown)
         let alive = workers.filter { !$0.stopping }.count
         let now = mc_monotonic_ns()
         let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty)

@@ -35,7 +35,14 @@ func runWithEnvironment(_ path: String, arguments: [String] = ["probe"], environ
     let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
     defer { for pointer in argv + envp { free(pointer) } }
     var pid: pid_t = 0
-    let started = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    var started = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    // A file just written (the set-group-ID copy) can be held open for writing for a moment by
+    // a child another test is forking (until its exec closes it): exec then fails with ETXTBSY.
+    let retryUntil = ContinuousClock.now + testDeadline
+    while started == ETXTBSY && ContinuousClock.now < retryUntil {
+        usleep(1_000)
+        started = posix_spawn(&pid, path, &actions, nil, argv, envp)
+    }
     close(ends[1])
     guard started == 0 else { throw ProcessError.spawnFailed(errno: started) }
     var output: [UInt8] = []
@@ -110,7 +117,7 @@ func expectRefusal(_ run: (status: Int32, output: String), saying reason: String
         try #require(access(source, X_OK) == 0, "MainGlobalsExample was not built beside the tests: \(source)")
         let copy = "/tmp/multicore-setgid-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         defer { unlink(copy) }
-        let input = fopen(source, "r"), output = fopen(copy, "w")
+        let input = fopen(source, "re"), output = fopen(copy, "we")
         try #require(input != nil && output != nil)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while case let count = fread(&buffer, 1, buffer.count, input), count > 0 { fwrite(buffer, 1, count, output) }
