@@ -148,20 +148,18 @@ struct StarvedPool: ProcessTask {
         var limits = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
         let original = limits
+        // Room for the pool's own wake pipe and nothing more: no worker's socket pair. Nothing
+        // else in this process opens or closes descriptors meanwhile.
+        limits.rlim_cur = rlim_t(openDescriptorCount() + 2)
+        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
         defer { pool.terminate() }
-        _ = try pool.submit(Twice(value: 1)).result(timeout: .seconds(20)) // one worker up
-        pool.workerPIDs.forEach { kill($0, SIGKILL) } // it dies: a new one is needed
-        limits.rlim_cur = rlim_t(openDescriptorCount() + 1) // not two more: no socket pair
-        setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits)
         var seen: [String] = []
         for value in 0..<3 {
             do {
                 seen.append("\(try pool.submit(Twice(value: value)).result(timeout: .seconds(20)))")
             } catch PoolError.cannotStartWorker(let reason) {
                 seen.append("cannot start: \(reason)")
-            } catch PoolError.workerDied {
-                seen.append("died") // the first task may have been given to the killed worker
             }
         }
         var restored = original
@@ -178,9 +176,7 @@ struct StarvedPool: ProcessTask {
         #expect(try child.join(timeout: .seconds(60)))
         let seen = try child.result()
         #expect(seen.last == "42", "\(seen)")
-        // Each task failed with the cause (none waited for a worker that could not come), and
-        // at least two of the three after the killed worker's.
-        #expect(seen.dropLast().allSatisfy { $0 == "died" || $0.hasPrefix("cannot start: ") }, "\(seen)")
-        #expect(seen.dropLast().filter { $0.hasPrefix("cannot start: ") }.count >= 2, "\(seen)")
+        // Each task failed with the cause: none waited for a worker that could not come.
+        #expect(seen.count == 4 && seen.dropLast().allSatisfy { $0.hasPrefix("cannot start: ") }, "\(seen)")
     }
 }
