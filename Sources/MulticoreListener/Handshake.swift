@@ -20,6 +20,25 @@ enum Handshake {
     /// Lengths that mean the legacy protocol: a 3.11 challenge (20) or an HMAC-MD5 answer (16).
     static let legacyLengths: Set<Int> = [20, 16]
 
+    /// A connection on socket `fd` (now owned) in CPython's framing, once the handshake has
+    /// passed when there is an `authkey`: the listener challenges first, the client answers
+    /// first, then the other way round. A failed handshake closes it and throws.
+    /// - Throws: `AuthenticationError`.
+    static func authenticated(_ fd: Int32, authkey: [UInt8]?, challengingFirst: Bool) throws -> Connection {
+        let connection = Connection(descriptor: fd, readable: true, writable: true, isSocket: true, frameFormat: .python)
+        guard let authkey else { return connection }
+        do {
+            if challengingFirst { try deliverChallenge(connection, authkey: authkey) }
+            try answerChallenge(connection, authkey: authkey)
+            if !challengingFirst { try deliverChallenge(connection, authkey: authkey) }
+        } catch {
+            connection.close()
+            if error is AuthenticationError { throw error }
+            throw AuthenticationError("the handshake failed: \(error)")
+        }
+        return connection
+    }
+
     /// The server's side: challenge the peer, check its answer, tell it the verdict.
     static func deliverChallenge(_ connection: Connection, authkey: [UInt8]) throws {
         var message = Array("{sha256}".utf8)

@@ -59,18 +59,7 @@ public final class Listener: @unchecked Sendable { // `descriptor` is guarded by
         guard listening >= 0 else { throw ConnectionError.closed }
         let fd = mc_accept(listening)
         guard fd >= 0 else { throw -fd == EBADF || -fd == EINVAL ? ConnectionError.closed : ConnectionError.system(operation: "accept", errno: -fd) }
-        let connection = Connection(descriptor: fd, readable: true, writable: true, isSocket: true, frameFormat: .python)
-        if let authkey {
-            do {
-                try Handshake.deliverChallenge(connection, authkey: authkey)
-                try Handshake.answerChallenge(connection, authkey: authkey)
-            } catch {
-                connection.close()
-                if error is AuthenticationError { throw error }
-                throw AuthenticationError("the handshake failed: \(error)")
-            }
-        }
-        return connection
+        return try Handshake.authenticated(fd, authkey: authkey, challengingFirst: true)
     }
 
     /// Stops listening; a Unix-domain socket's file is removed. Calling it again does nothing.
@@ -103,17 +92,6 @@ public enum Client {
         case .tcp(let host, let port): fd = mc_connect_tcp(host, Int32(clamping: port))
         }
         guard fd >= 0 else { throw ConnectionError.system(operation: "connect to \(address)", errno: -fd) }
-        let connection = Connection(descriptor: fd, readable: true, writable: true, isSocket: true, frameFormat: .python)
-        if let authkey {
-            do {
-                try Handshake.answerChallenge(connection, authkey: authkey)
-                try Handshake.deliverChallenge(connection, authkey: authkey)
-            } catch {
-                connection.close()
-                if error is AuthenticationError { throw error }
-                throw AuthenticationError("the handshake failed: \(error)")
-            }
-        }
-        return connection
+        return try Handshake.authenticated(fd, authkey: authkey, challengingFirst: false)
     }
 }

@@ -90,12 +90,7 @@ func dropPoolsWithoutShutdown() throws -> String? {
     @Test func aPoolLetGoWithoutShutdownEndsItsWorkersAndThreads() async {
         // Counted in a process of its own: other tests open descriptors and threads meanwhile.
         let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            if let failure = try dropPoolsWithoutShutdown() {
-                let bytes = Array("dropped pools: \(failure)\n".utf8)
-                _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                exit(1)
-            }
-            exit(0)
+            exitReporting(try dropPoolsWithoutShutdown(), as: "dropped pools")
         }
         if let outcome, outcome.exitStatus != .exitCode(0) {
             Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
@@ -118,12 +113,7 @@ func dropPoolsWithoutShutdown() throws -> String? {
     @Test func shutdownLeavesNoDescriptorAndNoZombieBehind() async {
         // Counted in a process of its own: other tests open descriptors meanwhile.
         let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            if let failure = try runPoolLifecycles() {
-                let bytes = Array("pool lifecycle: \(failure)\n".utf8)
-                _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                exit(1)
-            }
-            exit(0)
+            exitReporting(try runPoolLifecycles(), as: "pool lifecycle")
         }
         if let outcome, outcome.exitStatus != .exitCode(0) {
             Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")

@@ -40,11 +40,7 @@ func runLifecycles() throws -> String? {
 @Suite(.timeLimit(.minutes(5))) struct LifecycleTests {
     @Test func aThousandLifecyclesLeakNoDescriptorAndLeaveNoZombie() async {
         let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            if let failure = try runLifecycles() {
-                let text = Array("lifecycle check failed: \(failure)\n".utf8)
-                _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                exit(1)
-            }
+            exitReporting(try runLifecycles(), as: "lifecycle check failed")
         }
         if let outcome, outcome.exitStatus != .exitCode(0) {
             Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")

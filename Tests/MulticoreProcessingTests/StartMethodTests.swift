@@ -115,12 +115,7 @@ func runForkServerLifecycles() throws -> String? {
         // Counted in a process of its own, exactly: in the test runner other tests open
         // descriptors meanwhile (a slack of 20 was exceeded once in 20 runs of the suite).
         let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
-            if let failure = try runForkServerLifecycles() {
-                let bytes = Array("forkserver lifecycles: \(failure)\n".utf8)
-                _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                exit(1)
-            }
-            exit(0)
+            exitReporting(try runForkServerLifecycles(), as: "forkserver lifecycles")
         }
         if let outcome, outcome.exitStatus != .exitCode(0) {
             Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")

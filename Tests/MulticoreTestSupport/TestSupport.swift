@@ -98,3 +98,14 @@ public struct AddToCounter: ProcessAction {
     }
     public func run() throws { try counter.withLock { $0 += amount } }
 }
+
+/// Ends the process of an exit test that counted something in a process of its own: status 0,
+/// or status 1 after writing "`label`: `failure`" on stderr, which the test then records.
+public func exitReporting(_ failure: String?, as label: String) -> Never {
+    if let failure {
+        let bytes = Array("\(label): \(failure)\n".utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        exit(1)
+    }
+    exit(0)
+}
