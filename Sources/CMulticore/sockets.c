@@ -14,24 +14,26 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int mc_unix_address(const char *path, struct sockaddr_un *address, socklen_t *length) {
+// A Unix-domain socket at `path`, listening (bind, listen) or connected.
+static int mc_unix(const char *path, int backlog, int listening) {
+    struct sockaddr_un address;
     size_t size = strlen(path);
-    if (size == 0 || size >= sizeof(address->sun_path)) return -ENAMETOOLONG;
-    memset(address, 0, sizeof(*address));
-    address->sun_family = AF_UNIX;
-    memcpy(address->sun_path, path, size);
-    *length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + size + 1);
-    return 0;
-}
-
-int mc_listen_unix(const char *path, int backlog) {
-    struct sockaddr_un address;
-    socklen_t length;
-    int failed = mc_unix_address(path, &address, &length);
-    if (failed) return failed;
+    if (size == 0 || size >= sizeof(address.sun_path)) return -ENAMETOOLONG;
+    memset(&address, 0, sizeof(address));
+    address.sun_family = AF_UNIX;
+    memcpy(address.sun_path, path, size);
+    socklen_t length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + size + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
-    if (bind(fd, (struct sockaddr *)&address, length) != 0 || listen(fd, backlog) != 0) {
+    int ok;
+    if (listening) {
+        ok = bind(fd, (struct sockaddr *)&address, length) == 0 && listen(fd, backlog) == 0;
+    } else {
+        int rc;
+        do { rc = connect(fd, (struct sockaddr *)&address, length); } while (rc != 0 && errno == EINTR);
+        ok = rc == 0;
+    }
+    if (!ok) {
         int error = errno;
         close(fd);
         return -error;
@@ -39,21 +41,9 @@ int mc_listen_unix(const char *path, int backlog) {
     return fd;
 }
 
-int mc_connect_unix(const char *path) {
-    struct sockaddr_un address;
-    socklen_t length;
-    int failed = mc_unix_address(path, &address, &length);
-    if (failed) return failed;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    while (connect(fd, (struct sockaddr *)&address, length) != 0) {
-        if (errno == EINTR) continue;
-        int error = errno;
-        close(fd);
-        return -error;
-    }
-    return fd;
-}
+int mc_listen_unix(const char *path, int backlog) { return mc_unix(path, backlog, 1); }
+
+int mc_connect_unix(const char *path) { return mc_unix(path, 0, 0); }
 
 // Tries each address `host`:`port` resolves to, listening (bind, listen) or connecting.
 static int mc_tcp(const char *host, int port, int backlog, int listening, int *bound_port) {
