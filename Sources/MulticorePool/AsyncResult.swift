@@ -24,6 +24,11 @@ public final class AsyncResult<Value: Sendable>: Sendable {
         return future.isDone
     }
 
+    /// The worker process that ran the task (`applyAsync`), or the chunk that failed the map
+    /// (`mapAsync`), once ready: beside an error rethrown from a worker, where it was thrown.
+    /// nil before then, and for a map that succeeded.
+    public var worker: WorkerIdentity? { future.worker }
+
     /// Whether the work is done. Python: `AsyncResult.ready()`.
     public var isReady: Bool { future.isDone }
 

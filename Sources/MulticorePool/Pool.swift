@@ -26,8 +26,13 @@ public final class Pool: Sendable {
     public init(processes: Int? = nil, initializer: (any ProcessTask)? = nil, maxTasksPerChild: Int? = nil,
                 startMethod: StartMethod? = nil, maxRetries: Int = 0) throws {
         executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
-                                           maxRetries: maxRetries, initializer: initializer)
+                                           maxRetries: maxRetries, initializer: initializer,
+                                           channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit, workerKind: "PoolWorker")
     }
+
+    /// The workers alive now, in the order they started: each one's pid and name
+    /// ("SpawnPoolWorker-3", as Python names them). Python: `[(p.pid, p.name) for p in pool._pool]`.
+    public var workers: [WorkerIdentity] { executor.workers }
 
     // MARK: One task
 
@@ -97,8 +102,8 @@ public final class Pool: Sendable {
         if chunkCount == 0 { collector.finishEmpty() }
         let total = all.count
         let ids = try executor.enqueueChunks(of: all, size: size, timeout: nil, start: { !result.isDone },
-                                             cancel: { collector.cancel() }) { index, outcome in
-            collector.complete(index, outcome, tasks: min(size, total - index * size))
+                                             cancel: { collector.cancel() }) { index, outcome, worker in
+            collector.complete(index, outcome, tasks: min(size, total - index * size), worker: worker)
         }
         // Cancelling a task that awaits the map stops all of it, running chunks included.
         result.setInterruptHandler { [weak executor] in executor?.interrupt(ids) }
@@ -202,6 +207,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     private var values: [[Output]]
     private var done: [Bool]
     private var failures: [Int: any Error] = [:]
+    /// Which worker ran each chunk that failed or may fail; the failing one's is the map's `worker`.
+    private var workers: [Int: WorkerIdentity] = [:]
+    /// The chunk whose error is the map's.
+    private var failedChunk: Int?
     /// Every chunk before this one is done and succeeded.
     private var next = 0
     private var finished = false
@@ -228,9 +237,11 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     /// The pool dropped the map's chunks (`terminate`): the map fails rather than never ending.
     func cancel() { deliver(.failure(FutureError.cancelled)) }
 
-    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int) {
+    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int, worker: WorkerIdentity?) {
         let (verdict, done): (Result<[Output], any Error>?, Int) = lock.withLock {
             tasksDone += tasks
+            let succeeded = if case .success(.values) = outcome { true } else { false }
+            if let worker, !succeeded { workers[index] = worker } // it may be the chunk that fails the map
             return (decide(index, outcome), tasksDone)
         }
         if let progress {
@@ -254,7 +265,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
         }
         done[index] = true
         while next < done.count, done[next] {
-            if !failures.isEmpty, let error = failures[next] { return .failure(error) }
+            if !failures.isEmpty, let error = failures[next] {
+                failedChunk = next
+                return .failure(error)
+            }
             next += 1
         }
         guard next == done.count else { return nil }
@@ -265,17 +279,15 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     }
 
     private func deliver(_ verdict: Result<[Output], any Error>) {
-        guard lock.withLock({ () -> Bool in
-            defer { finished = true; values = [] }
-            return !finished
+        // The map's worker is the one whose chunk failed it (a map that succeeds has none).
+        guard let worker = lock.withLock({ () -> WorkerIdentity?? in
+            defer { finished = true; values = []; workers = [:] }
+            return finished ? nil : .some(failedChunk.flatMap { workers[$0] })
         }) else { return }
+        guard (try? result.finish(verdict, by: worker)) != nil else { return }
         switch verdict {
-        case .success(let values):
-            guard (try? result.setResult(values)) != nil else { return }
-            callback?(values)
-        case .failure(let error):
-            guard (try? result.setError(error)) != nil else { return }
-            errorCallback?(error)
+        case .success(let values): callback?(values)
+        case .failure(let error): errorCallback?(error)
         }
     }
 }
@@ -353,5 +365,13 @@ public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Seque
     /// longer takes tasks.
     public func makeIterator() -> ResultIterator<Output> {
         ResultIterator(endsAfter: { $0 is PoolStateError || $0 as? ExecutorError == .shutDown }) { try self.next() }
+    }
+}
+
+extension Pool: CustomStringConvertible {
+    /// As Python's repr, with the workers: `<Pool state=RUN pool_size=4 queued=0 [SpawnPoolWorker-1 (pid 4242), ...]>`.
+    public var description: String {
+        let (_, workers, queued) = executor.supervisor.snapshot
+        return "<Pool state=\(lifecycle.pythonState) pool_size=\(processes) queued=\(queued) \(workers)>"
     }
 }

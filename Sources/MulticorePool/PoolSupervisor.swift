@@ -30,10 +30,13 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     let channelFrameLimit: Int
     /// 256 MiB: larger data goes through shared memory (`SharedArray`), not task by task.
     static let defaultChannelFrameLimit = 1 << 28
+    /// What a worker is called after its start method: "Process" names them "SpawnProcess-N"
+    /// (Python's executor), "PoolWorker" "SpawnPoolWorker-N" (Python's Pool).
+    let workerKind: String
 
     let lock = Lock()
     private var pending = Deque<PoolJob>()
-    private var workers: [PoolWorkerSlot] = []
+    private var slots: [PoolWorkerSlot] = []
     private var shuttingDown = false
     private var nextID: UInt64 = 0
     private let wakeRead: Int32
@@ -54,7 +57,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
 
     /// `ProcessPoolExecutor.init`'s work, with the limit on a worker's messages (`channelFrameLimit`) chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
-         killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int) throws {
+         killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int,
+         workerKind: String = "Process") throws {
         let count = maxWorkers ?? cpuCount()
         guard count > 0 else { throw ExecutorError.invalidMaxWorkers }
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw PoolConfigurationError.invalidMaxTasksPerChild(maxTasksPerChild) }
@@ -68,6 +72,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         self.maxTasksPerChild = maxTasksPerChild
         self.killGrace = killGrace
         self.channelFrameLimit = channelFrameLimit
+        self.workerKind = workerKind
         var fds: [Int32] = [-1, -1]
         let result = mc_pipe_cloexec(&fds)
         guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
@@ -92,14 +97,13 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
         let future = Future<Task.Output>()
         try enqueue([task], for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
-                    cancel: { _ = future.cancel() }) { outcome in
+                    cancel: { _ = future.cancel() }) { outcome, worker in
             switch outcome.flatMap({ outcomes in Result { try outcomes.allValues() } }) {
             case .success(let outputs):
-                if let output = outputs.first { try? future.setResult(output) } else {
-                    try? future.setError(ProcessError.unreadableResult("an empty reply"))
-                }
+                try? future.finish(outputs.first.map { .success($0) } ?? .failure(ProcessError.unreadableResult("an empty reply")),
+                                   by: worker)
             case .failure(let error):
-                try? future.setError(error)
+                try? future.finish(.failure(error), by: worker)
             }
         }
         return future
@@ -111,11 +115,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
         let future = Future<ChunkOutcomes<Task.Output>>()
         try enqueue(tasks, for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
-                    cancel: { _ = future.cancel() }) { outcome in
-            switch outcome {
-            case .success(let outcomes): try? future.setResult(outcomes)
-            case .failure(let error): try? future.setError(error)
-            }
+                    cancel: { _ = future.cancel() }) { outcome, worker in
+            try? future.finish(outcome, by: worker)
         }
         return future
     }
@@ -124,12 +125,13 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     /// future stops the chunk even while it runs.
     private func enqueue<Task: ProcessTask, Value>(
         _ tasks: [Task], for future: Future<Value>, timeout: Duration?, start: @escaping @Sendable () -> Bool,
-        cancel: @escaping @Sendable () -> Void, finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+        cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws {
         // The path of every `submit`: one chunk, without the arrays and tuples of a map (in code
         // not specialized for `Task`, each generic type costs a metadata lookup per call).
         guard !tasks.isEmpty else {
-            if start() { finish(.success(.values([]))) }
+            if start() { finish(.success(.values([])), nil) }
             return
         }
         let typeName = try Self.typeName(of: Task.self)
@@ -138,7 +140,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         try PoolChunk.append(tasks[...], as: format, to: &payload)
         let maximumPayload = PoolRequest.maximumPayload(frameLimit: channelFrameLimit)
         guard payload.count <= maximumPayload else { throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload) }
-        let (describe, decode) = Self.jobClosures(Task.self) { _, outcome in finish(outcome) }
+        let (describe, decode) = Self.jobClosures(Task.self) { _, outcome, worker in finish(outcome, worker) }
         let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
             guard !shuttingDown else { throw .shutDown }
             nextID += 1
@@ -152,10 +154,10 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     }
 
     /// How a job of `Task`s is described (for errors) and how its reply is decoded and handed to
-    /// `finish` with the job's index: made once per call, shared by its jobs.
+    /// `finish` with the job's index and the worker that ran it: made once per call, shared by its jobs.
     private static func jobClosures<Task: ProcessTask>(
-        _: Task.Type, finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
-    ) -> (describe: @Sendable (PoolJob) -> String, decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void) {
+        _: Task.Type, finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
+    ) -> (describe: @Sendable (PoolJob) -> String, decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void) {
         // Described only if it fails: reflection costs microseconds per task.
         let describe: @Sendable (PoolJob) -> String = { job in
             guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload, at: 0).first else {
@@ -164,17 +166,11 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"
             return String(text.prefix(160))
         }
-        let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void = { job, outcome in
-            switch outcome {
-            case .success(let frame):
-                do {
-                    finish(job.index, .success(try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset)))
-                } catch {
-                    finish(job.index, .failure(error))
-                }
-            case .failure(let error):
-                finish(job.index, .failure(error))
+        let decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void = { job, outcome, worker in
+            let decoded = outcome.flatMap { frame in
+                Result { try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset) }
             }
+            finish(job.index, decoded, worker)
         }
         return (describe, decode)
     }
@@ -187,7 +183,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     @discardableResult
     func enqueueChunks<Task: ProcessTask>(
         of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws -> [UInt64] {
         let size = max(1, size)
         let chunks = stride(from: 0, to: tasks.count, by: size).map { tasks[$0 ..< min($0 + size, tasks.count)] }
@@ -196,7 +192,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
 
     private func enqueueChunks<Task: ProcessTask>(
         _ chunks: [ArraySlice<Task>], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws -> [UInt64] {
         let typeName = try Self.typeName(of: Task.self)
         // One format for the call (a type's format is fixed once known), and closures shared by
@@ -206,7 +202,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         jobs.reserveCapacity(chunks.count)
         for (index, tasks) in chunks.enumerated() {
             guard !tasks.isEmpty else {
-                if start() { finish(index, .success(.values([]))) }
+                if start() { finish(index, .success(.values([])), nil) }
                 continue
             }
             var payload: [UInt8] = []
@@ -241,29 +237,30 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     func interrupt(_ ids: [UInt64]) {
         guard !ids.isEmpty else { return }
         let wanted = Set(ids)
-        let stopped: [PoolJob] = lock.withLock {
-            var stopped: [PoolJob] = []
+        // Each with the worker that was running it (none for one not started).
+        let stopped: [(PoolJob, WorkerIdentity?)] = lock.withLock {
+            var stopped: [(PoolJob, WorkerIdentity?)] = []
             pending.removeAll { job in
                 guard wanted.contains(job.id) else { return false }
-                stopped.append(job)
+                stopped.append((job, nil))
                 return true
             }
-            for slot in workers {
+            for slot in slots {
                 guard let head = slot.jobs.first else { continue }
                 // The running one first: its worker is stopped, and the jobs behind it come back.
                 if wanted.contains(head.id), slot.killStarted == nil {
                     stop(slot)
                     slot.abandonedJob = head
-                    stopped.append(head)
+                    stopped.append((head, slot.identity))
                 }
                 let given = slot.jobs.dropFirst()
-                stopped += given.filter { wanted.contains($0.id) }
+                stopped += given.filter { wanted.contains($0.id) }.map { ($0, nil) }
                 // Not started: its reply, if one comes, is not for the head and is ignored.
                 slot.jobs = [head] + given.filter { !wanted.contains($0.id) }
             }
             return stopped
         }
-        for job in stopped { job.finish(.failure(CancellationError())) }
+        for (job, worker) in stopped { job.finish(.failure(CancellationError()), by: worker) }
         wake()
     }
 
@@ -309,15 +306,20 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         let (cancelled, running): ([PoolJob], [PoolWorkerSlot]) = lock.withLock {
             shuttingDown = true
             defer { pending.removeAll() }
-            return (Array(pending), workers)
+            return (Array(pending), slots)
         }
         for job in cancelled { job.cancel() }
         for slot in running { try? slot.process.terminate() }
         wake()
     }
 
-    /// The pids of the workers alive now (for tests and monitoring).
-    var workerPIDs: [Int32] { lock.withLock { workers.compactMap(\.process.pid) } }
+    /// The workers alive now, in the order they started.
+    var workers: [WorkerIdentity] { lock.withLock { slots.map(\.identity) } }
+
+    /// A snapshot for `description`: shutting down, workers, tasks queued (not given to a worker).
+    var snapshot: (shuttingDown: Bool, workers: [WorkerIdentity], queued: Int) {
+        lock.withLock { (shuttingDown, slots.map(\.identity), pending.reduce(0) { $0 + $1.count }) }
+    }
 
     /// Set while the manager sleeps in `poll`: a submit writes to the wake pipe only then, so
     /// that a burst of submits costs the manager one wake-up, and goes out in batches.
@@ -348,7 +350,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             managerAsleep.store(true, ordering: .sequentiallyConsistent)
             let more = lock.withLock {
                 shuttingDown != plan.shuttingDown
-                    || (!pending.isEmpty && workers.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 })
+                    || (!pending.isEmpty && slots.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 })
             }
             // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
             let unwatched = plan.watched.contains { $0.exitDescriptor < 0 }
@@ -367,12 +369,14 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
                 if entries[2 + 2 * index].revents != 0 || (slot.exitDescriptor < 0 && (try? slot.process.isAlive) != true) { reap(slot) }
             }
             let overdue = lock.withLock { enforceTimeouts() }
-            for (job, timeout) in overdue { job.finish(.failure(PoolError.timedOut(after: timeout, task: job.summary()))) }
+            for (job, timeout, worker) in overdue {
+                job.finish(.failure(PoolError.timedOut(after: timeout, task: job.summary())), by: worker)
+            }
         }
         // Drained: every worker is told to stop and is waited for, within bounds: one that does
         // not stop in 5 s is killed; one whose end is not seen 5 s later is left to the daemon
         // rule (terminated at exit), never waited for forever.
-        let remaining = lock.withLock { workers }
+        let remaining = lock.withLock { slots }
         for slot in remaining {
             var stop: [UInt8] = []
             PoolRequest.stop.appendFrame(to: &stop)
@@ -385,7 +389,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             }
             slot.connection.close()
         }
-        lock.withLock { workers.removeAll() }
+        lock.withLock { slots.removeAll() }
     }
 
     private struct Plan {
@@ -399,10 +403,10 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     /// Under the lock: how many workers to start, dispatch, what to watch, how long to sleep;
     /// nil once shut down and drained.
     private func prepare() -> Plan? {
-        let busy = workers.contains { !$0.jobs.isEmpty }
+        let busy = slots.contains { !$0.jobs.isEmpty }
         if shuttingDown, pending.isEmpty, !busy { return nil }
         var plan = Plan(shuttingDown: shuttingDown)
-        let alive = workers.filter { !$0.stopping }.count
+        let alive = slots.filter { !$0.stopping }.count
         let now = mc_monotonic_ns()
         let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty)
         if alive < maxWorkers, wanted, now >= nextSpawnAllowed {
@@ -410,7 +414,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             return plan
         }
         dispatch()
-        plan.watched = workers
+        plan.watched = slots
         plan.pollMilliseconds = nextWakeMilliseconds()
         if alive < maxWorkers, wanted {
             let retry = Int32(clamping: max(1, (nextSpawnAllowed - now) / 1_000_000))
@@ -425,7 +429,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     private func dispatch() {
         let depth = averageTaskNanoseconds < 50_000 ? 64 : averageTaskNanoseconds < 200_000 ? 32 : averageTaskNanoseconds < 5_000_000 ? 4 : 2
         // A worker is topped up once it is down to half its depth: fewer, larger batches.
-        let open = workers.filter { !$0.stopping && $0.killStarted == nil && $0.jobs.count <= depth / 2 }
+        let open = slots.filter { !$0.stopping && $0.killStarted == nil && $0.jobs.count <= depth / 2 }
         var written = Set<ObjectIdentifier>()
         var progress = true
         while progress, !pending.isEmpty {
@@ -483,8 +487,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         do {
             let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
             defer { far.close() }
-            process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil, daemon: true,
-                                   startMethod: startMethod)
+            process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil,
+                                   kind: startMethod.namePrefix + workerKind, daemon: true, startMethod: startMethod)
             try process.start()
             near = parentEnd
         } catch {
@@ -494,18 +498,18 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             let stranded: [PoolJob] = lock.withLock {
                 startBackoff = min(1_000_000_000, max(100_000_000, startBackoff * 2))
                 nextSpawnAllowed = mc_monotonic_ns() + startBackoff
-                guard !workers.contains(where: { !$0.stopping }) else { return [] }
+                guard !slots.contains(where: { !$0.stopping }) else { return [] }
                 defer { pending.removeAll() }
                 return Array(pending)
             }
             let failure = PoolError.cannotStartWorker(reason: "\(error)")
-            for job in stranded { job.finish(.failure(failure)) }
+            for job in stranded { job.finish(.failure(failure), by: nil) }
             return false
         }
         let slot = PoolWorkerSlot(process: process, connection: near, exitDescriptor: process.exitFileDescriptor)
         lock.withLock {
             startBackoff = 0
-            workers.append(slot)
+            slots.append(slot)
         }
         return true
     }
@@ -560,7 +564,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
                 }
                 return head
             }
-            finished?.finish(.success(frame)) // decoded by the job, which knows its output type
+            finished?.finish(.success(frame), by: slot.identity) // decoded by the job, which knows its output type
         }
     }
 
@@ -593,7 +597,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         // Its initializer failed: what it held and what is queued fail with that error.
         let failedToStart: [PoolJob]? = lock.withLock {
             guard slot.initializerError != nil else { return nil }
-            workers.removeAll { $0 === slot }
+            slots.removeAll { $0 === slot }
             defer { slot.jobs.removeAll(); pending.removeAll() }
             initializerBackoff = min(1_000_000_000, max(50_000_000, initializerBackoff * 2))
             nextSpawnAllowed = mc_monotonic_ns() + initializerBackoff
@@ -602,12 +606,12 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         if let failedToStart, let error = slot.initializerError {
             slot.connection.close()
             _ = try? slot.process.close()
-            for job in failedToStart { job.finish(.failure(error)) }
+            for job in failedToStart { job.finish(.failure(error), by: slot.identity) }
             return
         }
         // The first job was running: it fails. The others had not started: back in the queue.
         let (lost, protocolError): (PoolJob?, String?) = lock.withLock {
-            workers.removeAll { $0 === slot }
+            slots.removeAll { $0 === slot }
             var jobs = slot.jobs
             slot.jobs.removeAll()
             var running = jobs.popFirst()
@@ -626,16 +630,16 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         if let running = lost {
             running.finish(.failure(protocolError.map {
                 PoolError.protocolError(pid: pid, reason: $0, task: running.summary(), attempts: running.deaths)
-            } ?? PoolError.workerDied(pid: pid, exitCode: code, task: running.summary(), attempts: running.deaths)))
+            } ?? PoolError.workerDied(pid: pid, exitCode: code, task: running.summary(), attempts: running.deaths)), by: slot.identity)
         }
     }
 
     /// Under the lock: stops the workers of running tasks past their timeout, and returns those
     /// tasks, to be failed once the lock is released (their callbacks may call the pool).
-    private func enforceTimeouts() -> [(PoolJob, Duration)] {
-        var overdue: [(PoolJob, Duration)] = []
+    private func enforceTimeouts() -> [(PoolJob, Duration, WorkerIdentity)] {
+        var overdue: [(PoolJob, Duration, WorkerIdentity)] = []
         let now = mc_monotonic_ns()
-        for slot in workers {
+        for slot in slots {
             if let started = slot.killStarted {
                 if now - started >= killGrace.nanosecondsForPool, !slot.killed {
                     slot.killed = true
@@ -647,7 +651,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             if now - slot.headStarted >= timeout.nanosecondsForPool {
                 slot.abandonedJob = head
                 stop(slot)
-                overdue.append((head, timeout))
+                overdue.append((head, timeout, slot.identity))
             }
         }
         return overdue
@@ -657,7 +661,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     private func nextWakeMilliseconds() -> Int32 {
         let now = mc_monotonic_ns()
         var earliest: Int64?
-        for slot in workers {
+        for slot in slots {
             var due: Int64?
             if let started = slot.killStarted, !slot.killed {
                 due = started + killGrace.nanosecondsForPool
@@ -692,8 +696,9 @@ struct PoolJob: Sendable {
     let start: @Sendable () -> Bool
     let cancel: @Sendable () -> Void
     let describe: @Sendable (PoolJob) -> String
-    /// Decodes the worker's reply frame (the body after the chunk's id), or passes the error on.
-    let decode: @Sendable (PoolJob, Result<[UInt8], any Error>) -> Void
+    /// Decodes the worker's reply frame (the body after the chunk's id), or passes the error on,
+    /// with the worker that ran it.
+    let decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void
     /// Whether `start` was called (the future is running).
     var marked = false
 
@@ -703,12 +708,14 @@ struct PoolJob: Sendable {
     /// The task, described (for errors).
     func summary() -> String { describe(self) }
 
-    func finish(_ outcome: Result<[UInt8], any Error>) { decode(self, outcome) }
+    func finish(_ outcome: Result<[UInt8], any Error>, by worker: WorkerIdentity?) { decode(self, outcome, worker) }
 }
 
 /// A worker process and what the pool gave it. Guarded by the pool's lock.
 final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by the owning pool's lock
     let process: ChildProcess<PoolWorker>
+    /// Its pid and name, fixed once started.
+    let identity: WorkerIdentity
     let connection: Connection
     let exitDescriptor: Int32
     /// In flight, in the order sent: the first is running.
@@ -738,6 +745,7 @@ final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by t
 
     init(process: ChildProcess<PoolWorker>, connection: Connection, exitDescriptor: Int32) {
         self.process = process
+        identity = WorkerIdentity(pid: process.pid ?? 0, name: process.name)
         self.connection = connection
         self.exitDescriptor = exitDescriptor
     }

@@ -56,12 +56,14 @@ public final class ProcessPoolExecutor: Sendable {
                       killGrace: killGrace, initializer: initializer, channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit)
     }
 
-    /// The public `init`, with the limit on a worker's messages (`channelFrameLimit`) chosen.
+    /// The public `init`, with the limit on a worker's messages (`channelFrameLimit`) and the
+    /// workers' kind ("Process": "SpawnProcess-N"; `Pool`'s are "PoolWorker") chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
-         killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int) throws {
+         killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int,
+         workerKind: String = "Process") throws {
         supervisor = try PoolSupervisor(maxWorkers: maxWorkers, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
                                         maxRetries: maxRetries, killGrace: killGrace, initializer: initializer,
-                                        channelFrameLimit: channelFrameLimit)
+                                        channelFrameLimit: channelFrameLimit, workerKind: workerKind)
     }
 
     /// The last handle went away: the pool finishes what it was given, then ends (Python's
@@ -117,8 +119,12 @@ public final class ProcessPoolExecutor: Sendable {
     /// task fails with `PoolError.workerDied`); returns without waiting (`shutdown(wait:)` waits).
     func terminate() { supervisor.terminate() }
 
-    /// The pids of the workers alive now (for tests and monitoring).
-    public var workerPIDs: [Int32] { supervisor.workerPIDs }
+    /// The workers alive now, in the order they started: each one's pid and name
+    /// ("SpawnProcess-3"), the names their tasks see as `currentProcessName()`.
+    public var workers: [WorkerIdentity] { supervisor.workers }
+
+    /// The pids of the workers alive now.
+    public var workerPIDs: [Int32] { supervisor.workers.map(\.pid) }
 
     // What `Pool` and the async sequences build on.
 
@@ -128,10 +134,21 @@ public final class ProcessPoolExecutor: Sendable {
 
     func enqueueChunks<Task: ProcessTask>(
         of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>) -> Void
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws -> [UInt64] {
         try supervisor.enqueueChunks(of: tasks, size: size, timeout: timeout, start: start, cancel: cancel, finish: finish)
     }
 
     func interrupt(_ ids: [UInt64]) { supervisor.interrupt(ids) }
+}
+
+extension ProcessPoolExecutor: CustomStringConvertible {
+    /// `<ProcessPoolExecutor state=RUN workers=2/2 queued=0 [SpawnProcess-1 (pid 4242), ...]>`:
+    /// its state (RUN, or SHUTDOWN once `shutdown` was called), workers alive of `maxWorkers`,
+    /// tasks queued for a worker, and the workers.
+    public var description: String {
+        let (shuttingDown, workers, queued) = supervisor.snapshot
+        return "<ProcessPoolExecutor state=\(shuttingDown ? "SHUTDOWN" : "RUN") workers=\(workers.count)/\(maxWorkers) "
+            + "queued=\(queued) \(workers)>"
+    }
 }

@@ -104,7 +104,7 @@ public final class ThreadPool: Sendable {
             let future = try submitChunk(chunk, transform)
             futures.append(future)
             future.addDoneCallback { done in
-                collector.complete(index, Result { try done.result(timeout: .zero) }, tasks: chunk.count)
+                collector.complete(index, Result { try done.result(timeout: .zero) }, tasks: chunk.count, worker: done.worker)
             }
         }
         // Cancelling a task that awaits the map drops the chunks not started (threads cannot be stopped).

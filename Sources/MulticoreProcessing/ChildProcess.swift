@@ -45,12 +45,18 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     ///   - daemon: a daemon child is terminated when this process exits; a non-daemon child is
     ///     waited for (Python's `daemon=False`, the default).
     ///   - startMethod: nil for `getStartMethod()` (spawn unless set).
-    public init(task: Task, name: String? = nil, daemon: Bool = false, startMethod: StartMethod? = nil) {
+    public convenience init(task: Task, name: String? = nil, daemon: Bool = false, startMethod: StartMethod? = nil) {
+        self.init(task: task, name: name, kind: "Process", daemon: daemon, startMethod: startMethod)
+    }
+
+    /// The public `init`, where a default name is `kind`-N ("SpawnPoolWorker" gives
+    /// "SpawnPoolWorker-3", numbered as "Process-N" is).
+    package init(task: Task, name: String?, kind: String, daemon: Bool, startMethod: StartMethod?) {
         self.task = task
         self._daemon = daemon
         self.startMethod = startMethod ?? getStartMethod()
-        identity = WorkerIdentity.identity + [processCounter.wrappingAdd(1, ordering: .relaxed).newValue]
-        self._name = name ?? "Process-" + identity.map(String.init).joined(separator: ":")
+        identity = ProcessLineage.identity + [processCounter.wrappingAdd(1, ordering: .relaxed).newValue]
+        self._name = name ?? kind + "-" + identity.map(String.init).joined(separator: ":")
     }
 
     /// Creates a process that runs `body` in a forked copy of this process (the fork start
@@ -195,7 +201,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         // The child: only this thread exists. It forgets its parent's children, runs the task,
         // waits for its own children, and exits without the parent's atexit handlers.
         parentEnd.close()
-        WorkerIdentity.adopt(request)
+        ProcessLineage.adopt(request)
         let reply = WorkerMain.reply(running: task)
         try? childEnd.sendBytes(reply.wireBytes)
         Children.finish()
@@ -403,8 +409,8 @@ private let processCounter = Atomic<Int>(0)
 
 /// The name of the calling process: the name its parent gave it ("Process-1", "Process-1:2" for
 /// a grandchild), or "MainProcess". Corresponds to Python's `multiprocessing.current_process().name`.
-public func currentProcessName() -> String { WorkerIdentity.name }
+public func currentProcessName() -> String { ProcessLineage.name }
 
 /// The pid of the process that spawned this one, nil in a process Multicore did not spawn.
 /// Corresponds to Python's `multiprocessing.parent_process().pid`.
-public func parentProcessID() -> Int32? { WorkerIdentity.parentPID }
+public func parentProcessID() -> Int32? { ProcessLineage.parentPID }

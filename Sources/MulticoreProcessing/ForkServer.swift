@@ -64,7 +64,7 @@ enum ForkServer {
             if case .failure(let error) = spawned { return .failure(error) }
             return .failure(.spawnFailed(errno: EAGAIN))
         }
-        let request = WorkerRequest(typeName: typeName, processName: "ForkServer", identity: WorkerIdentity.identity,
+        let request = WorkerRequest(typeName: typeName, processName: "ForkServer", identity: ProcessLineage.identity,
                                     parentPID: getpid(), payload: [])
         guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,
               (try? local.recv(Bool.self)) == true else { return .failure(.spawnFailed(errno: ECHILD)) }

@@ -19,7 +19,7 @@ public struct CurrentProcess: Sendable, Equatable {
 
 /// The calling process. Corresponds to Python's `multiprocessing.current_process()`.
 public func currentProcess() -> CurrentProcess {
-    CurrentProcess(name: WorkerIdentity.name, pid: getpid(), identity: WorkerIdentity.identity)
+    CurrentProcess(name: ProcessLineage.name, pid: getpid(), identity: ProcessLineage.identity)
 }
 
 /// The process that started this one, seen from the child. Corresponds to Python's
@@ -71,6 +71,6 @@ public final class ParentProcess: Sendable {
 /// The process that started this one, nil in a process Multicore did not start.
 /// Corresponds to Python's `multiprocessing.parent_process()`.
 public func parentProcess() -> ParentProcess? {
-    guard let pid = WorkerIdentity.parentPID else { return nil }
-    return ParentProcess(pid: pid, name: WorkerIdentity.parentName)
+    guard let pid = ProcessLineage.parentPID else { return nil }
+    return ParentProcess(pid: pid, name: ProcessLineage.parentName)
 }

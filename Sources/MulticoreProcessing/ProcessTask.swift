@@ -48,7 +48,7 @@ struct WorkerRequest: Codable {
     var identity: [Int]
     var parentPID: Int32
     /// The parent's own name ("MainProcess", or its name as a child).
-    var parentName: String = WorkerIdentity.name
+    var parentName: String = ProcessLineage.name
     var payload: [UInt8]
 }
 

@@ -15,6 +15,16 @@ public enum StartMethod: String, Codable, Sendable, CaseIterable {
     /// lock another thread held stays held forever in the child; Dispatch and Swift Concurrency
     /// do not survive it), so `start()` refuses it then, with `ProcessError.forkWithThreads`.
     case fork
+
+    /// What Python puts before a process's kind: "Spawn" in "SpawnProcess-1", "ForkServer",
+    /// "Fork".
+    package var namePrefix: String {
+        switch self {
+        case .spawn: "Spawn"
+        case .forkserver: "ForkServer"
+        case .fork: "Fork"
+        }
+    }
 }
 
 /// The start method of processes created without one. Python:

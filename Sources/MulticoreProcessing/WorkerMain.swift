@@ -22,7 +22,7 @@ package enum WorkerMain {
         case ForkServer.typeName: ForkServer.serve(connection)
         default: break
         }
-        WorkerIdentity.adopt(request)
+        ProcessLineage.adopt(request)
         guard let type = taskType(named: request.typeName) else {
             try? connection.sendBytes(WorkerReply.unknownTask(request.typeName).wireBytes)
             exit(1)
@@ -80,21 +80,5 @@ package enum WorkerMain {
         } catch {
             return WorkerReply(error: error)
         }
-    }
-}
-
-/// Who this process is, as its parent told it: "MainProcess" with no identity in a process
-/// Multicore did not start. Written once, before the task runs, and only read afterwards.
-enum WorkerIdentity {
-    nonisolated(unsafe) static var name = "MainProcess"
-    nonisolated(unsafe) static var identity: [Int] = []
-    nonisolated(unsafe) static var parentPID: Int32?
-    nonisolated(unsafe) static var parentName = ""
-
-    static func adopt(_ request: WorkerRequest) {
-        name = request.processName
-        identity = request.identity
-        parentPID = request.parentPID
-        parentName = request.parentName
     }
 }

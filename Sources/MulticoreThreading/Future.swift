@@ -19,6 +19,8 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     private var waiters: [CompletionWaiter] = []
     /// How the executor stops the work once it runs (a process pool can; threads cannot).
     private var interruptHandler: (@Sendable () -> Void)?
+    /// Who finished it (set with the outcome, by an executor).
+    private var finishedBy: WorkerIdentity?
 
     /// A pending future. Executors create these; code that implements its own executor may too.
     /// Corresponds to Python's `concurrent.futures.Future()`.
@@ -43,6 +45,12 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
         case .cancelled, .finished: true
         }
     }
+
+    /// The worker that ran the work, once the future finished: the process of a process pool
+    /// or the thread of a thread pool, also when it failed (a rethrown error, a timeout, a
+    /// worker's death). nil while the work is pending or running, after a cancel, or when no
+    /// worker ran it.
+    public var worker: WorkerIdentity? { lock.withLock { finishedBy } }
 
     /// Cancels the future if its work has not started; returns whether it is cancelled.
     /// Corresponds to Python's `Future.cancel()`.
@@ -185,17 +193,25 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
         try finish(.failure(error))
     }
 
-    /// Finishes the future with the outcome of `body`, run if the future was not cancelled.
-    func run(_ body: () throws -> Value) {
-        guard (try? setRunningOrNotifyCancel()) == true else { return }
-        let result = Result { try body() }
-        try? finish(result)
+    /// Finishes the future with `outcome`, which `worker` produced (see `worker`): what
+    /// executors use.
+    /// - Throws: `FutureError.invalidState` if it is already done.
+    package func finish(_ outcome: Result<Value, any Error>, by worker: WorkerIdentity?) throws(FutureError) {
+        try finish(outcome, worker: worker)
     }
 
-    private func finish(_ result: Result<Value, any Error>) throws(FutureError) {
+    /// Finishes the future with the outcome of `body`, run by `worker` if the future was not cancelled.
+    func run(by worker: WorkerIdentity, _ body: () throws -> Value) {
+        guard (try? setRunningOrNotifyCancel()) == true else { return }
+        let result = Result { try body() }
+        try? finish(result, worker: worker)
+    }
+
+    private func finish(_ result: Result<Value, any Error>, worker: WorkerIdentity? = nil) throws(FutureError) {
         let toRun = try lock.withLock { () throws(FutureError) -> [@Sendable (Future<Value>) -> Void] in
             if isDoneLocked { throw .invalidState("the future is already done") }
             state = .finished(result)
+            finishedBy = worker
             interruptHandler = nil
             if case .failure = result { return completeLocked(failed: true) }
             return completeLocked(failed: false)

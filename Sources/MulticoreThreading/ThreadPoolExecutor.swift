@@ -1,4 +1,7 @@
 import DequeModule
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Runs closures on a pool of threads and returns a `Future` for each.
@@ -48,7 +51,7 @@ public final class ThreadPoolExecutor: Sendable {
     /// - Throws: `ExecutorError.shutDown` after `shutdown`; `.broken` if an initializer failed.
     public func submit<T: Sendable>(_ work: @escaping @Sendable () throws -> T) throws(ExecutorError) -> Future<T> {
         let future = Future<T>()
-        try core.enqueue(WorkItem(run: { future.run(work) }, cancel: { future.cancel() },
+        try core.enqueue(WorkItem(run: { worker in future.run(by: worker, work) }, cancel: { future.cancel() },
                                   fail: { try? future.setError($0) }))
         return future
     }
@@ -80,7 +83,8 @@ public final class ThreadPoolExecutor: Sendable {
 
 /// One submission: what to run, how to cancel it, how to fail it when the pool breaks.
 struct WorkItem: Sendable {
-    let run: @Sendable () -> Void
+    /// Runs the work on the worker thread named by its argument.
+    let run: @Sendable (WorkerIdentity) -> Void
     let cancel: @Sendable () -> Void
     let fail: @Sendable (any Error) -> Void
 }
@@ -155,8 +159,9 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
                 return
             }
         }
+        let me = WorkerIdentity(pid: getpid(), name: Threading.currentThread.name)
         while let item = nextItem() {
-            item.run()
+            item.run(me)
         }
         retire()
     }

@@ -172,6 +172,87 @@ struct Stock: ProcessTask {
     }
 }
 
+/// Returns the name and pid its process knows itself by.
+struct NameAndPID: ProcessTask {
+    func run() -> String { "\(currentProcessName()) (pid \(getpid()))" }
+}
+
+/// Which worker threw is known beside the error, which keeps its own type (issue 8).
+@Suite(.timeLimit(.minutes(5))) struct WorkerIdentityTests {
+    @Test func theWorkerThatRanATaskIsKnownBesideItsErrorAndMatchesItsOwnName() throws {
+        let executor = try ProcessPoolExecutor(maxWorkers: 1)
+        defer { executor.terminate() }
+        let said = try executor.submit(NameAndPID())
+        let whoRan = try said.result(timeout: testDeadline)
+        #expect(said.worker?.description == whoRan)
+        #expect(said.worker?.name.hasPrefix("SpawnProcess-") == true)
+        let failed = try executor.submit(Stock(value: 9))
+        #expect(throws: OutOfStock.item("#9")) { try failed.result(timeout: testDeadline) }
+        #expect(failed.worker == said.worker)
+        #expect(executor.workers == [try #require(said.worker)])
+        #expect(executor.workerPIDs == [try #require(said.worker).pid])
+
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let applied = try pool.applyAsync(Stock(value: 7))
+        #expect(throws: OutOfStock.item("#7")) { try applied.get(timeout: testDeadline) }
+        let worker = try #require(applied.worker)
+        #expect(worker.name.hasPrefix("SpawnPoolWorker-"))
+        #expect(pool.workers.contains(worker))
+        // A map that fails names the worker of the chunk that failed it; one that succeeds, none.
+        let map = try pool.mapAsync([Stock(value: 2), Stock(value: 4), Stock(value: 5)], chunksize: 1)
+        #expect(throws: OutOfStock.item("#5")) { try map.get(timeout: testDeadline) }
+        #expect(map.worker.map { pool.workers.contains($0) } == true)
+        let fine = try pool.mapAsync([Stock(value: 2)])
+        #expect(try fine.get(timeout: testDeadline) == [2])
+        #expect(fine.worker == nil)
+    }
+
+    @Test func aDeadOrTimedOutWorkerIsNamedBesideItsPoolError() throws {
+        let executor = try ProcessPoolExecutor(maxWorkers: 1, killGrace: .milliseconds(200))
+        defer { executor.terminate() }
+        let long = try executor.submit(Nap(milliseconds: 600_000))
+        #expect(eventually { long.isRunning && executor.workers.count == 1 })
+        let victim = try #require(executor.workers.first)
+        kill(victim.pid, SIGKILL)
+        #expect(throws: PoolError.self) { try long.result(timeout: testDeadline) }
+        #expect(long.worker == victim)
+        let slow = try executor.submit(Nap(milliseconds: 600_000), timeout: .milliseconds(100))
+        #expect(throws: PoolError.self) { try slow.result(timeout: testDeadline) }
+        let stopped = try #require(slow.worker)
+        #expect(stopped != victim && stopped.name.hasPrefix("SpawnProcess-"))
+    }
+
+    @Test func threadPoolsNameTheThreadThatRanTheWork() throws {
+        let executor = try ThreadPoolExecutor(maxWorkers: 1, threadNamePrefix: "Checker")
+        defer { executor.shutdown() }
+        let failed = try executor.submit { () throws -> Int in throw PoolTaskError() }
+        #expect(throws: PoolTaskError.self) { try failed.result(timeout: testDeadline) }
+        #expect(failed.worker == WorkerIdentity(pid: getpid(), name: "Checker_0"))
+        let threads = try ThreadPool(processes: 1)
+        defer { threads.terminate() }
+        let applied = try threads.applyAsync { 1 }
+        #expect(try applied.get(timeout: testDeadline) == 1)
+        #expect(applied.worker?.name.hasPrefix("ThreadPool") == true)
+    }
+
+    @Test func poolsDescribeTheirStateWorkersAndQueue() throws {
+        let executor = try ProcessPoolExecutor(maxWorkers: 2)
+        #expect(eventually { executor.workers.count == 2 })
+        let description = executor.description
+        #expect(description.hasPrefix("<ProcessPoolExecutor state=RUN workers=2/2 queued=0 ["))
+        for worker in executor.workers { #expect(description.contains("\(worker)")) }
+        executor.shutdown()
+        #expect(executor.description.hasPrefix("<ProcessPoolExecutor state=SHUTDOWN workers=0/2 queued=0"))
+        let pool = try Pool(processes: 1)
+        defer { pool.terminate() }
+        #expect(eventually { pool.workers.count == 1 })
+        #expect(pool.description == "<Pool state=RUN pool_size=1 queued=0 \(pool.workers)>")
+        pool.close()
+        #expect(pool.description.hasPrefix("<Pool state=CLOSE pool_size=1"))
+    }
+}
+
 @Suite(.timeLimit(.minutes(5))) struct PoolActionTests {
     @Test func actionsThatReturnNothingRunInPoolsAndExecutors() throws {
         let counter = try SharedValue(0)
