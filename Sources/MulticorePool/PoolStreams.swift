@@ -7,6 +7,8 @@ public struct PoolCompletion<Output: Sendable>: Sendable {
     public let index: Int
     /// Its output, or the error it failed with.
     public let result: Result<Output, any Error>
+    /// The worker process that ran it (see `Future.worker`); nil if none did (cancelled).
+    public let worker: WorkerIdentity?
 }
 
 /// The outputs of a pool's tasks in input order, as an `AsyncSequence`: `for try await output in
@@ -73,7 +75,7 @@ public struct PoolCompletions<Tasks: Sequence>: AsyncSequence where Tasks.Elemen
             } onCancel: {
                 window.interruptAll()
             }
-            return PoolCompletion(index: done.index, result: done.result)
+            return PoolCompletion(index: done.index, result: done.result, worker: done.worker)
         }
     }
 }
@@ -162,14 +164,14 @@ final class PoolWindow<Output: Sendable>: @unchecked Sendable { // all state is 
     }
 
     /// Waits for the next entry to complete and takes it out of the window.
-    func nextDone() async throws -> (index: Int, result: Result<Output, any Error>) {
+    func nextDone() async throws -> (index: Int, result: Result<Output, any Error>, worker: WorkerIdentity?) {
         while true {
             try Task.checkCancellation()
             if let entry = takeDone() {
                 do {
-                    return (entry.index, .success(try await entry.future.value)) // done: no wait
+                    return (entry.index, .success(try await entry.future.value), entry.future.worker) // done: no wait
                 } catch {
-                    return (entry.index, .failure(error))
+                    return (entry.index, .failure(error), entry.future.worker)
                 }
             }
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in

@@ -80,6 +80,8 @@ struct CountedNap: ProcessTask {
             #expect(outcomes[completion.index] == nil, "index \(completion.index) twice")
             outcomes[completion.index] = completion.result.map { Int($0) }
             order.append(completion.index)
+            // Each names the worker that ran it: the pid the task returned.
+            #expect(completion.worker?.pid == (try? completion.result.get()))
         }
         #expect(outcomes.count == 20 && outcomes.values.allSatisfy { (try? $0.get()) != nil })
         #expect(order.first != 0, "the slow first task is not waited for: \(order)")
@@ -88,6 +90,7 @@ struct CountedNap: ProcessTask {
         for try await completion in pool.completions(of: (0..<6).map { MaybeTrap(crash: $0 % 3 == 0) }) {
             if case .failure(let error) = completion.result {
                 #expect(completion.index % 3 == 0 && error is PoolError)
+                if case .workerDied(let pid, _, _, _)? = error as? PoolError { #expect(completion.worker?.pid == pid) }
                 failures += 1
             }
         }
