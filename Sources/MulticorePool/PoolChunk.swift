@@ -170,12 +170,7 @@ enum PoolReply {
         return frame
     }
 
-    private static func header(_ id: UInt64, room: Int) -> [UInt8] {
-        var frame = [UInt8](repeating: 0, count: room)
-        frame.reserveCapacity(room + 64)
-        withUnsafeBytes(of: id.littleEndian) { frame.append(contentsOf: $0) }
-        return frame
-    }
+    private static func header(_ id: UInt64, room: Int) -> [UInt8] { WorkerMessage.replyHeader(id: id, room: room) }
 
     private static func appendEach<S: Sequence<WorkerReply>>(_ replies: S, to frame: inout [UInt8]) {
         frame.append(eachTask)

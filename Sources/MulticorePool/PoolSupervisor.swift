@@ -7,10 +7,14 @@ import Synchronization
 import Glibc
 #endif
 
-/// The process pool itself: its workers, its queue and the manager thread that runs them (see
-/// `ProcessPoolExecutor`, the handle users hold, for what it does). The manager thread holds
-/// this object, not the handle: when the last handle goes away, the pool shuts down.
-final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarded by `lock`
+/// The process pool itself: its policy (`PoolMachine`), its workers' processes and channels,
+/// and the manager thread that runs them (see `ProcessPoolExecutor`, the handle users hold, for
+/// what it does). The manager thread holds this object, not the handle: when the last handle
+/// goes away, the pool shuts down.
+///
+/// The manager is a thin loop: it polls the workers' channels and exits, feeds what it sees to
+/// the machine under the lock, and performs the machine's actions after unlocking.
+final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are guarded by `lock`
     /// The number of worker processes. Python: `_max_workers`.
     let maxWorkers: Int
     /// How the workers are started.
@@ -35,25 +39,13 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     let workerKind: String
 
     let lock = Lock()
-    private var pending = Deque<PoolJob>()
-    private var slots: [PoolWorkerSlot] = []
-    private var shuttingDown = false
+    private var machine: PoolMachine
+    /// Each worker's process and channel, by the machine's number for it.
+    private var links: [PoolMachine.WorkerID: PoolWorkerLink] = [:]
     private var nextID: UInt64 = 0
     private let wakeRead: Int32
     private let wakeWrite: Int32
     private var manager: JoinableThread?
-    /// No worker is started before this (CLOCK_MONOTONIC ns) after a start failed.
-    private var nextSpawnAllowed: Int64 = 0
-    /// How long to wait before starting a worker after the initializer failed: 50 ms, doubling
-    /// up to 1 s with each failure in a row, back to 0 once a worker answers a task. Workers are
-    /// only started for queued tasks while it fails, so a broken initializer never spins.
-    private var initializerBackoff: Int64 = 0
-    /// How long to wait before trying again after a worker could not be started: 100 ms,
-    /// doubling up to 1 s with each failure in a row, back to 0 once one starts.
-    private var startBackoff: Int64 = 0
-    /// How long tasks take, on average (an exponential moving average of the time between a
-    /// worker's results), which sets how many tasks a worker is given ahead.
-    private var averageTaskNanoseconds: Int64 = 1_000_000_000
 
     /// `ProcessPoolExecutor.init`'s work, with the limit on a worker's messages (`channelFrameLimit`) chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
@@ -73,6 +65,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         self.killGrace = killGrace
         self.channelFrameLimit = channelFrameLimit
         self.workerKind = workerKind
+        machine = PoolMachine(settings: .init(maxWorkers: count, maxTasksPerChild: maxTasksPerChild,
+                                              killGrace: killGrace.nanosecondsForPool, hasInitializer: initializer != nil))
         var fds: [Int32] = [-1, -1]
         let result = mc_pipe_cloexec(&fds)
         guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
@@ -90,6 +84,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         close(wakeRead)
         close(wakeWrite)
     }
+
+    // MARK: Work coming in
 
     /// Schedules `task` on a worker and returns its future. Python: `submit(fn, *args)`.
     /// - Parameter timeout: how long the task may run once a worker has started it.
@@ -134,52 +130,26 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             if start() { finish(.success(.values([])), nil) }
             return
         }
-        let typeName = try Self.typeName(of: Task.self)
+        let typeName = try PoolJobs.typeName(of: Task.self)
         let format = try ChunkFormat.choose(for: tasks)
-        var payload: [UInt8] = []
-        try PoolChunk.append(tasks[...], as: format, to: &payload)
-        let maximumPayload = PoolRequest.maximumPayload(frameLimit: channelFrameLimit)
-        guard payload.count <= maximumPayload else { throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload) }
-        let (describe, decode) = Self.jobClosures(Task.self) { _, outcome, worker in finish(outcome, worker) }
+        let payload = try PoolJobs.payload(tasks[...], as: format, frameLimit: channelFrameLimit)
+        let (describe, decode) = PoolJobs.closures(Task.self) { _, outcome, worker in finish(outcome, worker) }
         let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
-            guard !shuttingDown else { throw .shutDown }
             nextID += 1
-            pending.append(PoolJob(
+            try machine.submit(CollectionOfOne(PoolJob(
                 id: nextID, index: 0, typeName: typeName, count: tasks.count, format: format, payload: payload,
-                timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode))
+                timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode)))
             return nextID
         }
         wake()
         future.setInterruptHandler { [weak self] in self?.interrupt([id]) }
     }
 
-    /// How a job of `Task`s is described (for errors) and how its reply is decoded and handed to
-    /// `finish` with the job's index and the worker that ran it: made once per call, shared by its jobs.
-    private static func jobClosures<Task: ProcessTask>(
-        _: Task.Type, finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
-    ) -> (describe: @Sendable (PoolJob) -> String, decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void) {
-        // Described only if it fails: reflection costs microseconds per task.
-        let describe: @Sendable (PoolJob) -> String = { job in
-            guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload, at: 0).first else {
-                return "a chunk of \(job.count) tasks of \(Task.self)"
-            }
-            let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"
-            return String(text.prefix(160))
-        }
-        let decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void = { job, outcome, worker in
-            let decoded = outcome.flatMap { frame in
-                Result { try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: PoolJob.replyOffset) }
-            }
-            finish(job.index, decoded, worker)
-        }
-        return (describe, decode)
-    }
-
     /// Schedules `tasks` cut into chunks of `size` (the last may be shorter), each chunk one job,
     /// all under one lock and with one wake-up: what a map does, without an array per chunk.
-    /// `finish` gets each chunk's index and outcome as it completes; `start` is asked before
-    /// each chunk runs (false: it was cancelled, and is dropped). Returns the jobs' ids (for
-    /// `interrupt`).
+    /// `finish` gets each chunk's index, outcome and worker as it completes; `start` is asked
+    /// before each chunk runs (false: it was cancelled, and is dropped). Returns the jobs' ids
+    /// (for `interrupt`).
     @discardableResult
     func enqueueChunks<Task: ProcessTask>(
         of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
@@ -187,99 +157,46 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     ) throws -> [UInt64] {
         let size = max(1, size)
         let chunks = stride(from: 0, to: tasks.count, by: size).map { tasks[$0 ..< min($0 + size, tasks.count)] }
-        return try enqueueChunks(chunks, timeout: timeout, start: start, cancel: cancel, finish: finish)
-    }
-
-    private func enqueueChunks<Task: ProcessTask>(
-        _ chunks: [ArraySlice<Task>], timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
-    ) throws -> [UInt64] {
-        let typeName = try Self.typeName(of: Task.self)
+        let typeName = try PoolJobs.typeName(of: Task.self)
         // One format for the call (a type's format is fixed once known), and closures shared by
         // all its jobs: a map of 20k one-task chunks allocates nothing per chunk beyond its bytes.
         let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
-        var jobs: [(index: Int, count: Int, payload: [UInt8])] = []
-        jobs.reserveCapacity(chunks.count)
+        var encoded: [(index: Int, count: Int, payload: [UInt8])] = []
+        encoded.reserveCapacity(chunks.count)
         for (index, tasks) in chunks.enumerated() {
             guard !tasks.isEmpty else {
                 if start() { finish(index, .success(.values([])), nil) }
                 continue
             }
-            var payload: [UInt8] = []
-            try PoolChunk.append(tasks, as: format, to: &payload)
-            let maximumPayload = PoolRequest.maximumPayload(frameLimit: channelFrameLimit)
-            guard payload.count <= maximumPayload, tasks.count <= Int(UInt32.max) else {
-                throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload)
-            }
-            jobs.append((index, tasks.count, payload))
+            encoded.append((index, tasks.count, try PoolJobs.payload(tasks, as: format, frameLimit: channelFrameLimit)))
         }
-        guard !jobs.isEmpty else { return [] }
-        let (describe, decode) = Self.jobClosures(Task.self, finish: finish)
+        guard !encoded.isEmpty else { return [] }
+        let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)
         let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
-            guard !shuttingDown else { throw .shutDown }
             let firstID = nextID + 1
-            for job in jobs {
-                nextID += 1
-                pending.append(PoolJob(
-                    id: nextID, index: job.index, typeName: typeName, count: job.count, format: format, payload: job.payload,
-                    timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode))
-            }
+            try machine.submit(encoded.enumerated().lazy.map { offset, job in
+                PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
+                        payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, start: start, cancel: cancel,
+                        describe: describe, decode: decode)
+            })
+            nextID += UInt64(encoded.count)
             return Array(firstID...nextID)
         }
         wake()
         return ids
     }
 
-    /// Stops the jobs `ids` wherever they are: a queued one is dropped, one given to a worker
-    /// but not started is taken back, and a running one's worker is stopped (SIGTERM, then
-    /// SIGKILL after `killGrace`) and replaced. Each fails with `CancellationError`; a job already
-    /// done is left as it is. What cancelling the Swift task that awaits its result does.
+    // MARK: Work going away
+
+    /// Stops the jobs `ids` wherever they are (see `PoolMachine.interrupt`): each fails with
+    /// `CancellationError`; a job already done is left as it is. What cancelling the Swift task
+    /// that awaits its result does.
     func interrupt(_ ids: [UInt64]) {
         guard !ids.isEmpty else { return }
-        let wanted = Set(ids)
-        // Each with the worker that was running it (none for one not started).
-        let stopped: [(PoolJob, WorkerIdentity?)] = lock.withLock {
-            var stopped: [(PoolJob, WorkerIdentity?)] = []
-            pending.removeAll { job in
-                guard wanted.contains(job.id) else { return false }
-                stopped.append((job, nil))
-                return true
-            }
-            for slot in slots {
-                guard let head = slot.jobs.first else { continue }
-                // The running one first: its worker is stopped, and the jobs behind it come back.
-                if wanted.contains(head.id), slot.killStarted == nil {
-                    stop(slot)
-                    slot.abandonedJob = head
-                    stopped.append((head, slot.identity))
-                }
-                let given = slot.jobs.dropFirst()
-                stopped += given.filter { wanted.contains($0.id) }.map { ($0, nil) }
-                // Not started: its reply, if one comes, is not for the head and is ignored.
-                slot.jobs = [head] + given.filter { !wanted.contains($0.id) }
-            }
-            return stopped
-        }
-        for (job, worker) in stopped { job.finish(.failure(CancellationError()), by: worker) }
+        var actions: [PoolAction] = []
+        lock.withLock { machine.interrupt(Set(ids), now: mc_monotonic_ns(), into: &actions) }
+        perform(actions)
         wake()
-    }
-
-    /// Under the lock: SIGTERM to the worker, which takes no more jobs; SIGKILL follows after
-    /// `killGrace` (in `enforceTimeouts`); its exit is reaped like any other.
-    private func stop(_ slot: PoolWorkerSlot) {
-        slot.killStarted = mc_monotonic_ns()
-        slot.stopping = true
-        try? slot.process.terminate()
-    }
-
-    private static let typeNames = Locked<[ObjectIdentifier: String]>([:])
-
-    /// A task type's mangled name, looked up once per type.
-    static func typeName<Task: ProcessTask>(of type: Task.Type) throws(ProcessError) -> String {
-        if let known = typeNames.withLock({ $0[ObjectIdentifier(type)] }) { return known }
-        guard let name = _mangledTypeName(type) else { throw .taskNotFound("\(type)") }
-        typeNames.withLock { $0[ObjectIdentifier(type)] = name }
-        return name
     }
 
     /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns
@@ -287,13 +204,9 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     /// `shutdown(wait=True, cancel_futures=False)`. Calling it again is harmless.
     @available(*, noasync, message: "blocks the thread while the pool drains")
     func shutdown(wait: Bool = true, cancelFutures: Bool = false) {
-        let cancelled: [PoolJob] = lock.withLock {
-            shuttingDown = true
-            guard cancelFutures else { return [] }
-            defer { pending.removeAll() }
-            return Array(pending)
-        }
-        for job in cancelled { job.cancel() }
+        var actions: [PoolAction] = []
+        lock.withLock { machine.shutdown(cancelFutures: cancelFutures, into: &actions) }
+        perform(actions)
         wake()
         if wait, let manager = lock.withLock({ self.manager }), manager.ident != Threading.getIdent() {
             _ = try? manager.join()
@@ -303,22 +216,62 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     /// Stops now: tasks not started are cancelled, and every worker gets SIGTERM (its running
     /// task fails with `PoolError.workerDied`); returns without waiting (`shutdown(wait:)` waits).
     func terminate() {
-        let (cancelled, running): ([PoolJob], [PoolWorkerSlot]) = lock.withLock {
-            shuttingDown = true
-            defer { pending.removeAll() }
-            return (Array(pending), slots)
-        }
-        for job in cancelled { job.cancel() }
-        for slot in running { try? slot.process.terminate() }
+        var actions: [PoolAction] = []
+        lock.withLock { machine.terminate(into: &actions) }
+        perform(actions)
         wake()
     }
 
     /// The workers alive now, in the order they started.
-    var workers: [WorkerIdentity] { lock.withLock { slots.map(\.identity) } }
+    var workers: [WorkerIdentity] { lock.withLock { machine.workers.map(\.identity) } }
 
     /// A snapshot for `description`: shutting down, workers, tasks queued (not given to a worker).
     var snapshot: (shuttingDown: Bool, workers: [WorkerIdentity], queued: Int) {
-        lock.withLock { (shuttingDown, slots.map(\.identity), pending.reduce(0) { $0 + $1.count }) }
+        lock.withLock { (machine.shuttingDown, machine.workers.map(\.identity), machine.queuedTasks) }
+    }
+
+    // MARK: Performing what the machine decided
+
+    /// Performs `actions`, outside the lock (their callbacks may call the pool). `reply` is the
+    /// frame a `deliver` hands to its job; `outboxes` holds what the manager has still to write
+    /// (only the manager sends).
+    private func perform(_ actions: [PoolAction], reply: [UInt8] = [], outboxes: PoolOutboxes? = nil) {
+        for action in actions {
+            switch action {
+            case .send(let worker, let requests):
+                guard let outboxes, let link = lock.withLock({ links[worker] }) else { continue }
+                for request in requests { request.appendFrame(to: &outboxes.bytes[worker, default: []]) }
+                flush(link, worker, outboxes)
+            case .terminate(let worker):
+                try? lock.withLock({ links[worker] })?.process.terminate()
+            case .kill(let worker):
+                try? lock.withLock({ links[worker] })?.process.kill()
+            case .deliver(let job, let worker):
+                job.finish(.success(reply), by: worker) // decoded by the job, which knows its output type
+            case .fail(let job, let error, let worker):
+                job.finish(.failure(error), by: worker)
+            case .cancel(let job):
+                job.cancel()
+            case .release(let worker):
+                guard let link = lock.withLock({ links.removeValue(forKey: worker) }) else { continue }
+                outboxes?.bytes[worker] = nil
+                link.connection.close()
+                _ = try? link.process.close()
+            }
+        }
+    }
+
+    /// Writes what the worker's socket takes now of its outbox, never blocking (a worker busy
+    /// sending a large reply is not reading; blocking here would deadlock both). The rest goes
+    /// when the socket is writable again (the manager polls for it).
+    private func flush(_ link: PoolWorkerLink, _ worker: PoolMachine.WorkerID,
+                       _ outboxes: PoolOutboxes) {
+        guard let outbox = outboxes.bytes[worker], !outbox.isEmpty else { return }
+        guard let written = try? link.connection.writeAvailable(outbox[...]) else {
+            outboxes.bytes[worker] = [] // the worker is gone: its exit is seen, its jobs go back or fail
+            return
+        }
+        outboxes.bytes[worker]?.removeFirst(written)
     }
 
     /// Set while the manager sleeps in `poll`: a submit writes to the wake pipe only then, so
@@ -334,428 +287,187 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     // MARK: The manager thread
 
     private func manage() {
-        while true {
-            guard let plan = lock.withLock({ prepare() }) else { break }
-            for _ in 0..<plan.spawn { if !startWorker() { break } }
-            if plan.spawn > 0 { continue } // dispatch to the new workers first
-            var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-            for slot in plan.watched {
-                let (events, failed) = lock.withLock { (Int16(POLLIN) | (slot.outbox.isEmpty ? 0 : Int16(POLLOUT)), slot.receiveFailed) }
-                // A channel that failed is not watched (it may stay readable): the worker's exit is.
-                entries.append(pollfd(fd: failed ? -1 : slot.connection.fileDescriptor, events: events, revents: 0))
-                entries.append(pollfd(fd: slot.exitDescriptor, events: Int16(POLLIN), revents: 0))
-            }
-            // Announce the sleep, then look once more for work that came meanwhile (and for a
-            // shutdown: one whose wake() came before the announcement wrote nothing).
-            managerAsleep.store(true, ordering: .sequentiallyConsistent)
-            let more = lock.withLock {
-                shuttingDown != plan.shuttingDown
-                    || (!pending.isEmpty && slots.contains { !$0.stopping && $0.killStarted == nil && $0.jobs.count < 2 })
-            }
-            // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
-            let unwatched = plan.watched.contains { $0.exitDescriptor < 0 }
-            let milliseconds = unwatched ? (plan.pollMilliseconds < 0 ? 10 : min(plan.pollMilliseconds, 10)) : plan.pollMilliseconds
-            let ready = more ? 0 : poll(&entries, nfds_t(entries.count), milliseconds)
-            managerAsleep.store(false, ordering: .sequentiallyConsistent)
-            if ready < 0, errno != EINTR { break }
-            if entries[0].revents != 0 {
-                var sink = [UInt8](repeating: 0, count: 64)
-                while read(wakeRead, &sink, sink.count) > 0 {}
-            }
-            for (index, slot) in plan.watched.enumerated() {
-                let revents = entries[1 + 2 * index].revents
-                if revents & Int16(POLLOUT) != 0 { lock.withLock { flush(slot) } }
-                if revents & ~Int16(POLLOUT) != 0 { collectResults(slot) }
-                if entries[2 + 2 * index].revents != 0 || (slot.exitDescriptor < 0 && (try? slot.process.isAlive) != true) { reap(slot) }
-            }
-            let overdue = lock.withLock { enforceTimeouts() }
-            for (job, timeout, worker) in overdue {
-                job.finish(.failure(PoolError.timedOut(after: timeout, task: job.summary())), by: worker)
+        let outboxes = PoolOutboxes()
+        do {
+            var actions: [PoolAction] = []
+            actions.reserveCapacity(64)
+            while true {
+                let (plan, shuttingDown, watched) = lock.withLock {
+                    let plan = machine.plan(now: mc_monotonic_ns(), into: &actions)
+                    let watched = machine.workers.compactMap { worker in links[worker.id].map { (worker.id, $0, worker.listening) } }
+                    return (plan, machine.shuttingDown, watched)
+                }
+                perform(actions, outboxes: outboxes)
+                actions.removeAll(keepingCapacity: true)
+                let timeout: Int32
+                switch plan {
+                case .finished:
+                    drain(outboxes)
+                    return
+                case .start(let count):
+                    for _ in 0..<count { if !startWorker() { break } }
+                    continue // dispatch to the new workers first
+                case .wait(let milliseconds):
+                    timeout = milliseconds
+                }
+                var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+                for (worker, link, listening) in watched {
+                    let pending = outboxes.bytes[worker].map { !$0.isEmpty } ?? false
+                    // A channel that failed is not watched (it may stay readable): the worker's exit is.
+                    entries.append(pollfd(fd: listening ? link.connection.fileDescriptor : -1,
+                                          events: Int16(POLLIN) | (pending ? Int16(POLLOUT) : 0), revents: 0))
+                    entries.append(pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0))
+                }
+                // Announce the sleep, then look once more for work that came meanwhile (and for a
+                // shutdown: one whose wake() came before the announcement wrote nothing).
+                managerAsleep.store(true, ordering: .sequentiallyConsistent)
+                let news = lock.withLock { machine.hasNews(since: shuttingDown) }
+                // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
+                let unwatched = watched.contains { $0.1.exitDescriptor < 0 }
+                let milliseconds = unwatched ? (timeout < 0 ? 10 : min(timeout, 10)) : timeout
+                let ready = news ? 0 : poll(&entries, nfds_t(entries.count), milliseconds)
+                managerAsleep.store(false, ordering: .sequentiallyConsistent)
+                if ready < 0, errno != EINTR {
+                    drain(outboxes)
+                    return
+                }
+                if entries[0].revents != 0 {
+                    var sink = [UInt8](repeating: 0, count: 64)
+                    while read(wakeRead, &sink, sink.count) > 0 {}
+                }
+                for (index, (worker, link, _)) in watched.enumerated() {
+                    let revents = entries[1 + 2 * index].revents
+                    if revents & Int16(POLLOUT) != 0 { flush(link, worker, outboxes) }
+                    if revents & ~Int16(POLLOUT) != 0 { collectReplies(worker, link, outboxes) }
+                    if entries[2 + 2 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
+                        reap(worker, link, outboxes)
+                    }
+                }
+                lock.withLock { machine.tick(now: mc_monotonic_ns(), into: &actions) }
+                perform(actions, outboxes: outboxes)
+                actions.removeAll(keepingCapacity: true)
             }
         }
-        // Drained: every worker is told to stop and is waited for, within bounds: one that does
-        // not stop in 5 s is killed; one whose end is not seen 5 s later is left to the daemon
-        // rule (terminated at exit), never waited for forever.
-        let remaining = lock.withLock { slots }
-        for slot in remaining {
+    }
+
+    /// Drained: every worker is told to stop and is waited for, within bounds: one that does
+    /// not stop in 5 s is killed; one whose end is not seen 5 s later is left to the daemon
+    /// rule (terminated at exit), never waited for forever.
+    private func drain(_ outboxes: PoolOutboxes) {
+        let remaining = lock.withLock { Array(links.values) }
+        for link in remaining {
             var stop: [UInt8] = []
             PoolRequest.stop.appendFrame(to: &stop)
-            _ = try? slot.connection.writeAvailable(stop[...])
+            _ = try? link.connection.writeAvailable(stop[...])
         }
-        for slot in remaining {
-            if (try? slot.process.join(timeout: .seconds(5))) != true {
-                try? slot.process.kill()
-                _ = try? slot.process.join(timeout: .seconds(5))
+        for link in remaining {
+            if (try? link.process.join(timeout: .seconds(5))) != true {
+                try? link.process.kill()
+                _ = try? link.process.join(timeout: .seconds(5))
             }
-            slot.connection.close()
+            link.connection.close()
         }
-        lock.withLock { slots.removeAll() }
-    }
-
-    private struct Plan {
-        var spawn = 0
-        var watched: [PoolWorkerSlot] = []
-        var pollMilliseconds: Int32 = -1
-        /// Whether the pool was shutting down when the plan was made.
-        var shuttingDown = false
-    }
-
-    /// Under the lock: how many workers to start, dispatch, what to watch, how long to sleep;
-    /// nil once shut down and drained.
-    private func prepare() -> Plan? {
-        let busy = slots.contains { !$0.jobs.isEmpty }
-        if shuttingDown, pending.isEmpty, !busy { return nil }
-        var plan = Plan(shuttingDown: shuttingDown)
-        let alive = slots.filter { !$0.stopping }.count
-        let now = mc_monotonic_ns()
-        let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty)
-        if alive < maxWorkers, wanted, now >= nextSpawnAllowed {
-            plan.spawn = maxWorkers - alive
-            return plan
+        lock.withLock {
+            links.removeAll()
+            machine.workersReleased()
         }
-        dispatch()
-        plan.watched = slots
-        plan.pollMilliseconds = nextWakeMilliseconds()
-        if alive < maxWorkers, wanted {
-            let retry = Int32(clamping: max(1, (nextSpawnAllowed - now) / 1_000_000))
-            plan.pollMilliseconds = plan.pollMilliseconds < 0 ? retry : min(plan.pollMilliseconds, retry)
-        }
-        return plan
+        outboxes.bytes.removeAll()
     }
 
-    /// Hands pending tasks to workers, round robin, each up to its prefetch depth, one write per
-    /// worker. Short tasks get a deep prefetch (a worker never waits for the manager); long ones
-    /// a shallow one, so that a free worker can take the next task.
-    private func dispatch() {
-        let depth = averageTaskNanoseconds < 50_000 ? 64 : averageTaskNanoseconds < 200_000 ? 32 : averageTaskNanoseconds < 5_000_000 ? 4 : 2
-        // A worker is topped up once it is down to half its depth: fewer, larger batches.
-        let open = slots.filter { !$0.stopping && $0.killStarted == nil && $0.jobs.count <= depth / 2 }
-        var written = Set<ObjectIdentifier>()
-        var progress = true
-        while progress, !pending.isEmpty {
-            progress = false
-            for slot in open where slot.jobs.count < depth {
-                guard var job = pending.popFirst() else { break }
-                // Its future is marked running once: a job back from a dead worker already is.
-                if !job.marked {
-                    guard job.start() else { progress = true; continue } // cancelled meanwhile
-                    job.marked = true
-                }
-                if slot.jobs.isEmpty { slot.headStarted = mc_monotonic_ns() }
-                slot.jobs.append(job)
-                let index = typeIndex(job.typeName)
-                if slot.definedTypes.insert(index).inserted {
-                    PoolRequest.define(index: index, typeName: job.typeName).appendFrame(to: &slot.outbox)
-                }
-                PoolRequest.run(id: job.id, type: index, count: UInt32(job.count), format: job.format, payload: job.payload)
-                    .appendFrame(to: &slot.outbox)
-                written.insert(ObjectIdentifier(slot))
-                progress = true
-            }
-        }
-        // One write per worker for the whole batch. A worker that cannot take it is dying: its
-        // exit is seen, and these jobs, not started, go back to the queue then.
-        for slot in open where written.contains(ObjectIdentifier(slot)) { flush(slot) }
-    }
-
-    /// Task types by the index workers know them by. Under the lock.
-    private var typeIndices: [String: UInt32] = [:]
-
-    private func typeIndex(_ name: String) -> UInt32 {
-        if let index = typeIndices[name] { return index }
-        let index = UInt32(typeIndices.count)
-        typeIndices[name] = index
-        return index
-    }
-
-    /// Under the lock: writes what the worker's socket takes now of its outbox, never blocking
-    /// (a worker busy sending a large reply is not reading; blocking here would deadlock both).
-    /// The rest goes when the socket is writable again (the manager polls for it).
-    private func flush(_ slot: PoolWorkerSlot) {
-        guard !slot.outbox.isEmpty else { return }
-        guard let written = try? slot.connection.writeAvailable(slot.outbox[...]) else {
-            slot.outbox.removeAll() // the worker is gone: its exit is seen, its jobs go back or fail
-            return
-        }
-        slot.outbox.removeFirst(written)
-    }
-
-    /// Starts a worker; false when none could be started (the back-off is then set).
+    /// Starts a worker; false when none could be started (the machine then backs off).
     private func startWorker() -> Bool {
-        let process: ChildProcess<PoolWorker>
-        let near: Connection
+        let link: PoolWorkerLink
         do {
             let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
             defer { far.close() }
-            process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil,
-                                   kind: startMethod.namePrefix + workerKind, daemon: true, startMethod: startMethod)
+            let process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil,
+                                       kind: startMethod.namePrefix + workerKind, daemon: true, startMethod: startMethod)
             try process.start()
-            near = parentEnd
+            link = PoolWorkerLink(process: process, connection: parentEnd)
         } catch {
-            // None could be started now (no descriptor, no process): try again after a back-off
-            // growing from 100 ms to 1 s, never in a loop. With no worker running, the queued
-            // tasks cannot wait for one: they fail, saying why.
-            let stranded: [PoolJob] = lock.withLock {
-                startBackoff = min(1_000_000_000, max(100_000_000, startBackoff * 2))
-                nextSpawnAllowed = mc_monotonic_ns() + startBackoff
-                guard !slots.contains(where: { !$0.stopping }) else { return [] }
-                defer { pending.removeAll() }
-                return Array(pending)
-            }
-            let failure = PoolError.cannotStartWorker(reason: "\(error)")
-            for job in stranded { job.finish(.failure(failure), by: nil) }
+            var actions: [PoolAction] = []
+            lock.withLock { machine.workerCouldNotStart(reason: "\(error)", now: mc_monotonic_ns(), into: &actions) }
+            perform(actions)
             return false
         }
-        let slot = PoolWorkerSlot(process: process, connection: near, exitDescriptor: process.exitFileDescriptor)
         lock.withLock {
-            startBackoff = 0
-            slots.append(slot)
+            let id = machine.workerStarted(link.identity, now: mc_monotonic_ns())
+            links[id] = link
         }
         return true
     }
 
-    /// Takes every reply that has arrived whole from `slot`'s worker, never waiting for more.
-    private func collectResults(_ slot: PoolWorkerSlot) {
-        guard !lock.withLock({ slot.receiveFailed }) else { return }
+    /// Takes every reply that has arrived whole from `worker`, never waiting for more.
+    private func collectReplies(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
+                                _ outboxes: PoolOutboxes) {
+        // Only the manager stops the listening (`channelFailed`): asked once.
+        guard lock.withLock({ machine.worker(worker)?.listening == true }) else { return }
+        var actions: [PoolAction] = []
         while true {
             let frame: [UInt8]
             do {
-                guard let next = try slot.connection.receiveAvailable() else { return }
+                guard let next = try link.connection.receiveAvailable() else { return }
+                let message = try WorkerMessage(frame: next)
                 frame = next
+                lock.withLock {
+                    switch message {
+                    case .reply(let id):
+                        machine.replyArrived(from: worker, id: id, now: mc_monotonic_ns(), into: &actions)
+                    case .initializerFailed(let report):
+                        machine.initializerFailed(in: worker, Self.initializerError(report, pid: link.identity.pid), into: &actions)
+                    }
+                }
             } catch {
-                receiveFailed(slot, error)
+                lock.withLock { machine.channelFailed(worker, error, into: &actions) }
+                perform(actions, outboxes: outboxes)
                 return
             }
-            guard frame.count >= PoolJob.replyOffset else {
-                receiveFailed(slot, WireError.corrupt(offset: 0, reason: "a reply of \(frame.count) byte(s), too short for a chunk id"))
-                return
-            }
-            let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-            // Id 0 reports the initializer, before any task: from anything else it would fail the whole queue.
-            if id == 0, initializer == nil || lock.withLock({ slot.tasksDone > 0 }) {
-                receiveFailed(slot, WireError.corrupt(offset: 0, reason: "a frame with id 0 (an initializer's report) when no initializer was running"))
-                return
-            }
-            if id == 0 { // the initializer failed; the worker exits, and `reap` fails its tasks with this
-                let reply = try? WorkerReply(wireBytes: Array(frame[8...]))
-                let pid = slot.process.pid ?? 0
-                let error: PoolError = switch reply {
-                case .failure(let type, let message)?, .codedFailure(let type, let message, _, _)?:
-                    .initializerFailed(pid: pid, type: type, message: message)
-                case .unknownTask(let name)?: .initializerFailed(pid: pid, type: "", message: "no task type named \(name)")
-                case .value?, nil: .initializerFailed(pid: pid, type: "", message: "an unreadable report")
-                }
-                lock.withLock { slot.initializerError = error; slot.stopping = true }
-                continue
-            }
-            let finished: PoolJob? = lock.withLock {
-                guard let head = slot.jobs.first, head.id == id else { return nil }
-                slot.jobs.removeFirst()
-                let now = mc_monotonic_ns()
-                let perTask = (now - slot.headStarted) / Int64(max(1, head.count))
-                averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
-                slot.headStarted = now
-                slot.tasksDone += head.count
-                initializerBackoff = 0
-                if let limit = maxTasksPerChild, slot.tasksDone >= limit, !slot.stopping {
-                    slot.stopping = true
-                    PoolRequest.stop.appendFrame(to: &slot.outbox)
-                    flush(slot)
-                }
-                return head
-            }
-            finished?.finish(.success(frame), by: slot.identity) // decoded by the job, which knows its output type
+            perform(actions, reply: frame, outboxes: outboxes)
+            actions.removeAll(keepingCapacity: true)
         }
     }
 
-    /// Reading from `slot`'s worker failed: it can never answer again, so its channel is no
-    /// longer read. A protocol error means the worker is alive but cannot be trusted: it is
-    /// killed, and `reap` fails (or retries) its running task with `PoolError.protocolError`.
-    /// End-of-file (the worker is ending, or closed its channel) is an ordinary death, but one
-    /// that holds tasks is killed too: it could no longer answer for them.
-    private func receiveFailed(_ slot: PoolWorkerSlot, _ error: any Error) {
-        let ended = switch error {
-        case ConnectionError.endOfFile, ConnectionError.truncatedMessage: true
-        default: false
-        }
-        lock.withLock {
-            slot.receiveFailed = true
-            slot.stopping = true
-            if !ended { slot.protocolError = String(describing: error) }
-            guard !ended || !slot.jobs.isEmpty, !slot.killed else { return }
-            slot.killStarted = slot.killStarted ?? mc_monotonic_ns()
-            slot.killed = true
-            try? slot.process.kill()
+    /// What an initializer's report says, as the error its tasks fail with.
+    private static func initializerError(_ report: WorkerReply?, pid: Int32) -> PoolError {
+        switch report {
+        case .failure(let type, let message)?, .codedFailure(let type, let message, _, _)?:
+            .initializerFailed(pid: pid, type: type, message: message)
+        case .unknownTask(let name)?: .initializerFailed(pid: pid, type: "", message: "no task type named \(name)")
+        case .value?, nil: .initializerFailed(pid: pid, type: "", message: "an unreadable report")
         }
     }
 
-    private func reap(_ slot: PoolWorkerSlot) {
-        collectResults(slot) // what it sent before it ended counts
-        _ = try? slot.process.join(timeout: .seconds(5))
-        let code = (try? slot.process.exitCode) ?? -SIGKILL
-        let pid = slot.process.pid ?? 0
-        // Its initializer failed: what it held and what is queued fail with that error.
-        let failedToStart: [PoolJob]? = lock.withLock {
-            guard slot.initializerError != nil else { return nil }
-            slots.removeAll { $0 === slot }
-            defer { slot.jobs.removeAll(); pending.removeAll() }
-            initializerBackoff = min(1_000_000_000, max(50_000_000, initializerBackoff * 2))
-            nextSpawnAllowed = mc_monotonic_ns() + initializerBackoff
-            return Array(slot.jobs) + Array(pending)
-        }
-        if let failedToStart, let error = slot.initializerError {
-            slot.connection.close()
-            _ = try? slot.process.close()
-            for job in failedToStart { job.finish(.failure(error), by: slot.identity) }
-            return
-        }
-        // The first job was running: it fails. The others had not started: back in the queue.
-        let (lost, protocolError): (PoolJob?, String?) = lock.withLock {
-            slots.removeAll { $0 === slot }
-            var jobs = slot.jobs
-            slot.jobs.removeAll()
-            var running = jobs.popFirst()
-            for job in jobs.reversed() { pending.prepend(job) }
-            if slot.abandonedJob != nil { return (nil, nil) } // failed already (timed out, or interrupted)
-            running?.deaths += 1
-            if var retried = running, retried.retriesLeft > 0 {
-                retried.retriesLeft -= 1
-                pending.prepend(retried)
-                running = nil
-            }
-            return (running, slot.protocolError)
-        }
-        slot.connection.close()
-        _ = try? slot.process.close()
-        if let running = lost {
-            running.finish(.failure(protocolError.map {
-                PoolError.protocolError(pid: pid, reason: $0, task: running.summary(), attempts: running.deaths)
-            } ?? PoolError.workerDied(pid: pid, exitCode: code, task: running.summary(), attempts: running.deaths)), by: slot.identity)
-        }
-    }
-
-    /// Under the lock: stops the workers of running tasks past their timeout, and returns those
-    /// tasks, to be failed once the lock is released (their callbacks may call the pool).
-    private func enforceTimeouts() -> [(PoolJob, Duration, WorkerIdentity)] {
-        var overdue: [(PoolJob, Duration, WorkerIdentity)] = []
-        let now = mc_monotonic_ns()
-        for slot in slots {
-            if let started = slot.killStarted {
-                if now - started >= killGrace.nanosecondsForPool, !slot.killed {
-                    slot.killed = true
-                    try? slot.process.kill()
-                }
-                continue
-            }
-            guard let head = slot.jobs.first, let timeout = head.timeout else { continue }
-            if now - slot.headStarted >= timeout.nanosecondsForPool {
-                slot.abandonedJob = head
-                stop(slot)
-                overdue.append((head, timeout, slot.identity))
-            }
-        }
-        return overdue
-    }
-
-    /// Milliseconds until the next deadline (a task's timeout, a kill's grace), or -1.
-    private func nextWakeMilliseconds() -> Int32 {
-        let now = mc_monotonic_ns()
-        var earliest: Int64?
-        for slot in slots {
-            var due: Int64?
-            if let started = slot.killStarted, !slot.killed {
-                due = started + killGrace.nanosecondsForPool
-            } else if slot.killStarted == nil, let timeout = slot.jobs.first?.timeout {
-                due = slot.headStarted + timeout.nanosecondsForPool
-            }
-            if let due { earliest = min(earliest ?? due, due) }
-        }
-        guard let earliest else { return -1 }
-        return Int32(clamping: max(0, (earliest - now + 999_999) / 1_000_000))
+    /// The worker ended: what it sent before it ended counts, then the machine decides.
+    private func reap(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
+                      _ outboxes: PoolOutboxes) {
+        collectReplies(worker, link, outboxes)
+        _ = try? link.process.join(timeout: .seconds(5))
+        let code = (try? link.process.exitCode) ?? -SIGKILL
+        var actions: [PoolAction] = []
+        lock.withLock { machine.workerExited(worker, exitCode: code, now: mc_monotonic_ns(), into: &actions) }
+        perform(actions, outboxes: outboxes)
     }
 }
 
-/// One chunk of tasks on its way through the pool. Its closures are shared by all the chunks of
-/// one call (`enqueueChunks`).
-struct PoolJob: Sendable {
-    let id: UInt64
-    /// The chunk's place in its call.
-    let index: Int
-    let typeName: String
-    /// How many tasks the chunk holds.
-    let count: Int
-    /// The tasks of the chunk, as `PoolChunk` writes them in `format`.
-    let format: ChunkFormat
-    let payload: [UInt8]
-    let timeout: Duration?
-    /// Runs left for it if its worker dies.
-    var retriesLeft: Int
-    /// How many workers died while running it.
-    var deaths = 0
-    /// Marks the future running; false when it was cancelled (the task is then dropped).
-    let start: @Sendable () -> Bool
-    let cancel: @Sendable () -> Void
-    let describe: @Sendable (PoolJob) -> String
-    /// Decodes the worker's reply frame (the body after the chunk's id), or passes the error on,
-    /// with the worker that ran it.
-    let decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void
-    /// Whether `start` was called (the future is running).
-    var marked = false
-
-    /// Where a reply frame's body starts, after the chunk's id.
-    static let replyOffset = 8
-
-    /// The task, described (for errors).
-    func summary() -> String { describe(self) }
-
-    func finish(_ outcome: Result<[UInt8], any Error>, by worker: WorkerIdentity?) { decode(self, outcome, worker) }
+/// What the manager has still to write to each worker (its socket was full). Made and used by
+/// the manager thread alone: only the manager sends.
+final class PoolOutboxes {
+    var bytes: [PoolMachine.WorkerID: [UInt8]] = [:]
 }
 
-/// A worker process and what the pool gave it. Guarded by the pool's lock.
-final class PoolWorkerSlot: @unchecked Sendable { // every field is guarded by the owning pool's lock
+/// A worker's process and its channel, as the manager reaches them.
+struct PoolWorkerLink: Sendable {
     let process: ChildProcess<PoolWorker>
+    let connection: Connection
+    /// Readable once the worker has ended (-1: none could be had; it is polled for).
+    let exitDescriptor: Int32
     /// Its pid and name, fixed once started.
     let identity: WorkerIdentity
-    let connection: Connection
-    let exitDescriptor: Int32
-    /// In flight, in the order sent: the first is running.
-    var jobs = Deque<PoolJob>()
-    /// When the first job started (CLOCK_MONOTONIC ns).
-    var headStarted: Int64 = 0
-    var tasksDone = 0
-    /// The task types this worker has been told about.
-    var definedTypes = Set<UInt32>()
-    /// Request frames not written yet (the worker's socket was full).
-    var outbox: [UInt8] = []
-    /// Told to stop (max tasks reached, or stopped for a timeout): gets no more tasks.
-    var stopping = false
-    /// When SIGTERM was sent for a timeout; `killed` once SIGKILL followed (or was sent at
-    /// once, for a protocol error).
-    var killStarted: Int64?
-    var killed = false
-    /// Reading its channel failed: it is no longer read (`protocolError` says why, unless it
-    /// was end-of-file).
-    var receiveFailed = false
-    var protocolError: String?
-    /// The running job already failed (timed out, or interrupted), so its worker's death does
-    /// not fail it twice.
-    var abandonedJob: PoolJob?
-    /// Set when the worker's initializer failed (it then exits).
-    var initializerError: PoolError?
 
-    init(process: ChildProcess<PoolWorker>, connection: Connection, exitDescriptor: Int32) {
+    init(process: ChildProcess<PoolWorker>, connection: Connection) {
         self.process = process
-        identity = WorkerIdentity(pid: process.pid ?? 0, name: process.name)
         self.connection = connection
-        self.exitDescriptor = exitDescriptor
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    var nanosecondsForPool: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? Int64.max : scaled &+ attoseconds / 1_000_000_000
+        exitDescriptor = process.exitFileDescriptor
+        identity = WorkerIdentity(pid: process.pid ?? 0, name: process.name)
     }
 }

@@ -1,0 +1,417 @@
+import DequeModule
+import MulticoreProcessing
+import MulticoreThreading
+
+/// The process pool's policy as a state machine: which worker runs which chunk, how far ahead a
+/// worker is fed, what a worker's death, a timeout, a cancel, a broken channel or a failed
+/// initializer does to the chunks, when a worker is started, stopped, killed or replaced.
+///
+/// It takes events (a chunk submitted, a worker started or not, a reply, a broken channel, a
+/// worker's exit, the clock) and answers with `PoolAction`s for the caller to perform: it holds
+/// no lock, makes no system call and reads no clock (`now` is passed in, CLOCK_MONOTONIC ns).
+/// `PoolSupervisor` runs it under its lock and performs the actions after unlocking; the tests
+/// drive it with no process at all.
+///
+/// The one call out is a job's `start`, which marks its future running (false: cancelled).
+struct PoolMachine {
+    struct Settings {
+        var maxWorkers: Int
+        var maxTasksPerChild: Int?
+        /// Nanoseconds between SIGTERM and SIGKILL for a worker stopped for a timeout or a cancel.
+        var killGrace: Int64
+        var hasInitializer: Bool
+    }
+
+    /// A worker's number, given by `workerStarted`, never reused.
+    typealias WorkerID = Int
+
+    /// Where a worker is in its life. It ends when its exit is reported (`workerExited`).
+    enum Life: Equatable {
+        /// Takes chunks.
+        case serving
+        /// Takes no more chunks and ends after those it holds: it reached `maxTasksPerChild` (it
+        /// was told to stop), or its channel ended.
+        case retiring
+        /// Its initializer threw: it exits, and what it held and what is queued then fail with this.
+        case initializerFailed(PoolError)
+        /// Sent SIGTERM at `since` (a timeout, a cancel); SIGKILL follows after the grace.
+        case stopping(since: Int64)
+        /// Sent SIGKILL (the grace passed, or its channel broke the protocol).
+        case killed
+    }
+
+    struct Worker {
+        let id: WorkerID
+        let identity: WorkerIdentity
+        var life = Life.serving
+        /// In flight, in the order sent: the first is running.
+        var jobs = Deque<PoolJob>()
+        /// When the first job started.
+        var headStarted: Int64
+        var tasksDone = 0
+        /// The task types this worker was told about.
+        var definedTypes = Set<UInt32>()
+        /// The running job failed already (timed out, or cancelled): its death does not fail it again.
+        var abandonedHead = false
+        /// Its channel is still read (false once reading failed).
+        var listening = true
+        /// Why its channel could not be trusted: its running job fails with this when it ends.
+        var protocolError: String?
+
+        /// Whether it takes chunks now.
+        var isServing: Bool { life == .serving }
+    }
+
+    let settings: Settings
+    private(set) var pending = Deque<PoolJob>()
+    private(set) var workers: [Worker] = []
+    private(set) var shuttingDown = false
+    private var nextWorkerID = 1
+    /// No worker is started before this after a start failed.
+    private(set) var nextStartAllowed: Int64 = 0
+    /// Before a worker is started after the initializer failed: 50 ms, doubling up to 1 s with
+    /// each failure in a row, 0 once a worker answers a chunk. Workers are only started for
+    /// queued work meanwhile, so a broken initializer never spins.
+    private var initializerBackoff: Int64 = 0
+    /// Before trying again after a worker could not be started: 100 ms doubling up to 1 s, 0
+    /// once one starts.
+    private var startBackoff: Int64 = 0
+    /// How long a task takes, on average (a moving average of the time between a worker's
+    /// replies), which sets how many tasks a worker is given ahead.
+    private(set) var averageTaskNanoseconds: Int64 = 1_000_000_000
+    /// Task types by the index workers know them by.
+    private var typeIndices: [String: UInt32] = [:]
+
+    init(settings: Settings) { self.settings = settings }
+
+    // MARK: Work coming in and going away
+
+    /// Queues `jobs`. - Throws: `ExecutorError.shutDown` after `shutdown` or `terminate`.
+    mutating func submit<S: Sequence<PoolJob>>(_ jobs: S) throws(ExecutorError) {
+        guard !shuttingDown else { throw .shutDown }
+        pending.append(contentsOf: jobs)
+    }
+
+    /// Stops the jobs `ids` wherever they are: a queued one is dropped, one given to a worker
+    /// but not started is taken back, a running one's worker is stopped (SIGTERM, then SIGKILL
+    /// after the grace) and replaced. Each fails with `CancellationError`.
+    mutating func interrupt(_ ids: Set<UInt64>, now: Int64, into actions: inout [PoolAction]) {
+        pending.removeAll { job in
+            guard ids.contains(job.id) else { return false }
+            actions.append(.fail(job, CancellationError(), by: nil))
+            return true
+        }
+        for index in workers.indices {
+            guard let head = workers[index].jobs.first else { continue }
+            switch workers[index].life {
+            case .serving, .retiring:
+                if ids.contains(head.id) {
+                    stop(index, now: now, into: &actions)
+                    workers[index].abandonedHead = true
+                    actions.append(.fail(head, CancellationError(), by: workers[index].identity))
+                }
+            case .stopping, .killed, .initializerFailed: break // ending anyway; its head fails then
+            }
+            // Given but not started: its reply, if one comes, is not the head's and is ignored.
+            let given = workers[index].jobs.dropFirst()
+            guard given.contains(where: { ids.contains($0.id) }) else { continue }
+            for job in given where ids.contains(job.id) { actions.append(.fail(job, CancellationError(), by: nil)) }
+            workers[index].jobs = [head] + given.filter { !ids.contains($0.id) }
+        }
+    }
+
+    /// No more jobs; with `cancelFutures`, the queued ones are cancelled.
+    mutating func shutdown(cancelFutures: Bool, into actions: inout [PoolAction]) {
+        shuttingDown = true
+        guard cancelFutures else { return }
+        for job in pending { actions.append(.cancel(job)) }
+        pending.removeAll()
+    }
+
+    /// Stops now: queued jobs are cancelled, every worker gets SIGTERM (its running job fails
+    /// as a death when it ends).
+    mutating func terminate(into actions: inout [PoolAction]) {
+        shuttingDown = true
+        for job in pending { actions.append(.cancel(job)) }
+        pending.removeAll()
+        for worker in workers { actions.append(.terminate(worker.id)) }
+    }
+
+    // MARK: Planning
+
+    enum Plan: Equatable {
+        /// Shut down and drained: the workers are told to stop and waited for.
+        case finished
+        /// Start this many workers, then plan again.
+        case start(Int)
+        /// Wait for an event at most this long (-1: no limit), after the actions.
+        case wait(milliseconds: Int32)
+    }
+
+    /// What to do next: start workers, or hand queued jobs to workers (`send` actions) and wait.
+    mutating func plan(now: Int64, into actions: inout [PoolAction]) -> Plan {
+        let busy = workers.contains { !$0.jobs.isEmpty }
+        if shuttingDown, pending.isEmpty, !busy { return .finished }
+        let serving = workers.count(where: \.isServing)
+        let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty)
+        if serving < settings.maxWorkers, wanted, now >= nextStartAllowed { return .start(settings.maxWorkers - serving) }
+        dispatch(now: now, into: &actions)
+        var milliseconds = nextWakeMilliseconds(now: now)
+        if serving < settings.maxWorkers, wanted {
+            let retry = Int32(clamping: max(1, (nextStartAllowed - now) / 1_000_000))
+            milliseconds = milliseconds < 0 ? retry : min(milliseconds, retry)
+        }
+        return .wait(milliseconds: milliseconds)
+    }
+
+    /// Whether a plan made when the pool was `shuttingDown` is stale: a shutdown came since, or
+    /// queued jobs could go to a worker now (asked just before the caller sleeps).
+    func hasNews(since shuttingDownThen: Bool) -> Bool {
+        shuttingDown != shuttingDownThen || (!pending.isEmpty && workers.contains { $0.isServing && $0.jobs.count < 2 })
+    }
+
+    /// Hands queued jobs to serving workers, round robin, each up to its prefetch depth, one
+    /// `send` per worker. Short tasks get a deep prefetch (a worker never waits for the
+    /// manager); long ones a shallow one, so that a free worker can take the next task.
+    private mutating func dispatch(now: Int64, into actions: inout [PoolAction]) {
+        guard !pending.isEmpty else { return }
+        let average = averageTaskNanoseconds
+        let depth = average < 50_000 ? 64 : average < 200_000 ? 32 : average < 5_000_000 ? 4 : 2
+        // A worker is topped up once it is down to half its depth: fewer, larger batches.
+        let open = workers.indices.filter { workers[$0].isServing && workers[$0].jobs.count <= depth / 2 }
+        var requests = [[PoolRequest]](repeating: [], count: open.count)
+        var progress = true
+        while progress, !pending.isEmpty {
+            progress = false
+            for (slot, index) in open.enumerated() where workers[index].jobs.count < depth {
+                guard var job = pending.popFirst() else { break }
+                // Its future is marked running once: a job back from a dead worker already is.
+                if !job.marked {
+                    guard job.start() else { progress = true; continue } // cancelled meanwhile
+                    job.marked = true
+                }
+                if workers[index].jobs.isEmpty { workers[index].headStarted = now }
+                workers[index].jobs.append(job)
+                let type = typeIndex(job.typeName)
+                if workers[index].definedTypes.insert(type).inserted {
+                    requests[slot].append(.define(index: type, typeName: job.typeName))
+                }
+                requests[slot].append(.run(id: job.id, type: type, count: UInt32(job.count), format: job.format, payload: job.payload))
+                progress = true
+            }
+        }
+        for (slot, index) in open.enumerated() where !requests[slot].isEmpty {
+            actions.append(.send(workers[index].id, requests[slot]))
+        }
+    }
+
+    private mutating func typeIndex(_ name: String) -> UInt32 {
+        if let index = typeIndices[name] { return index }
+        let index = UInt32(typeIndices.count)
+        typeIndices[name] = index
+        return index
+    }
+
+    /// Milliseconds until the next deadline (a task's timeout, a kill's grace), or -1.
+    private func nextWakeMilliseconds(now: Int64) -> Int32 {
+        var earliest: Int64?
+        for worker in workers {
+            let due: Int64? = switch worker.life {
+            case .stopping(let since): since + settings.killGrace
+            case .killed: nil
+            case .serving, .retiring, .initializerFailed: worker.jobs.first?.timeout.map { worker.headStarted + $0.nanosecondsForPool }
+            }
+            if let due { earliest = min(earliest ?? due, due) }
+        }
+        guard let earliest else { return -1 }
+        return Int32(clamping: max(0, (earliest - now + 999_999) / 1_000_000))
+    }
+
+    // MARK: Workers starting
+
+    /// A worker started: it serves from now on. Returns its number.
+    mutating func workerStarted(_ identity: WorkerIdentity, now: Int64) -> WorkerID {
+        startBackoff = 0
+        let id = nextWorkerID
+        nextWorkerID += 1
+        workers.append(Worker(id: id, identity: identity, headStarted: now))
+        return id
+    }
+
+    /// No worker could be started now (no descriptor, no process): try again after the
+    /// back-off, never in a loop. With no worker serving, the queued jobs cannot wait for one:
+    /// they fail, saying why.
+    mutating func workerCouldNotStart(reason: String, now: Int64, into actions: inout [PoolAction]) {
+        startBackoff = min(1_000_000_000, max(100_000_000, startBackoff * 2))
+        nextStartAllowed = now + startBackoff
+        guard !workers.contains(where: \.isServing) else { return }
+        let failure = PoolError.cannotStartWorker(reason: reason)
+        for job in pending { actions.append(.fail(job, failure, by: nil)) }
+        pending.removeAll()
+    }
+
+    // MARK: What workers say
+
+    /// A reply for chunk `id` came from `worker`: if it is the running job's, that job is done
+    /// (`deliver`), and the next one starts; any other (a chunk that was cancelled) is ignored.
+    mutating func replyArrived(from worker: WorkerID, id: UInt64, now: Int64, into actions: inout [PoolAction]) {
+        guard let index = index(of: worker), let head = workers[index].jobs.first, head.id == id else { return }
+        workers[index].jobs.removeFirst()
+        let perTask = (now - workers[index].headStarted) / Int64(max(1, head.count))
+        averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
+        workers[index].headStarted = now
+        workers[index].tasksDone += head.count
+        initializerBackoff = 0
+        if let limit = settings.maxTasksPerChild, workers[index].tasksDone >= limit, workers[index].isServing {
+            workers[index].life = .retiring
+            actions.append(.send(worker, [.stop]))
+        }
+        actions.append(.deliver(head, by: workers[index].identity))
+    }
+
+    /// `worker` reported that its initializer threw. From a worker that ran no initializer, or
+    /// after its first reply, that is a protocol error (a task forging it would fail the queue).
+    mutating func initializerFailed(in worker: WorkerID, _ error: PoolError, into actions: inout [PoolAction]) {
+        guard let index = index(of: worker) else { return }
+        guard settings.hasInitializer, workers[index].tasksDone == 0 else {
+            let reason = "a frame with id 0 (an initializer's report) when no initializer was running"
+            channelFailed(worker, WireError.corrupt(offset: 0, reason: reason), into: &actions)
+            return
+        }
+        // One already being stopped or killed ends anyway, as a death.
+        guard workers[index].isServing || workers[index].life == .retiring else { return }
+        workers[index].life = .initializerFailed(error)
+    }
+
+    /// Reading `worker`'s channel failed with `error`: it is no longer read. End of file (the
+    /// worker is ending, or closed its channel) is an ordinary end, unless the worker holds
+    /// chunks: it could no longer answer for them. Anything else means it cannot be trusted.
+    /// Either way it is killed, and its running job fails (or runs again) when it ends.
+    mutating func channelFailed(_ worker: WorkerID, _ error: any Error, into actions: inout [PoolAction]) {
+        guard let index = index(of: worker) else { return }
+        let ended = switch error {
+        case ConnectionError.endOfFile, ConnectionError.truncatedMessage: true
+        default: false
+        }
+        workers[index].listening = false
+        if !ended { workers[index].protocolError = String(describing: error) }
+        switch workers[index].life {
+        case .killed:
+            return
+        case .initializerFailed:
+            // It exits by itself; one that talks nonsense meanwhile is not waited for.
+            if !ended { actions.append(.kill(worker)) }
+            return
+        case .serving, .retiring, .stopping:
+            guard !ended || !workers[index].jobs.isEmpty else {
+                if workers[index].isServing { workers[index].life = .retiring }
+                return
+            }
+            workers[index].life = .killed
+            actions.append(.kill(worker))
+        }
+    }
+
+    /// `worker` ended with `exitCode` (-N for signal N), after what it sent was read. Its
+    /// running job fails (or, with retries left, runs again elsewhere) unless it failed already;
+    /// the jobs it held and had not started go back to the front of the queue. If its
+    /// initializer failed, what it held and what is queued fail with that error.
+    mutating func workerExited(_ worker: WorkerID, exitCode: Int32, now: Int64, into actions: inout [PoolAction]) {
+        guard let index = index(of: worker) else { return }
+        let ended = workers.remove(at: index)
+        actions.append(.release(worker))
+        if case .initializerFailed(let error) = ended.life {
+            initializerBackoff = min(1_000_000_000, max(50_000_000, initializerBackoff * 2))
+            nextStartAllowed = now + initializerBackoff
+            for job in ended.jobs { actions.append(.fail(job, error, by: ended.identity)) }
+            for job in pending { actions.append(.fail(job, error, by: ended.identity)) }
+            pending.removeAll()
+            return
+        }
+        var jobs = ended.jobs
+        guard var running = jobs.popFirst() else { return }
+        for job in jobs.reversed() { pending.prepend(job) }
+        if ended.abandonedHead { return } // failed already (timed out, or cancelled)
+        running.deaths += 1
+        if running.retriesLeft > 0 {
+            running.retriesLeft -= 1
+            pending.prepend(running)
+            return
+        }
+        let pid = ended.identity.pid
+        let failure = ended.protocolError.map {
+            PoolError.protocolError(pid: pid, reason: $0, task: running.summary(), attempts: running.deaths)
+        } ?? PoolError.workerDied(pid: pid, exitCode: exitCode, task: running.summary(), attempts: running.deaths)
+        actions.append(.fail(running, failure, by: ended.identity))
+    }
+
+    /// The pool finished (`Plan.finished`) and its workers were stopped and waited for.
+    mutating func workersReleased() { workers.removeAll() }
+
+    // MARK: The clock
+
+    /// Enforces deadlines: a running job past its timeout fails and its worker gets SIGTERM; a
+    /// worker still alive `killGrace` after SIGTERM gets SIGKILL.
+    mutating func tick(now: Int64, into actions: inout [PoolAction]) {
+        for index in workers.indices {
+            switch workers[index].life {
+            case .killed:
+                continue
+            case .stopping(let since):
+                if now - since >= settings.killGrace {
+                    workers[index].life = .killed
+                    actions.append(.kill(workers[index].id))
+                }
+            case .serving, .retiring, .initializerFailed:
+                guard let head = workers[index].jobs.first, let timeout = head.timeout,
+                      now - workers[index].headStarted >= timeout.nanosecondsForPool else { continue }
+                workers[index].abandonedHead = true
+                stop(index, now: now, into: &actions)
+                actions.append(.fail(head, PoolError.timedOut(after: timeout, task: head.summary()), by: workers[index].identity))
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// SIGTERM to the worker, which takes no more jobs; SIGKILL follows after the grace.
+    private mutating func stop(_ index: Int, now: Int64, into actions: inout [PoolAction]) {
+        workers[index].life = .stopping(since: now)
+        actions.append(.terminate(workers[index].id))
+    }
+
+    func index(of worker: WorkerID) -> Int? { workers.firstIndex { $0.id == worker } }
+
+    /// The worker numbered `id`, if it has not ended.
+    func worker(_ id: WorkerID) -> Worker? { index(of: id).map { workers[$0] } }
+
+    /// Tasks queued, not yet given to a worker.
+    var queuedTasks: Int { pending.reduce(0) { $0 + $1.count } }
+}
+
+/// What `PoolMachine` asks of the process pool, in the order given.
+enum PoolAction {
+    /// Write these requests to the worker's channel.
+    case send(PoolMachine.WorkerID, [PoolRequest])
+    /// Send the worker SIGTERM.
+    case terminate(PoolMachine.WorkerID)
+    /// Send the worker SIGKILL.
+    case kill(PoolMachine.WorkerID)
+    /// The reply just received from `worker` is this job's: decode it and complete the job.
+    case deliver(PoolJob, by: WorkerIdentity)
+    /// The job failed with this error, run by this worker (nil: no worker ran it).
+    case fail(PoolJob, any Error, by: WorkerIdentity?)
+    /// The job's future is cancelled (it never ran).
+    case cancel(PoolJob)
+    /// The worker ended: close its channel and let its process go.
+    case release(PoolMachine.WorkerID)
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    var nanosecondsForPool: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : scaled &+ attoseconds / 1_000_000_000
+    }
+}
