@@ -25,47 +25,12 @@ struct PoolMachine {
     /// A worker's number, given by `workerStarted`, never reused.
     typealias WorkerID = Int
 
-    /// Where a worker is in its life. It ends when its exit is reported (`workerExited`).
-    enum Life: Equatable {
-        /// Takes chunks.
-        case serving
-        /// Takes no more chunks and ends after those it holds: it reached `maxTasksPerChild` (it
-        /// was told to stop), or its channel ended.
-        case retiring
-        /// Its initializer threw: it exits, and what it held and what is queued then fail with this.
-        case initializerFailed(PoolError)
-        /// Sent SIGTERM at `since` (a timeout, a cancel); SIGKILL follows after the grace.
-        case stopping(since: Int64)
-        /// Sent SIGKILL (the grace passed, or its channel broke the protocol).
-        case killed
-    }
-
-    struct Worker {
-        let id: WorkerID
-        let identity: WorkerIdentity
-        var life = Life.serving
-        /// In flight, in the order sent: the first is running.
-        var jobs = Deque<PoolJob>()
-        /// When the first job started.
-        var headStarted: Int64
-        var tasksDone = 0
-        /// The task types this worker was told about.
-        var definedTypes = Set<UInt32>()
-        /// The running job failed already (timed out, or cancelled): its death does not fail it again.
-        var abandonedHead = false
-        /// Its channel is still read (false once reading failed).
-        var listening = true
-        /// Why its channel could not be trusted: its running job fails with this when it ends.
-        var protocolError: String?
-
-        /// Whether it takes chunks now.
-        var isServing: Bool { life == .serving }
-    }
-
     let settings: Settings
     private(set) var pending = Deque<PoolJob>()
     private(set) var workers: [Worker] = []
     private(set) var shuttingDown = false
+    /// `terminate` was called: jobs that come back from a worker are not run again.
+    private(set) var terminated = false
     private var nextWorkerID = 1
     /// No worker is started before this after a start failed.
     private(set) var nextStartAllowed: Int64 = 0
@@ -106,8 +71,7 @@ struct PoolMachine {
             switch workers[index].life {
             case .serving, .retiring:
                 if ids.contains(head.id) {
-                    stop(index, now: now, into: &actions)
-                    workers[index].abandonedHead = true
+                    stop(index, abandoning: head, now: now, into: &actions)
                     actions.append(.fail(head, CancellationError(), by: workers[index].identity))
                 }
             case .stopping, .killed, .initializerFailed: break // ending anyway; its head fails then
@@ -132,6 +96,7 @@ struct PoolMachine {
     /// as a death when it ends).
     mutating func terminate(into actions: inout [PoolAction]) {
         shuttingDown = true
+        terminated = true
         for job in pending { actions.append(.cancel(job)) }
         pending.removeAll()
         for worker in workers { actions.append(.terminate(worker.id)) }
@@ -167,7 +132,7 @@ struct PoolMachine {
     /// Whether a plan made when the pool was `shuttingDown` is stale: a shutdown came since, or
     /// queued jobs could go to a worker now (asked just before the caller sleeps).
     func hasNews(since shuttingDownThen: Bool) -> Bool {
-        shuttingDown != shuttingDownThen || (!pending.isEmpty && workers.contains { $0.isServing && $0.jobs.count < 2 })
+        shuttingDown != shuttingDownThen || (!pending.isEmpty && workers.contains { $0.isServing && $0.jobs.count < 2 && taskBudget(of: $0) > 0 })
     }
 
     /// Hands queued jobs to serving workers, round robin, each up to its prefetch depth, one
@@ -180,10 +145,13 @@ struct PoolMachine {
         // A worker is topped up once it is down to half its depth: fewer, larger batches.
         let open = workers.indices.filter { workers[$0].isServing && workers[$0].jobs.count <= depth / 2 }
         var requests = [[PoolRequest]](repeating: [], count: open.count)
+        // With maxTasksPerChild, a worker is given no task beyond its last: it is told to stop
+        // once it ran that many, and a task sent ahead would run past the limit.
+        var budget = open.map { taskBudget(of: workers[$0]) }
         var progress = true
         while progress, !pending.isEmpty {
             progress = false
-            for (slot, index) in open.enumerated() where workers[index].jobs.count < depth {
+            for (slot, index) in open.enumerated() where workers[index].jobs.count < depth && budget[slot] > 0 {
                 guard var job = pending.popFirst() else { break }
                 // Its future is marked running once: a job back from a dead worker already is.
                 if !job.marked {
@@ -192,6 +160,7 @@ struct PoolMachine {
                 }
                 if workers[index].jobs.isEmpty { workers[index].headStarted = now }
                 workers[index].jobs.append(job)
+                budget[slot] -= job.count
                 let type = typeIndex(job.typeName)
                 if workers[index].definedTypes.insert(type).inserted {
                     requests[slot].append(.define(index: type, typeName: job.typeName))
@@ -203,6 +172,12 @@ struct PoolMachine {
         for (slot, index) in open.enumerated() where !requests[slot].isEmpty {
             actions.append(.send(workers[index].id, requests[slot]))
         }
+    }
+
+    /// How many more tasks `worker` may be given: with maxTasksPerChild, those before its last.
+    private func taskBudget(of worker: Worker) -> Int {
+        guard let limit = settings.maxTasksPerChild else { return Int.max }
+        return limit - worker.tasksDone - worker.jobs.reduce(0) { $0 + $1.count }
     }
 
     private mutating func typeIndex(_ name: String) -> UInt32 {
@@ -234,7 +209,7 @@ struct PoolMachine {
         startBackoff = 0
         let id = nextWorkerID
         nextWorkerID += 1
-        workers.append(Worker(id: id, identity: identity, headStarted: now))
+        workers.append(Worker(id: id, identity: identity, headStarted: now, initialized: !settings.hasInitializer))
         return id
     }
 
@@ -253,10 +228,21 @@ struct PoolMachine {
     // MARK: What workers say
 
     /// A reply for chunk `id` came from `worker`: if it is the running job's, that job is done
-    /// (`deliver`), and the next one starts; any other (a chunk that was cancelled) is ignored.
+    /// (`deliver`, unless it failed already), and the next one starts; any other (a chunk that
+    /// was cancelled) is ignored. A reply before the initializer's report breaks the protocol.
     mutating func replyArrived(from worker: WorkerID, id: UInt64, now: Int64, into actions: inout [PoolAction]) {
-        guard let index = index(of: worker), let head = workers[index].jobs.first, head.id == id else { return }
+        guard let index = index(of: worker) else { return }
+        guard workers[index].initialized else {
+            let reason = "a reply for chunk \(id) before the initializer's report"
+            channelFailed(worker, WireError.corrupt(offset: 0, reason: reason), into: &actions)
+            return
+        }
+        guard let head = workers[index].jobs.first, head.id == id else { return }
         workers[index].jobs.removeFirst()
+        if workers[index].abandoned == id { // it failed already (timed out, or cancelled)
+            workers[index].abandoned = nil
+            return
+        }
         let perTask = (now - workers[index].headStarted) / Int64(max(1, head.count))
         averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
         workers[index].headStarted = now
@@ -269,15 +255,18 @@ struct PoolMachine {
         actions.append(.deliver(head, by: workers[index].identity))
     }
 
-    /// `worker` reported that its initializer threw. From a worker that ran no initializer, or
-    /// after its first reply, that is a protocol error (a task forging it would fail the queue).
-    mutating func initializerFailed(in worker: WorkerID, _ error: PoolError, into actions: inout [PoolAction]) {
+    /// `worker` reported how its initializer went: `error` if it threw, nil if it succeeded.
+    /// Only a worker with an initializer sends that report, first and once: any other is a
+    /// protocol error (a task forging a failure would otherwise fail the whole queue).
+    mutating func initializerReported(by worker: WorkerID, _ error: PoolError?, into actions: inout [PoolAction]) {
         guard let index = index(of: worker) else { return }
-        guard settings.hasInitializer, workers[index].tasksDone == 0 else {
-            let reason = "a frame with id 0 (an initializer's report) when no initializer was running"
+        guard !workers[index].initialized else {
+            let reason = "an initializer's report (a frame with id 0) when no initializer was running"
             channelFailed(worker, WireError.corrupt(offset: 0, reason: reason), into: &actions)
             return
         }
+        workers[index].initialized = true
+        guard let error else { return }
         // One already being stopped or killed ends anyway, as a death.
         guard workers[index].isServing || workers[index].life == .retiring else { return }
         workers[index].life = .initializerFailed(error)
@@ -329,9 +318,13 @@ struct PoolMachine {
             return
         }
         var jobs = ended.jobs
+        if let abandoned = ended.abandoned, jobs.first?.id == abandoned { jobs.removeFirst() } // failed already
+        if ended.stoppedByPool { // its end is the pool's doing: what it held runs elsewhere, charged nothing
+            requeue(jobs, into: &actions)
+            return
+        }
         guard var running = jobs.popFirst() else { return }
-        for job in jobs.reversed() { pending.prepend(job) }
-        if ended.abandonedHead { return } // failed already (timed out, or cancelled)
+        requeue(jobs, into: &actions)
         running.deaths += 1
         if running.retriesLeft > 0 {
             running.retriesLeft -= 1
@@ -347,6 +340,17 @@ struct PoolMachine {
 
     /// The pool finished (`Plan.finished`) and its workers were stopped and waited for.
     mutating func workersReleased() { workers.removeAll() }
+
+    /// Jobs a worker held without starting them go back to the front of the queue, in order;
+    /// after `terminate` they are not run: each fails with `FutureError.cancelled`, as a
+    /// cancelled future's `result()` does (its future is running, so it cannot be cancelled).
+    private mutating func requeue(_ jobs: Deque<PoolJob>, into actions: inout [PoolAction]) {
+        guard !terminated else {
+            for job in jobs { actions.append(.fail(job, FutureError.cancelled, by: nil)) }
+            return
+        }
+        for job in jobs.reversed() { pending.prepend(job) }
+    }
 
     // MARK: The clock
 
@@ -365,8 +369,7 @@ struct PoolMachine {
             case .serving, .retiring, .initializerFailed:
                 guard let head = workers[index].jobs.first, let timeout = head.timeout,
                       now - workers[index].headStarted >= timeout.nanosecondsForPool else { continue }
-                workers[index].abandonedHead = true
-                stop(index, now: now, into: &actions)
+                stop(index, abandoning: head, now: now, into: &actions)
                 actions.append(.fail(head, PoolError.timedOut(after: timeout, task: head.summary()), by: workers[index].identity))
             }
         }
@@ -374,8 +377,11 @@ struct PoolMachine {
 
     // MARK: Helpers
 
-    /// SIGTERM to the worker, which takes no more jobs; SIGKILL follows after the grace.
-    private mutating func stop(_ index: Int, now: Int64, into actions: inout [PoolAction]) {
+    /// SIGTERM to the worker, whose running `job` failed already and which takes no more jobs;
+    /// SIGKILL follows after the grace.
+    private mutating func stop(_ index: Int, abandoning job: PoolJob, now: Int64, into actions: inout [PoolAction]) {
+        workers[index].abandoned = job.id
+        workers[index].stoppedByPool = true
         workers[index].life = .stopping(since: now)
         actions.append(.terminate(workers[index].id))
     }
@@ -387,31 +393,4 @@ struct PoolMachine {
 
     /// Tasks queued, not yet given to a worker.
     var queuedTasks: Int { pending.reduce(0) { $0 + $1.count } }
-}
-
-/// What `PoolMachine` asks of the process pool, in the order given.
-enum PoolAction {
-    /// Write these requests to the worker's channel.
-    case send(PoolMachine.WorkerID, [PoolRequest])
-    /// Send the worker SIGTERM.
-    case terminate(PoolMachine.WorkerID)
-    /// Send the worker SIGKILL.
-    case kill(PoolMachine.WorkerID)
-    /// The reply just received from `worker` is this job's: decode it and complete the job.
-    case deliver(PoolJob, by: WorkerIdentity)
-    /// The job failed with this error, run by this worker (nil: no worker ran it).
-    case fail(PoolJob, any Error, by: WorkerIdentity?)
-    /// The job's future is cancelled (it never ran).
-    case cancel(PoolJob)
-    /// The worker ended: close its channel and let its process go.
-    case release(PoolMachine.WorkerID)
-}
-
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    var nanosecondsForPool: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? Int64.max : scaled &+ attoseconds / 1_000_000_000
-    }
 }

@@ -139,10 +139,13 @@ func readChunk(_ bytes: [UInt8], at offset: Int) -> [[UInt8]]? {
 }
 
 /// What a worker sends its pool: the reply to a chunk (its id, then `PoolReply`'s outcomes), or,
-/// before any chunk, the report that its initializer failed (id 0, then a `WorkerReply`).
+/// first of all from a worker with an initializer, how the initializer went (id 0, then nothing
+/// if it succeeded, else a `WorkerReply`).
 enum WorkerMessage {
     /// The reply to chunk `id`; its outcomes start at `replyBodyOffset`.
     case reply(id: UInt64)
+    /// The initializer succeeded.
+    case initialized
     /// The initializer threw (nil: its report could not be read).
     case initializerFailed(WorkerReply?)
 
@@ -155,12 +158,18 @@ enum WorkerMessage {
             throw .corrupt(offset: 0, reason: "a reply of \(frame.count) byte(s), too short for a chunk id")
         }
         let id = frame.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        self = id == 0 ? .initializerFailed(try? WorkerReply(wireBytes: Array(frame[Self.replyBodyOffset...]))) : .reply(id: id)
+        if id != 0 {
+            self = .reply(id: id)
+        } else if frame.count == Self.replyBodyOffset {
+            self = .initialized
+        } else {
+            self = .initializerFailed(try? WorkerReply(wireBytes: Array(frame[Self.replyBodyOffset...])))
+        }
     }
 
-    /// The frame body that reports an initializer's failure.
-    static func initializerReport(_ failure: WorkerReply) -> [UInt8] {
-        [UInt8](repeating: 0, count: replyBodyOffset) + failure.wireBytes // id 0: not a chunk's reply
+    /// The frame body that reports how an initializer went: `failure`, or nil if it succeeded.
+    static func initializerReport(_ failure: WorkerReply?) -> [UInt8] {
+        [UInt8](repeating: 0, count: replyBodyOffset) + (failure?.wireBytes ?? []) // id 0: not a chunk's reply
     }
 
     /// The start of a chunk's reply: room for the frame's header, then the chunk's id.

@@ -8,8 +8,8 @@ import MulticoreProcessing
 /// Tasks of any type can come: each type is found by its mangled name once, then cached.
 struct PoolWorker: ProcessTask {
     var channel: Connection
-    /// Run once before any task (Python's `initializer`); if it fails, the worker says so in a
-    /// frame with id 0 and exits.
+    /// Run once before any task (Python's `initializer`); the worker reports how it went in its
+    /// first frame (`WorkerMessage.initializerReport`), and exits if it failed.
     var initializer: PoolInitializer?
 
     /// This process's channel to its pool while it is a pool worker, else -1. Set once, before
@@ -18,9 +18,10 @@ struct PoolWorker: ProcessTask {
 
     func run() throws -> Int {
         Self.channelDescriptor = channel.fileDescriptor
-        if let initializer, let failure = initializer.run() {
-            try? channel.sendBytes(WorkerMessage.initializerReport(failure))
-            return 0
+        if let initializer {
+            let failure = initializer.run()
+            try channel.sendBytes(WorkerMessage.initializerReport(failure))
+            if failure != nil { return 0 }
         }
         var types: [UInt32: String] = [:]
         var found: [UInt32: any ProcessTask.Type] = [:]

@@ -15,6 +15,9 @@ enum Garbage: String, Codable, Sendable {
     /// A header announcing 1 MiB (within the pool's limit), a few bytes, then a long sleep: a
     /// reply that never ends.
     case endlessReply
+    /// A well-formed report that the worker's initializer failed, sent by a task (which a pool
+    /// used to believe during a worker's first task, failing every queued task with it).
+    case forgedInitializerFailure
 
     var bytes: [UInt8] {
         func header(announcing length: UInt32) -> [UInt8] {
@@ -27,6 +30,9 @@ enum Garbage: String, Codable, Sendable {
             var frame = (try? WireFrame.frame(Array(repeating: 7, count: 16))) ?? []
             frame[WireFrame.headerSize + 3] ^= 0x5A
             return frame
+        case .forgedInitializerFailure:
+            let report = WorkerMessage.initializerReport(.failure(type: "Forged", message: "not the initializer"))
+            return (try? WireFrame.frame(report)) ?? []
         case .hugeHeader: return header(announcing: 1 << 30)
         case .endlessReply: return header(announcing: 1 << 20)
         }
@@ -38,7 +44,7 @@ struct WritesToItsChannel: ProcessTask {
     func run() -> Int {
         let bytes = garbage.bytes
         _ = bytes.withUnsafeBytes { write(PoolWorker.channelDescriptor, $0.baseAddress, $0.count) }
-        if garbage != .badChecksum { sleep(60) } // killed long before, unless the pool is wedged
+        if garbage != .badChecksum, garbage != .forgedInitializerFailure { sleep(60) } // killed long before, unless the pool is wedged
         return 1
     }
 }
@@ -84,6 +90,24 @@ struct Carries: ProcessTask {
         let closer = JoinableThread(daemon: true) { pool.shutdown(wait: true) }
         try closer.start()
         #expect(try closer.join(timeout: testDeadline), "shutdown(wait: true) returned")
+    }
+
+    /// A task that forges its worker's initializer report fails alone, as a protocol error: the
+    /// report is only believed as the worker's first frame (the worker always sends it, failed
+    /// or not), so the tasks queued behind it run instead of failing with the forged error.
+    @Test func aForgedInitializerReportFailsOnlyTheTaskThatForgedIt() throws {
+        let runs = try SharedValue(0)
+        let pool = try ProcessPoolExecutor(maxWorkers: 1, initializer: Greet(text: "hi", runs: runs))
+        defer { pool.terminate() }
+        let forger = try pool.submit(WritesToItsChannel(garbage: .forgedInitializerFailure))
+        let others = try (0..<10).map { _ in try pool.submit(ReadGreeting()) }
+        let error = try forger.error(timeout: testDeadline)
+        guard case PoolError.protocolError(_, let reason, _, _)? = error else {
+            Issue.record("expected PoolError.protocolError, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("initializer's report"), "\(reason)")
+        for future in others { #expect(try future.result(timeout: testDeadline) == "hi") }
     }
 
     /// A reply that starts and never ends (a header within the limit, then nothing) never stops

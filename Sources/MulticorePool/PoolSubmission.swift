@@ -1,0 +1,105 @@
+import MulticoreProcessing
+import MulticoreThreading
+
+/// How work enters the process pool: tasks become jobs (`PoolJobs`) outside the lock, and are
+/// queued in the machine under it, with one wake-up of the manager per call.
+extension PoolSupervisor {
+    /// Schedules `task` on a worker and returns its future. Python: `submit(fn, *args)`.
+    /// - Parameter timeout: how long the task may run once a worker has started it.
+    /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
+    func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
+        let future = Future<Task.Output>()
+        try enqueue([task], for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+                    cancel: { _ = future.cancel() }) { outcome, worker in
+            switch outcome.flatMap({ outcomes in Result { try outcomes.allValues() } }) {
+            case .success(let outputs):
+                try? future.finish(outputs.first.map { .success($0) } ?? .failure(ProcessError.unreadableResult("an empty reply")),
+                                   by: worker)
+            case .failure(let error):
+                try? future.finish(.failure(error), by: worker)
+            }
+        }
+        return future
+    }
+
+    /// Schedules `tasks` as one chunk, run one after the other by one worker, and returns a
+    /// future of their outcomes in order. If the worker dies during the chunk, the whole chunk
+    /// fails (as Python's Pool fails a chunk). What `Pool` builds its maps on.
+    func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
+        let future = Future<ChunkOutcomes<Task.Output>>()
+        try enqueue(tasks, for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
+                    cancel: { _ = future.cancel() }) { outcome, worker in
+            try? future.finish(outcome, by: worker)
+        }
+        return future
+    }
+
+    /// Schedules one chunk whose outcome completes `future`; cancelling a task that awaits the
+    /// future stops the chunk even while it runs.
+    private func enqueue<Task: ProcessTask, Value>(
+        _ tasks: [Task], for future: Future<Value>, timeout: Duration?, start: @escaping @Sendable () -> Bool,
+        cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
+    ) throws {
+        // The path of every `submit`: one chunk, without the arrays and tuples of a map (in code
+        // not specialized for `Task`, each generic type costs a metadata lookup per call).
+        guard !tasks.isEmpty else {
+            if start() { finish(.success(.values([])), nil) }
+            return
+        }
+        let typeName = try PoolJobs.typeName(of: Task.self)
+        let format = try ChunkFormat.choose(for: tasks)
+        let payload = try PoolJobs.payload(tasks[...], as: format, frameLimit: channelFrameLimit)
+        let (describe, decode) = PoolJobs.closures(Task.self) { _, outcome, worker in finish(outcome, worker) }
+        let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
+            nextID += 1
+            try machine.submit(CollectionOfOne(PoolJob(
+                id: nextID, index: 0, typeName: typeName, count: tasks.count, format: format, payload: payload,
+                timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode)))
+            return nextID
+        }
+        wake()
+        future.setInterruptHandler { [weak self] in self?.interrupt([id]) }
+    }
+
+    /// Schedules `tasks` cut into chunks of `size` (the last may be shorter), each chunk one job,
+    /// all under one lock and with one wake-up: what a map does, without an array per chunk.
+    /// `finish` gets each chunk's index, outcome and worker as it completes; `start` is asked
+    /// before each chunk runs (false: it was cancelled, and is dropped). Returns the jobs' ids
+    /// (for `interrupt`).
+    @discardableResult
+    func enqueueChunks<Task: ProcessTask>(
+        of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
+    ) throws -> [UInt64] {
+        let size = max(1, size)
+        let chunks = stride(from: 0, to: tasks.count, by: size).map { tasks[$0 ..< min($0 + size, tasks.count)] }
+        let typeName = try PoolJobs.typeName(of: Task.self)
+        // One format for the call (a type's format is fixed once known), and closures shared by
+        // all its jobs: a map of 20k one-task chunks allocates nothing per chunk beyond its bytes.
+        let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
+        var encoded: [(index: Int, count: Int, payload: [UInt8])] = []
+        encoded.reserveCapacity(chunks.count)
+        for (index, tasks) in chunks.enumerated() {
+            guard !tasks.isEmpty else {
+                if start() { finish(index, .success(.values([])), nil) }
+                continue
+            }
+            encoded.append((index, tasks.count, try PoolJobs.payload(tasks, as: format, frameLimit: channelFrameLimit)))
+        }
+        guard !encoded.isEmpty else { return [] }
+        let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)
+        let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
+            let firstID = nextID + 1
+            try machine.submit(encoded.enumerated().lazy.map { offset, job in
+                PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
+                        payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, start: start, cancel: cancel,
+                        describe: describe, decode: decode)
+            })
+            nextID += UInt64(encoded.count)
+            return Array(firstID...nextID)
+        }
+        wake()
+        return ids
+    }
+}

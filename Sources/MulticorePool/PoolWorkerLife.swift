@@ -1,0 +1,49 @@
+import DequeModule
+import MulticoreThreading
+
+/// A worker as the pool's policy sees it: where it is in its life, and what it holds.
+extension PoolMachine {
+    /// Where a worker is in its life. It ends when its exit is reported (`workerExited`).
+    enum Life: Equatable {
+        /// Takes chunks.
+        case serving
+        /// Takes no more chunks and ends after those it holds: it reached `maxTasksPerChild` (it
+        /// was told to stop), or its channel ended.
+        case retiring
+        /// Its initializer threw: it exits, and what it held and what is queued then fail with this.
+        case initializerFailed(PoolError)
+        /// Sent SIGTERM at `since` (a timeout, a cancel); SIGKILL follows after the grace.
+        case stopping(since: Int64)
+        /// Sent SIGKILL (the grace passed, or its channel broke the protocol).
+        case killed
+    }
+
+    struct Worker {
+        let id: WorkerID
+        let identity: WorkerIdentity
+        var life = Life.serving
+        /// In flight, in the order sent: the first is running.
+        var jobs = Deque<PoolJob>()
+        /// When the first job started.
+        var headStarted: Int64
+        var tasksDone = 0
+        /// The task types this worker was told about.
+        var definedTypes = Set<UInt32>()
+        /// The job that failed already (timed out, or cancelled) while it ran here; it stays the
+        /// head until its reply or the worker's end, and fails no second time.
+        var abandoned: UInt64?
+        /// The pool stopped it (a timeout, a cancel): its end is no task's fault, and the jobs it
+        /// held go back to the queue, charged nothing.
+        var stoppedByPool = false
+        /// Its initializer's report came (always true without an initializer): the first frame
+        /// of a worker with an initializer is that report, and no later frame may be one.
+        var initialized: Bool
+        /// Its channel is still read (false once reading failed).
+        var listening = true
+        /// Why its channel could not be trusted: its running job fails with this when it ends.
+        var protocolError: String?
+
+        /// Whether it takes chunks now.
+        var isServing: Bool { life == .serving }
+    }
+}
