@@ -1,23 +1,27 @@
 /// A meeting point for a fixed number of threads: each `wait` blocks until `parties` threads
 /// have called it, then all are released together and the barrier is ready for the next cycle.
-/// Corresponds to Python's `threading.Barrier`.
-///
-/// States, as in Python (where they are the integers 0, 1, -1, -2):
-/// - `filling`: threads arrive; the last one runs the action and switches to `draining`.
-/// - `draining`: the released threads leave; the last to leave switches back to `filling`.
-///   New arrivals wait until then, so cycles never mix.
-/// - `resetting`: `reset()` was called with threads inside; they leave with `BrokenBarrierError`
-///   and the last to leave switches to `filling`.
-/// - `broken`: a wait timed out, the action threw, or `abort()` was called; every wait throws
-///   `BrokenBarrierError` until `reset()`.
+/// Corresponds to Python's `threading.Barrier`, with its states (see `BarrierPhase`).
 public final class Barrier: @unchecked Sendable { // all state is guarded by `condition`'s lock
-    enum State { case filling, draining, resetting, broken }
-
     private let condition = Condition(lock: Lock())
     private let action: (@Sendable () throws -> Void)?
     private let defaultTimeout: Duration?
-    private var state = State.filling
-    private var count = 0
+    private let cycle: Cycle
+
+    /// The phase and count, kept in memory.
+    private final class Cycle: BarrierStorage {
+        let condition: Condition
+        let parties: Int
+        var phase = BarrierPhase.filling
+        var count = 0
+
+        init(condition: Condition, parties: Int) {
+            self.condition = condition
+            self.parties = parties
+        }
+
+        func waitForChange(until deadline: Deadline) { _ = condition.wait(deadline: deadline) }
+        func notifyAll() { condition.notifyAllHeld() }
+    }
 
     /// The number of threads required to pass the barrier. Python: `Barrier.parties`.
     public let parties: Int
@@ -32,6 +36,7 @@ public final class Barrier: @unchecked Sendable { // all state is guarded by `co
         self.parties = parties
         self.defaultTimeout = timeout
         self.action = action
+        cycle = Cycle(condition: condition, parties: parties)
     }
 
     /// Waits until all parties have arrived, and returns this thread's arrival index, from 0 to
@@ -45,89 +50,24 @@ public final class Barrier: @unchecked Sendable { // all state is guarded by `co
     public func wait(timeout: Duration? = nil) throws -> Int {
         try checkTimeout(timeout)
         let deadline = Deadline.after(timeout ?? defaultTimeout)
-        return try condition.withLock { () throws -> Int in
-            try enter()
-            let index = count
-            count += 1
-            defer {
-                count -= 1
-                exit()
-            }
-            if index + 1 == parties {
-                try release()
-            } else {
-                try waitForRelease(deadline: deadline)
-            }
-            return index
-        }
-    }
-
-    /// Blocks while the previous cycle drains or a reset completes.
-    private func enter() throws(BrokenBarrierError) {
-        while state == .draining || state == .resetting {
-            _ = condition.wait(deadline: .never)
-        }
-        if state == .broken { throw BrokenBarrierError() }
-    }
-
-    /// The last arrival: run the action, then release everyone.
-    private func release() throws {
-        do {
-            try action?()
-            state = .draining
-            try condition.notifyAll()
-        } catch {
-            breakBarrier()
-            throw error
-        }
-    }
-
-    private func waitForRelease(deadline: Deadline) throws(BrokenBarrierError) {
-        while state == .filling {
-            if deadline.hasPassed {
-                breakBarrier()
-                throw BrokenBarrierError()
-            }
-            _ = condition.wait(deadline: deadline)
-        }
-        if state == .broken || state == .resetting { throw BrokenBarrierError() }
-    }
-
-    /// The last thread to leave a draining or resetting barrier opens it for the next cycle.
-    private func exit() {
-        if count == 0, state == .draining || state == .resetting {
-            state = .filling
-            condition.notifyAllHeld()
-        }
-    }
-
-    private func breakBarrier() {
-        state = .broken
-        condition.notifyAllHeld()
+        return try condition.withLock { try cycle.passThrough(deadline: deadline, action: action) }
     }
 
     /// Returns the barrier to its initial state; threads waiting in it get `BrokenBarrierError`.
     /// Corresponds to Python's `Barrier.reset()`.
     public func reset() {
-        condition.withLock {
-            if count > 0 {
-                if state == .filling || state == .broken { state = .resetting }
-            } else {
-                state = .filling
-            }
-            condition.notifyAllHeld()
-        }
+        condition.withLock { try? cycle.resetCycle() }
     }
 
     /// Breaks the barrier: current and future waits throw `BrokenBarrierError` until `reset()`.
     /// Corresponds to Python's `Barrier.abort()`.
     public func abort() {
-        condition.withLock { breakBarrier() }
+        condition.withLock { cycle.breakBarrier() }
     }
 
     /// The number of threads waiting in the current cycle. Python: `Barrier.n_waiting`.
-    public var waitingCount: Int { condition.withLock { state == .filling ? count : 0 } }
+    public var waitingCount: Int { condition.withLock { cycle.waitingCount } }
 
     /// Whether the barrier is broken. Python: `Barrier.broken`.
-    public var isBroken: Bool { condition.withLock { state == .broken } }
+    public var isBroken: Bool { condition.withLock { cycle.phase == .broken } }
 }

@@ -2,14 +2,12 @@ import MulticoreThreading
 import Synchronization
 
 /// A meeting point for a fixed number of threads in any processes. Corresponds to Python's
-/// `multiprocessing.Barrier`, with the same states as the threading `Barrier` (filling,
-/// draining, resetting, broken), kept in shared memory under a `SharedCondition`.
+/// `multiprocessing.Barrier`, with the threading `Barrier`'s state machine (`BarrierPhase`),
+/// kept in shared memory under a `SharedCondition`.
 ///
 /// The optional action belongs to a handle: it runs in the process whose thread arrives last,
 /// if that process's handle has one (a handle received by a child has none).
 public final class SharedBarrier: Codable, Sendable {
-    private enum State: UInt32 { case filling, draining, resetting, broken }
-
     let region: SharedRegion
     private let condition: SharedCondition
     private let action: (@Sendable () throws -> Void)?
@@ -50,15 +48,24 @@ public final class SharedBarrier: Codable, Sendable {
     /// The number of parties. Python: `Barrier.parties`.
     public var parties: Int { Int(partiesWord.pointee.load(ordering: .relaxed)) }
 
-    // Fields below are read and written only with the condition's lock held.
-    private var state: State {
-        get { State(rawValue: stateWord.pointee.load(ordering: .relaxed)) ?? .broken }
-        set { stateWord.pointee.store(newValue.rawValue, ordering: .relaxed) }
+    /// The phase and count, in the shared region; used with the condition's lock held.
+    private struct Cycle: BarrierStorage {
+        let barrier: SharedBarrier
+
+        var phase: BarrierPhase {
+            get { BarrierPhase(rawValue: barrier.stateWord.pointee.load(ordering: .relaxed)) ?? .broken }
+            nonmutating set { barrier.stateWord.pointee.store(newValue.rawValue, ordering: .relaxed) }
+        }
+        var count: Int {
+            get { Int(barrier.countWord.pointee.load(ordering: .relaxed)) }
+            nonmutating set { barrier.countWord.pointee.store(UInt32(newValue), ordering: .relaxed) }
+        }
+        var parties: Int { barrier.parties }
+        func waitForChange(until deadline: Deadline) throws { _ = try barrier.condition.wait(timeout: deadline.remaining) }
+        func notifyAll() throws { try barrier.condition.notifyAll() }
     }
-    private var count: Int {
-        get { Int(countWord.pointee.load(ordering: .relaxed)) }
-        set { countWord.pointee.store(UInt32(newValue), ordering: .relaxed) }
-    }
+
+    private var cycle: Cycle { Cycle(barrier: self) }
 
     /// Waits until all parties have arrived; returns this thread's arrival index (0 to
     /// parties - 1). Python: `Barrier.wait(timeout=None)`.
@@ -71,71 +78,25 @@ public final class SharedBarrier: Codable, Sendable {
         try checkTimeout(timeout)
         let stored = Int64(bitPattern: timeoutWord.pointee.load(ordering: .relaxed))
         let deadline = Deadline.after(timeout ?? (stored < 0 ? nil : .nanoseconds(stored)))
-        return try condition.withLock { () throws -> Int in
-            while state == .draining || state == .resetting {
-                try condition.wait()
-            }
-            if state == .broken { throw BrokenBarrierError() }
-            let index = count
-            count += 1
-            defer {
-                count -= 1
-                if count == 0, state == .draining || state == .resetting {
-                    state = .filling
-                    try? condition.notifyAll()
-                }
-            }
-            if index + 1 == parties {
-                do {
-                    try action?()
-                    state = .draining
-                    try condition.notifyAll()
-                } catch {
-                    state = .broken
-                    try? condition.notifyAll()
-                    throw error
-                }
-            } else {
-                while state == .filling {
-                    if deadline.hasPassed {
-                        state = .broken
-                        try? condition.notifyAll()
-                        throw BrokenBarrierError()
-                    }
-                    try condition.wait(timeout: deadline.remaining)
-                }
-                if state == .broken || state == .resetting { throw BrokenBarrierError() }
-            }
-            return index
-        }
+        return try condition.withLock { try cycle.passThrough(deadline: deadline, action: action) }
     }
 
     /// Returns the barrier to its initial state; waiters get `BrokenBarrierError`.
     /// Python: `Barrier.reset()`.
     @available(*, noasync, message: "blocks the thread")
     public func reset() throws {
-        try condition.withLock {
-            if count > 0 {
-                if state == .filling || state == .broken { state = .resetting }
-            } else {
-                state = .filling
-            }
-            try condition.notifyAll()
-        }
+        try condition.withLock { try cycle.resetCycle() }
     }
 
     /// Breaks the barrier until `reset()`. Python: `Barrier.abort()`.
     @available(*, noasync, message: "blocks the thread")
     public func abort() throws {
-        try condition.withLock {
-            state = .broken
-            try condition.notifyAll()
-        }
+        try condition.withLock { cycle.breakBarrier() }
     }
 
     /// The number of threads waiting in the current cycle. Python: `Barrier.n_waiting`.
-    public var waitingCount: Int { (try? condition.withLock { state == .filling ? count : 0 }) ?? 0 }
+    public var waitingCount: Int { (try? condition.withLock { cycle.waitingCount }) ?? 0 }
 
     /// Whether the barrier is broken. Python: `Barrier.broken`.
-    public var isBroken: Bool { (try? condition.withLock { state == .broken }) ?? true }
+    public var isBroken: Bool { (try? condition.withLock { cycle.phase == .broken }) ?? true }
 }
