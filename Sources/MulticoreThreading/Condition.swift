@@ -67,31 +67,15 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
         }
     }
 
-    /// Python's `_is_owned`: for an `RLock`, whether this thread owns it; for a `Lock`, which
-    /// has no owner, whether it is held at all.
-    private var isOwned: Bool {
+    /// The lock, as a condition uses it (`ConditionLock`).
+    private var conditionLock: any ConditionLock {
         switch underlying {
-        case .rlock(let lock): return lock.isOwnedByCurrentThread
-        case .lock(let lock): return lock.locked
+        case .lock(let lock): lock
+        case .rlock(let lock): lock
         }
     }
 
-    /// Python's `_release_save`: releases the lock whatever its recursion count and returns
-    /// that count (1 for a `Lock`).
-    private func releaseSave() -> Int {
-        switch underlying {
-        case .lock(let lock): lock.releaseHeld(); return 1
-        case .rlock(let lock): return lock.releaseSave()
-        }
-    }
-
-    /// Python's `_acquire_restore`.
-    private func acquireRestore(_ count: Int) {
-        switch underlying {
-        case .lock(let lock): lock.acquire()
-        case .rlock(let lock): lock.acquireRestore(count)
-        }
-    }
+    private var isOwned: Bool { conditionLock.isOwnedForCondition }
 
     // MARK: Waiting and notifying
 
@@ -121,7 +105,8 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
         let waiter = ThreadState.current.conditionWaiter
         _ = waiter.tryAcquire()
         waiters.append(waiter)
-        let saved = releaseSave()
+        let lock = conditionLock
+        let saved = lock.releaseSave()
         let notified: Bool
         if deadline.isNever {
             waiter.acquire()
@@ -129,7 +114,7 @@ public final class Condition: @unchecked Sendable { // `waiters` is guarded by t
         } else {
             notified = waiter.acquireUntil(deadline)
         }
-        acquireRestore(saved)
+        try? lock.acquireRestore(saved) // a thread lock's never throws
         if !notified, let index = waiters.firstIndex(where: { $0 === waiter }) {
             waiters.remove(at: index)
         }

@@ -81,10 +81,13 @@ public final class RLock: @unchecked Sendable { // `count` is touched only by th
         return try body()
     }
 
-    // MARK: Python's release-save / acquire-restore protocol, used by Condition.
+}
+
+extension RLock: ConditionLock {
+    package var isOwnedForCondition: Bool { isOwnedByCurrentThread }
 
     /// Releases every level at once and returns the count to restore later.
-    func releaseSave() -> Int {
+    package func releaseSave() -> Int {
         let saved = count
         count = 0
         ownerID.store(0, ordering: .relaxed)
@@ -92,7 +95,7 @@ public final class RLock: @unchecked Sendable { // `count` is touched only by th
         return saved
     }
 
-    func acquireRestore(_ saved: Int) {
+    package func acquireRestore(_ saved: Int) {
         lock.acquire()
         ownerID.store(Self.currentID, ordering: .relaxed)
         count = saved

@@ -100,12 +100,15 @@ public final class SharedCondition: Codable, Sendable {
         }
     }
 
-    private var isOwned: Bool {
+    /// The lock, as a condition uses it (`ConditionLock`).
+    private var conditionLock: any ConditionLock {
         switch underlying {
-        case .lock(let lock): lock.isOwnedByCurrentThread
-        case .rlock(let lock): lock.isOwnedByCurrentThread
+        case .lock(let lock): lock
+        case .rlock(let lock): lock
         }
     }
+
+    private var isOwned: Bool { conditionLock.isOwnedForCondition }
 
     // MARK: Waiting
 
@@ -121,20 +124,11 @@ public final class SharedCondition: Codable, Sendable {
         try checkTimeout(timeout)
         let deadline = Deadline.after(timeout)
         _ = sleeping.increment(1, bound: nil)
-        let levels: Int
-        switch underlying {
-        case .lock(let lock):
-            levels = 1
-            try lock.release()
-        case .rlock(let lock):
-            levels = lock.releaseFully()
-        }
+        let lock = conditionLock
+        let level = lock.releaseSave()
         let notified = wakeups.decrement(deadline: deadline)
         _ = woken.increment(1, bound: nil)
-        switch underlying {
-        case .lock(let lock): try lock.acquire()
-        case .rlock(let lock): try lock.acquireLevels(levels)
-        }
+        try lock.acquireRestore(level)
         return notified
     }
 

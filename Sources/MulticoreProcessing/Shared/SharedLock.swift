@@ -75,3 +75,14 @@ public final class SharedLock: Codable, Sendable {
         try withSharedLock(acquire: { try acquire() }, release: { try? release() }, body)
     }
 }
+
+extension SharedLock: ConditionLock {
+    package var isOwnedForCondition: Bool { isOwnedByCurrentThread }
+
+    package func releaseSave() -> Int {
+        try? release() // owned: checked by the condition first
+        return 1
+    }
+
+    package func acquireRestore(_ level: Int) throws { try acquire() }
+}

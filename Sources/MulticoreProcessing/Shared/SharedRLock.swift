@@ -62,16 +62,16 @@ public final class SharedRLock: Codable, Sendable {
     /// How many times the calling thread holds it (0 when it does not).
     public var recursionCount: Int { isOwnedByCurrentThread ? Int(level.pointee.load(ordering: .relaxed)) : 0 }
 
-    /// Releases every level the calling thread holds and returns how many (for `Condition.wait`).
-    func releaseFully() -> Int {
+    /// Releases every level the calling thread holds and returns how many (for `SharedCondition.wait`).
+    package func releaseSave() -> Int {
         let count = recursionCount
         level.pointee.store(0, ordering: .relaxed)
         _ = state.release()
         return count
     }
 
-    /// Acquires the lock and sets its level to `count`: how `Condition.wait` takes it back.
-    func acquireLevels(_ count: Int) throws {
+    /// Acquires the lock and sets its level to `count`: how `SharedCondition.wait` takes it back.
+    package func acquireRestore(_ count: Int) throws {
         defer { if state.owner == mc_gettid() { level.pointee.store(UInt32(count), ordering: .relaxed) } }
         try acquire()
     }
@@ -82,4 +82,8 @@ public final class SharedRLock: Codable, Sendable {
     public func withLock<R>(_ body: () throws -> R) throws -> R {
         try withSharedLock(acquire: { try acquire() }, release: { try? release() }, body)
     }
+}
+
+extension SharedRLock: ConditionLock {
+    package var isOwnedForCondition: Bool { isOwnedByCurrentThread }
 }
