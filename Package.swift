@@ -9,13 +9,13 @@ let strict: [SwiftSetting] = [
 let package = Package(
     name: "Multicore",
     products: [
-        // The umbrella: `import Multicore` gives threads and (later) processes.
+        // The umbrella: `import Multicore` gives threads, processes and pools.
         .library(name: "Multicore", targets: ["Multicore"]),
         // Python's threading, queue and the thread side of concurrent.futures.
         .library(name: "MulticoreThreading", targets: ["MulticoreThreading"]),
-        // Python's multiprocessing: processes, pipes, queues, shared memory (in progress: the wire format).
+        // Python's multiprocessing: processes, pipes, queues, shared memory, the wire format.
         .library(name: "MulticoreProcessing", targets: ["MulticoreProcessing"]),
-        // Process pools that never hang and never lose a task (in progress: ProcessPoolExecutor).
+        // Process pools that never hang and never lose a task: ProcessPoolExecutor, Pool, ThreadPool.
         .library(name: "MulticorePool", targets: ["MulticorePool"]),
         // Python's Listener and Client: connections between processes that did not start each
         // other, Python's among them. Not in the umbrella: its HMAC library stays out of workers.
@@ -58,12 +58,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
+        // The crash soak (`multicore soak` and its test): a tool, not library API.
+        .target(name: "MulticoreSoak", dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"], swiftSettings: strict),
         // The raw pthread references the benchmark compares against; linked by the CLI only.
         .target(name: "CMulticoreBench"),
         .executableTarget(
             name: "MulticoreCLI",
             dependencies: [
                 "Multicore",
+                "MulticoreSoak",
                 "CMulticoreBench",
             ],
             swiftSettings: strict
@@ -105,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MulticorePoolTests",
-            dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],
+            dependencies: ["MulticorePool", "MulticoreSoak", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Multicore
+import MulticoreSoak
 
 /// `multicore [command] [options]`. The arguments are parsed by hand: swift-argument-parser
 /// loads FoundationEssentials, and every worker process (a fresh copy of this executable) would

@@ -17,12 +17,3 @@ enum PoolAction {
     /// The worker ended: close its channel and let its process go.
     case release(PoolMachine.WorkerID)
 }
-
-extension Duration {
-    /// Whole nanoseconds, saturating.
-    var nanosecondsForPool: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? Int64.max : scaled &+ attoseconds / 1_000_000_000
-    }
-}

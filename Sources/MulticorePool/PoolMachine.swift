@@ -194,7 +194,7 @@ struct PoolMachine {
             let due: Int64? = switch worker.life {
             case .stopping(let since): since + settings.killGrace
             case .killed: nil
-            case .serving, .retiring, .initializerFailed: worker.jobs.first?.timeout.map { worker.headStarted + $0.nanosecondsForPool }
+            case .serving, .retiring, .initializerFailed: worker.jobs.first?.timeout.map { worker.headStarted + $0.nanoseconds }
             }
             if let due { earliest = min(earliest ?? due, due) }
         }
@@ -231,7 +231,8 @@ struct PoolMachine {
     /// (`deliver`, unless it failed already), and the next one starts; any other (a chunk that
     /// was cancelled) is ignored. A reply before the initializer's report breaks the protocol.
     mutating func replyArrived(from worker: WorkerID, id: UInt64, now: Int64, into actions: inout [PoolAction]) {
-        guard let index = index(of: worker) else { return }
+        // A channel that broke is believed no more, whatever follows on it.
+        guard let index = index(of: worker), workers[index].listening else { return }
         guard workers[index].initialized else {
             let reason = "a reply for chunk \(id) before the initializer's report"
             channelFailed(worker, WireError.corrupt(offset: 0, reason: reason), into: &actions)
@@ -259,7 +260,7 @@ struct PoolMachine {
     /// Only a worker with an initializer sends that report, first and once: any other is a
     /// protocol error (a task forging a failure would otherwise fail the whole queue).
     mutating func initializerReported(by worker: WorkerID, _ error: PoolError?, into actions: inout [PoolAction]) {
-        guard let index = index(of: worker) else { return }
+        guard let index = index(of: worker), workers[index].listening else { return }
         guard !workers[index].initialized else {
             let reason = "an initializer's report (a frame with id 0) when no initializer was running"
             channelFailed(worker, WireError.corrupt(offset: 0, reason: reason), into: &actions)
@@ -368,7 +369,7 @@ struct PoolMachine {
                 }
             case .serving, .retiring, .initializerFailed:
                 guard let head = workers[index].jobs.first, let timeout = head.timeout,
-                      now - workers[index].headStarted >= timeout.nanosecondsForPool else { continue }
+                      now - workers[index].headStarted >= timeout.nanoseconds else { continue }
                 stop(index, abandoning: head, now: now, into: &actions)
                 actions.append(.fail(head, PoolError.timedOut(after: timeout, task: head.summary()), by: workers[index].identity))
             }

@@ -68,7 +68,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         self.channelFrameLimit = channelFrameLimit
         self.workerKind = workerKind
         machine = PoolMachine(settings: .init(maxWorkers: count, maxTasksPerChild: maxTasksPerChild,
-                                              killGrace: killGrace.nanosecondsForPool, hasInitializer: initializer != nil))
+                                              killGrace: killGrace.nanoseconds, hasInitializer: initializer != nil))
         var fds: [Int32] = [-1, -1]
         let result = mc_pipe_cloexec(&fds)
         guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
@@ -304,13 +304,14 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         // Only the manager stops the listening (`channelFailed`): asked once.
         guard lock.withLock({ machine.worker(worker)?.listening == true }) else { return }
         var actions: [PoolAction] = []
+        var listening = true
         while true {
             let frame: [UInt8]
             do {
                 guard let next = try link.connection.receiveAvailable() else { return }
                 let message = try WorkerMessage(frame: next)
                 frame = next
-                lock.withLock {
+                listening = lock.withLock {
                     switch message {
                     case .reply(let id):
                         machine.replyArrived(from: worker, id: id, now: mc_monotonic_ns(), into: &actions)
@@ -319,6 +320,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                     case .initializerFailed(let report):
                         machine.initializerReported(by: worker, Self.initializerError(report, pid: link.identity.pid), into: &actions)
                     }
+                    return machine.worker(worker)?.listening == true
                 }
             } catch {
                 lock.withLock { machine.channelFailed(worker, error, into: &actions) }
@@ -327,6 +329,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             }
             perform(actions, reply: frame, outboxes: outboxes)
             actions.removeAll(keepingCapacity: true)
+            if !listening { return } // the machine found it broke the protocol: nothing more is read
         }
     }
 

@@ -171,13 +171,3 @@ public final class BlockingQueue<Buffer: QueueBuffer>: @unchecked Sendable where
     /// Whether `shutdown` was called. Python: `Queue.is_shutdown`.
     public var isShutDown: Bool { mutex.withLock { isShutdown } }
 }
-
-/// A FIFO queue. Corresponds to Python's `queue.Queue`.
-public typealias Queue<Element: Sendable> = BlockingQueue<FIFOBuffer<Element>>
-
-/// A LIFO queue (a stack). Corresponds to Python's `queue.LifoQueue`.
-public typealias LifoQueue<Element: Sendable> = BlockingQueue<LIFOBuffer<Element>>
-
-/// A queue that hands out its smallest item first. Corresponds to Python's
-/// `queue.PriorityQueue`.
-public typealias PriorityQueue<Element: Sendable & Comparable> = BlockingQueue<PriorityBuffer<Element>>

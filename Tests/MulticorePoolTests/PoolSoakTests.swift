@@ -1,5 +1,6 @@
 import Testing
 @testable import MulticorePool
+import MulticoreSoak
 
 @Suite(.timeLimit(.minutes(5))) struct PoolSoakTests {
     @Test func withRetriesEveryResultArrivesDespiteKilledWorkers() throws {

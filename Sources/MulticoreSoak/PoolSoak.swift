@@ -1,3 +1,4 @@
+import MulticorePool
 import MulticoreProcessing
 import MulticoreThreading
 import Synchronization
@@ -9,7 +10,7 @@ import Glibc
 /// SIGKILLed at random, checking that every task ends with exactly one outcome (its result, or
 /// an error naming the dead worker) and that nothing hangs. What `multicore soak` runs, and a
 /// short version of it runs in the tests.
-public enum PoolSoak {
+package enum PoolSoak {
     /// The soak's task: doubles a number.
     struct Task: ProcessTask, PlainData {
         var value: Int
@@ -17,36 +18,36 @@ public enum PoolSoak {
     }
 
     /// What a soak saw.
-    public struct Report: Sendable, CustomStringConvertible {
-        public var tasks = 0
+    package struct Report: Sendable, CustomStringConvertible {
+        package var tasks = 0
         /// Tasks whose right result arrived.
-        public var results = 0
+        package var results = 0
         /// Tasks that failed because their worker died (after their retries).
-        public var workerDied = 0
+        package var workerDied = 0
         /// Worker-died failures that came before the task's retries were used up (fewer than
         /// `retries + 1` workers died running it): always a defect.
-        public var diedBeforeRetriesUsed = 0
+        package var diedBeforeRetriesUsed = 0
         /// The retries each task had.
-        public var retries = 0
+        package var retries = 0
         /// Tasks that failed otherwise, or returned a wrong value: always a defect.
-        public var otherFailures = 0
+        package var otherFailures = 0
         /// Tasks with no outcome by the deadline: always a defect.
-        public var withoutOutcome = 0
+        package var withoutOutcome = 0
         /// Workers the soak killed.
-        public var kills = 0
-        public var seconds = 0.0
+        package var kills = 0
+        package var seconds = 0.0
 
         /// What the pool promises, whatever the killer hits: every task had exactly one outcome,
         /// none of them wrong; a task failed because its worker died only once `retries + 1`
         /// workers had died running it; and no more deaths were charged to tasks than workers
         /// were killed. A random killer may hit one task on worker after worker, so a sound
         /// soak can have fewer results than tasks.
-        public var isSound: Bool {
+        package var isSound: Bool {
             otherFailures == 0 && withoutOutcome == 0 && diedBeforeRetriesUsed == 0 && results + workerDied == tasks
                 && workerDied * (retries + 1) <= kills
         }
 
-        public var description: String {
+        package var description: String {
             "soak: \(tasks) tasks, \(results) results, \(workerDied) worker-died errors (\(diedBeforeRetriesUsed) before \(retries) "
                 + "retries were used), \(otherFailures) other failures, \(withoutOutcome) without an outcome, \(kills) workers killed, \(String(format: seconds)) s"
         }
@@ -55,7 +56,7 @@ public enum PoolSoak {
     /// Runs `tasks` tasks through a pool of `workers` processes, killing a random worker about
     /// once every `killEvery` finished tasks; waits at most `deadline` for the outcomes.
     @available(*, noasync, message: "blocks the thread")
-    public static func run(tasks: Int, workers: Int = 2, retries: Int = 3, killEvery: Int = 1_000,
+    package static func run(tasks: Int, workers: Int = 2, retries: Int = 3, killEvery: Int = 1_000,
                            deadline: Duration = .seconds(600)) throws -> Report {
         var report = Report()
         report.tasks = tasks
