@@ -296,22 +296,19 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
 /// results` (each a `Result`, see `ResultIterator`; a task's error does not end the iteration)
 /// or `while let output = try results.next()`.
 public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Sequence {
-    private var input: Input
-    private var inputDone = false
+    private var input: LazyInput<Input>
     /// Chunks submitted, with their number of tasks.
     private var inFlight = Deque<(chunk: Future<ChunkOutcomes<Output>>, count: Int)>()
     private var ready = Deque<Result<Output, any Error>>()
     private let submitChunk: ([Input.Element]) throws -> Future<ChunkOutcomes<Output>>
     private let chunkSize: Int
-    private let bufferSize: Int
     private let ordered: Bool
 
     init(input: Input, chunkSize: Int, bufferSize: Int, ordered: Bool,
          submitChunk: @escaping ([Input.Element]) throws -> Future<ChunkOutcomes<Output>>) {
-        self.input = input
+        self.input = LazyInput(input, bufferSize: bufferSize)
         self.submitChunk = submitChunk
         self.chunkSize = chunkSize
-        self.bufferSize = bufferSize
         self.ordered = ordered
     }
 
@@ -323,11 +320,8 @@ public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Seque
     public func next(timeout: Duration? = nil) throws -> Output? {
         while true {
             if let outcome = ready.popFirst() { return try outcome.get() }
-            while !inputDone && inFlight.count < bufferSize {
-                var chunk: [Input.Element] = []
-                while chunk.count < chunkSize, let task = input.next() { chunk.append(task) }
-                if chunk.count < chunkSize { inputDone = true }
-                if !chunk.isEmpty { inFlight.append((try submitChunk(chunk), chunk.count)) }
+            try input.refill(inFlight: { inFlight.count }, chunksOf: chunkSize) { chunk in
+                inFlight.append((try submitChunk(chunk), chunk.count))
             }
             guard !inFlight.isEmpty else { return nil }
             let entry: (chunk: Future<ChunkOutcomes<Output>>, count: Int)

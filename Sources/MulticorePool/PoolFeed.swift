@@ -15,30 +15,26 @@ struct PoolSource<Tasks: Sequence> where Tasks.Element: ProcessTask {
 
 /// What both sequences' iterators share: the input, read lazily, and the window of tasks in flight.
 public struct PoolFeed<Input: IteratorProtocol> where Input.Element: ProcessTask {
-    var input: Input
+    var input: LazyInput<Input>
     let executor: ProcessPoolExecutor
-    let bufferSize: Int
     let taskTimeout: Duration?
     let window = PoolWindow<Input.Element.Output>()
     var nextIndex = 0
-    var inputDone = false
 
     init(input: Input, executor: ProcessPoolExecutor, bufferSize: Int, taskTimeout: Duration?) {
-        self.input = input
+        self.input = LazyInput(input, bufferSize: bufferSize)
         self.executor = executor
-        self.bufferSize = max(1, bufferSize)
         self.taskTimeout = taskTimeout
     }
 
     /// Submits tasks until `bufferSize` are in flight or the input ends.
     mutating func fill() throws {
-        while !inputDone, window.count < bufferSize {
-            guard let task = input.next() else {
-                inputDone = true
-                return
-            }
-            window.append(index: nextIndex, future: try executor.submit(task, timeout: taskTimeout))
-            nextIndex += 1
+        let (window, executor, taskTimeout) = (window, executor, taskTimeout)
+        var index = nextIndex
+        defer { nextIndex = index } // also when a submit throws: the tasks before it are in flight
+        try input.refill(inFlight: { window.count }) { task in
+            window.append(index: index, future: try executor.submit(task, timeout: taskTimeout))
+            index += 1
         }
     }
 }

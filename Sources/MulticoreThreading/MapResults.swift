@@ -4,20 +4,17 @@ import DequeModule
 /// `Result`, see `ResultIterator`) or `while let r = try results.next()`. Releasing it before
 /// the end cancels the calls not yet started.
 public final class MapResults<Input: IteratorProtocol, Output: Sendable>: Sequence {
-    private var input: Input
-    private var inputDone = false
+    private var input: LazyInput<Input>
     private var inFlight = Deque<Future<Output>>()
     private let deadline: Deadline
-    private let bufferSize: Int
     private let submit: (Input.Element) throws -> Future<Output>
 
     /// Results of `submit` applied to each element of `input`, submitted `bufferSize` ahead;
     /// the thread and process executors' `map`.
     package init(input: Input, deadline: Deadline, bufferSize: Int,
                  submit: @escaping (Input.Element) throws -> Future<Output>) {
-        self.input = input
+        self.input = LazyInput(input, bufferSize: bufferSize)
         self.deadline = deadline
-        self.bufferSize = bufferSize
         self.submit = submit
     }
 
@@ -30,10 +27,7 @@ public final class MapResults<Input: IteratorProtocol, Output: Sendable>: Sequen
     ///   passed; `ExecutorError.shutDown` if the executor shut down before all input was submitted.
     @available(*, noasync, message: "blocks the thread")
     public func next() throws -> Output? {
-        while !inputDone && inFlight.count < bufferSize {
-            guard let element = input.next() else { inputDone = true; break }
-            inFlight.append(try submit(element))
-        }
+        try input.refill(inFlight: { inFlight.count }) { inFlight.append(try submit($0)) }
         guard let future = inFlight.popFirst() else { return nil }
         return try future.result(timeout: deadline.remaining)
     }
