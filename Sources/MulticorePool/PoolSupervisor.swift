@@ -1,8 +1,10 @@
 import CMulticore
 import DequeModule
 import MulticoreProcessing
+import MulticoreSystem
 import MulticoreThreading
 import Synchronization
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,7 +72,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         self.channelFrameLimit = channelFrameLimit
         var fds: [Int32] = [-1, -1]
         let result = mc_pipe_cloexec(&fds)
-        guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
+        guard result == 0 else { throw ProcessError.spawnFailed(errno: -result) }
         wakeRead = fds[0]
         wakeWrite = fds[1]
         _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
@@ -82,8 +84,8 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     }
 
     deinit {
-        close(wakeRead)
-        close(wakeWrite)
+        closeDescriptor(wakeRead)
+        closeDescriptor(wakeWrite)
     }
 
     /// Schedules `task` on a worker and returns its future. Python: `submit(fn, *args)`.
@@ -326,7 +328,7 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
     private func wake() {
         guard managerAsleep.exchange(false, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        _ = withUnsafeBytes(of: &byte) { try? FileDescriptor(rawValue: wakeWrite).writeSome($0, nonBlocking: true) }
     }
 
     // MARK: The manager thread
@@ -353,12 +355,12 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
             // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
             let unwatched = plan.watched.contains { $0.exitDescriptor < 0 }
             let milliseconds = unwatched ? (plan.pollMilliseconds < 0 ? 10 : min(plan.pollMilliseconds, 10)) : plan.pollMilliseconds
-            let ready = more ? 0 : poll(&entries, nfds_t(entries.count), milliseconds)
+            let ready = more ? 0 : (try? Poll.wait(&entries, milliseconds: milliseconds)) ?? -1
             managerAsleep.store(false, ordering: .sequentiallyConsistent)
-            if ready < 0, errno != EINTR { break }
+            if ready < 0 { break }
             if entries[0].revents != 0 {
                 var sink = [UInt8](repeating: 0, count: 64)
-                while read(wakeRead, &sink, sink.count) > 0 {}
+                while (try? sink.withUnsafeMutableBytes { try FileDescriptor(rawValue: wakeRead).readAvailable(into: $0) }) ?? 0 > 0 {}
             }
             for (index, slot) in plan.watched.enumerated() {
                 let revents = entries[1 + 2 * index].revents
