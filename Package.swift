@@ -26,14 +26,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // HMAC-MD5 and HMAC-SHA256 for the Listener/Client handshake (MulticoreListener only).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // FileDescriptor and Errno for the system layer (MulticoreSystem).
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
         .target(name: "CMulticore"),
+        // The system layer: every system call the other modules make, wrapped once, with one
+        // EINTR policy, errors as `Errno`, and a fault injector for tests. No public API.
+        .target(
+            name: "MulticoreSystem",
+            dependencies: ["CMulticore", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         .target(
             name: "MulticoreThreading",
             dependencies: [
-                "CMulticore",
+                "CMulticore", "MulticoreSystem",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ],
@@ -41,20 +51,21 @@ let package = Package(
         ),
         .target(
             name: "MulticoreProcessing",
-            dependencies: ["MulticoreThreading", "CMulticore"],
+            dependencies: ["MulticoreThreading", "MulticoreSystem", "CMulticore", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         .target(
             name: "MulticorePool",
             dependencies: [
-                "MulticoreThreading", "MulticoreProcessing", "CMulticore",
+                "MulticoreThreading", "MulticoreProcessing", "MulticoreSystem", "CMulticore",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: strict
         ),
         .target(
             name: "MulticoreListener",
-            dependencies: ["MulticoreProcessing", "MulticoreThreading", "CMulticore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "CMulticore", .product(name: "SystemPackage", package: "swift-system"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
@@ -74,7 +85,7 @@ let package = Package(
         // What every test target shares: the test deadline, bounded polling, the child reaper.
         .target(
             name: "MulticoreTestSupport",
-            dependencies: ["MulticoreThreading", "MulticoreProcessing"],
+            dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticoreSystem"],
             path: "Tests/MulticoreTestSupport",
             swiftSettings: strict
         ),
@@ -85,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MulticoreProcessingTests",
-            dependencies: ["MulticoreProcessing", "MulticoreTestSupport"],
+            dependencies: ["MulticoreProcessing", "MulticoreSystem", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
         // A program whose tasks read constants of main.swift (enterWorkerIfChild), run by the tests.
@@ -108,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MulticorePoolTests",
-            dependencies: ["MulticorePool", "MulticoreSoak", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],
+            dependencies: ["MulticorePool", "MulticoreSoak", "MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -27,7 +27,7 @@ static int futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns, in
     // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC unless CLOCK_REALTIME is
     // asked for: a wall-clock change can neither shorten nor stretch a timeout.
     long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | flags, expected, tsp, NULL, FUTEX_BITSET_MATCH_ANY);
-    return r == 0 ? 0 : errno;
+    return r == 0 ? 0 : -errno;
 }
 
 static int futex_wake(uint32_t *word, int32_t count, int flags) {
@@ -59,20 +59,17 @@ int mc_is_main_thread(void) { return mc_gettid() == (int32_t)getpid(); }
 
 pthread_t mc_main_pthread(void) { return mc_main_thread_id; }
 
-int mc_thread_setname(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+int mc_thread_setname(pthread_t thread, const char *name) { return -pthread_setname_np(thread, name); }
 
 int mc_thread_getname(pthread_t thread, char *buffer, size_t size) {
     return pthread_getname_np(thread, buffer, size);
 }
 
-void mc_sleep_ns(int64_t nanoseconds) {
-    if (nanoseconds <= 0) return;
+int mc_sleep_until_ns(int64_t deadline_ns) {
     struct timespec deadline;
-    int64_t end = mc_monotonic_ns() + nanoseconds;
-    deadline.tv_sec = (time_t)(end / 1000000000);
-    deadline.tv_nsec = (long)(end % 1000000000);
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR) {
-    }
+    deadline.tv_sec = (time_t)(deadline_ns / 1000000000);
+    deadline.tv_nsec = (long)(deadline_ns % 1000000000);
+    return -clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL);
 }
 
 #include <sched.h>
@@ -161,10 +158,10 @@ uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed) {
 #include <signal.h>
 #include <sys/socket.h>
 
-int mc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : errno; }
+int mc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
 
 int mc_socketpair_cloexec(int fds[2]) {
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : errno;
+    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -errno;
 }
 
 void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
@@ -326,7 +323,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     int high = channel;
     if (channel <= 3) {
         high = fcntl(channel, F_DUPFD_CLOEXEC, 4);
-        if (high < 0) return errno;
+        if (high < 0) return -errno;
     }
 
     size_t count = 0;
@@ -334,7 +331,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     char **env = calloc(count + 5, sizeof(char *));
     if (env == NULL) {
         if (high != channel) close(high);
-        return ENOMEM;
+        return -ENOMEM;
     }
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
@@ -363,7 +360,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
         posix_spawn_file_actions_destroy(&actions);
         free(env);
         if (high != channel) close(high);
-        return closing;
+        return -closing;
     }
 
     posix_spawnattr_t attributes;
@@ -383,7 +380,7 @@ int mc_spawn_worker(int channel, pid_t *pid) {
     posix_spawn_file_actions_destroy(&actions);
     free(env);
     if (high != channel) close(high);
-    return result;
+    return -result;
 }
 
 int mc_pidfd_open(pid_t pid) {
@@ -394,22 +391,19 @@ int mc_pidfd_open(pid_t pid) {
 int mc_child_ended(pid_t pid) {
     siginfo_t info;
     memset(&info, 0, sizeof info);
-    int r;
-    do { r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT); } while (r < 0 && errno == EINTR);
-    if (r < 0) return -1;
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0) return -errno;
     return info.si_pid == pid ? 1 : 0;
 }
 
 int mc_wait_status(pid_t pid, int *exited, int *code, int nohang) {
     int status = 0;
-    pid_t r;
-    do { r = waitpid(pid, &status, nohang ? WNOHANG : 0); } while (r < 0 && errno == EINTR);
-    if (r < 0) return errno;
-    if (r == 0) return EAGAIN;
+    pid_t r = waitpid(pid, &status, nohang ? WNOHANG : 0);
+    if (r < 0) return -errno;
+    if (r == 0) return 0;
     if (WIFEXITED(status)) { *exited = 1; *code = WEXITSTATUS(status); }
     else if (WIFSIGNALED(status)) { *exited = 0; *code = WTERMSIG(status); }
-    else { return EAGAIN; }
-    return 0;
+    else { return 0; }
+    return 1;
 }
 
 const char *mc_signal_name(int signal) {
@@ -446,11 +440,13 @@ int mc_shm_open(const char *name, int create, int exclusive, size_t size, int al
     return fd;
 }
 
-int mc_shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : errno; }
+int mc_shm_unlink(const char *name) { return shm_unlink(name) == 0 ? 0 : -errno; }
 
-void *mc_map_shared(int fd, size_t size) {
-    void *address = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    return address == MAP_FAILED ? NULL : address;
+int mc_map_shared(int fd, size_t size, void **address) {
+    void *mapped = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapped == MAP_FAILED) return -errno;
+    *address = mapped;
+    return 0;
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -462,10 +458,7 @@ int mc_populate_shared(void *address, size_t length) {
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t start = (uintptr_t)address & ~(page - 1);
     uintptr_t end = ((uintptr_t)address + length + page - 1) & ~(page - 1);
-    for (;;) {
-        if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) == 0) return 0;
-        if (errno != EINTR) return errno;
-    }
+    return madvise((void *)start, end - start, MADV_POPULATE_WRITE) == 0 ? 0 : -errno;
 }
 
 int mc_discard_shared(void *address, size_t length) {
@@ -474,7 +467,7 @@ int mc_discard_shared(void *address, size_t length) {
     uintptr_t start = ((uintptr_t)address + page - 1) & ~(page - 1);
     uintptr_t end = ((uintptr_t)address + length) & ~(page - 1);
     if (end <= start) return 0;
-    return madvise((void *)start, end - start, MADV_REMOVE) == 0 ? 0 : errno;
+    return madvise((void *)start, end - start, MADV_REMOVE) == 0 ? 0 : -errno;
 }
 
 int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != ESRCH; }
@@ -484,7 +477,7 @@ void mc_clear_parent_death_signal(void) { prctl(PR_SET_PDEATHSIG, 0); }
 int mc_outlive_owner_signals(void) {
     // A session (and so a process group) of its own: what is sent to the owner's process group
     // (a terminal's SIGHUP or Ctrl-C, `kill -- -pgid`, SIGKILL included) does not reach it.
-    int result = setsid() < 0 ? errno : 0;
+    int result = setsid() < 0 ? -errno : 0;
     // And what is sent to it alone, by mistake, does not end or stop it either.
     static const int ignored[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTSTP,
                                    SIGTTIN, SIGTTOU, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR };
@@ -495,7 +488,7 @@ int mc_outlive_owner_signals(void) {
 // MARK: Passing descriptors
 
 int mc_send_descriptors(int socket, const int *fds, int count) {
-    if (count < 0 || count > 253) return EINVAL;
+    if (count < 0 || count > 253) return -EINVAL;
     char byte = 0;
     struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
     union { char buffer[CMSG_SPACE(253 * sizeof(int))]; struct cmsghdr align; } control;
@@ -510,12 +503,9 @@ int mc_send_descriptors(int socket, const int *fds, int count) {
         header->cmsg_len = CMSG_LEN((size_t)count * sizeof(int));
         memcpy(CMSG_DATA(header), fds, (size_t)count * sizeof(int));
     }
-    for (;;) {
-        ssize_t sent = sendmsg(socket, &message, MSG_NOSIGNAL);
-        if (sent == 1) return 0;
-        if (sent < 0 && errno == EINTR) continue;
-        return sent < 0 ? errno : EIO;
-    }
+    ssize_t sent = sendmsg(socket, &message, MSG_NOSIGNAL);
+    if (sent == 1) return 0;
+    return sent < 0 ? -errno : -EIO;
 }
 
 int mc_receive_descriptors(int socket, int *fds, int capacity, int *count) {
@@ -525,10 +515,9 @@ int mc_receive_descriptors(int socket, int *fds, int capacity, int *count) {
     struct msghdr message = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buffer,
                               .msg_controllen = sizeof control.buffer };
     *count = 0;
-    ssize_t received;
-    do { received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC); } while (received < 0 && errno == EINTR);
-    if (received == 0) return -1;
-    if (received < 0) return errno;
+    ssize_t received = recvmsg(socket, &message, MSG_CMSG_CLOEXEC);
+    if (received == 0) return 0;
+    if (received < 0) return -errno;
     for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header != NULL; header = CMSG_NXTHDR(&message, header)) {
         if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
         int n = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -538,7 +527,7 @@ int mc_receive_descriptors(int socket, int *fds, int capacity, int *count) {
             else close(received_fds[i]);
         }
     }
-    return (message.msg_flags & MSG_CTRUNC) ? EMSGSIZE : 0;
+    return (message.msg_flags & MSG_CTRUNC) ? -EMSGSIZE : 1;
 }
 
 // MARK: Forking

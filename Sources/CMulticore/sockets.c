@@ -1,6 +1,7 @@
 // Stream sockets for Listener and Client (Python's multiprocessing.connection): Unix-domain and
 // TCP, every descriptor close-on-exec. Each function returns a descriptor (or 0) on success and
-// -errno on failure; name lookups that fail return -EADDRNOTAVAIL.
+// -errno on failure; name lookups that fail return -EADDRNOTAVAIL. None retries on EINTR: the
+// system layer (MulticoreSystem) does, by calling again.
 #define _GNU_SOURCE
 #include "CMulticore.h"
 
@@ -29,9 +30,7 @@ static int mc_unix(const char *path, int backlog, int listening) {
     if (listening) {
         ok = bind(fd, (struct sockaddr *)&address, length) == 0 && listen(fd, backlog) == 0;
     } else {
-        int rc;
-        do { rc = connect(fd, (struct sockaddr *)&address, length); } while (rc != 0 && errno == EINTR);
-        ok = rc == 0;
+        ok = connect(fd, (struct sockaddr *)&address, length) == 0;
     }
     if (!ok) {
         int error = errno;
@@ -65,15 +64,18 @@ static int mc_tcp(const char *host, int port, int backlog, int listening, int *b
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes)); // as Python's Listener
             ok = bind(fd, entry->ai_addr, entry->ai_addrlen) == 0 && listen(fd, backlog) == 0;
         } else {
-            int rc;
-            do { rc = connect(fd, entry->ai_addr, entry->ai_addrlen); } while (rc != 0 && errno == EINTR);
-            ok = rc == 0;
+            ok = connect(fd, entry->ai_addr, entry->ai_addrlen) == 0;
             if (ok) {
                 int yes = 1;
                 setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes)); // small messages go at once
             }
         }
-        if (!ok) { result = -errno; close(fd); continue; }
+        if (!ok) {
+            result = -errno;
+            close(fd);
+            if (result == -EINTR) break; // the caller tries the whole lookup again
+            continue;
+        }
         if (bound_port != NULL) {
             struct sockaddr_storage local;
             socklen_t size = sizeof(local);
@@ -96,13 +98,9 @@ int mc_listen_tcp(const char *host, int port, int backlog, int *bound_port) {
 int mc_connect_tcp(const char *host, int port) { return mc_tcp(host, port, 0, 0, NULL); }
 
 int mc_accept(int fd) {
-    while (1) {
-        int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-        if (client >= 0) {
-            int yes = 1;
-            setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes)); // fails harmlessly on a Unix socket
-            return client;
-        }
-        if (errno != EINTR) return -errno;
-    }
+    int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    if (client < 0) return -errno;
+    int yes = 1;
+    setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes)); // fails harmlessly on a Unix socket
+    return client;
 }

@@ -1,6 +1,8 @@
 import CMulticore
 import MulticoreProcessing
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,18 +34,19 @@ public final class Listener: @unchecked Sendable { // `descriptor` is guarded by
     ///   - authkey: the shared key each peer must prove it knows (nil: no handshake).
     /// - Throws: `ConnectionError.system` (address in use, a path too long, an unknown host...).
     public init(address: ListenerAddress, backlog: Int = 1, authkey: [UInt8]? = nil) throws(ConnectionError) {
-        let fd: Int32
-        switch address {
-        case .unix(let path):
-            fd = mc_listen_unix(path, Int32(clamping: backlog))
-            self.address = address
-        case .tcp(let host, let port):
-            var bound: Int32 = Int32(clamping: port)
-            fd = mc_listen_tcp(host, Int32(clamping: port), Int32(clamping: backlog), &bound)
-            self.address = .tcp(host: host, port: Int(bound))
+        do throws(Errno) {
+            switch address {
+            case .unix(let path):
+                descriptor = try StreamSockets.listen(path: path, backlog: Int32(clamping: backlog))
+                self.address = address
+            case .tcp(let host, let port):
+                let (fd, bound) = try StreamSockets.listen(host: host, port: Int32(clamping: port), backlog: Int32(clamping: backlog))
+                descriptor = fd
+                self.address = .tcp(host: host, port: Int(bound))
+            }
+        } catch {
+            throw .system(operation: "listen on \(address)", errno: error.rawValue)
         }
-        guard fd >= 0 else { throw .system(operation: "listen on \(address)", errno: -fd) }
-        descriptor = fd
         self.authkey = authkey
     }
 
@@ -57,8 +60,11 @@ public final class Listener: @unchecked Sendable { // `descriptor` is guarded by
     public func accept() throws -> Connection {
         let listening = lock.withLock { descriptor }
         guard listening >= 0 else { throw ConnectionError.closed }
-        let fd = mc_accept(listening)
-        guard fd >= 0 else { throw -fd == EBADF || -fd == EINVAL ? ConnectionError.closed : ConnectionError.system(operation: "accept", errno: -fd) }
+        let fd: Int32
+        do throws(Errno) { fd = try StreamSockets.accept(listening) } catch {
+            throw error == .badFileDescriptor || error == .invalidArgument
+                ? ConnectionError.closed : ConnectionError.system(operation: "accept", errno: error.rawValue)
+        }
         return try Handshake.authenticated(fd, authkey: authkey, challengingFirst: true)
     }
 
@@ -71,7 +77,7 @@ public final class Listener: @unchecked Sendable { // `descriptor` is guarded by
         }
         guard fd >= 0 else { return }
         shutdown(fd, Int32(SHUT_RDWR)) // wakes a thread blocked in accept
-        Glibc.close(fd)
+        closeDescriptor(fd)
         if case .unix(let path) = address { unlink(path) }
     }
 }
@@ -87,11 +93,14 @@ public enum Client {
     @available(*, noasync, message: "blocks the thread while it connects")
     public static func connect(to address: ListenerAddress, authkey: [UInt8]? = nil) throws -> Connection {
         let fd: Int32
-        switch address {
-        case .unix(let path): fd = mc_connect_unix(path)
-        case .tcp(let host, let port): fd = mc_connect_tcp(host, Int32(clamping: port))
+        do throws(Errno) {
+            switch address {
+            case .unix(let path): fd = try StreamSockets.connect(path: path)
+            case .tcp(let host, let port): fd = try StreamSockets.connect(host: host, port: Int32(clamping: port))
+            }
+        } catch {
+            throw ConnectionError.system(operation: "connect to \(address)", errno: error.rawValue)
         }
-        guard fd >= 0 else { throw ConnectionError.system(operation: "connect to \(address)", errno: -fd) }
         return try Handshake.authenticated(fd, authkey: authkey, challengingFirst: false)
     }
 }

@@ -1,8 +1,10 @@
 import CMulticore
 import DequeModule
 import MulticoreProcessing
+import MulticoreSystem
 import MulticoreThreading
 import Synchronization
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -71,7 +73,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                                               killGrace: killGrace.nanoseconds, hasInitializer: initializer != nil))
         var fds: [Int32] = [-1, -1]
         let result = mc_pipe_cloexec(&fds)
-        guard result == 0 else { throw ProcessError.spawnFailed(errno: result) }
+        guard result == 0 else { throw ProcessError.spawnFailed(errno: -result) }
         wakeRead = fds[0]
         wakeWrite = fds[1]
         _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
@@ -83,8 +85,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     }
 
     deinit {
-        close(wakeRead)
-        close(wakeWrite)
+        closeDescriptor(wakeRead)
+        closeDescriptor(wakeWrite)
     }
 
     // MARK: Work going away
@@ -182,7 +184,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     func wake() {
         guard managerAsleep.exchange(false, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
-        _ = write(wakeWrite, &byte, 1)
+        _ = withUnsafeBytes(of: &byte) { try? FileDescriptor(rawValue: wakeWrite).writeSome($0, nonBlocking: true) }
     }
 
     // MARK: The manager thread
@@ -226,15 +228,15 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
                 let unwatched = watched.contains { $0.1.exitDescriptor < 0 }
                 let milliseconds = unwatched ? (timeout < 0 ? 10 : min(timeout, 10)) : timeout
-                let ready = news ? 0 : poll(&entries, nfds_t(entries.count), milliseconds)
+                let ready = news ? 0 : (try? Poll.wait(&entries, milliseconds: milliseconds)) ?? -1
                 managerAsleep.store(false, ordering: .sequentiallyConsistent)
-                if ready < 0, errno != EINTR {
+                if ready < 0 {
                     drain(outboxes)
                     return
                 }
                 if entries[0].revents != 0 {
                     var sink = [UInt8](repeating: 0, count: 64)
-                    while read(wakeRead, &sink, sink.count) > 0 {}
+                    while (try? sink.withUnsafeMutableBytes { try FileDescriptor(rawValue: wakeRead).readAvailable(into: $0) }) ?? 0 > 0 {}
                 }
                 for (index, (worker, link, _)) in watched.enumerated() {
                     let revents = entries[1 + 2 * index].revents

@@ -1,5 +1,7 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -75,7 +77,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     }
 
     deinit {
-        if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
+        closeDescriptor(exitDescriptor)
     }
 
     /// Readable once the child has ended (or -1 before start and after close): what a pool
@@ -104,7 +106,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     package func dropExitDescriptorForTesting() {
         stateLock.withLock {
             guard startMethod != .forkserver, exitDescriptor >= 0 else { return }
-            Glibc.close(exitDescriptor)
+            closeDescriptor(exitDescriptor)
             exitDescriptor = -1
         }
     }
@@ -165,11 +167,11 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         let launched: Result<(pid: pid_t, exit: Int32), ProcessError>
         switch startMethod {
         case .spawn:
-            launched = Spawner.spawn(channel: childEnd).map { ($0, mc_pidfd_open($0)) }
+            launched = Spawner.spawn(channel: childEnd).map { ($0, Self.exitWatch($0)) }
         case .forkserver:
             launched = ForkServer.launch(channel: childEnd).map { ($0.pid, $0.status) }
         case .fork:
-            launched = fork(parentEnd: parentEnd, childEnd: childEnd).map { ($0, mc_pidfd_open($0)) }
+            launched = fork(parentEnd: parentEnd, childEnd: childEnd).map { ($0, Self.exitWatch($0)) }
         }
         childEnd.close()
         guard case .success(let (pid, exitDescriptor)) = launched else {
@@ -190,13 +192,16 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                                                  parentPID: getpid(), payload: payload))
     }
 
+    /// A pidfd for child `pid`, or -1 when none could be had (it is then looked at every 10 ms).
+    private static func exitWatch(_ pid: pid_t) -> Int32 { (try? ChildWatch.openPidFD(pid)) ?? -1 }
+
     /// The fork start method: this process forked; the child runs the task it already holds.
     private func fork(parentEnd: Connection, childEnd: Connection) -> Result<pid_t, ProcessError> {
         _ = forkRehearsal
         let parent = getpid()
         let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: parent, payload: [])
-        let pid = mc_fork()
-        if pid < 0 { return .failure(.spawnFailed(errno: -pid)) }
+        let pid: pid_t
+        do throws(Errno) { pid = try Spawn.fork() } catch { return .failure(.spawnFailed(errno: error.rawValue)) }
         if pid > 0 { return .success(pid) }
         // The child: only this thread exists. It forgets its parent's children, runs the task,
         // waits for its own children, and exits without the parent's atexit handlers.
@@ -245,9 +250,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                 // No pidfd could be had (an old kernel, no descriptor left): look every 10 ms.
                 let watched = exitFD >= 0
                 if !watched { milliseconds = milliseconds < 0 ? 10 : min(milliseconds, 10) }
-                let ready = poll(&entries, nfds_t(entries.count), milliseconds)
-                if ready < 0 { if errno == EINTR { continue } else { return false } }
-                if !watched, let pid = stateLock.withLock({ _pid }), mc_child_ended(pid) == 1 { entries[0].revents = Int16(POLLIN) }
+                guard let ready = try? Poll.wait(&entries, milliseconds: milliseconds) else { return false }
+                if !watched, let pid = stateLock.withLock({ _pid }), (try? ChildWatch.hasEnded(pid)) == true { entries[0].revents = Int16(POLLIN) }
                 if ready == 0, entries[0].revents == 0 {
                     if !watched, deadline.map({ ContinuousClock.now < $0 }) ?? true { continue }
                     return false
@@ -266,9 +270,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     /// Polls `fd` without sleeping for up to 200 µs; whether it became readable.
     private func awaitExitBriefly(_ fd: Int32) -> Bool {
         let limit = Deadline.after(.microseconds(200))
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         repeat {
-            if poll(&entry, 1, 0) > 0 { return true }
+            if (try? Poll.isReady(fd, milliseconds: 0)) == true { return true }
             sched_yield()
         } while !limit.hasPassed
         return false
@@ -293,12 +296,15 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             // died, and the kernel killed its workers with it.
             var report: (Int32, Int32) = (0, SIGKILL)
             let fd = stateLock.withLock { exitDescriptor }
-            if !withUnsafeMutableBytes(of: &report, { ForkServer.readExactly(fd, $0.baseAddress!, 8) }) {
+            if (try? withUnsafeMutableBytes(of: &report, { buffer throws(Errno) in
+                try FileDescriptor(rawValue: fd).readExactly(into: buffer)
+            })) != true {
                 report = (0, SIGKILL)
             }
             (exited, code) = report
         } else {
-            guard mc_wait_status(pid, &exited, &code, 0) == 0 else { return }
+            guard let status = try? ChildWatch.reap(pid) else { return }
+            (exited, code) = (status.exited ? 1 : 0, status.code)
         }
         // The child wrote its reply before exiting: collect it if the poll did not.
         if stateLock.withLock({ reply == nil && replyError == nil }), let connection = stateLock.withLock({ self.connection }),
@@ -324,7 +330,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             phase = .closed
             reply = nil
             connection = nil
-            if exitDescriptor >= 0 { Glibc.close(exitDescriptor) }
+            closeDescriptor(exitDescriptor)
             exitDescriptor = -1
         }
     }

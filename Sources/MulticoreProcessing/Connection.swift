@@ -1,5 +1,7 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,7 +63,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     }
 
     deinit {
-        if descriptor >= 0 { Glibc.close(descriptor) }
+        closeDescriptor(descriptor)
     }
 
     /// A pair of connected ends. With `duplex` (the default) both ends send and receive (a Unix
@@ -74,15 +76,19 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     ///   `ConnectionError.system` when the system refuses descriptors.
     public static func pipe(duplex: Bool = true, maxFrameSize: Int = WireFrame.defaultLimit) throws(ConnectionError) -> (Connection, Connection) {
         guard (0...Int(UInt32.max)).contains(maxFrameSize) else { throw .invalidMaxFrameSize(maxFrameSize) }
-        var fds: [Int32] = [-1, -1]
-        let result = duplex ? mc_socketpair_cloexec(&fds) : mc_pipe_cloexec(&fds)
-        guard result == 0 else { throw .system(operation: duplex ? "socketpair" : "pipe2", errno: result) }
-        if duplex {
-            return (Connection(descriptor: fds[0], readable: true, writable: true, isSocket: true, maxFrameSize: maxFrameSize),
-                    Connection(descriptor: fds[1], readable: true, writable: true, isSocket: true, maxFrameSize: maxFrameSize))
+        let ends: (FileDescriptor, FileDescriptor)
+        do throws(Errno) {
+            ends = try duplex ? DescriptorPair.socketPair() : DescriptorPair.pipe()
+        } catch {
+            throw .system(operation: duplex ? "socketpair" : "pipe2", errno: error.rawValue)
         }
-        return (Connection(descriptor: fds[0], readable: true, writable: false, isSocket: false, maxFrameSize: maxFrameSize),
-                Connection(descriptor: fds[1], readable: false, writable: true, isSocket: false, maxFrameSize: maxFrameSize))
+        let (first, second) = (ends.0.rawValue, ends.1.rawValue)
+        if duplex {
+            return (Connection(descriptor: first, readable: true, writable: true, isSocket: true, maxFrameSize: maxFrameSize),
+                    Connection(descriptor: second, readable: true, writable: true, isSocket: true, maxFrameSize: maxFrameSize))
+        }
+        return (Connection(descriptor: first, readable: true, writable: false, isSocket: false, maxFrameSize: maxFrameSize),
+                Connection(descriptor: second, readable: false, writable: true, isSocket: false, maxFrameSize: maxFrameSize))
     }
 
     // MARK: Passing a connection to a child
@@ -99,9 +105,11 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
             throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath,
                 debugDescription: "a Connection can only be sent to a child process, inside the task given to ChildProcess"))
         }
-        let copy = fcntl(try openDescriptor(), F_DUPFD_CLOEXEC, 0)
-        guard copy >= 0 else { throw ConnectionError.system(operation: "dup", errno: errno) }
-        table.descriptors.append(copy)
+        let original = FileDescriptor(rawValue: try openDescriptor()), copy: FileDescriptor
+        do throws(Errno) { copy = try original.duplicateCloseOnExec() } catch {
+            throw ConnectionError.system(operation: "dup", errno: error.rawValue)
+        }
+        table.descriptors.append(copy.rawValue)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(table.descriptors.count - 1, forKey: .index)
         try container.encode(readable, forKey: .readable)
@@ -132,26 +140,26 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// Sends the one byte that carries `descriptors` (possibly none) before a worker's request.
     func sendDescriptors(_ descriptors: [Int32]) throws(ConnectionError) {
         let fd = try openDescriptor()
-        let result = sendLock.withLock { descriptors.withUnsafeBufferPointer { mc_send_descriptors(fd, $0.baseAddress, Int32($0.count)) } }
-        switch result {
-        case 0: return
-        case EPIPE, ECONNRESET: throw .brokenPipe
-        default: throw .system(operation: "sendmsg", errno: result)
+        do throws(Errno) {
+            try sendLock.withLock { () throws(Errno) in try FileDescriptor(rawValue: fd).sendDescriptors(descriptors) }
+        } catch .brokenPipe, .connectionReset {
+            throw .brokenPipe
+        } catch {
+            throw .system(operation: "sendmsg", errno: error.rawValue)
         }
     }
 
     /// Receives the byte `sendDescriptors` sent, and its descriptors.
     func receiveDescriptors() throws(ConnectionError) -> DescriptorTable {
         let fd = try openDescriptor()
-        var received = [Int32](repeating: -1, count: 253)
-        var count: Int32 = 0
-        let result = receiveLock.withLock { mc_receive_descriptors(fd, &received, Int32(received.count), &count) }
-        let table = DescriptorTable(Array(received.prefix(Int(count))))
-        switch result {
-        case 0: return table
-        case -1: throw .endOfFile
-        default: throw .system(operation: "recvmsg", errno: result)
+        let received: [Int32]?
+        do throws(Errno) {
+            received = try receiveLock.withLock { () throws(Errno) in try FileDescriptor(rawValue: fd).receiveDescriptors() }
+        } catch {
+            throw .system(operation: "recvmsg", errno: error.rawValue)
         }
+        guard let received else { throw .endOfFile }
+        return DescriptorTable(received)
     }
 
     /// The file descriptor, or -1 once closed. Python: `Connection.fileno()`.
@@ -164,7 +172,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// Corresponds to Python's `Connection.close()`.
     public func close() {
         stateLock.withLock {
-            if descriptor >= 0 { Glibc.close(descriptor) }
+            closeDescriptor(descriptor)
             descriptor = -1
         }
     }
@@ -235,27 +243,28 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     package func writeAvailable(_ bytes: ArraySlice<UInt8>) throws(ConnectionError) -> Int {
         guard writable else { throw .readOnly }
         let fd = try openDescriptor()
-        let (written, failure): (Int, Int32) = sendLock.withLock {
+        let (written, failure): (Int, Errno?) = sendLock.withLock {
             bytes.withUnsafeBytes { raw in
+                let descriptor = FileDescriptor(rawValue: fd)
                 var offset = 0
                 while offset < raw.count {
-                    let count = isSocket
-                        ? Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-                        : Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        return (offset, errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno)
+                    let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                    do throws(Errno) {
+                        offset += try isSocket ? descriptor.sendSome(rest, nonBlocking: true) : descriptor.writeSome(rest)
+                    } catch .resourceTemporarilyUnavailable {
+                        return (offset, nil)
+                    } catch {
+                        return (offset, error)
                     }
-                    offset += count
                 }
-                return (offset, 0)
+                return (offset, nil)
             }
         }
         switch failure {
-        case 0: return written
-        case EPIPE, ECONNRESET: throw .brokenPipe
-        case EBADF: throw .closed
-        default: throw .system(operation: "send", errno: failure)
+        case nil: return written
+        case .brokenPipe?, .connectionReset?: throw .brokenPipe
+        case .badFileDescriptor?: throw .closed
+        case let error?: throw .system(operation: "send", errno: error.rawValue)
         }
     }
 
@@ -280,32 +289,30 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// Writes `buffers` one after the other, with no other sender in between.
     private func sendBuffers(_ buffers: [[UInt8]]) throws(ConnectionError) {
         let fd = try openDescriptor()
-        let failure: Int32 = sendLock.withLock {
+        let failure: Errno? = sendLock.withLock {
+            let descriptor = FileDescriptor(rawValue: fd)
             for buffer in buffers {
-                let failure = buffer.withUnsafeBytes { raw in
+                let failure = buffer.withUnsafeBytes { raw -> Errno? in
                     var offset = 0
                     while offset < raw.count {
-                        let pointer = raw.baseAddress! + offset
-                        let written = isSocket
-                            ? Glibc.send(fd, pointer, raw.count - offset, Int32(MSG_NOSIGNAL))
-                            : Glibc.write(fd, pointer, raw.count - offset)
-                        if written < 0 {
-                            if errno == EINTR { continue }
-                            return errno
+                        let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
+                        do throws(Errno) {
+                            offset += try isSocket ? descriptor.sendSome(rest, nonBlocking: false) : descriptor.writeSome(rest)
+                        } catch {
+                            return error
                         }
-                        offset += written
                     }
-                    return 0
+                    return nil
                 }
-                if failure != 0 { return failure }
+                if let failure { return failure }
             }
-            return 0
+            return nil
         }
         switch failure {
-        case 0: return
-        case EPIPE, ECONNRESET: throw .brokenPipe
-        case EBADF: throw .closed
-        default: throw .system(operation: "write", errno: failure)
+        case nil: return
+        case .brokenPipe?, .connectionReset?: throw .brokenPipe
+        case .badFileDescriptor?: throw .closed
+        case let error?: throw .system(operation: "write", errno: error.rawValue)
         }
     }
 
@@ -481,14 +488,15 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         // A pipe has no per-call nonblocking read: it is asked first (one reader at a time in
         // this process holds `receiveLock`).
         if !blocking, !isSocket, try !waitForInput(fd, until: .now) { return nil }
-        while true {
-            let result = blocking || !isSocket ? Glibc.read(fd, buffer, count) : Glibc.recv(fd, buffer, count, Int32(MSG_DONTWAIT))
-            if result >= 0 { return result }
-            let error = errno
-            if error == EINTR { continue }
-            if error == ECONNRESET { return 0 }
-            if !blocking, error == EAGAIN || error == EWOULDBLOCK { return nil }
-            throw .system(operation: "read", errno: error)
+        let descriptor = FileDescriptor(rawValue: fd), bytes = UnsafeMutableRawBufferPointer(start: buffer, count: count)
+        do throws(Errno) {
+            return try blocking || !isSocket ? descriptor.readSome(into: bytes) : descriptor.receiveSome(into: bytes, nonBlocking: true)
+        } catch .connectionReset {
+            return 0
+        } catch .resourceTemporarilyUnavailable where !blocking {
+            return nil
+        } catch {
+            throw .system(operation: "read", errno: error.rawValue)
         }
     }
 
@@ -511,22 +519,18 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
 
     /// Whether `fd` has bytes (or end-of-file) to read, waiting until `deadline` (nil: forever).
     private func waitForInput(_ fd: Int32, until deadline: ContinuousClock.Instant?) throws(ConnectionError) -> Bool {
-        while true {
-            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let milliseconds: Int32
-            if let deadline {
-                let left = deadline - ContinuousClock.now
-                let (seconds, attoseconds) = max(left, .zero).components
-                milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-            } else {
-                milliseconds = -1
-            }
-            let ready = Glibc.poll(&entry, 1, milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw .system(operation: "poll", errno: errno)
-            }
-            return ready > 0
+        let milliseconds: Int32
+        if let deadline {
+            let left = deadline - ContinuousClock.now
+            let (seconds, attoseconds) = max(left, .zero).components
+            milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        } else {
+            milliseconds = -1
+        }
+        do throws(Errno) {
+            return try Poll.isReady(fd, milliseconds: milliseconds)
+        } catch {
+            throw .system(operation: "poll", errno: error.rawValue)
         }
     }
 }

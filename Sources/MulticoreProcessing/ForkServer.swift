@@ -1,5 +1,7 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,23 +35,23 @@ enum ForkServer {
                     }
                 }
                 guard let control = server else { continue }
-                var fds: [Int32] = [-1, -1]
-                let result = mc_pipe_cloexec(&fds)
-                guard result == 0 else { return .failure(.spawnFailed(errno: result)) }
-                let sent = (try? control.sendDescriptors([channel.fileDescriptor, fds[1]])) != nil
-                Glibc.close(fds[1])
+                let status: (read: FileDescriptor, write: FileDescriptor)
+                do throws(Errno) { status = try DescriptorPair.pipe() } catch { return .failure(.spawnFailed(errno: error.rawValue)) }
+                let sent = (try? control.sendDescriptors([channel.fileDescriptor, status.write.rawValue])) != nil
+                closeDescriptor(status.write.rawValue)
                 guard sent else {
                     // The server died (killed from outside): start another one, once.
-                    Glibc.close(fds[0])
+                    closeDescriptor(status.read.rawValue)
                     server = nil
                     continue
                 }
                 var pid: Int32 = 0
-                guard readExactly(fds[0], &pid, 4), pid > 0 else {
-                    Glibc.close(fds[0])
+                guard (try? withUnsafeMutableBytes(of: &pid, { buffer throws(Errno) in try status.read.readExactly(into: buffer) })) == true,
+                      pid > 0 else {
+                    closeDescriptor(status.read.rawValue)
                     return .failure(.spawnFailed(errno: EAGAIN))
                 }
-                return .success((pid, fds[0]))
+                return .success((pid, status.read.rawValue))
             }
             return .failure(.spawnFailed(errno: ECHILD))
         }
@@ -71,16 +73,6 @@ enum ForkServer {
         return .success(local)
     }
 
-    /// Reads exactly `count` bytes; false at end-of-file or on an error.
-    static func readExactly(_ fd: Int32, _ target: UnsafeMutableRawPointer, _ count: Int) -> Bool {
-        var done = 0
-        while done < count {
-            let n = Glibc.read(fd, target + done, count - done)
-            if n > 0 { done += n } else if n < 0, errno == EINTR { continue } else { return false }
-        }
-        return true
-    }
-
     // MARK: The server
 
     private struct Worker {
@@ -97,25 +89,23 @@ enum ForkServer {
         while true {
             var entries = [pollfd(fd: control.fileDescriptor, events: Int16(POLLIN), revents: 0)]
             entries += workers.map { pollfd(fd: $0.pidfd, events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&entries, nfds_t(entries.count), -1)
-            if ready < 0 { if errno == EINTR { continue } else { exit(1) } }
+            guard (try? Poll.wait(&entries, milliseconds: -1)) != nil else { exit(1) }
             // Reap the workers that ended, and tell their parents how.
             for (index, entry) in entries.enumerated().dropFirst().reversed() where entry.revents != 0 {
                 let worker = workers.remove(at: index - 1)
-                var exited: Int32 = 0, code: Int32 = 0
-                if mc_wait_status(worker.pid, &exited, &code, 0) == 0 {
-                    var report = (exited, code)
-                    _ = withUnsafeBytes(of: &report) { Glibc.write(worker.status, $0.baseAddress, 8) }
+                if let status = try? ChildWatch.reap(worker.pid) {
+                    var report: (Int32, Int32) = (status.exited ? 1 : 0, status.code)
+                    _ = withUnsafeBytes(of: &report) { try? FileDescriptor(rawValue: worker.status).writeAll($0) }
                 }
-                Glibc.close(worker.status)
-                Glibc.close(worker.pidfd)
+                closeDescriptor(worker.status)
+                closeDescriptor(worker.pidfd)
             }
             guard entries[0].revents != 0 else { continue }
             guard let table = try? control.receiveDescriptors() else { exit(0) } // the parent is gone
             guard table.descriptors.count == 2 else { continue }
             let channel = table.descriptors[0], status = table.descriptors[1]
             table.descriptors[1] = -1 // the status pipe is the server's to keep (and close)
-            let pid = mc_fork_server_worker(channel)
+            let pid = (try? Spawn.forkServerWorker(keeping: channel)) ?? -1
             if pid == 0 {
                 // The worker: nothing of the server's but its own channel (the fork closed every
                 // other descriptor), and SIGINT back to its default. Closing `control` only marks
@@ -125,12 +115,12 @@ enum ForkServer {
                 WorkerMain.serve(Connection(descriptor: channel, readable: true, writable: true, isSocket: true))
             }
             var pidValue = pid
-            _ = withUnsafeBytes(of: &pidValue) { Glibc.write(status, $0.baseAddress, 4) }
-            let pidfd = pid > 0 ? mc_pidfd_open(pid) : -1
+            _ = withUnsafeBytes(of: &pidValue) { try? FileDescriptor(rawValue: status).writeAll($0) }
+            let pidfd = pid > 0 ? (try? ChildWatch.openPidFD(pid)) ?? -1 : -1
             if pidfd >= 0 {
                 workers.append(Worker(pid: pid, status: status, pidfd: pidfd))
             } else {
-                Glibc.close(status) // fork failed: the parent reads end-of-file after the pid
+                closeDescriptor(status) // fork failed: the parent reads end-of-file after the pid
             }
             // `table` closes the channel here: the worker has its own copy.
         }

@@ -1,4 +1,5 @@
 import CMulticore
+import MulticoreSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,11 +36,10 @@ public final class ParentProcess: Sendable {
     init(pid: Int32, name: String) {
         self.pid = pid
         self.name = name
-        let fd = mc_pidfd_open(pid)
-        exitDescriptor = fd >= 0 ? fd : -1
+        exitDescriptor = (try? ChildWatch.openPidFD(pid)) ?? -1
     }
 
-    deinit { if exitDescriptor >= 0 { close(exitDescriptor) } }
+    deinit { closeDescriptor(exitDescriptor) }
 
     /// Whether the parent still runs. Python: `parent_process().is_alive()`.
     public var isAlive: Bool { !ended(by: .now) }
@@ -56,14 +56,12 @@ public final class ParentProcess: Sendable {
     /// Whether the parent ended by `deadline` (waiting for it until then).
     private func ended(by deadline: Deadline) -> Bool {
         guard exitDescriptor >= 0 else { return true }
-        var entry = pollfd(fd: exitDescriptor, events: Int16(POLLIN), revents: 0)
         while true {
-            // Recomputed after each wake-up: a signal or the Int32 cap (24 days) ends a poll early.
+            // Recomputed after each wake-up: the Int32 cap (24 days) can end a poll early.
             let milliseconds = deadline.remaining.map { Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) } ?? -1
-            let ready = poll(&entry, 1, milliseconds)
-            if ready < 0, errno == EINTR { continue }
-            if ready == 0, !deadline.isNever, !deadline.hasPassed { continue }
-            return ready > 0
+            guard let ready = try? Poll.isReady(exitDescriptor, milliseconds: milliseconds) else { return false }
+            if !ready, !deadline.isNever, !deadline.hasPassed { continue }
+            return ready
         }
     }
 }

@@ -1,5 +1,7 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,9 +39,9 @@ enum Spawner {
             let thread = JoinableThread(name: "mc-spawner", daemon: true) {
                 while true {
                     guard let request = try? queue.get() else { continue }
-                    var pid: pid_t = 0
-                    let result = mc_spawn_worker(request.channel, &pid)
-                    try? request.reply.setResult(result == 0 ? pid : -result)
+                    let pid: pid_t
+                    do throws(Errno) { pid = try Spawn.worker(channel: request.channel) } catch { pid = -error.rawValue }
+                    try? request.reply.setResult(pid)
                 }
             }
             do throws(ThreadingError) {

@@ -1,5 +1,7 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,10 +61,9 @@ extension Connection {
         let deadline = Deadline.after(timeout.map { max($0, .zero) })
         while true {
             let milliseconds = deadline.remaining.map { Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) } ?? -1
-            let ready = entries.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), milliseconds) }
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw ConnectionError.system(operation: "poll", errno: errno)
+            let ready: Int
+            do throws(Errno) { ready = try Poll.wait(&entries, milliseconds: milliseconds) } catch {
+                throw ConnectionError.system(operation: "poll", errno: error.rawValue)
             }
             if entries.contains(where: { Int32($0.revents) & POLLNVAL != 0 }) {
                 throw ConnectionError.system(operation: "poll", errno: EBADF)

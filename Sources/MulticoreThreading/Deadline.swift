@@ -1,4 +1,5 @@
 import CMulticore
+import MulticoreSystem
 
 /// A point on CLOCK_MONOTONIC, in nanoseconds: what every timeout in Multicore becomes, so that
 /// a wait recomputes what is left after each wake-up and a wall-clock change cannot move it.
@@ -84,5 +85,7 @@ package let timeoutTooLargeMessage = "timeout value is too large (the limit is T
 /// `time.sleep`.
 @available(*, noasync, message: "blocks the thread; use Task.sleep in async code")
 public func sleep(for duration: Duration) {
-    mc_sleep_ns(duration.nanoseconds)
+    guard duration > .zero else { return }
+    let (end, overflow) = mc_monotonic_ns().addingReportingOverflow(duration.nanoseconds)
+    sleepUntil(monotonicNanoseconds: overflow ? .max : end)
 }

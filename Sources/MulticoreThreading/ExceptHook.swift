@@ -1,4 +1,6 @@
+import MulticoreSystem
 import Synchronization
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,13 +37,6 @@ extension Threading {
 /// Writes the whole of `text` to file descriptor 2, without Foundation and without `stderr`
 /// (a C global that Swift 6 does not consider concurrency-safe).
 func writeToStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    bytes.withUnsafeMutableBytes { buffer in
-        while offset < buffer.count {
-            let n = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 { if errno == EINTR { continue } else { return } }
-            offset += n
-        }
-    }
+    let bytes = Array(text.utf8)
+    bytes.withUnsafeBytes { buffer in try? FileDescriptor.standardError.writeAll(buffer) }
 }

@@ -1,4 +1,4 @@
-import CMulticore
+import MulticoreSystem
 import Synchronization
 
 /// A 32-bit atomic word at a stable address, that threads can sleep on (Linux futex).
@@ -52,16 +52,14 @@ struct FutexWord: ~Copyable {
     @usableFromInline
     func wait(expected: UInt32, deadline: Deadline) -> Bool {
         let raw = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt32.self)
-        return mc_futex_wait(raw, expected, deadline.nanoseconds) != ETIMEDOUT_CODE
+        return Futex.wait(raw, expected: expected, deadlineNanoseconds: deadline.nanoseconds)
     }
 
     /// Wakes up to `count` sleepers.
     @usableFromInline
     func wake(_ count: Int32) {
         let raw = UnsafeMutableRawPointer(pointer).assumingMemoryBound(to: UInt32.self)
-        _ = mc_futex_wake(raw, count)
+        Futex.wake(raw, count: count)
     }
 }
 
-/// ETIMEDOUT on Linux (Glibc's macro, kept here so this file needs no Glibc import).
-let ETIMEDOUT_CODE: Int32 = 110

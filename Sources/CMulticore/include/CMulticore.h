@@ -1,6 +1,10 @@
 // C shims for what Swift's Glibc module does not import: the futex syscall (variadic `syscall`),
 // gettid, thread names (GNU extensions), and the main thread's identity captured before `main`.
 // Every symbol is prefixed `mc_`.
+//
+// One error convention: a shim that can fail returns a negative errno (-EINTR, -EMFILE...) on
+// failure and a value >= 0 on success. None retries on EINTR: the system layer
+// (Sources/MulticoreSystem) wraps each once, and its one policy retries.
 #ifndef CMULTICORE_H
 #define CMULTICORE_H
 
@@ -24,8 +28,8 @@ static inline void mc_cpu_relax(void) {
 }
 
 /// Sleeps while `*word == expected`, until woken or until the absolute CLOCK_MONOTONIC deadline
-/// `deadline_ns` (negative: no deadline). Returns 0 when woken, or ETIMEDOUT, EAGAIN (the word
-/// no longer held `expected`) or EINTR.
+/// `deadline_ns` (negative: no deadline). Returns 0 when woken, or -ETIMEDOUT, -EAGAIN (the word
+/// no longer held `expected`) or -EINTR.
 int mc_futex_wait(uint32_t *word, uint32_t expected, int64_t deadline_ns);
 
 /// Wakes up to `count` threads sleeping on `word`; returns how many were woken.
@@ -58,10 +62,10 @@ size_t mc_current_thread_stack_size(void);
 /// CRC-32C (Castagnoli) of `length` bytes, continuing from `seed` (0 to start); SSE 4.2 when present.
 uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed);
 
-/// pipe2(fds, O_CLOEXEC); returns 0 or an errno.
+/// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
 int mc_pipe_cloexec(int fds[2]);
 
-/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); returns 0 or an errno.
+/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); returns 0 or -errno.
 int mc_socketpair_cloexec(int fds[2]);
 
 /// Ignores SIGPIPE process-wide, so that writing to a closed pipe fails with EPIPE instead of
@@ -70,7 +74,7 @@ void mc_ignore_sigpipe(void);
 
 /// Spawns a worker: a copy of this executable (/proc/self/exe) whose `channel` descriptor
 /// becomes its descriptor 3, and which runs `multicore_worker_main` before `main`. It inherits
-/// no other descriptor but 0, 1 and 2. Returns 0 or an errno; `*pid` receives the child's pid.
+/// no other descriptor but 0, 1 and 2. Returns 0 or -errno; `*pid` receives the child's pid.
 int mc_spawn_worker(int channel, pid_t *pid);
 
 /// In a worker spawned with the hand-off (its parent called `enterWorkerIfChild()`): its
@@ -82,12 +86,12 @@ int mc_worker_is_deferred(void);
 void mc_enable_worker_handoff(void);
 
 /// Sends one byte on the Unix socket `socket`, carrying `count` descriptors (SCM_RIGHTS; at
-/// most 253, none when `count` is 0). Returns 0 or an errno.
+/// most 253, none when `count` is 0). Returns 0 or -errno (-EIO if the byte did not go).
 int mc_send_descriptors(int socket, const int *fds, int count);
 
 /// Receives the one byte `mc_send_descriptors` sent, and the descriptors it carried (CLOEXEC)
-/// into `fds` (room for `capacity`); `*count` receives how many. Returns 0, -1 at end-of-file,
-/// or an errno.
+/// into `fds` (room for `capacity`); `*count` receives how many. Returns 1, 0 at end-of-file,
+/// or -errno (-EMSGSIZE when more descriptors came than the control buffer holds).
 int mc_receive_descriptors(int socket, int *fds, int capacity, int *count);
 
 /// fork(). In the child (0 returned), asks the kernel to kill it when its parent (the forking
@@ -110,11 +114,11 @@ void mc_exit_now(int code) __attribute__((noreturn));
 /// pidfd_open(pid, 0): a descriptor that becomes readable when the process ends; -errno on failure.
 int mc_pidfd_open(pid_t pid);
 
-/// waitpid on `pid` (WNOHANG when `nohang`): 0 with `*exited` and `*code` (exit status, or the
-/// terminating signal when not exited), EAGAIN if still running, or an errno.
+/// waitpid on `pid` (WNOHANG when `nohang`): 1 with `*exited` and `*code` (exit status, or the
+/// terminating signal when not exited), 0 if still running, or -errno.
 int mc_wait_status(pid_t pid, int *exited, int *code, int nohang);
 /// Whether child `pid` has ended, without reaping it (waitid with WNOWAIT): 1 ended, 0 running,
-/// -1 not a child of this process. For when no pidfd could be had.
+/// or -errno (ECHILD: not a child of this process). For when no pidfd could be had.
 int mc_child_ended(pid_t pid);
 
 /// A signal's abbreviation without "SIG" ("SEGV", "KILL").
@@ -134,17 +138,17 @@ int mc_shared_futex_wake(uint32_t *word, int32_t count);
 int mc_shm_open(const char *name, int create, int exclusive, size_t size, int allocate, size_t *actual_size);
 
 /// Makes the pages of [address, address + length) of a shared mapping exist
-/// (MADV_POPULATE_WRITE): 0, or an errno (ENOMEM, EFAULT) where a write would have raised SIGBUS.
+/// (MADV_POPULATE_WRITE): 0, or -errno (-ENOMEM, -EFAULT) where a write would have raised SIGBUS.
 int mc_populate_shared(void *address, size_t length);
 
-/// shm_unlink(name); returns 0 or an errno.
+/// shm_unlink(name); returns 0 or -errno.
 int mc_shm_unlink(const char *name);
 
-/// Maps `size` bytes of `fd` shared, read-write; returns NULL and sets errno on failure.
-void *mc_map_shared(int fd, size_t size);
+/// Maps `size` bytes of `fd` shared, read-write, into `*address`; returns 0 or -errno.
+int mc_map_shared(int fd, size_t size, void **address);
 
 /// Gives back the pages of [address, address + length) (MADV_REMOVE: a shared mapping's pages
-/// are freed and read as zero again); returns 0 or an errno.
+/// are freed and read as zero again); returns 0 or -errno.
 int mc_discard_shared(void *address, size_t length);
 
 /// Whether the process or thread `id` still exists (kill(id, 0) does not fail with ESRCH).
@@ -156,11 +160,12 @@ void mc_clear_parent_death_signal(void);
 /// For a process that must outlive its owner (the shared memory tracker): a session and
 /// process group of its own (setsid), so that no signal sent to the owner's group or terminal
 /// reaches it, and every signal that would end or stop it ignored (SIGKILL and SIGSTOP cannot
-/// be). Returns 0, or setsid's errno (the signals are ignored all the same).
+/// be). Returns 0, or setsid's -errno (the signals are ignored all the same).
 int mc_outlive_owner_signals(void);
 
-/// Sleeps for `nanoseconds` on CLOCK_MONOTONIC, resuming after signals.
-void mc_sleep_ns(int64_t nanoseconds);
+/// Sleeps until the absolute CLOCK_MONOTONIC time `deadline_ns`: 0, or -EINTR when a signal
+/// handler ran first.
+int mc_sleep_until_ns(int64_t deadline_ns);
 
 // Stream sockets (sockets.c), for Listener and Client: a descriptor, close-on-exec, or -errno.
 /// A Unix-domain socket bound to `path` and listening.
@@ -171,8 +176,21 @@ int mc_connect_unix(const char *path);
 int mc_listen_tcp(const char *host, int port, int backlog, int *bound_port);
 /// A TCP socket connected to `host`:`port` (TCP_NODELAY).
 int mc_connect_tcp(const char *host, int port);
-/// The next connection on listening socket `fd` (retried on EINTR).
+/// The next connection on listening socket `fd`.
 int mc_accept(int fd);
+
+// The fault injector (faults.c), for tests: the system layer asks it before each wrapped call.
+/// How many kinds of call the injector tells apart (MulticoreSystem's `SystemCall`).
+#define MC_FAULT_CALLS 16
+extern int mc_fault_armed_word;
+/// Whether any fault is planned: one relaxed load, what a wrapped call pays when none is.
+static inline int mc_fault_armed(void) { return __atomic_load_n(&mc_fault_armed_word, __ATOMIC_RELAXED); }
+/// Arms (1) or disarms (0) the injector.
+void mc_fault_arm(int armed);
+/// Makes every `every`-th call of kind `call` fail with fault `kind` (0: none).
+void mc_fault_plan(int call, int every, int kind);
+/// The fault for this call of kind `call` (0: none), counting it.
+int mc_fault_draw(int call);
 
 #ifdef __cplusplus
 }

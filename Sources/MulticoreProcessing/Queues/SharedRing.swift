@@ -1,4 +1,5 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
 import Synchronization
 #if canImport(Glibc)
@@ -54,7 +55,8 @@ final class SharedRing: Sendable {
         // The header's page, and a small ring whole, now: a full /dev/shm fails here, not with
         // a SIGBUS at the first write. A large ring reserves its chunks as producers reach them.
         let first = discards ? Self.dataOffset : Self.dataOffset + rounded
-        guard mc_populate_shared(region.memory.address, SharedRegion.headerSize + first) == 0 else {
+        guard let address = region.memory.address,
+              (try? SharedMemoryObject.populate(address, length: SharedRegion.headerSize + first)) != nil else {
             throw .noSpace(size: SharedRegion.headerSize + first)
         }
         maxsizeWord.pointee.store(UInt32(clamping: max(0, maxsize)), ordering: .releasing)
@@ -142,7 +144,9 @@ final class SharedRing: Sendable {
         var next = reserved.pointee.load(ordering: .relaxed)
         while next < end {
             let offset = Int(next % UInt64(capacity))
-            guard mc_populate_shared(data + offset, Self.discardChunk) == 0 else { throw .noSpace(size: Self.discardChunk) }
+            guard (try? SharedMemoryObject.populate(data + offset, length: Self.discardChunk)) != nil else {
+                throw .noSpace(size: Self.discardChunk)
+            }
             next = (next / chunk + 1) * chunk
             reserved.pointee.store(next, ordering: .relaxed)
         }
@@ -225,7 +229,7 @@ final class SharedRing: Sendable {
         var index = start / chunk
         while index < end / chunk {
             let offset = Int((index * chunk) % UInt64(capacity))
-            _ = mc_discard_shared(data + offset, Self.discardChunk)
+            try? SharedMemoryObject.discard(data + offset, length: Self.discardChunk)
             index += 1
         }
     }

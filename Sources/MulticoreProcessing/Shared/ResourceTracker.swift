@@ -1,4 +1,5 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
 #if canImport(Glibc)
 import Glibc
@@ -104,7 +105,7 @@ enum ResourceTracker {
             case .unregister(let name): names.remove(name)
             }
         }
-        for name in names { _ = mc_shm_unlink("/" + name) }
+        for name in names { try? SharedMemoryObject.unlink("/" + name) }
         exit(0)
     }
 }

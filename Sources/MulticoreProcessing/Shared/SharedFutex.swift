@@ -1,4 +1,4 @@
-import CMulticore
+import MulticoreSystem
 import MulticoreThreading
 import Synchronization
 #if canImport(Glibc)
@@ -10,11 +10,11 @@ enum SharedFutex {
     /// Sleeps while `word` holds `expected`, until woken or `deadline`; false when it timed out.
     static func wait(_ word: UnsafeMutablePointer<Atomic<UInt32>>, expected: UInt32, deadline: Deadline) -> Bool {
         let raw = UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self)
-        return mc_shared_futex_wait(raw, expected, deadline.nanoseconds) != ETIMEDOUT
+        return Futex.wait(raw, expected: expected, deadlineNanoseconds: deadline.nanoseconds, shared: true)
     }
 
     static func wake(_ word: UnsafeMutablePointer<Atomic<UInt32>>, _ count: Int32) {
         let raw = UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self)
-        _ = mc_shared_futex_wake(raw, count)
+        Futex.wake(raw, count: count, shared: true)
     }
 }

@@ -1,5 +1,7 @@
 import CMulticore
+import MulticoreSystem
 import MulticoreThreading
+import SystemPackage
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -56,34 +58,35 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
 
     private init(name: String, create: Bool, size: Int, allocate: Bool) throws(SharedMemoryError) {
         guard !name.isEmpty, name.utf8.count <= 250, !name.contains("/") else { throw .invalidName(name) }
-        var actual = 0
-        let fd = mc_shm_open("/" + name, create ? 1 : 0, 1, size, allocate ? 1 : 0, &actual)
-        if fd < 0 {
-            switch -fd {
-            case EEXIST: throw .exists(name: name)
-            case ENOSPC, ENOMEM, EFBIG: throw .noSpace(size: size)
-            case ENOENT: throw .notFound(name: name)
-            case EINVAL, ENAMETOOLONG: throw .invalidName(name)
-            default: throw .system(operation: create ? "shm_open(create)" : "shm_open", errno: -fd)
+        let fd: Int32, actual: Int
+        do throws(Errno) {
+            (fd, actual) = try SharedMemoryObject.open("/" + name, create: create, size: size, allocate: allocate)
+        } catch {
+            switch error {
+            case .fileExists: throw .exists(name: name)
+            case .noSpace, .noMemory, .fileTooLarge: throw .noSpace(size: size)
+            case .noSuchFileOrDirectory: throw .notFound(name: name)
+            case .invalidArgument, .fileNameTooLong: throw .invalidName(name)
+            default: throw .system(operation: create ? "shm_open(create)" : "shm_open", errno: error.rawValue)
             }
         }
-        defer { Glibc.close(fd) }
+        defer { closeDescriptor(fd) }
         if create {
             do throws(SharedMemoryError) {
                 try ResourceTracker.register(name)
             } catch {
-                _ = mc_shm_unlink("/" + name)
+                try? SharedMemoryObject.unlink("/" + name)
                 throw error
             }
         }
         guard actual > 0 else {
-            if create { _ = mc_shm_unlink("/" + name); ResourceTracker.unregister(name) }
+            if create { try? SharedMemoryObject.unlink("/" + name); ResourceTracker.unregister(name) }
             throw .incompatible(name: name, reason: "it is empty")
         }
-        guard let address = mc_map_shared(fd, actual) else {
-            let error = errno
-            if create { _ = mc_shm_unlink("/" + name); ResourceTracker.unregister(name) }
-            throw .system(operation: "mmap", errno: error)
+        let address: UnsafeMutableRawPointer
+        do throws(Errno) { address = try SharedMemoryObject.map(fd, size: actual) } catch {
+            if create { try? SharedMemoryObject.unlink("/" + name); ResourceTracker.unregister(name) }
+            throw .system(operation: "mmap", errno: error.rawValue)
         }
         self.name = name
         self.size = actual
@@ -93,7 +96,7 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
     }
 
     deinit {
-        if let base { munmap(base, size) }
+        if let base { SharedMemoryObject.unmap(base, size: size) }
     }
 
     /// The block's bytes, valid until `close()`. Python: `SharedMemory.buf`.
@@ -110,7 +113,7 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
     /// Calling it again does nothing. Python: `SharedMemory.close()`.
     public func close() {
         lock.withLock {
-            if let base { munmap(base, size) }
+            if let base { SharedMemoryObject.unmap(base, size: size) }
             base = nil
         }
     }
@@ -119,11 +122,14 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
     /// every process has closed it. Python: `SharedMemory.unlink()`.
     /// - Throws: `SharedMemoryError.notFound` when the name is gone already.
     public func unlink() throws(SharedMemoryError) {
-        let result = mc_shm_unlink("/" + name)
+        let result = Result { () throws(Errno) in try SharedMemoryObject.unlink("/" + name) }
         if created { ResourceTracker.unregister(name) }
         lock.withLock { linked = false }
-        if result == ENOENT { throw .notFound(name: name) }
-        if result != 0 { throw .system(operation: "shm_unlink", errno: result) }
+        switch result {
+        case .success: return
+        case .failure(.noSuchFileOrDirectory): throw .notFound(name: name)
+        case .failure(let error): throw .system(operation: "shm_unlink", errno: error.rawValue)
+        }
     }
 
     /// Unlinks the block if this handle created it and has not unlinked it: what the shared
