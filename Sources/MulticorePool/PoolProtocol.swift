@@ -53,12 +53,7 @@ enum PoolRequest: Equatable {
         let start = outbox.count
         outbox.append(contentsOf: repeatElement(0, count: WireFrame.headerSize))
         appendBody(to: &outbox)
-        let length = outbox.count - start - WireFrame.headerSize
-        outbox.withUnsafeMutableBytes { raw in
-            let checksum = mc_crc32c(raw.baseAddress! + start + WireFrame.headerSize, length, 0)
-            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
-            raw.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
-        }
+        try? WireFrame.writeHeader(in: &outbox, at: start) // a request's payload is within the frame limit (checked at submit)
     }
 
     /// Where a run request's payload starts.

@@ -225,15 +225,8 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     ///   `WireError.oversizedFrame` for 4 GiB or more.
     package func sendFrame(_ frame: inout [UInt8]) throws {
         guard writable else { throw ConnectionError.readOnly }
-        precondition(frame.count >= WireFrame.headerSize, "no room for the frame header")
         precondition(frameFormat == .multicore, "sendFrame writes Multicore's frame header")
-        let length = frame.count - WireFrame.headerSize
-        guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
-        frame.withUnsafeMutableBytes { raw in
-            let checksum = mc_crc32c(raw.baseAddress! + WireFrame.headerSize, length, 0)
-            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
-            raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
-        }
+        try WireFrame.writeHeader(in: &frame, at: 0)
         try sendBuffers([frame])
     }
 

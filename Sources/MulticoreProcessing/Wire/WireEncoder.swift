@@ -51,13 +51,7 @@ public struct WireEncoder {
         let encoder = _WireEncoder()
         encoder.writer.write(UInt64(0)) // the header's place
         try encoder.encodeValue(value)
-        let length = encoder.writer.bytes.count - WireFrame.headerSize
-        guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
-        encoder.writer.bytes.withUnsafeMutableBytes { raw in
-            let checksum = mc_crc32c(raw.baseAddress! + WireFrame.headerSize, length, 0)
-            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
-            raw.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
-        }
+        try WireFrame.writeHeader(in: &encoder.writer.bytes, at: 0)
         return encoder.writer.bytes
     }
 }

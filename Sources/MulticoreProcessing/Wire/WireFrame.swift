@@ -19,12 +19,25 @@ public enum WireFrame {
         guard payload.count <= Int(UInt32.max) else {
             throw .oversizedFrame(size: payload.count, limit: Int(UInt32.max))
         }
-        var frame = [UInt8]()
+        var frame = [UInt8](repeating: 0, count: headerSize)
         frame.reserveCapacity(headerSize + payload.count)
-        withUnsafeBytes(of: UInt32(payload.count).littleEndian) { frame.append(contentsOf: $0) }
-        withUnsafeBytes(of: checksum(payload).littleEndian) { frame.append(contentsOf: $0) }
         frame.append(contentsOf: payload)
+        try writeHeader(in: &frame, at: 0)
         return frame
+    }
+
+    /// Fills in the header of the frame that starts at `start` in `bytes` and runs to its end
+    /// (room for the header, then the payload): the one place a frame header is written.
+    /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
+    package static func writeHeader(in bytes: inout [UInt8], at start: Int) throws(WireError) {
+        precondition(bytes.count - start >= headerSize, "no room for the frame header")
+        let length = bytes.count - start - headerSize
+        guard length <= Int(UInt32.max) else { throw .oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        bytes.withUnsafeMutableBytes { raw in
+            let checksum = mc_crc32c(raw.baseAddress! + start + headerSize, length, 0)
+            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
+            raw.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+        }
     }
 
     /// CRC-32C (Castagnoli) of `bytes`, with the CPU's instruction where it has one.
