@@ -90,7 +90,7 @@ final class SharedRing: Sendable {
     func setMaxsize(_ value: Int) {
         maxsizeWord.pointee.store(UInt32(clamping: max(0, value)), ordering: .sequentiallyConsistent)
         spaceSequence.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        if putSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(spaceSequence, .max) }
+        SharedFutex.wakeSleepers(on: spaceSequence, countedIn: putSleepers, .max)
     }
     var count: Int { Int(messages.pointee.load(ordering: .relaxed)) }
     /// Whether a producer sleeps until space frees (for tests: the ring is full).
@@ -118,13 +118,9 @@ final class SharedRing: Sendable {
             let sequence = spaceSequence.pointee.load(ordering: .acquiring)
             if hasRoom() { break }
             if deadline.hasPassed { throw QueueError.full }
-            putSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
             // Looked at again once counted as a sleeper: a get that freed space before it could
-            // see the count did not bump the sequence, and the wait below would never end.
-            if !hasRoom() {
-                _ = SharedFutex.wait(spaceSequence, expected: sequence, deadline: deadline)
-            }
-            putSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            // see the count did not bump the sequence, and the wait would never end.
+            SharedFutex.sleep(on: spaceSequence, expected: sequence, countedIn: putSleepers, deadline: deadline) { !hasRoom() }
         }
         let position = tail.pointee.load(ordering: .relaxed)
         if discards { try reserve(upTo: position + need) }
@@ -134,7 +130,7 @@ final class SharedRing: Sendable {
         tail.pointee.store(position + need, ordering: .releasing)
         unfinished.pointee.wrappingAdd(1, ordering: .relaxed)
         messages.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        if getSleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(messages, 1) }
+        SharedFutex.wakeSleepers(on: messages, countedIn: getSleepers, 1)
     }
 
     /// Makes the pages exist for ring positions up to `end` (in whole chunks): a full /dev/shm
@@ -193,11 +189,9 @@ final class SharedRing: Sendable {
                 continue
             }
             if deadline.hasPassed { throw .empty }
-            getSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if messages.pointee.load(ordering: .sequentiallyConsistent) == 0 {
-                _ = SharedFutex.wait(messages, expected: 0, deadline: deadline)
+            SharedFutex.sleep(on: messages, expected: 0, countedIn: getSleepers, deadline: deadline) {
+                messages.pointee.load(ordering: .sequentiallyConsistent) == 0
             }
-            getSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
         }
         let position = head.pointee.load(ordering: .relaxed)
         let available = tail.pointee.load(ordering: .acquiring) &- position
@@ -271,9 +265,7 @@ final class SharedRing: Sendable {
             let current = unfinished.pointee.load(ordering: .sequentiallyConsistent)
             if current == 0 { return true }
             if deadline.hasPassed { return false }
-            joinSleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            _ = SharedFutex.wait(unfinished, expected: current, deadline: deadline)
-            joinSleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            SharedFutex.sleep(on: unfinished, expected: current, countedIn: joinSleepers, deadline: deadline)
         }
     }
 }

@@ -23,11 +23,9 @@ struct SharedCounter {
         while true {
             if tryDecrement() { return true }
             if deadline.hasPassed { return false }
-            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            if value.pointee.load(ordering: .sequentiallyConsistent) == 0 {
-                _ = SharedFutex.wait(value, expected: 0, deadline: deadline)
+            SharedFutex.sleep(on: value, expected: 0, countedIn: sleepers, deadline: deadline) {
+                value.pointee.load(ordering: .sequentiallyConsistent) == 0
             }
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
         }
     }
 
@@ -44,7 +42,7 @@ struct SharedCounter {
         } else {
             value.pointee.wrappingAdd(n, ordering: .sequentiallyConsistent)
         }
-        if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(value, Int32(clamping: n)) }
+        SharedFutex.wakeSleepers(on: value, countedIn: sleepers, Int32(clamping: n))
         return true
     }
 }

@@ -35,7 +35,7 @@ public final class SharedEvent: Codable, Sendable {
             let (exchanged, found) = state.pointee.compareExchange(
                 expected: current, desired: (current &+ 2) | 1, ordering: .sequentiallyConsistent)
             if exchanged {
-                if sleepers.pointee.load(ordering: .sequentiallyConsistent) > 0 { SharedFutex.wake(state, .max) }
+                SharedFutex.wakeSleepers(on: state, countedIn: sleepers, .max)
                 return
             }
             current = found
@@ -63,9 +63,7 @@ public final class SharedEvent: Codable, Sendable {
             if deadline.hasPassed { return false }
             // Counted as a sleeper before the word is compared again (by the futex): a `set()`
             // either sees the count and wakes this waiter, or changed the word first.
-            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            _ = SharedFutex.wait(state, expected: seen, deadline: deadline)
-            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            SharedFutex.sleep(on: state, expected: seen, countedIn: sleepers, deadline: deadline)
             // Any change of the generation since `seen` is a `set()`: the flag was set.
             if state.pointee.load(ordering: .sequentiallyConsistent) >> 1 != seen >> 1 { return true }
         }
