@@ -32,6 +32,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     /// Readable when the child has ended: a pidfd (spawn, fork), or the status pipe the fork
     /// server writes to (forkserver).
     private var exitDescriptor: Int32 = -1
+    /// How it was started, watched and is reaped (set by `start`).
+    private var launched: LaunchedChild?
     private var connection: Connection?
     private var reply: WorkerReply?
     private var replyError: String?
@@ -145,10 +147,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         guard let typeName = startMethod == .fork ? "" : _mangledTypeName(Task.self) else {
             throw ProcessError.taskNotFound("\(Task.self)")
         }
-        if startMethod == .fork {
-            let threads = Int(mc_thread_count()) - (Spawner.hasThread ? 1 : 0)
-            guard threads <= 1 else { throw ProcessError.forkWithThreads(count: threads) }
-        }
+        if startMethod == .fork { try ForkLauncher.checkSingleThreaded() }
         try stateLock.withLock { () throws(ProcessError) in
             if phase == .closed { throw .closed }
             guard phase == .created else { throw .alreadyStarted }
@@ -164,24 +163,25 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         // What this process printed so far comes out before what the child prints (stdout is a
         // pipe or a file: block-buffered), with every start method, as Python flushes.
         fflush(nil)
-        let launched: Result<(pid: pid_t, exit: Int32), ProcessError>
-        switch startMethod {
-        case .spawn:
-            launched = Spawner.spawn(channel: childEnd).map { ($0, Self.exitWatch($0)) }
-        case .forkserver:
-            launched = ForkServer.launch(channel: childEnd).map { ($0.pid, $0.status) }
-        case .fork:
-            launched = fork(parentEnd: parentEnd, childEnd: childEnd).map { ($0, Self.exitWatch($0)) }
+        let launched: LaunchedChild
+        do throws(ProcessError) {
+            switch startMethod {
+            case .spawn: launched = try SpawnLauncher.launch(channel: childEnd)
+            case .forkserver: launched = try ForkServer.launch(channel: childEnd)
+            case .fork:
+                let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: getpid(), payload: [])
+                launched = try ForkLauncher.launch(task, as: request, parentEnd: parentEnd, childEnd: childEnd)
+            }
+        } catch {
+            childEnd.close()
+            stateLock.withLock { phase = .created }
+            throw error
         }
         childEnd.close()
-        guard case .success(let (pid, exitDescriptor)) = launched else {
-            stateLock.withLock { phase = .created }
-            if case .failure(let error) = launched { throw error }
-            return
-        }
         stateLock.withLock {
-            _pid = pid
-            self.exitDescriptor = exitDescriptor
+            _pid = launched.pid
+            exitDescriptor = launched.exitDescriptor
+            self.launched = launched
             connection = parentEnd
         }
         Children.add(self)
@@ -190,28 +190,6 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         try? parentEnd.sendDescriptors(descriptors.descriptors)
         try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, identity: identity,
                                                  parentPID: getpid(), payload: payload))
-    }
-
-    /// A pidfd for child `pid`, or -1 when none could be had (it is then looked at every 10 ms).
-    private static func exitWatch(_ pid: pid_t) -> Int32 { (try? ChildWatch.openPidFD(pid)) ?? -1 }
-
-    /// The fork start method: this process forked; the child runs the task it already holds.
-    private func fork(parentEnd: Connection, childEnd: Connection) -> Result<pid_t, ProcessError> {
-        _ = forkRehearsal
-        let parent = getpid()
-        let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: parent, payload: [])
-        let pid: pid_t
-        do throws(Errno) { pid = try Spawn.fork() } catch { return .failure(.spawnFailed(errno: error.rawValue)) }
-        if pid > 0 { return .success(pid) }
-        // The child: only this thread exists. It forgets its parent's children, runs the task,
-        // waits for its own children, and exits without the parent's atexit handlers.
-        parentEnd.close()
-        ProcessLineage.adopt(request)
-        let reply = WorkerMain.reply(running: task)
-        try? childEnd.sendBytes(reply.wireBytes)
-        Children.finish()
-        if case .value = reply { mc_exit_now(0) }
-        mc_exit_now(1)
     }
 
     /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it
@@ -251,7 +229,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                 let watched = exitFD >= 0
                 if !watched { milliseconds = milliseconds < 0 ? 10 : min(milliseconds, 10) }
                 guard let ready = try? Poll.wait(&entries, milliseconds: milliseconds) else { return false }
-                if !watched, let pid = stateLock.withLock({ _pid }), (try? ChildWatch.hasEnded(pid)) == true { entries[0].revents = Int16(POLLIN) }
+                if !watched, stateLock.withLock({ launched })?.hasEnded() == true { entries[0].revents = Int16(POLLIN) }
                 if ready == 0, entries[0].revents == 0 {
                     if !watched, deadline.map({ ContinuousClock.now < $0 }) ?? true { continue }
                     return false
@@ -289,23 +267,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     }
 
     private func reap() {
-        guard let pid = stateLock.withLock({ _pid }) else { return }
-        var exited: Int32 = 0, code: Int32 = 0
-        if startMethod == .forkserver {
-            // The fork server reaped it and wrote how it ended; end-of-file means the server
-            // died, and the kernel killed its workers with it.
-            var report: (Int32, Int32) = (0, SIGKILL)
-            let fd = stateLock.withLock { exitDescriptor }
-            if (try? withUnsafeMutableBytes(of: &report, { buffer throws(Errno) in
-                try FileDescriptor(rawValue: fd).readExactly(into: buffer)
-            })) != true {
-                report = (0, SIGKILL)
-            }
-            (exited, code) = report
-        } else {
-            guard let status = try? ChildWatch.reap(pid) else { return }
-            (exited, code) = (status.exited ? 1 : 0, status.code)
-        }
+        // Reaped as its launcher decided (waitpid, or the fork server's report).
+        guard let status = stateLock.withLock({ launched })?.reap() else { return }
         // The child wrote its reply before exiting: collect it if the poll did not.
         if stateLock.withLock({ reply == nil && replyError == nil }), let connection = stateLock.withLock({ self.connection }),
            (try? connection.poll()) == true {
@@ -313,7 +276,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
         Children.remove(self)
         stateLock.withLock {
-            exitStatus = (exited != 0, code)
+            exitStatus = (status.exited, status.code)
             phase = .ended
             connection?.close()
             // The exit descriptor stays open (and readable) until close(): it is the sentinel.
@@ -398,17 +361,6 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         }
     }
 }
-
-/// Encodes a reply once in the parent before its first fork, so that the type metadata a child
-/// needs to send its reply already exists: each child would otherwise build it in its own copy
-/// of the memory, paying a page copy for every page it writes.
-private let forkRehearsal: Void = {
-    guard let (near, far) = try? Connection.pipe() else { return }
-    for reply in [WorkerReply.value([0]), .failure(type: "", message: "")] {
-        try? far.sendBytes(reply.wireBytes)
-        _ = try? WorkerReply(wireBytes: near.recvBytes())
-    }
-}()
 
 /// Python's `multiprocessing.process._process_counter`: numbers "Process-N".
 private let processCounter = Atomic<Int>(0)

@@ -25,7 +25,12 @@ enum ForkServer {
 
     /// Starts a worker whose channel to this process is `channel`; returns its pid and the read
     /// end of its status pipe.
-    static func launch(channel: Connection) -> Result<(pid: pid_t, status: Int32), ProcessError> {
+    static func launch(channel: Connection) throws(ProcessError) -> LaunchedChild {
+        let (pid, status) = try forkWorker(channel: channel).get()
+        return LaunchedChild(pid: pid, exitDescriptor: status, reaping: .statusPipe)
+    }
+
+    private static func forkWorker(channel: Connection) -> Result<(pid: pid_t, status: Int32), ProcessError> {
         state.withLock { server in
             for attempt in 0..<2 {
                 if server == nil || attempt > 0 {
@@ -60,12 +65,10 @@ enum ForkServer {
     private static func start() -> Result<Connection, ProcessError> {
         let local: Connection, remote: Connection
         do { (local, remote) = try Connection.pipe() } catch { return .failure(.spawnFailed(errno: EMFILE)) }
-        let spawned = Spawner.spawn(channel: remote)
+        // Closed here at once, spawned or not: the handshake below must see the end if the server dies.
+        let spawned = Result { () throws(ProcessError) in try SpawnLauncher.spawn(channel: remote) }
         remote.close()
-        guard case .success = spawned else {
-            if case .failure(let error) = spawned { return .failure(error) }
-            return .failure(.spawnFailed(errno: EAGAIN))
-        }
+        if case .failure(let error) = spawned { return .failure(error) }
         let request = WorkerRequest(typeName: typeName, processName: "ForkServer", identity: ProcessLineage.identity,
                                     parentPID: getpid(), payload: [])
         guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,

@@ -15,6 +15,11 @@ package enum ChildWatch {
         package var exited: Bool
         /// Its exit status, or the number of the signal that ended it.
         package var code: Int32
+
+        package init(exited: Bool, code: Int32) {
+            self.exited = exited
+            self.code = code
+        }
     }
 
     /// Reaps child `pid` (waiting for it to end unless `nohang`): how it ended, nil if it still runs.

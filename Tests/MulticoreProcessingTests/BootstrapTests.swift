@@ -149,7 +149,7 @@ func expectRefusal(_ run: (status: Int32, output: String), saying reason: String
     @Test(arguments: ["$", "", "\u{1}\u{2}\u{3}\u{4}\u{5}", "Si", "$sSiD", "multicore.unknown"])
     func aTaskNameThatIsNoTaskIsAnswered(name: String) throws {
         let (local, remote) = try Connection.pipe()
-        let pid = try Spawner.spawn(channel: remote).get()
+        let pid = try SpawnLauncher.spawn(channel: remote)
         remote.close()
         try local.sendDescriptors([])
         try local.send(WorkerRequest(typeName: name, processName: "probe", identity: [], parentPID: getpid(), payload: []))

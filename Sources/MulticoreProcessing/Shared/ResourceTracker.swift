@@ -79,7 +79,8 @@ enum ResourceTracker {
         do { (local, remote) = try Connection.pipe() } catch {
             return .failure(.trackerUnavailable(reason: "no connection to it: \(error)"))
         }
-        let spawned = Spawner.spawn(channel: remote)
+        // Closed here at once, spawned or not: the handshake below must see the end if the tracker dies.
+        let spawned = Result { () throws(ProcessError) in try SpawnLauncher.spawn(channel: remote) }
         remote.close()
         if case .failure(let error) = spawned { return .failure(.trackerUnavailable(reason: "\(error)")) }
         let request = WorkerRequest(typeName: typeName, processName: "ResourceTracker", identity: [],

@@ -15,10 +15,10 @@ import Glibc
 ///
 /// The thread belongs to the process that started it: a forked child (which has no such
 /// thread) starts its own on its first spawn.
-enum Spawner {
+enum SpawnLauncher {
     private struct Request: Sendable {
         let channel: Int32
-        let reply: Future<Int32>
+        let reply: Future<Result<pid_t, Errno>>
     }
 
     private struct Running {
@@ -39,9 +39,9 @@ enum Spawner {
             let thread = JoinableThread(name: "mc-spawner", daemon: true) {
                 while true {
                     guard let request = try? queue.get() else { continue }
-                    let pid: pid_t
-                    do throws(Errno) { pid = try Spawn.worker(channel: request.channel) } catch { pid = -error.rawValue }
-                    try? request.reply.setResult(pid)
+                    let spawned: Result<pid_t, Errno>
+                    do throws(Errno) { spawned = .success(try Spawn.worker(channel: request.channel)) } catch { spawned = .failure(error) }
+                    try? request.reply.setResult(spawned)
                 }
             }
             do throws(ThreadingError) {
@@ -56,20 +56,26 @@ enum Spawner {
         }
     }
 
-    /// Spawns a worker whose descriptor 3 is `channel`; returns its pid.
-    static func spawn(channel: Connection) -> Result<pid_t, ProcessError> {
+    /// Spawns a worker whose descriptor 3 is `channel`.
+    /// - Throws: `ProcessError.startedBeforeWorkerEntry`, `.spawnFailed`.
+    static func launch(channel: Connection) throws(ProcessError) -> LaunchedChild {
+        .own(try spawn(channel: channel))
+    }
+
+    /// Spawns a worker whose descriptor 3 is `channel`; returns its pid (the fork server's start
+    /// needs only that).
+    static func spawn(channel: Connection) throws(ProcessError) -> pid_t {
         // Python: "An attempt has been made to start a new process before the current process
         // has finished its bootstrapping phase."
-        if WorkerEntry.isPending { return .failure(.startedBeforeWorkerEntry) }
-        let queue: SimpleQueue<Request>
-        switch Self.queue() {
-        case .success(let started): queue = started
-        case .failure(let error): return .failure(error)
-        }
+        if WorkerEntry.isPending { throw .startedBeforeWorkerEntry }
+        let queue = try Self.queue().get()
         let request = Request(channel: channel.fileDescriptor, reply: Future())
         queue.put(request)
         // The spawner answers every request; it takes milliseconds.
-        guard let answer = try? request.reply.result() else { return .failure(.spawnFailed(errno: EAGAIN)) }
-        return answer > 0 ? .success(answer) : .failure(.spawnFailed(errno: -answer))
+        guard let answer = try? request.reply.result() else { throw .spawnFailed(errno: EAGAIN) }
+        switch answer {
+        case .success(let pid): return pid
+        case .failure(let errno): throw .spawnFailed(errno: errno.rawValue)
+        }
     }
 }
