@@ -18,6 +18,11 @@ void mc_fault_plan(int call, int every, int kind) {
 
 void mc_fault_arm(int armed) { __atomic_store_n(&mc_fault_armed_word, armed, __ATOMIC_RELEASE); }
 
+int mc_fault_calls(int call) {
+    if (call < 0 || call >= MC_FAULT_CALLS) return 0;
+    return __atomic_load_n(&mc_fault_counter[call], __ATOMIC_RELAXED);
+}
+
 int mc_fault_draw(int call) {
     if (call < 0 || call >= MC_FAULT_CALLS) return 0;
     int every = __atomic_load_n(&mc_fault_every[call], __ATOMIC_ACQUIRE);

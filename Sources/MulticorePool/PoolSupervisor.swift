@@ -184,7 +184,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     func wake() {
         guard managerAsleep.exchange(false, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
-        _ = withUnsafeBytes(of: &byte) { try? FileDescriptor(rawValue: wakeWrite).writeSome($0, nonBlocking: true) }
+        _ = withUnsafeBytes(of: &byte) { try? FileDescriptor(rawValue: wakeWrite).writeSome($0) } // EAGAIN: full, so a wake-up is pending
     }
 
     // MARK: The manager thread

@@ -1,4 +1,5 @@
 import CMulticore
+import Synchronization
 
 /// What the fault injector makes a wrapped call do instead of (or before) its work.
 package enum Fault: Int32, Sendable {
@@ -30,12 +31,21 @@ package enum FaultInjection {
         for call in SystemCall.allCases { mc_fault_plan(call.rawValue, 0, 0) }
     }
 
-    /// Runs `body` with `faults` planned, and none after it.
-    package static func with<R>(_ faults: [(SystemCall, every: Int, Fault)], _ body: () throws -> R) rethrows -> R {
-        for (call, every, fault) in faults { plan(call, every: every, fault) }
-        defer { disarm() }
-        return try body()
+    /// How many calls of `call` the injector counted since its plan was made (the n-th of them
+    /// were given their fault): what a test checks to know its faults were met.
+    package static func callsCounted(_ call: SystemCall) -> Int { Int(mc_fault_calls(call.rawValue)) }
+
+    /// Runs `body` with `faults` planned, and none after it; one such body at a time in the
+    /// process (the plan is process-wide: two tests would reset each other's counts).
+    package static func with<R>(_ faults: [(SystemCall, every: Int, Fault)], _ body: () throws -> R) throws -> R {
+        try exclusive.withLock { _ in
+            for (call, every, fault) in faults { plan(call, every: every, fault) }
+            defer { disarm() }
+            return try body()
+        }
     }
+
+    private static let exclusive = Mutex(())
 
     /// The fault for this call of `call`, if one is due (counting the call).
     static func draw(_ call: SystemCall) -> Fault? { Fault(rawValue: mc_fault_draw(call.rawValue)) }

@@ -22,8 +22,3 @@ package enum Futex {
         _ = shared ? mc_shared_futex_wake(word, count) : mc_futex_wake(word, count)
     }
 }
-
-/// Sleeps until the absolute CLOCK_MONOTONIC time `deadlineNanoseconds`, through signals.
-package func sleepUntil(monotonicNanoseconds deadline: Int64) {
-    _ = try? SystemCall.sleep.perform { Int(mc_sleep_until_ns(deadline)) }
-}

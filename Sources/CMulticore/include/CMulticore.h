@@ -189,6 +189,8 @@ static inline int mc_fault_armed(void) { return __atomic_load_n(&mc_fault_armed_
 void mc_fault_arm(int armed);
 /// Makes every `every`-th call of kind `call` fail with fault `kind` (0: none).
 void mc_fault_plan(int call, int every, int kind);
+/// How many calls of kind `call` were counted since its plan was made.
+int mc_fault_calls(int call);
 /// The fault for this call of kind `call` (0: none), counting it.
 int mc_fault_draw(int call);
 
