@@ -71,13 +71,15 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         self.workerKind = workerKind
         machine = PoolMachine(settings: .init(maxWorkers: count, maxTasksPerChild: maxTasksPerChild,
                                               killGrace: killGrace.nanoseconds, hasInitializer: initializer != nil))
-        var fds: [Int32] = [-1, -1]
-        let result = mc_pipe_cloexec(&fds)
-        guard result == 0 else { throw ProcessError.spawnFailed(errno: -result) }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        _ = fcntl(wakeRead, F_SETFL, O_NONBLOCK)
-        _ = fcntl(wakeWrite, F_SETFL, O_NONBLOCK)
+        do throws(Errno) {
+            let wake = try DescriptorPair.pipe()
+            wakeRead = wake.read.rawValue
+            wakeWrite = wake.write.rawValue
+            try wake.read.setNonBlocking()
+            try wake.write.setNonBlocking()
+        } catch {
+            throw ProcessError.spawnFailed(errno: error.rawValue)
+        }
         // The manager keeps the pool alive until `shutdown` has drained it.
         let thread = JoinableThread(name: "mc-pool-manager", daemon: true) { self.manage() }
         manager = thread
