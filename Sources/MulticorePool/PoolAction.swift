@@ -10,10 +10,36 @@ enum PoolAction {
     case kill(PoolMachine.WorkerID)
     /// The reply just received from `worker` is this job's: decode it and complete the job.
     case deliver(PoolJob, by: WorkerIdentity)
-    /// The job failed with this error, run by this worker (nil: no worker ran it).
-    case fail(PoolJob, any Error, by: WorkerIdentity?)
+    /// The job failed, run by this worker (nil: no worker ran it). The error is made from the
+    /// failure when performed, outside the lock (describing the task runs its code).
+    case fail(PoolJob, PoolFailure, by: WorkerIdentity?)
     /// The job's future is cancelled (it never ran).
     case cancel(PoolJob)
     /// The worker ended: close its channel and let its process go.
     case release(PoolMachine.WorkerID)
+}
+
+/// Why a job failed, as `PoolMachine` decides it; `error(for:)` makes the error its caller gets.
+enum PoolFailure {
+    /// This error, as it is.
+    case error(any Error)
+    /// Its worker (`pid`) ended with `exitCode` (-N for signal N) while running it, for the
+    /// `attempts`-th time.
+    case workerDied(pid: Int32, exitCode: Int32, attempts: Int)
+    /// Its worker (`pid`) broke the protocol while running it.
+    case protocolError(pid: Int32, reason: String, attempts: Int)
+    /// It ran longer than its timeout.
+    case timedOut(Duration)
+
+    /// The error for `job` (described by its task, which may run the task type's code).
+    func error(for job: PoolJob) -> any Error {
+        switch self {
+        case .error(let error): error
+        case .workerDied(let pid, let code, let attempts):
+            PoolError.workerDied(pid: pid, exitCode: code, task: job.summary(), attempts: attempts)
+        case .protocolError(let pid, let reason, let attempts):
+            PoolError.protocolError(pid: pid, reason: reason, task: job.summary(), attempts: attempts)
+        case .timedOut(let limit): PoolError.timedOut(after: limit, task: job.summary())
+        }
+    }
 }

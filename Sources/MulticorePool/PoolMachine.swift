@@ -31,6 +31,9 @@ struct PoolMachine {
     private(set) var shuttingDown = false
     /// `terminate` was called: jobs that come back from a worker are not run again.
     private(set) var terminated = false
+    /// Bumped by every event from outside the manager (submit, interrupt, shutdown,
+    /// terminate): a plan made before one of them is stale (`hasNews`).
+    private(set) var generation: UInt64 = 0
     private var nextWorkerID = 1
     /// No worker is started before this after a start failed.
     private(set) var nextStartAllowed: Int64 = 0
@@ -54,6 +57,7 @@ struct PoolMachine {
     /// Queues `jobs`. - Throws: `ExecutorError.shutDown` after `shutdown` or `terminate`.
     mutating func submit<S: Sequence<PoolJob>>(_ jobs: S) throws(ExecutorError) {
         guard !shuttingDown else { throw .shutDown }
+        generation &+= 1
         pending.append(contentsOf: jobs)
     }
 
@@ -61,45 +65,57 @@ struct PoolMachine {
     /// but not started is taken back, a running one's worker is stopped (SIGTERM, then SIGKILL
     /// after the grace) and replaced. Each fails with `CancellationError`.
     mutating func interrupt(_ ids: Set<UInt64>, now: Int64, into actions: inout [PoolAction]) {
+        generation &+= 1
         pending.removeAll { job in
             guard ids.contains(job.id) else { return false }
-            actions.append(.fail(job, CancellationError(), by: nil))
+            actions.append(.fail(job, .error(CancellationError()), by: nil))
             return true
         }
         for index in workers.indices {
-            guard let head = workers[index].jobs.first else { continue }
-            switch workers[index].life {
-            case .serving, .retiring:
-                if ids.contains(head.id) {
-                    stop(index, abandoning: head, now: now, into: &actions)
-                    actions.append(.fail(head, CancellationError(), by: workers[index].identity))
+            for (position, job) in workers[index].jobs.enumerated() where ids.contains(job.id) {
+                guard workers[index].abandoned.insert(job.id).inserted else { continue } // failed already
+                // It stays in place, abandoned: the worker has its request and runs it anyway.
+                if position == 0 { // running: its worker is stopped, unless it is ending already
+                    if workers[index].isServing || workers[index].life == .retiring { stop(index, now: now, into: &actions) }
+                    actions.append(.fail(job, .error(CancellationError()), by: workers[index].identity))
+                } else {
+                    actions.append(.fail(job, .error(CancellationError()), by: nil))
                 }
-            case .stopping, .killed, .initializerFailed: break // ending anyway; its head fails then
             }
-            // Given but not started: its reply, if one comes, is not the head's and is ignored.
-            let given = workers[index].jobs.dropFirst()
-            guard given.contains(where: { ids.contains($0.id) }) else { continue }
-            for job in given where ids.contains(job.id) { actions.append(.fail(job, CancellationError(), by: nil)) }
-            workers[index].jobs = [head] + given.filter { !ids.contains($0.id) }
         }
     }
 
     /// No more jobs; with `cancelFutures`, the queued ones are cancelled.
     mutating func shutdown(cancelFutures: Bool, into actions: inout [PoolAction]) {
+        generation &+= 1
         shuttingDown = true
         guard cancelFutures else { return }
-        for job in pending { actions.append(.cancel(job)) }
-        pending.removeAll()
+        cancelPending(into: &actions)
     }
 
-    /// Stops now: queued jobs are cancelled, every worker gets SIGTERM (its running job fails
-    /// as a death when it ends).
-    mutating func terminate(into actions: inout [PoolAction]) {
+    /// Stops now: queued jobs are cancelled, every worker gets SIGTERM, then SIGKILL after the
+    /// grace (its running job fails as a death when it ends; the others it held, as cancelled).
+    mutating func terminate(now: Int64, into actions: inout [PoolAction]) {
+        generation &+= 1
         shuttingDown = true
         terminated = true
-        for job in pending { actions.append(.cancel(job)) }
+        cancelPending(into: &actions)
+        for index in workers.indices {
+            switch workers[index].life {
+            case .serving, .retiring, .initializerFailed:
+                workers[index].life = .stopping(since: now)
+                actions.append(.terminate(workers[index].id))
+            case .stopping, .killed: break
+            }
+        }
+    }
+
+    /// The queued jobs are cancelled; one back from a worker, whose future runs already and so
+    /// cannot be cancelled, fails with `FutureError.cancelled`, as a cancelled future's
+    /// `result()` does.
+    private mutating func cancelPending(into actions: inout [PoolAction]) {
+        for job in pending { actions.append(job.marked ? .fail(job, .error(FutureError.cancelled), by: nil) : .cancel(job)) }
         pending.removeAll()
-        for worker in workers { actions.append(.terminate(worker.id)) }
     }
 
     // MARK: Planning
@@ -118,7 +134,10 @@ struct PoolMachine {
         let busy = workers.contains { !$0.jobs.isEmpty }
         if shuttingDown, pending.isEmpty, !busy { return .finished }
         let serving = workers.count(where: \.isServing)
-        let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty)
+        // No worker is started while one whose initializer failed has not ended: its end fails
+        // the queue and sets the back-off, which a replacement started now would escape.
+        let initializerFailing = workers.contains { if case .initializerFailed = $0.life { true } else { false } }
+        let wanted = !(shuttingDown && pending.isEmpty) && !(initializerBackoff > 0 && pending.isEmpty) && !initializerFailing
         if serving < settings.maxWorkers, wanted, now >= nextStartAllowed { return .start(settings.maxWorkers - serving) }
         dispatch(now: now, into: &actions)
         var milliseconds = nextWakeMilliseconds(now: now)
@@ -129,10 +148,11 @@ struct PoolMachine {
         return .wait(milliseconds: milliseconds)
     }
 
-    /// Whether a plan made when the pool was `shuttingDown` is stale: a shutdown came since, or
-    /// queued jobs could go to a worker now (asked just before the caller sleeps).
-    func hasNews(since shuttingDownThen: Bool) -> Bool {
-        shuttingDown != shuttingDownThen || (!pending.isEmpty && workers.contains { $0.isServing && $0.jobs.count < 2 && taskBudget(of: $0) > 0 })
+    /// Whether a plan made at `generation` is stale, asked just before the caller sleeps: an
+    /// event came from outside since (a submit, cancel, shutdown or terminate), or queued jobs
+    /// could go to a worker now.
+    func hasNews(since planned: UInt64) -> Bool {
+        generation != planned || (!pending.isEmpty && workers.contains { $0.isServing && $0.jobs.count < 2 && taskBudget(of: $0) > 0 })
     }
 
     /// Hands queued jobs to serving workers, round robin, each up to its prefetch depth, one
@@ -193,8 +213,11 @@ struct PoolMachine {
         for worker in workers {
             let due: Int64? = switch worker.life {
             case .stopping(let since): since + settings.killGrace
-            case .killed: nil
-            case .serving, .retiring, .initializerFailed: worker.jobs.first?.timeout.map { worker.headStarted + $0.nanoseconds }
+            case .killed, .initializerFailed: nil
+            case .serving, .retiring: // as `tick` times a task: once initialized, unless cancelled
+                worker.initialized ? worker.jobs.first.flatMap { head in
+                    worker.abandoned.contains(head.id) ? nil : head.timeout.map { worker.headStarted + $0.nanoseconds }
+                } : nil
             }
             if let due { earliest = min(earliest ?? due, due) }
         }
@@ -221,7 +244,7 @@ struct PoolMachine {
         nextStartAllowed = now + startBackoff
         guard !workers.contains(where: \.isServing) else { return }
         let failure = PoolError.cannotStartWorker(reason: reason)
-        for job in pending { actions.append(.fail(job, failure, by: nil)) }
+        for job in pending { actions.append(.fail(job, .error(failure), by: nil)) }
         pending.removeAll()
     }
 
@@ -240,26 +263,27 @@ struct PoolMachine {
         }
         guard let head = workers[index].jobs.first, head.id == id else { return }
         workers[index].jobs.removeFirst()
-        if workers[index].abandoned == id { // it failed already (timed out, or cancelled)
-            workers[index].abandoned = nil
-            return
-        }
         let perTask = (now - workers[index].headStarted) / Int64(max(1, head.count))
         averageTaskNanoseconds = (averageTaskNanoseconds * 7 + perTask) / 8
         workers[index].headStarted = now
         workers[index].tasksDone += head.count
+        workers[index].replied = true
         initializerBackoff = 0
+        // One that failed already (timed out, or cancelled) ran all the same: it counts for
+        // maxTasksPerChild, but its outcome is dropped.
+        let abandoned = workers[index].abandoned.remove(id) != nil
         if let limit = settings.maxTasksPerChild, workers[index].tasksDone >= limit, workers[index].isServing {
             workers[index].life = .retiring
             actions.append(.send(worker, [.stop]))
         }
-        actions.append(.deliver(head, by: workers[index].identity))
+        if !abandoned { actions.append(.deliver(head, by: workers[index].identity)) }
     }
 
     /// `worker` reported how its initializer went: `error` if it threw, nil if it succeeded.
     /// Only a worker with an initializer sends that report, first and once: any other is a
     /// protocol error (a task forging a failure would otherwise fail the whole queue).
-    mutating func initializerReported(by worker: WorkerID, _ error: PoolError?, into actions: inout [PoolAction]) {
+    /// Its first job starts when the report came (its timeout counts from then).
+    mutating func initializerReported(by worker: WorkerID, _ error: PoolError?, now: Int64, into actions: inout [PoolAction]) {
         guard let index = index(of: worker), workers[index].listening else { return }
         guard !workers[index].initialized else {
             let reason = "an initializer's report (a frame with id 0) when no initializer was running"
@@ -267,6 +291,7 @@ struct PoolMachine {
             return
         }
         workers[index].initialized = true
+        workers[index].headStarted = now
         guard let error else { return }
         // One already being stopped or killed ends anyway, as a death.
         guard workers[index].isServing || workers[index].life == .retiring else { return }
@@ -310,33 +335,54 @@ struct PoolMachine {
         guard let index = index(of: worker) else { return }
         let ended = workers.remove(at: index)
         actions.append(.release(worker))
-        if case .initializerFailed(let error) = ended.life {
+        // Jobs it held that failed already (timed out, cancelled) fail no second time.
+        let runningAbandoned = ended.jobs.first.map { ended.abandoned.contains($0.id) } ?? false
+        var jobs = ended.jobs.filter { !ended.abandoned.contains($0.id) }
+        // Its initializer failed, or it ended before its initializer said how it went (a trap,
+        // an exit in it): what it held and what is queued fail, and workers start again only
+        // after a back-off, so that an initializer that always fails never spins.
+        var initializerError: PoolError?
+        if case .initializerFailed(let error) = ended.life { initializerError = error }
+        if !ended.initialized, !ended.stoppedByPool, ended.protocolError == nil, !terminated {
+            initializerError = .initializerFailed(pid: ended.identity.pid, type: "",
+                                                  message: "the worker ended (\(Self.describe(exitCode))) before its initializer reported")
+        }
+        if let initializerError {
             initializerBackoff = min(1_000_000_000, max(50_000_000, initializerBackoff * 2))
             nextStartAllowed = now + initializerBackoff
-            for job in ended.jobs { actions.append(.fail(job, error, by: ended.identity)) }
-            for job in pending { actions.append(.fail(job, error, by: ended.identity)) }
+            for job in jobs + Array(pending) { actions.append(.fail(job, .error(initializerError), by: ended.identity)) }
             pending.removeAll()
             return
         }
-        var jobs = ended.jobs
-        if let abandoned = ended.abandoned, jobs.first?.id == abandoned { jobs.removeFirst() } // failed already
-        if ended.stoppedByPool { // its end is the pool's doing: what it held runs elsewhere, charged nothing
+        // Its end is the pool's doing (a timeout, a cancel), or the job it was running failed
+        // already: what it held runs elsewhere, charged nothing.
+        if ended.stoppedByPool || runningAbandoned {
             requeue(jobs, into: &actions)
             return
+        }
+        // One that ended by itself before it ever answered, holding nothing (it could not even
+        // start: a crash at load, no memory): the next start waits, as after a failed start.
+        if !ended.replied, jobs.isEmpty, ended.life == .serving {
+            startBackoff = min(1_000_000_000, max(100_000_000, startBackoff * 2))
+            nextStartAllowed = now + startBackoff
         }
         guard var running = jobs.popFirst() else { return }
         requeue(jobs, into: &actions)
         running.deaths += 1
-        if running.retriesLeft > 0 {
+        if running.retriesLeft > 0, !terminated {
             running.retriesLeft -= 1
             pending.prepend(running)
             return
         }
         let pid = ended.identity.pid
-        let failure = ended.protocolError.map {
-            PoolError.protocolError(pid: pid, reason: $0, task: running.summary(), attempts: running.deaths)
-        } ?? PoolError.workerDied(pid: pid, exitCode: exitCode, task: running.summary(), attempts: running.deaths)
+        let failure = ended.protocolError.map { PoolFailure.protocolError(pid: pid, reason: $0, attempts: running.deaths) }
+            ?? .workerDied(pid: pid, exitCode: exitCode, attempts: running.deaths)
         actions.append(.fail(running, failure, by: ended.identity))
+    }
+
+    /// "exit code 3", "signal 9".
+    private static func describe(_ exitCode: Int32) -> String {
+        exitCode < 0 ? "signal \(-exitCode)" : "exit code \(exitCode)"
     }
 
     /// The pool finished (`Plan.finished`) and its workers were stopped and waited for.
@@ -347,7 +393,7 @@ struct PoolMachine {
     /// cancelled future's `result()` does (its future is running, so it cannot be cancelled).
     private mutating func requeue(_ jobs: Deque<PoolJob>, into actions: inout [PoolAction]) {
         guard !terminated else {
-            for job in jobs { actions.append(.fail(job, FutureError.cancelled, by: nil)) }
+            for job in jobs { actions.append(.fail(job, .error(FutureError.cancelled), by: nil)) }
             return
         }
         for job in jobs.reversed() { pending.prepend(job) }
@@ -367,21 +413,24 @@ struct PoolMachine {
                     workers[index].life = .killed
                     actions.append(.kill(workers[index].id))
                 }
-            case .serving, .retiring, .initializerFailed:
-                guard let head = workers[index].jobs.first, let timeout = head.timeout,
-                      now - workers[index].headStarted >= timeout.nanoseconds else { continue }
-                stop(index, abandoning: head, now: now, into: &actions)
-                actions.append(.fail(head, PoolError.timedOut(after: timeout, task: head.summary()), by: workers[index].identity))
+            case .initializerFailed:
+                continue // it ends by itself, and what it holds fails with its initializer's error
+            case .serving, .retiring:
+                // A task's time counts once its worker is initialized; one cancelled runs untimed.
+                guard workers[index].initialized, let head = workers[index].jobs.first, let timeout = head.timeout,
+                      !workers[index].abandoned.contains(head.id), now - workers[index].headStarted >= timeout.nanoseconds else { continue }
+                workers[index].abandoned.insert(head.id)
+                stop(index, now: now, into: &actions)
+                actions.append(.fail(head, .timedOut(timeout), by: workers[index].identity))
             }
         }
     }
 
     // MARK: Helpers
 
-    /// SIGTERM to the worker, whose running `job` failed already and which takes no more jobs;
-    /// SIGKILL follows after the grace.
-    private mutating func stop(_ index: Int, abandoning job: PoolJob, now: Int64, into actions: inout [PoolAction]) {
-        workers[index].abandoned = job.id
+    /// SIGTERM to the worker, whose running job failed already (a timeout, a cancel) and which
+    /// takes no more jobs; SIGKILL follows after the grace.
+    private mutating func stop(_ index: Int, now: Int64, into actions: inout [PoolAction]) {
         workers[index].stoppedByPool = true
         workers[index].life = .stopping(since: now)
         actions.append(.terminate(workers[index].id))

@@ -122,7 +122,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// task fails with `PoolError.workerDied`); returns without waiting (`shutdown(wait:)` waits).
     func terminate() {
         var actions: [PoolAction] = []
-        lock.withLock { machine.terminate(into: &actions) }
+        lock.withLock { machine.terminate(now: mc_monotonic_ns(), into: &actions) }
         perform(actions)
         wake()
     }
@@ -153,8 +153,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 try? lock.withLock({ links[worker] })?.process.kill()
             case .deliver(let job, let worker):
                 job.finish(.success(reply), by: worker) // decoded by the job, which knows its output type
-            case .fail(let job, let error, let worker):
-                job.finish(.failure(error), by: worker)
+            case .fail(let job, let failure, let worker):
+                job.finish(.failure(failure.error(for: job)), by: worker)
             case .cancel(let job):
                 job.cancel()
             case .release(let worker):
@@ -197,10 +197,10 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             var actions: [PoolAction] = []
             actions.reserveCapacity(64)
             while true {
-                let (plan, shuttingDown, watched) = lock.withLock {
+                let (plan, generation, watched) = lock.withLock {
                     let plan = machine.plan(now: mc_monotonic_ns(), into: &actions)
                     let watched = machine.workers.compactMap { worker in links[worker.id].map { (worker.id, $0, worker.listening) } }
-                    return (plan, machine.shuttingDown, watched)
+                    return (plan, machine.generation, watched)
                 }
                 perform(actions, outboxes: outboxes)
                 actions.removeAll(keepingCapacity: true)
@@ -223,10 +223,10 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                                           events: Int16(POLLIN) | (pending ? Int16(POLLOUT) : 0), revents: 0))
                     entries.append(pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0))
                 }
-                // Announce the sleep, then look once more for work that came meanwhile (and for a
-                // shutdown: one whose wake() came before the announcement wrote nothing).
+                // Announce the sleep, then look once more for what came meanwhile (a submit, a
+                // cancel, a shutdown: one whose wake() came before the announcement wrote nothing).
                 managerAsleep.store(true, ordering: .sequentiallyConsistent)
-                let news = lock.withLock { machine.hasNews(since: shuttingDown) }
+                let news = lock.withLock { machine.hasNews(since: generation) }
                 // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
                 let unwatched = watched.contains { $0.1.exitDescriptor < 0 }
                 let milliseconds = unwatched ? (timeout < 0 ? 10 : min(timeout, 10)) : timeout
@@ -320,9 +320,10 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                     case .reply(let id):
                         machine.replyArrived(from: worker, id: id, now: mc_monotonic_ns(), into: &actions)
                     case .initialized:
-                        machine.initializerReported(by: worker, nil, into: &actions)
+                        machine.initializerReported(by: worker, nil, now: mc_monotonic_ns(), into: &actions)
                     case .initializerFailed(let report):
-                        machine.initializerReported(by: worker, Self.initializerError(report, pid: link.identity.pid), into: &actions)
+                        machine.initializerReported(by: worker, Self.initializerError(report, pid: link.identity.pid),
+                                                    now: mc_monotonic_ns(), into: &actions)
                     }
                     return machine.worker(worker)?.listening == true
                 }

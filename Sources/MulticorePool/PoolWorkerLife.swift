@@ -27,11 +27,14 @@ extension PoolMachine {
         /// When the first job started.
         var headStarted: Int64
         var tasksDone = 0
+        /// It answered at least one chunk.
+        var replied = false
         /// The task types this worker was told about.
         var definedTypes = Set<UInt32>()
-        /// The job that failed already (timed out, or cancelled) while it ran here; it stays the
-        /// head until its reply or the worker's end, and fails no second time.
-        var abandoned: UInt64?
+        /// Jobs that failed already (timed out, or cancelled) while this worker held them: they
+        /// stay in `jobs`, in their place, until their reply or the worker's end (the worker
+        /// runs them anyway: the request went out), and fail no second time.
+        var abandoned: Set<UInt64> = []
         /// The pool stopped it (a timeout, a cancel): its end is no task's fault, and the jobs it
         /// held go back to the queue, charged nothing.
         var stoppedByPool = false

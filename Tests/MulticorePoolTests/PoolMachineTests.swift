@@ -16,13 +16,13 @@ import MulticoreThreading
         case started(Int, at: Int)
         case cannotStart(at: Int)
         case reply(worker: Int, id: UInt64, at: Int)
-        case initializer(worker: Int, failed: Bool)
+        case initializer(worker: Int, failed: Bool, at: Int = 0)
         case brokenChannel(worker: Int, endOfFile: Bool)
         case exit(worker: Int, code: Int32, at: Int)
         case tick(at: Int)
         case interrupt([UInt64], at: Int)
         case shutdown(cancelFutures: Bool)
-        case terminate
+        case terminate(at: Int = 0)
 
         var description: String {
             switch self {
@@ -31,7 +31,7 @@ import MulticoreThreading
             case .started(let count, _): "\(count) started"
             case .cannotStart: "cannot start"
             case .reply(let worker, let id, _): "w\(worker) replies for \(id)"
-            case .initializer(let worker, let failed): "w\(worker)'s initializer \(failed ? "failed" : "succeeded")"
+            case .initializer(let worker, let failed, _): "w\(worker)'s initializer \(failed ? "failed" : "succeeded")"
             case .brokenChannel(let worker, let endOfFile): "w\(worker)'s channel \(endOfFile ? "ends" : "is corrupt")"
             case .exit(let worker, let code, _): "w\(worker) exits \(code)"
             case .tick(let at): "tick at \(at)"
@@ -69,7 +69,7 @@ import MulticoreThreading
         #expect(machine.plan(now: 0, into: &actions) == .wait(milliseconds: -1))
         #expect(actions.map(Self.render) == ["send w1 define 0, run 1"])
         #expect(machine.pending.map(\.id) == [2])
-        #expect(!machine.hasNews(since: false))
+        #expect(!machine.hasNews(since: machine.generation))
     }
 
     static let scenarios: [Scenario] = [
@@ -195,7 +195,7 @@ import MulticoreThreading
             (.started(1, at: 0), []),
             (.plan(at: 0), ["wait -1", "send w1 define 0, run 1, run 2"]),
             (.submit([3]), []),
-            (.terminate, ["cancel 3", "terminate w1"]),
+            (.terminate(at: 0), ["cancel 3", "terminate w1"]),
             // Job 2 was given to w1 but not started: it is not run again.
             (.exit(worker: 1, code: -15, at: 1), ["release w1", "fail 2 FutureError.cancelled", "fail 1 died(-15, attempts 1) by w1"]),
             (.plan(at: 1), ["finished"]),
@@ -236,7 +236,115 @@ import MulticoreThreading
             (.cannotStart(at: 100), []),
             (.plan(at: 100), ["wait 100", "send w1 define 0, run 3"]),
         ]),
+        Scenario(name: "shutdown with cancelFutures fails a job back from a dead worker (its future runs: it cannot be cancelled)", steps: [
+            (.submit([1], timeout: 100), []),
+            (.submit([2]), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait 100", "send w1 define 0, run 1, run 2"]),
+            (.tick(at: 100), ["terminate w1", "fail 1 timedOut by w1"]),
+            (.exit(worker: 1, code: -15, at: 101), ["release w1"]), // job 2 is queued again
+            (.shutdown(cancelFutures: true), ["fail 2 FutureError.cancelled"]),
+            (.plan(at: 101), ["finished"]),
+        ]),
+        Scenario(name: "terminate stops workers, kills them after the grace, and runs nothing again, retries or not", steps: [
+            (.submit([1], retries: 1), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait -1", "send w1 define 0, run 1"]),
+            (.terminate(at: 10), ["terminate w1"]),
+            (.plan(at: 10), ["wait 200"]),
+            (.tick(at: 210), ["kill w1"]),
+            (.exit(worker: 1, code: -9, at: 211), ["release w1", "fail 1 died(-9, attempts 1) by w1"]),
+            (.plan(at: 211), ["finished"]),
+        ]),
+        Scenario(name: "a worker that dies before its initializer reports fails what it held and the queue, and backs off",
+                 settings: .init(maxWorkers: 1, maxTasksPerChild: nil, killGrace: 200_000_000, hasInitializer: true), steps: [
+            (.submit([1, 2, 3]), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait -1", "send w1 define 0, run 1, run 2"]),
+            (.exit(worker: 1, code: -6, at: 1), ["release w1",
+                "fail 1 initializer(the worker ended (signal 6) before its initializer reported) by w1",
+                "fail 2 initializer(the worker ended (signal 6) before its initializer reported) by w1",
+                "fail 3 initializer(the worker ended (signal 6) before its initializer reported) by w1"]),
+            (.plan(at: 2), ["wait -1"]), // nothing queued: no worker started, no spin
+            (.submit([4]), []),
+            (.plan(at: 2), ["wait 49"]),
+        ]),
+        Scenario(name: "a job's timeout counts from its worker's initializer report, not from its dispatch",
+                 settings: .init(maxWorkers: 1, maxTasksPerChild: nil, killGrace: 200_000_000, hasInitializer: true), steps: [
+            (.submit([1], timeout: 100), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait -1", "send w1 define 0, run 1"]),
+            (.tick(at: 400), []), // the initializer is still running: no task is timed yet
+            (.initializer(worker: 1, failed: false, at: 500), []),
+            (.plan(at: 500), ["wait 100"]),
+            (.tick(at: 599), []),
+            (.tick(at: 600), ["terminate w1", "fail 1 timedOut by w1"]),
+        ]),
+        Scenario(name: "no worker starts between a failed initializer's report and its end",
+                 settings: .init(maxWorkers: 1, maxTasksPerChild: nil, killGrace: 200_000_000, hasInitializer: true), steps: [
+            (.submit([1, 2]), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait -1", "send w1 define 0, run 1, run 2"]),
+            (.initializer(worker: 1, failed: true, at: 1), []),
+            (.submit([3]), []),
+            (.plan(at: 1), ["wait -1"]),
+            (.exit(worker: 1, code: 0, at: 2), ["release w1", "fail 1 initializer by w1", "fail 2 initializer by w1", "fail 3 initializer by w1"]),
+        ]),
+        Scenario(name: "a cancelled job given ahead stays in its place: the worker's crash while running it charges nobody",
+                 settings: .init(maxWorkers: 1, maxTasksPerChild: 2, killGrace: 200_000_000, hasInitializer: false), steps: [
+            (.submit([1, 2, 3]), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait -1", "send w1 define 0, run 1, run 2"]),
+            (.interrupt([2], at: 1), ["fail 2 cancelled"]),
+            (.plan(at: 1), ["wait -1"]), // still at its limit: job 2 will run all the same
+            (.reply(worker: 1, id: 1, at: 2), ["deliver 1 by w1"]),
+            (.exit(worker: 1, code: -11, at: 3), ["release w1"]), // it died running 2: no one is charged
+            (.started(1, at: 3), []),
+            (.plan(at: 3), ["wait -1", "send w2 define 0, run 3"]),
+        ]),
+        Scenario(name: "cancelling the job behind a timed-out one on a stopping worker fails it, and it never runs again", steps: [
+            (.submit([1], timeout: 100), []),
+            (.submit([2]), []),
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.plan(at: 0), ["wait 100", "send w1 define 0, run 1, run 2"]),
+            (.tick(at: 100), ["terminate w1", "fail 1 timedOut by w1"]),
+            (.reply(worker: 1, id: 1, at: 101), []),
+            (.interrupt([2], at: 102), ["fail 2 cancelled by w1"]),
+            (.exit(worker: 1, code: -15, at: 103), ["release w1"]),
+            (.started(1, at: 103), []),
+            (.plan(at: 103), ["wait -1"]),
+        ]),
+        Scenario(name: "a worker that ends before it ever answers, holding nothing, is replaced after a back-off", steps: [
+            (.plan(at: 0), ["start 1"]),
+            (.started(1, at: 0), []),
+            (.exit(worker: 1, code: -11, at: 1), ["release w1"]),
+            (.plan(at: 1), ["wait 100"]),
+            (.plan(at: 101), ["start 1"]),
+        ]),
     ]
+
+    /// A submit, cancel, shutdown or terminate that comes between a plan and the manager's sleep
+    /// makes the plan stale, whatever it changed (here: work queued with no worker serving).
+    @Test func anEventFromOutsideAfterThePlanIsNews() throws {
+        var machine = PoolMachine(settings: .init(maxWorkers: 1, maxTasksPerChild: nil, killGrace: 0, hasInitializer: true))
+        var actions: [PoolAction] = []
+        _ = machine.workerStarted(WorkerIdentity(pid: 101, name: "w1"), now: 0)
+        machine.initializerReported(by: 1, .initializerFailed(pid: 101, type: "", message: "no"), now: 0, into: &actions)
+        machine.workerExited(1, exitCode: 0, now: 0, into: &actions)
+        #expect(machine.plan(now: 0, into: &actions) == .wait(milliseconds: -1))
+        let planned = machine.generation
+        #expect(!machine.hasNews(since: planned))
+        try machine.submit([Self.job(1, timeout: nil, retries: 0)])
+        #expect(machine.hasNews(since: planned))
+        #expect(machine.plan(now: 0, into: &actions) == .wait(milliseconds: 50))
+    }
 
     // MARK: Driving and rendering
 
@@ -269,9 +377,9 @@ import MulticoreThreading
             machine.workerCouldNotStart(reason: "no descriptors", now: ms(at), into: &actions)
         case .reply(let worker, let id, let at):
             machine.replyArrived(from: worker, id: id, now: ms(at), into: &actions)
-        case .initializer(let worker, let failed):
+        case .initializer(let worker, let failed, let at):
             let error = failed ? PoolError.initializerFailed(pid: 0, type: "Setup", message: "no") : nil
-            machine.initializerReported(by: worker, error, into: &actions)
+            machine.initializerReported(by: worker, error, now: ms(at), into: &actions)
         case .brokenChannel(let worker, let endOfFile):
             let error: any Error = endOfFile ? ConnectionError.endOfFile : WireError.corrupt(offset: 0, reason: "bad checksum")
             machine.channelFailed(worker, error, into: &actions)
@@ -283,8 +391,8 @@ import MulticoreThreading
             machine.interrupt(Set(ids), now: ms(at), into: &actions)
         case .shutdown(let cancelFutures):
             machine.shutdown(cancelFutures: cancelFutures, into: &actions)
-        case .terminate:
-            machine.terminate(into: &actions)
+        case .terminate(let at):
+            machine.terminate(now: ms(at), into: &actions)
         }
         return rendered + actions.map(render)
     }
@@ -307,22 +415,22 @@ import MulticoreThreading
         case .terminate(let worker): return "terminate w\(worker)"
         case .kill(let worker): return "kill w\(worker)"
         case .deliver(let job, let worker): return "deliver \(job.id) by \(worker.name)"
-        case .fail(let job, let error, let worker): return "fail \(job.id) \(render(error))" + (worker.map { " by \($0.name)" } ?? "")
+        case .fail(let job, let failure, let worker): return "fail \(job.id) \(render(failure))" + (worker.map { " by \($0.name)" } ?? "")
         case .cancel(let job): return "cancel \(job.id)"
         case .release(let worker): return "release w\(worker)"
         }
     }
 
-    private static func render(_ error: any Error) -> String {
-        switch error {
-        case PoolError.workerDied(_, let code, _, let attempts): "died(\(code), attempts \(attempts))"
-        case PoolError.protocolError(_, _, _, let attempts): "protocol(attempts \(attempts))"
-        case PoolError.timedOut: "timedOut"
-        case PoolError.initializerFailed: "initializer"
-        case PoolError.cannotStartWorker: "cannotStart"
-        case is CancellationError: "cancelled"
-        case FutureError.cancelled: "FutureError.cancelled"
-        default: "\(error)"
+    private static func render(_ failure: PoolFailure) -> String {
+        switch failure {
+        case .workerDied(_, let code, let attempts): "died(\(code), attempts \(attempts))"
+        case .protocolError(_, _, let attempts): "protocol(attempts \(attempts))"
+        case .timedOut: "timedOut"
+        case .error(PoolError.initializerFailed(_, _, let message)): message == "no" ? "initializer" : "initializer(\(message))"
+        case .error(PoolError.cannotStartWorker): "cannotStart"
+        case .error(is CancellationError): "cancelled"
+        case .error(FutureError.cancelled): "FutureError.cancelled"
+        case .error(let error): "\(error)"
         }
     }
 }
