@@ -204,13 +204,13 @@ final class PoolSupervisor: @unchecked Sendable { // all mutable state is guarde
         let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
         var jobs: [(index: Int, count: Int, payload: [UInt8])] = []
         jobs.reserveCapacity(chunks.count)
+        let payloads = try ChunkPayloads.encode(chunks, as: format)
         for (index, tasks) in chunks.enumerated() {
             guard !tasks.isEmpty else {
                 if start() { finish(index, .success(.values([]))) }
                 continue
             }
-            var payload: [UInt8] = []
-            try PoolChunk.append(tasks, as: format, to: &payload)
+            let payload = payloads[index]
             let maximumPayload = PoolRequest.maximumPayload(frameLimit: channelFrameLimit)
             guard payload.count <= maximumPayload, tasks.count <= Int(UInt32.max) else {
                 throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload)

@@ -69,12 +69,19 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     /// Reads a `T` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).
-    private func decodeSpecial<S: WireSpecialDecodable, T>(_: S.Type, as _: T.Type) throws -> T {
+    func decodeSpecial<S: WireSpecialDecodable, T>(_: S.Type, as _: T.Type) throws -> T {
         try S.wireDecode(from: self) as! T
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
-        if case .special(let special) = kind(of: type) { return try decodeSpecial(special, as: type) }
+        switch kind(of: type) {
+        case .special(let special): try decodeSpecial(special, as: type)
+        case .coded: try decodeCoded(type)
+        }
+    }
+
+    /// Reads a `T` through its `init(from:)` (`kind(of:)` found it is not special).
+    func decodeCoded<T: Decodable>(_ type: T.Type) throws -> T {
         depth += 1
         defer { depth -= 1 }
         if depth > maximumDepth { throw WireError.tooDeep(limit: maximumDepth) }
@@ -92,10 +99,9 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        if let box = keyedContainers.answer(for: type) { return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self) }
+        if let known = keyedContainers.answer(for: type) { return unsafeDowncast(known, to: WireReusable<KeyedDecodingContainer<Key>>.self).copy() }
         let container = KeyedDecodingContainer(WireKeyedDecodingContainer<Key>(decoder: self))
-        // A `KeyedDecodingContainer` is one reference, to the box around ours.
-        keyedContainers.remember(unsafeBitCast(container, to: AnyObject.self), for: type)
+        keyedContainers.remember(WireReusable(container), for: type)
         return container
     }
 

@@ -117,6 +117,17 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
         }
     }
 
+    /// A presence byte, then the integer if there is one.
+    @inline(__always)
+    func encodePresent<T: FixedWidthInteger>(_ value: T?) {
+        if let value {
+            writer.write(UInt8(1))
+            writer.write(value)
+        } else {
+            writer.write(UInt8(0))
+        }
+    }
+
     /// Lets go of what the encoder remembered (containers that refer back to it).
     func finish() {
         kinds.forget()
@@ -124,10 +135,9 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if let box = keyedContainers.answer(for: type) { return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self) }
+        if let known = keyedContainers.answer(for: type) { return unsafeDowncast(known, to: WireReusable<KeyedEncodingContainer<Key>>.self).copy() }
         let container = KeyedEncodingContainer(WireKeyedEncodingContainer<Key>(encoder: self))
-        // A `KeyedEncodingContainer` is one reference, to the box around ours.
-        keyedContainers.remember(unsafeBitCast(container, to: AnyObject.self), for: type)
+        keyedContainers.remember(WireReusable(container), for: type)
         return container
     }
 
@@ -184,16 +194,16 @@ struct WireKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
     mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
     mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { encoder.encodePresent(value) }
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
         try encoder.encodePresent(value) { try encoder.encodeValue($0) }
     }

@@ -131,15 +131,31 @@ extension Array: WireSpecialDecodable where Element: Decodable {
         guard count <= decoder.reader.remaining else {
             throw WireError.corrupt(offset: start, reason: "count \(count) exceeds the \(decoder.reader.remaining) byte(s) left")
         }
-        var elements: [Element] = []
-        // Room for them all at once, unless that would be far more memory than the input's bytes.
-        elements.reserveCapacity(Swift.min(count, 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride)))
-        for _ in 0..<count {
+        let kind = decoder.kind(of: Element.self)
+        let readElement = { () throws -> Element in
             let elementStart = decoder.reader.offset
-            elements.append(try decoder.decodeValue(Element.self))
+            let element = switch kind {
+            case .coded: try decoder.decodeCoded(Element.self)
+            case .special(let special): try decoder.decodeSpecial(special, as: Element.self)
+            }
             if decoder.reader.offset == elementStart { try decoder.readEmptyElement() }
+            return element
         }
-        return elements
+        // Room for them all at once, unless that would be far more memory than the input's bytes
+        // (then they are appended: a hostile count fails at the end of the input, not in malloc).
+        guard count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
+            var elements: [Element] = []
+            for _ in 0..<count { elements.append(try readElement()) }
+            return elements
+        }
+        return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            // Elements initialized before a throw are destroyed with the buffer.
+            guard let base = buffer.baseAddress else { return }
+            while initialized < count {
+                (base + initialized).initialize(to: try readElement())
+                initialized += 1
+            }
+        }
     }
 
     /// Numbers, in one copy: a UInt64 count, then their bytes.

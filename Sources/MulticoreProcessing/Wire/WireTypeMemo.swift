@@ -64,3 +64,17 @@ enum WireKind<Protocol> {
     /// By the format, through the type's conformance.
     case special(Protocol)
 }
+
+/// A value that generic code hands out again and again, without naming its type each time.
+/// Copying a value of a generic type declared in another module (a `KeyedEncodingContainer<Key>`
+/// in a coder's `container(keyedBy:)`) looks its metadata up in the runtime's table on every
+/// copy, which costs more than coding a small value; a closure made where the value's type is a
+/// generic parameter keeps that metadata in its context instead.
+final class WireReusable<Value> {
+    /// A copy of the value.
+    let copy: () -> Value
+
+    init(_ value: Value) { copy = Self.returning(value) }
+
+    private static func returning(_ value: Value) -> () -> Value { { value } }
+}
