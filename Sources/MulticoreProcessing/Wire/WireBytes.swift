@@ -167,11 +167,21 @@ struct WireReader {
         let count = try readCount(minimumItemSize: 1)
         let start = offset
         let string = bytes.withUnsafeBufferPointer { buffer in
-            String(validating: UnsafeBufferPointer(rebasing: buffer[start..<start + count]), as: UTF8.self)
+            let utf8 = UnsafeBufferPointer(rebasing: buffer[start..<start + count])
+            // ASCII is valid UTF-8, and `String(decoding:)` takes it as it is; the validating
+            // initializer is not specialized, and costs more than the rest of a small value.
+            return Self.isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
         }
         guard let string else { throw .corrupt(offset: start, reason: "invalid UTF-8 in a string") }
         offset += count
         return string
+    }
+
+    /// Whether every byte is below 0x80.
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var any: UInt8 = 0
+        for byte in bytes { any |= byte }
+        return any < 0x80
     }
 
     mutating func readBool() throws(WireError) -> Bool { try readZeroOrOne("a Bool") }

@@ -48,7 +48,7 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     /// Which types the format reads itself: asked once per type, not once per value.
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialDecodable.Type>>()
     /// The keyed containers handed out, by key type (see `_WireEncoder.keyedContainers`).
-    @exclusivity(unchecked) private var keyedContainers = WireTypeMemo<AnyObject>()
+    @exclusivity(unchecked) private var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -99,9 +99,19 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        if let known = keyedContainers.answer(for: type) { return unsafeDowncast(known, to: WireReusable<KeyedDecodingContainer<Key>>.self).copy() }
+        if let known = keyedContainers.object(for: type) {
+            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedDecodingContainer<Key>>>.self).takeUnretainedValue().copy()
+        }
+        return newContainer(keyedBy: type)
+    }
+
+    /// A container for `Key`, kept to be handed out again. Not inlined: its temporary would
+    /// make `container(keyedBy:)` look the container type's metadata up on every call.
+    @inline(never)
+    private func newContainer<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedDecodingContainer<Key> {
         let container = KeyedDecodingContainer(WireKeyedDecodingContainer<Key>(decoder: self))
-        keyedContainers.remember(WireReusable(container), for: type)
+        keyedContainers.keep(WireReusable(container), for: type)
         return container
     }
 

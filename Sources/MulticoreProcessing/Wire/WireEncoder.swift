@@ -84,7 +84,7 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialEncodable.Type>>()
     /// The keyed containers handed out, by key type: they hold nothing but this encoder, so one
     /// serves every value of a type (making one costs an allocation and generic metadata lookups).
-    @exclusivity(unchecked) private var keyedContainers = WireTypeMemo<AnyObject>()
+    @exclusivity(unchecked) private var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -135,9 +135,19 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if let known = keyedContainers.answer(for: type) { return unsafeDowncast(known, to: WireReusable<KeyedEncodingContainer<Key>>.self).copy() }
+        if let known = keyedContainers.object(for: type) {
+            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedEncodingContainer<Key>>>.self).takeUnretainedValue().copy()
+        }
+        return newContainer(keyedBy: type)
+    }
+
+    /// A container for `Key`, kept to be handed out again. Not inlined: its temporary would
+    /// make `container(keyedBy:)` look the container type's metadata up on every call.
+    @inline(never)
+    private func newContainer<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         let container = KeyedEncodingContainer(WireKeyedEncodingContainer<Key>(encoder: self))
-        keyedContainers.remember(WireReusable(container), for: type)
+        keyedContainers.keep(WireReusable(container), for: type)
         return container
     }
 

@@ -68,13 +68,41 @@ enum WireKind<Protocol> {
 /// A value that generic code hands out again and again, without naming its type each time.
 /// Copying a value of a generic type declared in another module (a `KeyedEncodingContainer<Key>`
 /// in a coder's `container(keyedBy:)`) looks its metadata up in the runtime's table on every
-/// copy, which costs more than coding a small value; a closure made where the value's type is a
-/// generic parameter keeps that metadata in its context instead.
+/// copy, which costs more than coding a small value; a method of this class finds the metadata
+/// in the class of the object it is called on instead.
 final class WireReusable<Value> {
-    /// A copy of the value.
-    let copy: () -> Value
+    private let value: Value
 
-    init(_ value: Value) { copy = Self.returning(value) }
+    init(_ value: Value) { self.value = value }
 
-    private static func returning(_ value: Value) -> () -> Value { { value } }
+    /// A copy of the value. Not inlined: inlined into code generic over the value's type's
+    /// parameters, the copy would look the metadata up again.
+    @inline(never)
+    func copy() -> Value { value }
+}
+
+/// The objects a coder hands out again (`WireReusable`s), by type, without retaining one to
+/// look at it: a retain and a release cost as much as the rest of a container's making.
+struct WireReusables {
+    private var memo = WireTypeMemo<Unmanaged<AnyObject>>()
+    /// What keeps the objects in `memo` alive.
+    private var owned: [AnyObject] = []
+
+    /// The object kept for `type`, unretained (this keeps it), if there is one.
+    @inline(__always)
+    func object(for type: Any.Type) -> Unmanaged<AnyObject>? {
+        memo.answer(for: type)
+    }
+
+    /// Keeps `object` for `type`.
+    mutating func keep(_ object: AnyObject, for type: Any.Type) {
+        owned.append(object)
+        memo.remember(Unmanaged.passUnretained(object), for: type)
+    }
+
+    /// Lets go of every object kept.
+    mutating func forget() {
+        memo.forget()
+        owned.removeAll()
+    }
 }
