@@ -184,10 +184,29 @@ struct WireReader {
         return any < 0x80
     }
 
-    mutating func readBool() throws(WireError) -> Bool { try readZeroOrOne("a Bool") }
+    @inline(__always)
+    mutating func readBool() throws(WireError) -> Bool {
+        if let bit = nextZeroOrOne() { return bit }
+        return try readZeroOrOne("a Bool")
+    }
 
     /// The presence byte in front of an optional value: true when a value follows.
-    mutating func readPresence() throws(WireError) -> Bool { try readZeroOrOne("a presence marker") }
+    @inline(__always)
+    mutating func readPresence() throws(WireError) -> Bool {
+        if let bit = nextZeroOrOne() { return bit }
+        return try readZeroOrOne("a presence marker")
+    }
+
+    /// The next byte as a Bool when it is 0 or 1 (consumed), nil otherwise (left for the
+    /// throwing path): the common case without the cost of a call that may throw.
+    @inline(__always)
+    private mutating func nextZeroOrOne() -> Bool? {
+        guard offset < bytes.count else { return nil }
+        let byte = bytes[offset]
+        guard byte <= 1 else { return nil }
+        offset += 1
+        return byte == 1
+    }
 
     private mutating func readZeroOrOne(_ what: String) throws(WireError) -> Bool {
         let start = offset

@@ -1,7 +1,6 @@
 /// Types the wire format writes itself rather than through `encode(to:)`: numbers, strings,
-/// optionals (with a presence byte), arrays (of fixed-width numbers in one copy, of anything
-/// else as `encode(to:)` would write them, without its per-element dynamic work) and
-/// dictionaries (as pairs, since a positional format cannot list a keyed container's keys).
+/// optionals (with a presence byte), arrays (in WireArray.swift) and dictionaries (as pairs,
+/// since a positional format cannot list a keyed container's keys).
 protocol WireSpecialEncodable {
     func wireEncode(into encoder: _WireEncoder) throws
 }
@@ -73,7 +72,7 @@ extension Optional: WireSpecialDecodable where Wrapped: Decodable {
     }
 }
 
-// MARK: Arrays: of fixed-width numbers in one copy, of anything else element by element
+// MARK: Numbers that arrays copy as memory (WireArray.swift)
 
 /// Numbers whose every bit pattern is a valid value, so that an array of them can be copied
 /// as raw bytes both ways. (`Bool` is not one: only 0 and 1 are valid.)
@@ -90,89 +89,6 @@ extension UInt32: WireTrivial {}
 extension UInt64: WireTrivial {}
 extension Float: WireTrivial {}
 extension Double: WireTrivial {}
-
-extension Array: WireSpecialEncodable where Element: Encodable {
-    func wireEncode(into encoder: _WireEncoder) throws {
-        if Element.self is any WireTrivial.Type {
-            // Little-endian machines only (x86_64, arm64): the bytes are the wire format as they are.
-            encoder.writer.write(UInt64(count))
-            withUnsafeBytes { encoder.writer.write(raw: $0) }
-            return
-        }
-        // What `encode(to:)` would write through an unkeyed container, with the element type's
-        // kind looked up once and no container per array.
-        guard count <= Int(UInt32.max) else { throw WireError.unsupported("a list of \(count) elements (at most \(UInt32.max))") }
-        encoder.writer.write(UInt32(count))
-        switch encoder.kind(of: Element.self) {
-        case .coded:
-            for element in self {
-                let start = encoder.writer.count
-                try element.encode(to: encoder)
-                if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
-            }
-        case .special(let special):
-            for element in self {
-                let start = encoder.writer.count
-                try encoder.encodeSpecial(element, as: special)
-                if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
-            }
-        }
-    }
-}
-
-extension Array: WireSpecialDecodable where Element: Decodable {
-    static func wireDecode(from decoder: _WireDecoder) throws -> [Element] {
-        if let trivial = Element.self as? any (WireTrivial & Decodable).Type {
-            return try decodeTrivial(trivial, from: decoder)
-        }
-        let start = decoder.reader.offset
-        let count = Int(try decoder.reader.read(UInt32.self))
-        // As `WireUnkeyedDecodingContainer` checks: every element takes at least a byte.
-        guard count <= decoder.reader.remaining else {
-            throw WireError.corrupt(offset: start, reason: "count \(count) exceeds the \(decoder.reader.remaining) byte(s) left")
-        }
-        let kind = decoder.kind(of: Element.self)
-        let readElement = { () throws -> Element in
-            let elementStart = decoder.reader.offset
-            let element = switch kind {
-            case .coded: try decoder.decodeCoded(Element.self)
-            case .special(let special): try decoder.decodeSpecial(special, as: Element.self)
-            }
-            if decoder.reader.offset == elementStart { try decoder.readEmptyElement() }
-            return element
-        }
-        // Room for them all at once, unless that would be far more memory than the input's bytes
-        // (then they are appended: a hostile count fails at the end of the input, not in malloc).
-        guard count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
-            var elements: [Element] = []
-            for _ in 0..<count { elements.append(try readElement()) }
-            return elements
-        }
-        return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-            // Elements initialized before a throw are destroyed with the buffer.
-            guard let base = buffer.baseAddress else { return }
-            while initialized < count {
-                (base + initialized).initialize(to: try readElement())
-                initialized += 1
-            }
-        }
-    }
-
-    /// Numbers, in one copy: a UInt64 count, then their bytes.
-    private static func decodeTrivial<Trivial: WireTrivial & Decodable>(_: Trivial.Type, from decoder: _WireDecoder) throws -> [Element] {
-        let start = decoder.reader.offset
-        let count = try decoder.reader.read(UInt64.self)
-        let stride = MemoryLayout<Trivial>.stride
-        guard count <= UInt64(decoder.reader.remaining / stride) else {
-            throw WireError.corrupt(offset: start, reason: "array of \(count) elements exceeds the \(decoder.reader.remaining) byte(s) left")
-        }
-        let values = try [Trivial](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
-            try decoder.reader.read(raw: UnsafeMutableRawBufferPointer(buffer))
-            initialized = Int(count)
-        }
-        return values as! [Element] // `Trivial` is `Element`
-    }
-}
 
 // MARK: Dictionaries, as pairs
 
