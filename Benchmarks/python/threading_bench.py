@@ -332,6 +332,7 @@ BENCHMARKS = {
     "pool.map.chunk1": lambda n: pool_map(n, 1),
     "pool.map.auto": lambda n: pool_map(n, None),
     "pool.map.optional_field": pool_map_optional,
+    "pool.map.optional_plain": pool_map_optional,
     "pool.map.string_field": lambda n: pool_map_values(n, _string_len, lambda i: "item%d" % i),
     "pool.map.nested_field": lambda n: pool_map_values(n, _point_sum, lambda i: (i, 1)),
     "process.worker_rss": process_worker_rss,

@@ -8,6 +8,10 @@ enum CodingBenchmarks {
         Benchmark(name: "pool.map.optional_field", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 2,
                   multicore: poolMapOptional, raw: nil),
+        // The same task declaring `PlainData` (its coding is the synthesized one): coded by a `WirePlan`.
+        Benchmark(name: "pool.map.optional_plain", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 2,
+                  multicore: poolMapOptionalPlain, raw: nil),
         Benchmark(name: "pool.map.string_field", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 2,
                   multicore: poolMapString, raw: nil),
@@ -18,6 +22,9 @@ enum CodingBenchmarks {
         Benchmark(name: "wire.roundtrip.optional_field", unit: "s/value", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
                   multicore: { try wireRoundTrip($0) { TwiceOptional(value: $0 % 10 == 0 ? nil : $0) } }, raw: nil, hasPython: false),
+        Benchmark(name: "wire.roundtrip.optional_plain", unit: "s/value", iterations: 1_000_000, quickIterations: 200_000,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
+                  multicore: { try wireRoundTrip($0) { TwiceOptionalPlain(value: $0 % 10 == 0 ? nil : $0) } }, raw: nil, hasPython: false),
         Benchmark(name: "wire.roundtrip.string_field", unit: "s/value", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
                   multicore: { try wireRoundTrip($0) { Measure(text: "item\($0)") } }, raw: nil, hasPython: false),
@@ -28,6 +35,12 @@ enum CodingBenchmarks {
 
     /// Doubles its value, none counting as 0.
     struct TwiceOptional: ProcessTask, Equatable {
+        var value: Int?
+        func run() -> Int { (value ?? 0) &* 2 }
+    }
+
+    /// `TwiceOptional`, declaring that its coding is the synthesized one.
+    struct TwiceOptionalPlain: ProcessTask, PlainData, Equatable {
         var value: Int?
         func run() -> Int { (value ?? 0) &* 2 }
     }
@@ -53,6 +66,11 @@ enum CodingBenchmarks {
     /// Pool.map with automatic chunks over n tasks whose one field is an `Int?` (every tenth nil).
     static func poolMapOptional(_ n: Int) throws -> Double {
         try poolMap(n, expecting: { $0 % 10 == 0 ? 0 : $0 &* 2 }) { TwiceOptional(value: $0 % 10 == 0 ? nil : $0) }
+    }
+
+    /// `poolMapOptional` with the `PlainData` task.
+    static func poolMapOptionalPlain(_ n: Int) throws -> Double {
+        try poolMap(n, expecting: { $0 % 10 == 0 ? 0 : $0 &* 2 }) { TwiceOptionalPlain(value: $0 % 10 == 0 ? nil : $0) }
     }
 
     /// Pool.map over n tasks whose one field is a short `String` ("item0", "item1", ...).

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Arrays, written by the format itself: of fixed-width numbers (`WireTrivial`) as a UInt64
 /// count and their memory, in one copy; of anything else as `encode(to:)` would write them
 /// through an unkeyed container (a UInt32 count, then the elements, an element without bytes of
@@ -15,6 +19,13 @@ extension Array: WireSpecialEncodable where Element: Encodable {
         encoder.writer.write(UInt32(count))
         switch encoder.kind(of: Element.self) {
         case .coded:
+            if let first, let plan = WirePlan.plan(for: Element.self, sample: first) {
+                withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    for index in 0..<count { plan.encode(base + index * plan.stride, into: encoder) }
+                }
+                return
+            }
             let existential: any Encoder = encoder
             for element in self {
                 let start = encoder.writer.count
@@ -45,6 +56,7 @@ extension Array: WireSpecialDecodable where Element: Decodable {
         let kind = decoder.kind(of: Element.self)
         // Room for them all at once, unless that would be far more memory than the input's bytes
         // (then they are appended: a hostile count fails at the end of the input, not in malloc).
+        if case .coded = kind, count > 0, let planned = try decodePlanned(count, from: decoder) { return planned }
         guard count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
             var elements: [Element] = []
             for _ in 0..<count { elements.append(try element(kind, from: decoder)) }
@@ -55,6 +67,42 @@ extension Array: WireSpecialDecodable where Element: Decodable {
             guard let base = buffer.baseAddress else { return }
             while initialized < count {
                 (base + initialized).initialize(to: try element(kind, from: decoder))
+                initialized += 1
+            }
+        }
+    }
+
+    /// `count` elements through the `WirePlan` of their `PlainData` type, or nil (nothing read)
+    /// when it has none. A plan is made from a value: the first element is decoded through
+    /// `init(from:)` the first time.
+    private static func decodePlanned(_ count: Int, from decoder: _WireDecoder) throws -> [Element]? {
+        guard Element.self is any PlainData.Type, count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
+            return nil
+        }
+        let first: Element?
+        let plan: WirePlan
+        if let known = WirePlan.known(for: Element.self) {
+            guard let known else { return nil }
+            (first, plan) = (nil, known)
+        } else {
+            let sample = try element(.coded, from: decoder)
+            guard let made = WirePlan.plan(for: Element.self, sample: sample) else {
+                return try [sample] + (1..<count).map { _ in try element(.coded, from: decoder) }
+            }
+            (first, plan) = (sample, made)
+        }
+        return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            if let first {
+                base.initialize(to: first)
+                initialized = 1
+            }
+            let raw = UnsafeMutableRawPointer(base)
+            // Zeroed, so that padding is not whatever the allocator left (the elements are
+            // plain data: stores of their fields' bytes are all they need).
+            _ = memset(raw + initialized * plan.stride, 0, (count - initialized) * plan.stride)
+            while initialized < count {
+                try plan.decode(from: &decoder.reader, into: raw + initialized * plan.stride)
                 initialized += 1
             }
         }
