@@ -107,6 +107,15 @@ struct ManyKeys: Codable, Equatable {
         let values = (0..<200).map(ManyKeys.init)
         #expect(try roundTrip(values) == values)
         #expect(try roundTrip(ManyKeys(7)) == ManyKeys(7))
+        // Cycling through the key types makes containers over and over: only the remembered are kept.
+        let encoder = _WireEncoder()
+        try encoder.encodeValue(values)
+        #expect(encoder.keyedContainers.count <= WireTypeMemo<Int>.capacity)
+        let decoder = _WireDecoder(reader: WireReader(encoder.writer.bytes), maximumDepth: 16)
+        #expect(try decoder.decodeValue([ManyKeys].self) == values)
+        #expect(decoder.keyedContainers.count <= WireTypeMemo<Int>.capacity)
+        encoder.finish()
+        decoder.finish()
     }
 
     @Test func aCoderLetsGoOfItsContainersWhenTheMessageEnds() throws {

@@ -48,7 +48,7 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     /// Which types the format reads itself: asked once per type, not once per value.
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialDecodable.Type>>()
     /// The keyed containers handed out, by key type (see `_WireEncoder.keyedContainers`).
-    @exclusivity(unchecked) private var keyedContainers = WireReusables()
+    @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 

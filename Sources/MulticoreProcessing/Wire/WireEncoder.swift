@@ -84,7 +84,7 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialEncodable.Type>>()
     /// The keyed containers handed out, by key type: they hold nothing but this encoder, so one
     /// serves every value of a type (making one costs an allocation and generic metadata lookups).
-    @exclusivity(unchecked) private var keyedContainers = WireReusables()
+    @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 

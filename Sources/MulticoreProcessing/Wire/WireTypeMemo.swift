@@ -36,16 +36,20 @@ struct WireTypeMemo<Answer> {
         return answer
     }
 
-    /// Remembers `answer` for `type`, replacing an older entry once full.
-    mutating func remember(_ answer: Answer, for type: Any.Type) {
+    /// Remembers `answer` for `type`, replacing an older entry once full; returns the answer
+    /// forgotten to make room, if any.
+    @discardableResult
+    mutating func remember(_ answer: Answer, for type: Any.Type) -> Answer? {
         if types.count < Self.capacity {
             types.append(ObjectIdentifier(type))
             answers.append(answer)
-        } else {
-            types[victim] = ObjectIdentifier(type)
-            answers[victim] = answer
-            victim = (victim + 1) % Self.capacity
+            return nil
         }
+        let replaced = answers[victim]
+        types[victim] = ObjectIdentifier(type)
+        answers[victim] = answer
+        victim = (victim + 1) % Self.capacity
+        return replaced
     }
 
     /// Forgets everything.
@@ -94,10 +98,17 @@ struct WireReusables {
         memo.answer(for: type)
     }
 
-    /// Keeps `object` for `type`.
+    /// How many objects are kept (at most `WireTypeMemo.capacity`).
+    var count: Int { owned.count }
+
+    /// Keeps `object` for `type`, letting go of the one it replaces (a message that cycles
+    /// through more key types than are remembered makes a container per value).
     mutating func keep(_ object: AnyObject, for type: Any.Type) {
         owned.append(object)
-        memo.remember(Unmanaged.passUnretained(object), for: type)
+        if let replaced = memo.remember(Unmanaged.passUnretained(object), for: type) {
+            let gone = replaced.toOpaque()
+            owned.removeAll { Unmanaged.passUnretained($0).toOpaque() == gone }
+        }
     }
 
     /// Lets go of every object kept.
