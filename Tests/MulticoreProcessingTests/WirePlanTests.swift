@@ -13,8 +13,15 @@ struct PlannedFields: PlainData, Equatable {
     var huge: UInt64?
 }
 
-/// Only ever decoded as an array before its plan is made (the worker's side: no value to start from).
+/// Only ever decoded as an array before its plan is made (the worker's side: no value to start
+/// from); no other test may use it, since a plan, once made, is the process's.
 struct DecodedFirst: PlainData, Equatable {
+    var a: Int32?
+    var b: Bool
+}
+
+/// The same fields, for the corruption test (plans are made once per type, for the process).
+struct CorruptedLater: PlainData, Equatable {
     var a: Int32?
     var b: Bool
 }
@@ -86,11 +93,11 @@ struct NamedNumber: PlainData, Equatable {
         for length in 0..<bytes.count {
             #expect(throws: WireError.self, "prefix of \(length) bytes") { try WireDecoder().decode([PlannedFields].self, from: Array(bytes[..<length])) }
         }
-        var badPresence = try WireEncoder().encode([DecodedFirst(a: 1, b: true)])
+        var badPresence = try WireEncoder().encode([CorruptedLater(a: 1, b: true)])
         badPresence[4] = 2
-        #expect(throws: WireError.self) { try WireDecoder().decode([DecodedFirst].self, from: badPresence) }
-        var badBool = try WireEncoder().encode([DecodedFirst(a: nil, b: true), DecodedFirst(a: nil, b: true)])
+        #expect(throws: WireError.self) { try WireDecoder().decode([CorruptedLater].self, from: badPresence) }
+        var badBool = try WireEncoder().encode([CorruptedLater(a: nil, b: true), CorruptedLater(a: nil, b: true)])
         badBool[badBool.count - 1] = 7
-        #expect(throws: WireError.self) { try WireDecoder().decode([DecodedFirst].self, from: badBool) }
+        #expect(throws: WireError.self) { try WireDecoder().decode([CorruptedLater].self, from: badBool) }
     }
 }
