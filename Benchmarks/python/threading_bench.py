@@ -268,6 +268,24 @@ def pool_map_optional(n):
         return (time.perf_counter() - start) / n
 
 
+def _string_len(s):
+    return len(s.encode())
+
+
+def _point_sum(point):
+    return point[0] + point[1]
+
+
+def pool_map_values(n, function, make):
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(function, [make(i) for i in range(4)])
+        values = [make(i) for i in range(n)]
+        start = time.perf_counter()
+        pool.map(function, values)
+        return (time.perf_counter() - start) / n
+
+
 def _idle(ready, release):
     ready.set()
     release.wait(60)
@@ -314,6 +332,9 @@ BENCHMARKS = {
     "pool.map.chunk1": lambda n: pool_map(n, 1),
     "pool.map.auto": lambda n: pool_map(n, None),
     "pool.map.optional_field": pool_map_optional,
+    "pool.map.optional_plain": pool_map_optional,
+    "pool.map.string_field": lambda n: pool_map_values(n, _string_len, lambda i: "item%d" % i),
+    "pool.map.nested_field": lambda n: pool_map_values(n, _point_sum, lambda i: (i, 1)),
     "process.worker_rss": process_worker_rss,
 }
 

@@ -37,10 +37,6 @@ enum ProcessBenchmarks {
         Benchmark(name: "pool.map.auto", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 2,
                   multicore: { try poolMap($0, chunksize: nil) }, raw: nil),
-        // A task whose field is optional (issue 15): the first thing a port writes for Python's None.
-        Benchmark(name: "pool.map.optional_field", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
-                  pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 2,
-                  multicore: poolMapOptional, raw: nil),
         Benchmark(name: "pool.cpu_bound", unit: "s/run", iterations: 1, quickIterations: 1,
                   pythonDivisor: 1, slices: 1, maxRawRatio: 0.53, minPythonSpeedup: nil,
                   multicore: poolCPUBound, raw: { _ in cpuBoundSerial() }, hasPython: false),
@@ -252,27 +248,6 @@ enum ProcessBenchmarks {
         let outputs = try pool.map(tasks, chunksize: chunksize)
         let elapsed = MonotonicClock.now - start
         guard outputs.count == n, outputs.last == (n - 1) &* 2 else { throw BenchmarkError("wrong outputs") }
-        return elapsed / Double(n)
-    }
-
-    /// Doubles its value, none counting as 0.
-    struct TwiceOptional: ProcessTask {
-        var value: Int?
-        func run() -> Int { (value ?? 0) &* 2 }
-    }
-
-    /// Pool.map with automatic chunks over n tasks whose one field is an `Int?` (every tenth nil).
-    static func poolMapOptional(_ n: Int) throws -> Double {
-        let pool = try Pool(processes: 2)
-        defer { pool.terminate() }
-        _ = try pool.map((0..<4).map { TwiceOptional(value: $0) })
-        let tasks = (0..<n).map { TwiceOptional(value: $0 % 10 == 0 ? nil : $0) }
-        let start = MonotonicClock.now
-        let outputs = try pool.map(tasks)
-        let elapsed = MonotonicClock.now - start
-        guard outputs.count == n, outputs.last == (n - 1 == 0 || (n - 1) % 10 == 0 ? 0 : (n - 1) &* 2) else {
-            throw BenchmarkError("wrong outputs")
-        }
         return elapsed / Double(n)
     }
 

@@ -50,7 +50,9 @@ enum PoolChunk {
     static func append<T: Encodable>(_ values: ArraySlice<T>, as format: ChunkFormat, to bytes: inout [UInt8]) throws {
         switch format {
         case .raw: values.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        case .coded: bytes += try WireEncoder().encode(Array(values))
+        case .coded:
+            let encoded = try WireEncoder().encode(Array(values))
+            if bytes.isEmpty { bytes = encoded } else { bytes += encoded }
         }
     }
 

@@ -51,9 +51,15 @@ enum PoolJobs {
     static func payload<Task: ProcessTask>(_ tasks: ArraySlice<Task>, as format: ChunkFormat, frameLimit: Int) throws -> [UInt8] {
         var payload: [UInt8] = []
         try PoolChunk.append(tasks, as: format, to: &payload)
+        return try checked(payload, count: tasks.count, frameLimit: frameLimit)
+    }
+
+    /// `payload`, the encoding of `count` tasks, if a frame of `frameLimit` carries it.
+    /// - Throws: `WireError.oversizedFrame`.
+    static func checked(_ payload: [UInt8], count: Int, frameLimit: Int) throws(WireError) -> [UInt8] {
         let maximumPayload = PoolRequest.maximumPayload(frameLimit: frameLimit)
-        guard payload.count <= maximumPayload, tasks.count <= Int(UInt32.max) else {
-            throw WireError.oversizedFrame(size: payload.count, limit: maximumPayload)
+        guard payload.count <= maximumPayload, count <= Int(UInt32.max) else {
+            throw .oversizedFrame(size: payload.count, limit: maximumPayload)
         }
         return payload
     }

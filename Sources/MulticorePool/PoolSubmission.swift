@@ -80,12 +80,15 @@ extension PoolSupervisor {
         let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
         var encoded: [(index: Int, count: Int, payload: [UInt8])] = []
         encoded.reserveCapacity(chunks.count)
+        // Every chunk encoded before any is queued (on every CPU for a large coded map): a task
+        // that cannot be encoded fails the call with nothing run.
+        let payloads = try ChunkPayloads.encode(chunks, as: format)
         for (index, tasks) in chunks.enumerated() {
             guard !tasks.isEmpty else {
                 if start() { finish(index, .success(.values([])), nil) }
                 continue
             }
-            encoded.append((index, tasks.count, try PoolJobs.payload(tasks, as: format, frameLimit: channelFrameLimit)))
+            encoded.append((index, tasks.count, try PoolJobs.checked(payloads[index], count: tasks.count, frameLimit: channelFrameLimit)))
         }
         guard !encoded.isEmpty else { return [] }
         let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)

@@ -1,6 +1,6 @@
 import Testing
 @testable import MulticorePool
-import MulticoreProcessing
+@testable import MulticoreProcessing
 
 struct NegativeRefused: Error, CustomStringConvertible {
     var description: String { "negative values are not sent" }
@@ -42,6 +42,14 @@ struct DeclaredPlain: ProcessTask, PlainData {
     func run() -> Int { Int(x + y) }
 }
 
+/// Declares plain data with optional fields: not its memory on the wire, coded by a `WirePlan`.
+struct DeclaredPlainOptional: ProcessTask, PlainData {
+    var x: Int32?
+    var y: Bool
+    var z: Double?
+    func run() -> Double { Double(x ?? -1) + (y ? 0.5 : 0) + (z ?? 0) }
+}
+
 /// The pool's fast path copies plain data as bytes; it used to do so for every type whose first
 /// value encoded as its memory, skipping a type's own `encode(to:)` and `init(from:)`.
 @Suite(.timeLimit(.minutes(5))) struct PlainDataTests {
@@ -79,5 +87,19 @@ struct DeclaredPlain: ProcessTask, PlainData {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
         #expect(try pool.map((0..<100).map { DeclaredPlain(x: Int32($0), y: 1) }) == (0..<100).map { $0 + 1 })
+    }
+
+    @Test func declaredPlainDataWithOptionalsRunsThroughItsPlan() throws {
+        let tasks = (0..<20_000).map { (n: Int) -> DeclaredPlainOptional in
+            let x: Int32? = n % 3 == 0 ? nil : Int32(n)
+            let z: Double? = n % 4 == 0 ? nil : 0.25
+            return DeclaredPlainOptional(x: x, y: n % 2 == 0, z: z)
+        }
+        #expect(try ChunkFormat.choose(for: tasks) == .coded, "an optional is not its wire bytes in memory")
+        #expect(WirePlan.plan(for: DeclaredPlainOptional.self, sample: tasks[1]) != nil)
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        #expect(try pool.map(tasks) == tasks.map { $0.run() })
+        #expect(try pool.map(tasks, chunksize: 1_000) == tasks.map { $0.run() })
     }
 }

@@ -1,55 +1,107 @@
 /// The byte-level writer and reader under `WireEncoder` and `WireDecoder`: fixed-width
 /// little-endian numbers, LEB128 varints, length-prefixed UTF-8, and reserved slots patched later.
-struct WireWriter {
-    var bytes: [UInt8] = []
+///
+/// The writer owns its buffer: a write is a capacity check and a store (an array's `append`
+/// checks uniqueness and calls out of line for every value, which costs more than the value).
+struct WireWriter: ~Copyable {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    /// How many bytes were written.
+    private(set) var count = 0
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 256) {
+        self.capacity = Swift.max(16, capacity)
+        base = .allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The bytes written, in an array (a copy).
+    var bytes: [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let target = buffer.baseAddress { target.initialize(from: base.assumingMemoryBound(to: UInt8.self), count: count) }
+            initialized = count
+        }
+    }
+
+    /// The bytes written, to patch in place.
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: base, count: count))
+    }
+
+    /// Makes room for `more` bytes after the `count` written.
+    @inline(__always)
+    private mutating func reserve(_ more: Int) {
+        if capacity - count < more { grow(more) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ more: Int) {
+        let needed = count + more
+        precondition(needed >= count, "a wire message of more than Int.max bytes")
+        var newCapacity = Swift.max(capacity, 16)
+        while newCapacity < needed { newCapacity = newCapacity <= Int.max / 2 ? newCapacity * 2 : needed }
+        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        newBase.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
 
     @inline(__always)
-    mutating func write(_ byte: UInt8) { bytes.append(byte) }
+    mutating func write(_ byte: UInt8) {
+        reserve(1)
+        base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
 
     @inline(__always)
     mutating func write<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { write(raw: $0) }
+        reserve(MemoryLayout<T>.size)
+        base.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+        count += MemoryLayout<T>.size
     }
 
     mutating func writeVarint(_ value: UInt64) {
+        reserve(10)
         var value = value
         while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            base.storeBytes(of: UInt8(truncatingIfNeeded: value) | 0x80, toByteOffset: count, as: UInt8.self)
+            count += 1
             value >>= 7
         }
-        bytes.append(UInt8(value))
+        base.storeBytes(of: UInt8(value), toByteOffset: count, as: UInt8.self)
+        count += 1
     }
 
     mutating func write(_ string: String) {
         var string = string
         string.withUTF8 { utf8 in
             writeVarint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            write(raw: UnsafeRawBufferPointer(utf8))
         }
     }
 
-    /// Appends raw memory with one copy (as a typed buffer, which `append` copies with memcpy;
-    /// a raw buffer would go byte by byte).
+    /// Appends raw memory with one copy.
     mutating func write(raw: UnsafeRawBufferPointer) {
-        guard let base = raw.baseAddress else { return }
-        bytes.append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count))
+        guard let source = raw.baseAddress, !raw.isEmpty else { return }
+        reserve(raw.count)
+        (base + count).copyMemory(from: source, byteCount: raw.count)
+        count += raw.count
     }
 
     /// Reserves a UInt32 slot and returns its offset, for a count known only later.
     mutating func reserveUInt32() -> Int {
-        let offset = bytes.count
-        bytes.append(contentsOf: [0, 0, 0, 0])
+        let offset = count
+        write(UInt32(0))
         return offset
     }
 
     /// Adds one to the UInt32 at `offset`.
     mutating func incrementUInt32(at offset: Int) {
-        bytes.withUnsafeMutableBytes { raw in
-            let value = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
-            raw.storeBytes(of: (UInt32(littleEndian: value) &+ 1).littleEndian, toByteOffset: offset, as: UInt32.self)
-        }
+        precondition(offset >= 0 && offset + 4 <= count, "a slot that reserveUInt32 did not give")
+        let value = base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+        base.storeBytes(of: (UInt32(littleEndian: value) &+ 1).littleEndian, toByteOffset: offset, as: UInt32.self)
     }
 }
 
@@ -115,17 +167,46 @@ struct WireReader {
         let count = try readCount(minimumItemSize: 1)
         let start = offset
         let string = bytes.withUnsafeBufferPointer { buffer in
-            String(validating: UnsafeBufferPointer(rebasing: buffer[start..<start + count]), as: UTF8.self)
+            let utf8 = UnsafeBufferPointer(rebasing: buffer[start..<start + count])
+            // ASCII is valid UTF-8, and `String(decoding:)` takes it as it is; the validating
+            // initializer is not specialized, and costs more than the rest of a small value.
+            return Self.isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
         }
         guard let string else { throw .corrupt(offset: start, reason: "invalid UTF-8 in a string") }
         offset += count
         return string
     }
 
-    mutating func readBool() throws(WireError) -> Bool { try readZeroOrOne("a Bool") }
+    /// Whether every byte is below 0x80.
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var any: UInt8 = 0
+        for byte in bytes { any |= byte }
+        return any < 0x80
+    }
+
+    @inline(__always)
+    mutating func readBool() throws(WireError) -> Bool {
+        if let bit = nextZeroOrOne() { return bit }
+        return try readZeroOrOne("a Bool")
+    }
 
     /// The presence byte in front of an optional value: true when a value follows.
-    mutating func readPresence() throws(WireError) -> Bool { try readZeroOrOne("a presence marker") }
+    @inline(__always)
+    mutating func readPresence() throws(WireError) -> Bool {
+        if let bit = nextZeroOrOne() { return bit }
+        return try readZeroOrOne("a presence marker")
+    }
+
+    /// The next byte as a Bool when it is 0 or 1 (consumed), nil otherwise (left for the
+    /// throwing path): the common case without the cost of a call that may throw.
+    @inline(__always)
+    private mutating func nextZeroOrOne() -> Bool? {
+        guard offset < bytes.count else { return nil }
+        let byte = bytes[offset]
+        guard byte <= 1 else { return nil }
+        offset += 1
+        return byte == 1
+    }
 
     private mutating func readZeroOrOne(_ what: String) throws(WireError) -> Bool {
         let start = offset

@@ -26,6 +26,7 @@ public struct WireDecoder {
     func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], offset: Int = 0, descriptors: DescriptorTable?) throws -> T {
         guard offset >= 0, offset <= bytes.count else { throw WireError.truncated(offset: bytes.count, needed: max(0, offset - bytes.count)) }
         let decoder = _WireDecoder(reader: WireReader(bytes, offset: offset), maximumDepth: maximumDepth)
+        defer { decoder.finish() }
         decoder.descriptors = descriptors
         let value = try decoder.decodeValue(type)
         if decoder.reader.remaining > 0 { throw WireError.trailingBytes(decoder.reader.remaining) }
@@ -44,6 +45,10 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     var descriptors: DescriptorTable?
     private var depth = 0
     private let maximumDepth: Int
+    /// Which types the format reads itself: asked once per type, not once per value.
+    @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialDecodable.Type>>()
+    /// The keyed containers handed out, by key type (see `_WireEncoder.keyedContainers`).
+    @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -52,10 +57,31 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
         self.maximumDepth = maximumDepth
     }
 
+    /// Lets go of what the decoder remembered (containers that refer back to it).
+    func finish() {
+        kinds.forget()
+        keyedContainers.forget()
+    }
+
+    /// Whether the format reads `T` itself.
+    func kind<T: Decodable>(of type: T.Type) -> WireKind<any WireSpecialDecodable.Type> {
+        kinds.answer(for: type) { (type as? any WireSpecialDecodable.Type).map { .special($0) } ?? .coded }
+    }
+
+    /// Reads a `T` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).
+    func decodeSpecial<S: WireSpecialDecodable, T>(_: S.Type, as _: T.Type) throws -> T {
+        try S.wireDecode(from: self) as! T
+    }
+
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
-        if let special = type as? any WireSpecialDecodable.Type {
-            return try special.wireDecode(from: self) as! T // `special` is `T.Type`
+        switch kind(of: type) {
+        case .special(let special): try decodeSpecial(special, as: type)
+        case .coded: try decodeCoded(type)
         }
+    }
+
+    /// Reads a `T` through its `init(from:)` (`kind(of:)` found it is not special).
+    func decodeCoded<T: Decodable>(_ type: T.Type) throws -> T {
         depth += 1
         defer { depth -= 1 }
         if depth > maximumDepth { throw WireError.tooDeep(limit: maximumDepth) }
@@ -73,7 +99,20 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(WireKeyedDecodingContainer<Key>(decoder: self))
+        if let known = keyedContainers.object(for: type) {
+            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedDecodingContainer<Key>>>.self).takeUnretainedValue().copy()
+        }
+        return newContainer(keyedBy: type)
+    }
+
+    /// A container for `Key`, kept to be handed out again. Not inlined: its temporary would
+    /// make `container(keyedBy:)` look the container type's metadata up on every call.
+    @inline(never)
+    private func newContainer<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedDecodingContainer<Key> {
+        let container = KeyedDecodingContainer(WireKeyedDecodingContainer<Key>(decoder: self))
+        keyedContainers.keep(WireReusable(container), for: type)
+        return container
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -176,7 +215,9 @@ struct WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
     func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
     func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try decoder.decodeValue(T?.self) }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        try decoder.reader.readPresence() ? try decoder.decodeValue(type) : nil
+    }
 
     private func consumeKey(_ name: String) throws {
         let pending = decoder.pendingKey

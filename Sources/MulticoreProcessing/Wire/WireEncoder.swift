@@ -39,6 +39,7 @@ public struct WireEncoder {
     /// `descriptors`, to be passed beside the bytes (how a task carries connections to a child).
     func encode<T: Encodable>(_ value: T, descriptors: DescriptorTable?) throws -> [UInt8] {
         let encoder = _WireEncoder()
+        defer { encoder.finish() }
         encoder.descriptors = descriptors
         try encoder.encodeValue(value)
         return encoder.writer.bytes
@@ -49,21 +50,16 @@ public struct WireEncoder {
     /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more.
     func encodeFrame<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = _WireEncoder()
+        defer { encoder.finish() }
         encoder.writer.write(UInt64(0)) // the header's place
         try encoder.encodeValue(value)
-        try WireFrame.writeHeader(in: &encoder.writer.bytes, at: 0)
+        var failure: WireError?
+        encoder.writer.withUnsafeMutableBytes { raw in
+            do throws(WireError) { try WireFrame.writeHeader(in: raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
         return encoder.writer.bytes
     }
-}
-
-/// The descriptors that travel beside a message: a `Connection` is encoded as its index here.
-final class DescriptorTable {
-    /// Descriptors owned by the table; an entry taken by a decoded `Connection` becomes -1.
-    var descriptors: [Int32]
-
-    init(_ descriptors: [Int32] = []) { self.descriptors = descriptors }
-
-    deinit { for fd in descriptors where fd >= 0 { _ = close(fd) } }
 }
 
 /// The `Encoder` that `encode(to:)` implementations see.
@@ -72,19 +68,75 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     @exclusivity(unchecked) var writer = WireWriter()
     /// Where connections put their descriptors; nil when the bytes travel without any.
     var descriptors: DescriptorTable?
+    /// Which types the format writes itself: asked once per type, not once per value.
+    @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialEncodable.Type>>()
+    /// The keyed containers handed out, by key type: they hold nothing but this encoder, so one
+    /// serves every value of a type (making one costs an allocation and generic metadata lookups).
+    @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func encodeValue<T: Encodable>(_ value: T) throws {
-        if let special = value as? any WireSpecialEncodable {
-            try special.wireEncode(into: self)
-        } else {
-            try value.encode(to: self)
+        switch kind(of: T.self) {
+        case .coded: try value.encode(to: self)
+        case .special(let special): try encodeSpecial(value, as: special)
         }
     }
 
+    /// Whether the format writes `T` itself.
+    func kind<T: Encodable>(of type: T.Type) -> WireKind<any WireSpecialEncodable.Type> {
+        kinds.answer(for: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
+    }
+
+    /// Writes `value` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).
+    func encodeSpecial<T, S: WireSpecialEncodable>(_ value: T, as _: S.Type) throws {
+        try (value as! S).wireEncode(into: self)
+    }
+
+    /// A presence byte, then the value if there is one (as `Optional` is written). Here rather
+    /// than in the keyed container, whose code is not specialized for its key type.
+    @inline(__always)
+    func encodePresent<T>(_ value: T?, _ write: (T) throws -> Void) throws {
+        if let value {
+            writer.write(UInt8(1))
+            try write(value)
+        } else {
+            writer.write(UInt8(0))
+        }
+    }
+
+    /// A presence byte, then the integer if there is one.
+    @inline(__always)
+    func encodePresent<T: FixedWidthInteger>(_ value: T?) {
+        if let value {
+            writer.write(UInt8(1))
+            writer.write(value)
+        } else {
+            writer.write(UInt8(0))
+        }
+    }
+
+    /// Lets go of what the encoder remembered (containers that refer back to it).
+    func finish() {
+        kinds.forget()
+        keyedContainers.forget()
+    }
+
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(WireKeyedEncodingContainer<Key>(encoder: self))
+        if let known = keyedContainers.object(for: type) {
+            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedEncodingContainer<Key>>>.self).takeUnretainedValue().copy()
+        }
+        return newContainer(keyedBy: type)
+    }
+
+    /// A container for `Key`, kept to be handed out again. Not inlined: its temporary would
+    /// make `container(keyedBy:)` look the container type's metadata up on every call.
+    @inline(never)
+    private func newContainer<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        let container = KeyedEncodingContainer(WireKeyedEncodingContainer<Key>(encoder: self))
+        keyedContainers.keep(WireReusable(container), for: type)
+        return container
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -136,30 +188,22 @@ struct WireKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
 
     // Every `encodeIfPresent` overload writes a presence byte: the default implementations skip
     // nil silently, which would shift every later value of a positional format.
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try presence(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try encoder.encodeValue(value) }
-
-    /// A presence byte, then the value if there is one.
-    private func presence<T>(_ value: T?, _ write: (T) throws -> Void) throws {
-        if let value {
-            encoder.writer.write(UInt8(1))
-            try write(value)
-        } else {
-            encoder.writer.write(UInt8(0))
-        }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        try encoder.encodePresent(value) { try encoder.encodeValue($0) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
@@ -218,11 +262,11 @@ struct WireUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt64) throws { added(); try encoder.encode(value) }
     mutating func encode<T: Encodable>(_ value: T) throws {
         added()
-        let start = encoder.writer.bytes.count
+        let start = encoder.writer.count
         try encoder.encodeValue(value)
         // An element that wrote nothing (an empty struct) is followed by one zero byte: every
         // element takes at least a byte, so the decoder can bound its work by the input's size.
-        if encoder.writer.bytes.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+        if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
     }
 
     /// What stands for an element that wrote no bytes of its own (and in front of a nested

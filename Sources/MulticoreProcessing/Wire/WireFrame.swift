@@ -30,14 +30,22 @@ public enum WireFrame {
     /// (room for the header, then the payload): the one place a frame header is written.
     /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
     package static func writeHeader(in bytes: inout [UInt8], at start: Int) throws(WireError) {
-        precondition(bytes.count - start >= headerSize, "no room for the frame header")
-        let length = bytes.count - start - headerSize
-        guard length <= Int(UInt32.max) else { throw .oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        var failure: WireError?
         bytes.withUnsafeMutableBytes { raw in
-            let checksum = mc_crc32c(raw.baseAddress! + start + headerSize, length, 0)
-            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
-            raw.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
+            do throws(WireError) { try writeHeader(in: UnsafeMutableRawBufferPointer(rebasing: raw[start...])) } catch { failure = error }
         }
+        if let failure { throw failure }
+    }
+
+    /// Fills in the header of the frame that `frame` holds whole (room for the header, then the payload).
+    /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
+    package static func writeHeader(in frame: UnsafeMutableRawBufferPointer) throws(WireError) {
+        precondition(frame.count >= headerSize, "no room for the frame header")
+        let length = frame.count - headerSize
+        guard length <= Int(UInt32.max) else { throw .oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        let checksum = mc_crc32c(frame.baseAddress! + headerSize, length, 0)
+        frame.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
+        frame.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     /// CRC-32C (Castagnoli) of `bytes`, with the CPU's instruction where it has one.

@@ -1,6 +1,6 @@
 /// Types the wire format writes itself rather than through `encode(to:)`: numbers, strings,
-/// optionals (with a presence byte), arrays of fixed-width numbers (in one copy) and
-/// dictionaries (as pairs, since a positional format cannot list a keyed container's keys).
+/// optionals (with a presence byte), arrays (in WireArray.swift) and dictionaries (as pairs,
+/// since a positional format cannot list a keyed container's keys).
 protocol WireSpecialEncodable {
     func wireEncode(into encoder: _WireEncoder) throws
 }
@@ -72,7 +72,7 @@ extension Optional: WireSpecialDecodable where Wrapped: Decodable {
     }
 }
 
-// MARK: Arrays of fixed-width numbers, in one copy
+// MARK: Numbers that arrays copy as memory (WireArray.swift)
 
 /// Numbers whose every bit pattern is a valid value, so that an array of them can be copied
 /// as raw bytes both ways. (`Bool` is not one: only 0 and 1 are valid.)
@@ -90,40 +90,17 @@ extension UInt64: WireTrivial {}
 extension Float: WireTrivial {}
 extension Double: WireTrivial {}
 
-extension Array: WireSpecialEncodable where Element: WireTrivial & Encodable {
-    func wireEncode(into encoder: _WireEncoder) throws {
-        // Little-endian machines only (x86_64, arm64): the bytes are the wire format as they are.
-        encoder.writer.write(UInt64(count))
-        withUnsafeBytes { encoder.writer.write(raw: $0) }
-    }
-}
-
-extension Array: WireSpecialDecodable where Element: WireTrivial & Decodable {
-    static func wireDecode(from decoder: _WireDecoder) throws -> [Element] {
-        let start = decoder.reader.offset
-        let count = try decoder.reader.read(UInt64.self)
-        let stride = MemoryLayout<Element>.stride
-        guard count <= UInt64(decoder.reader.remaining / stride) else {
-            throw WireError.corrupt(offset: start, reason: "array of \(count) elements exceeds the \(decoder.reader.remaining) byte(s) left")
-        }
-        return try [Element](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
-            try decoder.reader.read(raw: UnsafeMutableRawBufferPointer(buffer))
-            initialized = Int(count)
-        }
-    }
-}
-
 // MARK: Dictionaries, as pairs
 
 extension Dictionary: WireSpecialEncodable where Key: Encodable, Value: Encodable {
     func wireEncode(into encoder: _WireEncoder) throws {
         encoder.writer.writeVarint(UInt64(count))
         for (key, value) in self {
-            let start = encoder.writer.bytes.count
+            let start = encoder.writer.count
             try encoder.encodeValue(key)
             try encoder.encodeValue(value)
             // As in a list: every entry takes at least a byte.
-            if encoder.writer.bytes.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+            if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
         }
     }
 }

@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Arrays, written by the format itself: of fixed-width numbers (`WireTrivial`) as a UInt64
+/// count and their memory, in one copy; of anything else as `encode(to:)` would write them
+/// through an unkeyed container (a UInt32 count, then the elements, an element without bytes of
+/// its own followed by a zero byte), but with the element type's kind looked up once per array,
+/// no container, and (when encoding) one `Encoder` existential for all the elements.
+extension Array: WireSpecialEncodable where Element: Encodable {
+    func wireEncode(into encoder: _WireEncoder) throws {
+        if Element.self is any WireTrivial.Type {
+            // Little-endian machines only (x86_64, arm64): the bytes are the wire format as they are.
+            encoder.writer.write(UInt64(count))
+            withUnsafeBytes { encoder.writer.write(raw: $0) }
+            return
+        }
+        guard count <= Int(UInt32.max) else { throw WireError.unsupported("a list of \(count) elements (at most \(UInt32.max))") }
+        encoder.writer.write(UInt32(count))
+        switch encoder.kind(of: Element.self) {
+        case .coded:
+            if let first, let plan = WirePlan.plan(for: Element.self, sample: first) {
+                withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    for index in 0..<count { plan.encode(base + index * plan.stride, into: encoder) }
+                }
+                return
+            }
+            let existential: any Encoder = encoder
+            for element in self {
+                let start = encoder.writer.count
+                try element.encode(to: existential)
+                if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+            }
+        case .special(let special):
+            for element in self {
+                let start = encoder.writer.count
+                try encoder.encodeSpecial(element, as: special)
+                if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+            }
+        }
+    }
+}
+
+extension Array: WireSpecialDecodable where Element: Decodable {
+    static func wireDecode(from decoder: _WireDecoder) throws -> [Element] {
+        if let trivial = Element.self as? any (WireTrivial & Decodable).Type {
+            return try decodeTrivial(trivial, from: decoder)
+        }
+        let start = decoder.reader.offset
+        let count = Int(try decoder.reader.read(UInt32.self))
+        // As `WireUnkeyedDecodingContainer` checks: every element takes at least a byte.
+        guard count <= decoder.reader.remaining else {
+            throw WireError.corrupt(offset: start, reason: "count \(count) exceeds the \(decoder.reader.remaining) byte(s) left")
+        }
+        let kind = decoder.kind(of: Element.self)
+        // Room for them all at once, unless that would be far more memory than the input's bytes
+        // (then they are appended: a hostile count fails at the end of the input, not in malloc).
+        if case .coded = kind, count > 0, let planned = try decodePlanned(count, from: decoder) { return planned }
+        guard count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
+            var elements: [Element] = []
+            for _ in 0..<count { elements.append(try element(kind, from: decoder)) }
+            return elements
+        }
+        return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            // Elements initialized before a throw are destroyed with the buffer.
+            guard let base = buffer.baseAddress else { return }
+            while initialized < count {
+                (base + initialized).initialize(to: try element(kind, from: decoder))
+                initialized += 1
+            }
+        }
+    }
+
+    /// `count` elements through the `WirePlan` of their `PlainData` type, or nil (nothing read)
+    /// when it has none. A plan is made from a value: the first element is decoded through
+    /// `init(from:)` the first time.
+    private static func decodePlanned(_ count: Int, from decoder: _WireDecoder) throws -> [Element]? {
+        guard Element.self is any PlainData.Type, count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
+            return nil
+        }
+        let first: Element?
+        let plan: WirePlan
+        if let known = WirePlan.known(for: Element.self) {
+            guard let known else { return nil }
+            (first, plan) = (nil, known)
+        } else {
+            let sample = try element(.coded, from: decoder)
+            guard let made = WirePlan.plan(for: Element.self, sample: sample) else {
+                return try [sample] + (1..<count).map { _ in try element(.coded, from: decoder) }
+            }
+            (first, plan) = (sample, made)
+        }
+        return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard let base = buffer.baseAddress else { return }
+            if let first {
+                base.initialize(to: first)
+                initialized = 1
+            }
+            let raw = UnsafeMutableRawPointer(base)
+            // Zeroed, so that padding is not whatever the allocator left (the elements are
+            // plain data: stores of their fields' bytes are all they need).
+            _ = memset(raw + initialized * plan.stride, 0, (count - initialized) * plan.stride)
+            while initialized < count {
+                try plan.decode(from: &decoder.reader, into: raw + initialized * plan.stride)
+                initialized += 1
+            }
+        }
+    }
+
+    /// The next element, and the byte after it if it had none of its own.
+    @inline(__always)
+    private static func element(_ kind: WireKind<any WireSpecialDecodable.Type>, from decoder: _WireDecoder) throws -> Element {
+        let start = decoder.reader.offset
+        let element = switch kind {
+        case .coded: try decoder.decodeCoded(Element.self)
+        case .special(let special): try decoder.decodeSpecial(special, as: Element.self)
+        }
+        if decoder.reader.offset == start { try decoder.readEmptyElement() }
+        return element
+    }
+
+    /// Numbers, in one copy: a UInt64 count, then their bytes.
+    private static func decodeTrivial<Trivial: WireTrivial & Decodable>(_: Trivial.Type, from decoder: _WireDecoder) throws -> [Element] {
+        let start = decoder.reader.offset
+        let count = try decoder.reader.read(UInt64.self)
+        let stride = MemoryLayout<Trivial>.stride
+        guard count <= UInt64(decoder.reader.remaining / stride) else {
+            throw WireError.corrupt(offset: start, reason: "array of \(count) elements exceeds the \(decoder.reader.remaining) byte(s) left")
+        }
+        let values = try [Trivial](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
+            try decoder.reader.read(raw: UnsafeMutableRawBufferPointer(buffer))
+            initialized = Int(count)
+        }
+        return values as! [Element] // `Trivial` is `Element`
+    }
+}
