@@ -6,6 +6,10 @@
 /// A coder lives for one message, and forgets when it ends (`forget`), so that answers holding
 /// objects that refer back to it do not keep it alive.
 struct WireTypeMemo<Answer> {
+    /// The first type asked about, kept inline: a message of one small value (a queue's `Int`)
+    /// then allocates nothing here.
+    private var firstType: ObjectIdentifier?
+    private var firstAnswer: Answer?
     private var types: [ObjectIdentifier] = []
     private var answers: [Answer] = []
     /// The entry replaced next once the memo is full (in turn: the types a message uses over
@@ -19,6 +23,7 @@ struct WireTypeMemo<Answer> {
     @inline(__always)
     func answer(for type: Any.Type) -> Answer? {
         let id = ObjectIdentifier(type)
+        if firstType == id { return firstAnswer }
         var index = 0
         while index < types.count {
             if types[index] == id { return answers[index] }
@@ -40,7 +45,12 @@ struct WireTypeMemo<Answer> {
     /// forgotten to make room, if any.
     @discardableResult
     mutating func remember(_ answer: Answer, for type: Any.Type) -> Answer? {
-        if types.count < Self.capacity {
+        if firstType == nil {
+            firstType = ObjectIdentifier(type)
+            firstAnswer = answer
+            return nil
+        }
+        if types.count < Self.capacity - 1 {
             types.append(ObjectIdentifier(type))
             answers.append(answer)
             return nil
@@ -48,14 +58,18 @@ struct WireTypeMemo<Answer> {
         let replaced = answers[victim]
         types[victim] = ObjectIdentifier(type)
         answers[victim] = answer
-        victim = (victim + 1) % Self.capacity
+        victim = (victim + 1) % (Self.capacity - 1)
         return replaced
     }
 
     /// Forgets everything.
     mutating func forget() {
-        types.removeAll()
-        answers.removeAll()
+        firstType = nil
+        firstAnswer = nil
+        if !types.isEmpty {
+            types.removeAll()
+            answers.removeAll()
+        }
         victim = 0
     }
 }
