@@ -91,12 +91,12 @@ let package = Package(
         ),
         .testTarget(
             name: "MulticoreThreadingTests",
-            dependencies: ["MulticoreThreading", "CMulticore", "MulticoreTestSupport"],
+            dependencies: ["MulticoreThreading", "CMulticore", "MulticoreTestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "MulticoreProcessingTests",
-            dependencies: ["MulticoreProcessing", "MulticoreSystem", "MulticoreTestSupport"],
+            dependencies: ["MulticoreProcessing", "MulticoreSystem", "MulticoreTestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // A program whose tasks read constants of main.swift (enterWorkerIfChild), run by the tests.

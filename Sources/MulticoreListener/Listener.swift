@@ -45,7 +45,7 @@ public final class Listener: @unchecked Sendable { // `descriptor` is guarded by
                 self.address = .tcp(host: host, port: Int(bound))
             }
         } catch {
-            throw .system(operation: "listen on \(address)", errno: error.rawValue)
+            throw .system(operation: "listen on \(address)", errno: error)
         }
         self.authkey = authkey
     }
@@ -63,7 +63,7 @@ public final class Listener: @unchecked Sendable { // `descriptor` is guarded by
         let fd: Int32
         do throws(Errno) { fd = try StreamSockets.accept(listening) } catch {
             throw error == .badFileDescriptor || error == .invalidArgument
-                ? ConnectionError.closed : ConnectionError.system(operation: "accept", errno: error.rawValue)
+                ? ConnectionError.closed : ConnectionError.system(operation: "accept", errno: error)
         }
         return try Handshake.authenticated(fd, authkey: authkey, challengingFirst: true)
     }
@@ -99,7 +99,7 @@ public enum Client {
             case .tcp(let host, let port): fd = try StreamSockets.connect(host: host, port: Int32(clamping: port))
             }
         } catch {
-            throw ConnectionError.system(operation: "connect to \(address)", errno: error.rawValue)
+            throw ConnectionError.system(operation: "connect to \(address)", errno: error)
         }
         return try Handshake.authenticated(fd, authkey: authkey, challengingFirst: false)
     }

@@ -78,7 +78,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             try wake.read.setNonBlocking()
             try wake.write.setNonBlocking()
         } catch {
-            throw ProcessError.spawnFailed(errno: error.rawValue)
+            throw ProcessError.spawnFailed(errno: error)
         }
         // The manager keeps the pool alive until `shutdown` has drained it.
         let thread = JoinableThread(name: "mc-pool-manager", daemon: true) { self.manage() }

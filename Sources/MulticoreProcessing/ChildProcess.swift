@@ -97,7 +97,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                 case .closed: throw .closed
                 case .running, .ended:
                     // Without a pidfd (very old kernels) there is nothing to wait on.
-                    guard exitDescriptor >= 0 else { throw .spawnFailed(errno: ENOSYS) }
+                    guard exitDescriptor >= 0 else { throw .spawnFailed(errno: Errno(rawValue: ENOSYS)) }
                     return exitDescriptor
                 }
             }

@@ -82,7 +82,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         do throws(Errno) {
             ends = try duplex ? DescriptorPair.socketPair() : DescriptorPair.pipe()
         } catch {
-            throw .system(operation: duplex ? "socketpair" : "pipe2", errno: error.rawValue)
+            throw .system(operation: duplex ? "socketpair" : "pipe2", errno: error)
         }
         let (first, second) = (ends.0.rawValue, ends.1.rawValue)
         if duplex {
@@ -109,7 +109,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         }
         let original = FileDescriptor(rawValue: try openDescriptor()), copy: FileDescriptor
         do throws(Errno) { copy = try original.duplicateCloseOnExec() } catch {
-            throw ConnectionError.system(operation: "dup", errno: error.rawValue)
+            throw ConnectionError.system(operation: "dup", errno: error)
         }
         table.descriptors.append(copy.rawValue)
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -147,7 +147,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         } catch .brokenPipe, .connectionReset {
             throw .brokenPipe
         } catch {
-            throw .system(operation: "sendmsg", errno: error.rawValue)
+            throw .system(operation: "sendmsg", errno: error)
         }
     }
 
@@ -158,7 +158,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         do throws(Errno) {
             received = try receiveLock.withLock { () throws(Errno) in try FileDescriptor(rawValue: fd).receiveDescriptors() }
         } catch {
-            throw .system(operation: "recvmsg", errno: error.rawValue)
+            throw .system(operation: "recvmsg", errno: error)
         }
         guard let received else { throw .endOfFile }
         return DescriptorTable(received)
@@ -259,7 +259,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         case nil: return written
         case .brokenPipe?, .connectionReset?: throw .brokenPipe
         case .badFileDescriptor?: throw .closed
-        case let error?: throw .system(operation: "send", errno: error.rawValue)
+        case let error?: throw .system(operation: "send", errno: error)
         }
     }
 
@@ -307,7 +307,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         case nil: return
         case .brokenPipe?, .connectionReset?: throw .brokenPipe
         case .badFileDescriptor?: throw .closed
-        case let error?: throw .system(operation: "write", errno: error.rawValue)
+        case let error?: throw .system(operation: "write", errno: error)
         }
     }
 }

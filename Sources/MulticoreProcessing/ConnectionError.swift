@@ -1,3 +1,4 @@
+import SystemPackage
 /// Why a `Connection` operation failed. Corresponds to the `EOFError`, `OSError` and
 /// `BrokenPipeError` that Python's `multiprocessing.connection.Connection` raises.
 /// A message longer than the buffer `recvBytes(into:offset:)` was given: the message is not
@@ -38,7 +39,7 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
     /// is negative")`, `"buffer length < offset"`, `"size is negative"`, `"buffer length < offset + size"`.
     case invalidRange(String)
     /// A system call failed with this errno.
-    case system(operation: String, errno: Int32)
+    case system(operation: String, errno: Errno)
 
     /// The message, in Python's words where Python has one.
     public var description: String {
@@ -53,7 +54,7 @@ public enum ConnectionError: Error, Equatable, Sendable, CustomStringConvertible
         case .broken(let cause): "connection is broken by an earlier protocol error (\(cause)): nothing more can be received on it"
         case .invalidRange(let reason): reason
         case .invalidMaxFrameSize(let size): "maxFrameSize must be from 0 to \(UInt32.max) bytes, not \(size)"
-        case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
+        case .system(let operation, let errno): "\(operation) failed: \(errno) (errno \(errno.rawValue))"
         }
     }
 }

@@ -185,7 +185,7 @@ extension Connection {
         } catch .resourceTemporarilyUnavailable where !blocking {
             return nil
         } catch {
-            throw .system(operation: "read", errno: error.rawValue)
+            throw .system(operation: "read", errno: error)
         }
     }
 
@@ -219,7 +219,7 @@ extension Connection {
         do throws(Errno) {
             return try Poll.isReady(fd, milliseconds: milliseconds)
         } catch {
-            throw .system(operation: "poll", errno: error.rawValue)
+            throw .system(operation: "poll", errno: error)
         }
     }
 }

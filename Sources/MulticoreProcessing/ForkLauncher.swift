@@ -21,7 +21,7 @@ enum ForkLauncher {
                                           childEnd: Connection) throws(ProcessError) -> LaunchedChild {
         _ = forkRehearsal
         let pid: pid_t
-        do throws(Errno) { pid = try Spawn.fork() } catch { throw .spawnFailed(errno: error.rawValue) }
+        do throws(Errno) { pid = try Spawn.fork() } catch { throw .spawnFailed(errno: error) }
         if pid > 0 { return .own(pid) }
         // The child: only this thread exists. It forgets its parent's children, runs the task,
         // waits for its own children, and exits without the parent's atexit handlers.

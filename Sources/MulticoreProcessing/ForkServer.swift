@@ -41,7 +41,7 @@ enum ForkServer {
                 }
                 guard let control = server else { continue }
                 let status: (read: FileDescriptor, write: FileDescriptor)
-                do throws(Errno) { status = try DescriptorPair.pipe() } catch { return .failure(.spawnFailed(errno: error.rawValue)) }
+                do throws(Errno) { status = try DescriptorPair.pipe() } catch { return .failure(.spawnFailed(errno: error)) }
                 let sent = (try? control.sendDescriptors([channel.fileDescriptor, status.write.rawValue])) != nil
                 closeDescriptor(status.write.rawValue)
                 guard sent else {
@@ -54,17 +54,17 @@ enum ForkServer {
                 guard (try? withUnsafeMutableBytes(of: &pid, { buffer throws(Errno) in try status.read.readExactly(into: buffer) })) == true,
                       pid > 0 else {
                     closeDescriptor(status.read.rawValue)
-                    return .failure(.spawnFailed(errno: EAGAIN))
+                    return .failure(.spawnFailed(errno: Errno(rawValue: EAGAIN)))
                 }
                 return .success((pid, status.read.rawValue))
             }
-            return .failure(.spawnFailed(errno: ECHILD))
+            return .failure(.spawnFailed(errno: Errno(rawValue: ECHILD)))
         }
     }
 
     private static func start() -> Result<Connection, ProcessError> {
         let local: Connection, remote: Connection
-        do { (local, remote) = try Connection.pipe() } catch { return .failure(.spawnFailed(errno: EMFILE)) }
+        do { (local, remote) = try Connection.pipe() } catch { return .failure(.spawnFailed(errno: Errno(rawValue: EMFILE))) }
         // Closed here at once, spawned or not: the handshake below must see the end if the server dies.
         let spawned = Result { () throws(ProcessError) in try SpawnLauncher.spawn(channel: remote) }
         remote.close()
@@ -72,7 +72,7 @@ enum ForkServer {
         let request = WorkerRequest(typeName: typeName, processName: "ForkServer", identity: ProcessLineage.identity,
                                     parentPID: getpid(), payload: [])
         guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,
-              (try? local.recv(Bool.self)) == true else { return .failure(.spawnFailed(errno: ECHILD)) }
+              (try? local.recv(Bool.self)) == true else { return .failure(.spawnFailed(errno: Errno(rawValue: ECHILD))) }
         return .success(local)
     }
 

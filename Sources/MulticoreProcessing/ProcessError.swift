@@ -1,3 +1,4 @@
+import SystemPackage
 /// Why a child process did not give a result, or misuse of its handle. Corresponds to the
 /// errors of Python's `multiprocessing.Process`, and to what Python cannot report at all.
 public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -11,7 +12,7 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Any use after `close()`. Python: `ValueError("process object is closed")`.
     case closed
     /// The system could not start the process (errno).
-    case spawnFailed(errno: Int32)
+    case spawnFailed(errno: Errno)
     /// The child could not find the task's type (the executables differ).
     case taskNotFound(String)
     /// The task threw in the child: the error's type and description.
@@ -43,7 +44,7 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notStarted: "the process has not been started"
         case .stillRunning: "the process is still running"
         case .closed: "process object is closed"
-        case .spawnFailed(let errno): "could not spawn the process (errno \(errno))"
+        case .spawnFailed(let errno): "could not spawn the process (\(errno), errno \(errno.rawValue))"
         case .taskNotFound(let name): "the child found no task type named \(name)"
         case .taskFailed(let type, let message): "the task threw \(type): \(message)"
         case .crashed(let signal, let name): "the process was killed by signal \(signal) (SIG\(name))"

@@ -49,7 +49,7 @@ enum SpawnLauncher {
             } catch .cannotStartThread(let errno) {
                 return .failure(.spawnFailed(errno: errno))
             } catch {
-                return .failure(.spawnFailed(errno: EAGAIN))
+                return .failure(.spawnFailed(errno: Errno(rawValue: EAGAIN)))
             }
             running = Running(owner: getpid(), queue: queue)
             return .success(queue)
@@ -72,10 +72,10 @@ enum SpawnLauncher {
         let request = Request(channel: channel.fileDescriptor, reply: Future())
         queue.put(request)
         // The spawner answers every request; it takes milliseconds.
-        guard let answer = try? request.reply.result() else { throw .spawnFailed(errno: EAGAIN) }
+        guard let answer = try? request.reply.result() else { throw .spawnFailed(errno: Errno(rawValue: EAGAIN)) }
         switch answer {
         case .success(let pid): return pid
-        case .failure(let errno): throw .spawnFailed(errno: errno.rawValue)
+        case .failure(let errno): throw .spawnFailed(errno: errno)
         }
     }
 }

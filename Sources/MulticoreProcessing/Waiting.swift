@@ -63,10 +63,10 @@ extension Connection {
             let milliseconds = deadline.remaining.map { Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) } ?? -1
             let ready: Int
             do throws(Errno) { ready = try Poll.wait(&entries, milliseconds: milliseconds) } catch {
-                throw ConnectionError.system(operation: "poll", errno: error.rawValue)
+                throw ConnectionError.system(operation: "poll", errno: error)
             }
             if entries.contains(where: { Int32($0.revents) & POLLNVAL != 0 }) {
-                throw ConnectionError.system(operation: "poll", errno: EBADF)
+                throw ConnectionError.system(operation: "poll", errno: Errno(rawValue: EBADF))
             }
             if ready > 0 { return entries.indices.filter { entries[$0].revents != 0 } }
             // Recomputed after each wake-up: the Int32 cap (24 days) can end a poll early.

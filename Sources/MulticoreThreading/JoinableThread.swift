@@ -1,3 +1,4 @@
+import SystemPackage
 import CMulticore
 #if canImport(Glibc)
 import Glibc
@@ -112,7 +113,7 @@ open class JoinableThread: @unchecked Sendable { // mutable state is guarded by 
             Unmanaged<JoinableThread>.fromOpaque(context).release()
             Threading.registry.remove(self)
             stateLock.withLock { phase = .created }
-            throw .cannotStartThread(errno: result)
+            throw .cannotStartThread(errno: Errno(rawValue: result))
         }
         let endedAlready = stateLock.withLock { () -> Bool in
             if _ident == nil { _ident = UInt(handle) }

@@ -1,3 +1,4 @@
+import SystemPackage
 /// Misuse of a thread or a synchronization primitive, reported where Python raises
 /// `RuntimeError` or `ValueError`.
 ///
@@ -15,7 +16,7 @@ public enum ThreadingError: Error, Equatable, Sendable, CustomStringConvertible 
     case daemonAfterStart
     /// The system refused a new thread (`pthread_create` returned this errno).
     /// Python: `RuntimeError("can't start new thread")`.
-    case cannotStartThread(errno: Int32)
+    case cannotStartThread(errno: Errno)
     /// `Lock.release()` of an unlocked lock. Python: `RuntimeError("release unlocked lock")`.
     case releaseUnlocked
     /// `RLock.release()` by a thread that does not own it.
@@ -54,7 +55,7 @@ public enum ThreadingError: Error, Equatable, Sendable, CustomStringConvertible 
         case .joinCurrentThread: "cannot join current thread"
         case .joinDummyThread: "cannot join a dummy thread (one that Multicore did not start)"
         case .daemonAfterStart: "cannot set daemon status of active thread"
-        case .cannotStartThread(let errno): "can't start new thread (pthread_create: errno \(errno))"
+        case .cannotStartThread(let errno): "can't start new thread (pthread_create: \(errno), errno \(errno.rawValue))"
         case .releaseUnlocked: "release unlocked lock"
         case .releaseNotOwned: "cannot release un-acquired lock"
         case .waitWithoutLock: "cannot wait on un-acquired lock"

@@ -1,3 +1,4 @@
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ func exampleExecutable() -> String {
 func runWithEnvironment(_ path: String, arguments: [String] = ["probe"], environment: [String],
                         channel: Int32? = nil) throws -> (status: Int32, output: String) {
     var ends: [Int32] = [-1, -1]
-    guard pipe(&ends) == 0 else { throw ProcessError.spawnFailed(errno: errno) }
+    guard pipe(&ends) == 0 else { throw ProcessError.spawnFailed(errno: Errno(rawValue: errno)) }
     defer { close(ends[0]) }
     _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
     _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
@@ -44,7 +45,7 @@ func runWithEnvironment(_ path: String, arguments: [String] = ["probe"], environ
         started = posix_spawn(&pid, path, &actions, nil, argv, envp)
     }
     close(ends[1])
-    guard started == 0 else { throw ProcessError.spawnFailed(errno: started) }
+    guard started == 0 else { throw ProcessError.spawnFailed(errno: Errno(rawValue: started)) }
     var output: [UInt8] = []
     let deadline = ContinuousClock.now + testDeadline
     var chunk = [UInt8](repeating: 0, count: 4096)

@@ -4,6 +4,7 @@ import Glibc
 #endif
 @testable import MulticoreProcessing
 import MulticoreThreading
+import SystemPackage
 @_exported import MulticoreTestSupport
 
 struct Message: Codable, Equatable, Sendable {
@@ -291,6 +292,18 @@ struct Message: Codable, Equatable, Sendable {
 }
 
 /// Python's `send_bytes(buf, offset, size)` and `recv_bytes_into(buf, offset)` (issue 8).
+/// System errors carry swift-system's `Errno`, and say it in words and number.
+@Suite struct SystemErrorTests {
+    @Test func systemErrorsCarryTheirErrnoAndSayIt() {
+        let error = ConnectionError.system(operation: "socketpair", errno: .tooManyOpenFiles)
+        #expect(error.description == "socketpair failed: Too many open files (errno 24)")
+        guard case .system(_, let errno) = error else { return }
+        #expect(errno == .tooManyOpenFiles && errno.rawValue == EMFILE)
+        #expect(ProcessError.spawnFailed(errno: .resourceTemporarilyUnavailable).description.hasSuffix("(Resource temporarily unavailable, errno 11)"))
+        #expect(SharedMemoryError.system(operation: "mmap", errno: .noMemory).description == "mmap failed: Cannot allocate memory (errno 12)")
+    }
+}
+
 @Suite struct ByteRangeTests {
     @Test func aSliceIsSentAndAMessageIsReceivedIntoABuffer() throws {
         let (a, b) = try Connection.pipe()

@@ -1,3 +1,4 @@
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -38,7 +39,7 @@ struct GroupLeaderWithABlock: ProcessTask {
     var name: String
     var ready: SharedEvent
     func run() throws -> Int {
-        guard setpgid(0, 0) == 0 else { throw SharedMemoryError.system(operation: "setpgid", errno: errno) }
+        guard setpgid(0, 0) == 0 else { throw SharedMemoryError.system(operation: "setpgid", errno: Errno(rawValue: errno)) }
         let block = try SharedMemory(create: 4096, name: name)
         try block.buffer()[0] = 1
         ready.set()

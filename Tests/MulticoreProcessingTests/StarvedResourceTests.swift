@@ -1,3 +1,4 @@
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -9,9 +10,9 @@ import MulticoreTestSupport
 /// process of the tests: the test runner keeps its own limits.
 func lowerDescriptorLimit(to limit: Int) throws {
     var current = rlimit()
-    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &current) == 0 else { throw ProcessError.spawnFailed(errno: errno) }
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &current) == 0 else { throw ProcessError.spawnFailed(errno: Errno(rawValue: errno)) }
     current.rlim_cur = rlim_t(limit)
-    guard setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &current) == 0 else { throw ProcessError.spawnFailed(errno: errno) }
+    guard setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &current) == 0 else { throw ProcessError.spawnFailed(errno: Errno(rawValue: errno)) }
 }
 
 /// Creates a block (and unlinks it, unless told not to): nil, or what creating it threw.
@@ -98,7 +99,7 @@ struct LeakyParent: ProcessTask {
     func run() throws -> [[String]] {
         let file = open("/dev/null", O_RDONLY) // no O_CLOEXEC
         var pipeEnds: [Int32] = [-1, -1]
-        guard file >= 0, pipe(&pipeEnds) == 0 else { throw ProcessError.spawnFailed(errno: errno) }
+        guard file >= 0, pipe(&pipeEnds) == 0 else { throw ProcessError.spawnFailed(errno: Errno(rawValue: errno)) }
         var lists: [[String]] = []
         for method in [StartMethod.spawn, .forkserver] {
             let child = ChildProcess(task: DescriptorLister(), startMethod: method)

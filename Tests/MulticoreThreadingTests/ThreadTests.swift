@@ -1,3 +1,4 @@
+import SystemPackage
 import CMulticore
 #if canImport(Glibc)
 import Glibc
@@ -274,11 +275,11 @@ import Testing
     @Test func refusedThreadThrowsAndCanBeStartedAgain() throws {
         // A 64 TiB stack cannot be mapped: pthread_create fails with EAGAIN.
         let refused = JoinableThread(daemon: true, stackSize: 1 << 46) {}
-        #expect(throws: ThreadingError.cannotStartThread(errno: EAGAIN)) { try refused.start() }
+        #expect(throws: ThreadingError.cannotStartThread(errno: Errno(rawValue: EAGAIN))) { try refused.start() }
         #expect(!refused.isAlive)
         #expect(!Threading.enumerate().contains { $0 === refused }, "a refused thread is not registered")
         #expect(throws: ThreadingError.joinBeforeStart) { try refused.join(timeout: .zero) }
-        #expect(throws: ThreadingError.cannotStartThread(errno: EAGAIN), "the refusal is not a start") {
+        #expect(throws: ThreadingError.cannotStartThread(errno: Errno(rawValue: EAGAIN)), "the refusal is not a start") {
             try refused.start()
         }
     }

@@ -67,7 +67,7 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
             case .noSpace, .noMemory, .fileTooLarge: throw .noSpace(size: size)
             case .noSuchFileOrDirectory: throw .notFound(name: name)
             case .invalidArgument, .fileNameTooLong: throw .invalidName(name)
-            default: throw .system(operation: create ? "shm_open(create)" : "shm_open", errno: error.rawValue)
+            default: throw .system(operation: create ? "shm_open(create)" : "shm_open", errno: error)
             }
         }
         defer { closeDescriptor(fd) }
@@ -86,7 +86,7 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
         let address: UnsafeMutableRawPointer
         do throws(Errno) { address = try SharedMemoryObject.map(fd, size: actual) } catch {
             if create { try? SharedMemoryObject.unlink("/" + name); ResourceTracker.unregister(name) }
-            throw .system(operation: "mmap", errno: error.rawValue)
+            throw .system(operation: "mmap", errno: error)
         }
         self.name = name
         self.size = actual
@@ -128,7 +128,7 @@ public final class SharedMemory: @unchecked Sendable { // the mapping is guarded
         switch result {
         case .success: return
         case .failure(.noSuchFileOrDirectory): throw .notFound(name: name)
-        case .failure(let error): throw .system(operation: "shm_unlink", errno: error.rawValue)
+        case .failure(let error): throw .system(operation: "shm_unlink", errno: error)
         }
     }
 

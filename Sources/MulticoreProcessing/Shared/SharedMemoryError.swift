@@ -1,3 +1,4 @@
+import SystemPackage
 /// Why a shared memory block or a shared object could not be created, attached or used.
 /// Corresponds to the `FileExistsError`, `FileNotFoundError` and `ValueError` that Python's
 /// `multiprocessing.shared_memory.SharedMemory` raises.
@@ -23,7 +24,7 @@ public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertib
     /// killed, so none is created. Python's `resource_tracker` raises when it cannot start too.
     case trackerUnavailable(reason: String)
     /// The system refused (an errno from shm_open, ftruncate or mmap; ENOSPC when /dev/shm is full).
-    case system(operation: String, errno: Int32)
+    case system(operation: String, errno: Errno)
 
     /// The message, in Python's words where Python has one.
     public var description: String {
@@ -37,7 +38,7 @@ public enum SharedMemoryError: Error, Equatable, Sendable, CustomStringConvertib
         case .closed: "the shared memory block is closed"
         case .trackerUnavailable(let reason):
             "the shared memory tracker could not be started (\(reason)), and a block without it would outlive a killed process"
-        case .system(let operation, let errno): "\(operation) failed: errno \(errno)"
+        case .system(let operation, let errno): "\(operation) failed: \(errno) (errno \(errno.rawValue))"
         }
     }
 }
