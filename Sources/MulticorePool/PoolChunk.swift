@@ -69,6 +69,9 @@ enum PoolChunk {
             guard offset >= 0, bytes.count - offset == count * stride else {
                 throw WireError.corrupt(offset: offset, reason: "\(bytes.count - offset) byte(s) for \(count) value(s) of \(stride) byte(s)")
             }
+            // None for no values: `unsafeUninitializedCapacity: 0` writes to the shared empty
+            // array's storage (a race ThreadSanitizer reports).
+            guard count > 0 else { return [] }
             return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 bytes.withUnsafeBytes { source in
                     UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset...]))

@@ -199,9 +199,11 @@ final class SharedRing: Sendable {
         withUnsafeMutableBytes(of: &length) { read(into: $0, at: position) }
         // Only this process's own memory could be wrong here; never read past what was written.
         let size = min(Int(length), Int(available) - 4)
-        let payload = [UInt8](unsafeUninitializedCapacity: max(0, size)) { buffer, initialized in
+        // None for an empty payload: `unsafeUninitializedCapacity: 0` writes to the shared empty
+        // array's storage (a race ThreadSanitizer reports).
+        let payload = size <= 0 ? [] : [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             read(into: UnsafeMutableRawBufferPointer(buffer), at: position + 4)
-            initialized = max(0, size)
+            initialized = size
         }
         let next = position + 4 + UInt64(length)
         discardConsumed(from: position, to: next)

@@ -55,6 +55,9 @@ extension Array: WireSpecialDecodable where Element: Decodable {
         // Room for them all at once, unless that would be far more memory than the input's bytes
         // (then they are appended: a hostile count fails at the end of the input, not in malloc).
         if case .coded = kind, count > 0, let planned = try decodePlanned(count, from: decoder) { return planned }
+        // None for no elements: `unsafeUninitializedCapacity: 0` writes to the shared empty
+        // array's storage (a race ThreadSanitizer reports).
+        if count == 0 { return [] }
         guard count <= 8 * decoder.reader.remaining / Swift.max(1, MemoryLayout<Element>.stride) else {
             var elements: [Element] = []
             for _ in 0..<count { elements.append(try element(kind, from: decoder)) }
@@ -128,6 +131,7 @@ extension Array: WireSpecialDecodable where Element: Decodable {
         guard count <= UInt64(decoder.reader.remaining / stride) else {
             throw WireError.corrupt(offset: start, reason: "array of \(count) elements exceeds the \(decoder.reader.remaining) byte(s) left")
         }
+        if count == 0 { return [] } // see `wireDecode`
         return try [Element](unsafeUninitializedCapacity: Int(count)) { buffer, initialized in
             try decoder.reader.read(raw: UnsafeMutableRawBufferPointer(buffer))
             initialized = Int(count)

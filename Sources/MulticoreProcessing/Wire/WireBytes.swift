@@ -18,7 +18,10 @@ struct WireWriter: ~Copyable {
 
     /// The bytes written, in an array (a copy).
     var bytes: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        // None for no bytes: `unsafeUninitializedCapacity: 0` writes to the shared empty array's
+        // storage (a race ThreadSanitizer reports).
+        guard count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             if let target = buffer.baseAddress { target.initialize(from: base.assumingMemoryBound(to: UInt8.self), count: count) }
             initialized = count
         }
