@@ -41,12 +41,13 @@ enum ChunkPayloads {
         let chunks: [ArraySlice<Task>]
         let format: ChunkFormat
         private let next = Atomic<Int>(0)
-        private let results: Mutex<[Result<[UInt8], any Error>?]>
+        /// `Locked`, not `Mutex`: ThreadSanitizer sees `Lock`'s atomics, not `Mutex`'s.
+        private let results: Locked<[Result<[UInt8], any Error>?]>
 
         init(_ chunks: [ArraySlice<Task>], format: ChunkFormat) {
             self.chunks = chunks
             self.format = format
-            results = Mutex(Array(repeating: nil, count: chunks.count))
+            results = Locked(Array(repeating: nil, count: chunks.count))
         }
 
         /// Encodes chunks until none is left, or one failed.
