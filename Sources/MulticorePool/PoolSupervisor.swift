@@ -193,65 +193,63 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
 
     private func manage() {
         let outboxes = PoolOutboxes()
-        do {
-            var actions: [PoolAction] = []
-            actions.reserveCapacity(64)
-            while true {
-                let (plan, generation, watched) = lock.withLock {
-                    let plan = machine.plan(now: mc_monotonic_ns(), into: &actions)
-                    let watched = machine.workers.compactMap { worker in links[worker.id].map { (worker.id, $0, worker.listening) } }
-                    return (plan, machine.generation, watched)
-                }
-                perform(actions, outboxes: outboxes)
-                actions.removeAll(keepingCapacity: true)
-                let timeout: Int32
-                switch plan {
-                case .finished:
-                    drain(outboxes)
-                    return
-                case .start(let count):
-                    for _ in 0..<count { if !startWorker() { break } }
-                    continue // dispatch to the new workers first
-                case .wait(let milliseconds):
-                    timeout = milliseconds
-                }
-                var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-                for (worker, link, listening) in watched {
-                    let pending = outboxes.bytes[worker].map { !$0.isEmpty } ?? false
-                    // A channel that failed is not watched (it may stay readable): the worker's exit is.
-                    entries.append(pollfd(fd: listening ? link.connection.fileDescriptor : -1,
-                                          events: Int16(POLLIN) | (pending ? Int16(POLLOUT) : 0), revents: 0))
-                    entries.append(pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0))
-                }
-                // Announce the sleep, then look once more for what came meanwhile (a submit, a
-                // cancel, a shutdown: one whose wake() came before the announcement wrote nothing).
-                managerAsleep.store(true, ordering: .sequentiallyConsistent)
-                let news = lock.withLock { machine.hasNews(since: generation) }
-                // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
-                let unwatched = watched.contains { $0.1.exitDescriptor < 0 }
-                let milliseconds = unwatched ? (timeout < 0 ? 10 : min(timeout, 10)) : timeout
-                let ready = news ? 0 : (try? Poll.wait(&entries, milliseconds: milliseconds)) ?? -1
-                managerAsleep.store(false, ordering: .sequentiallyConsistent)
-                if ready < 0 {
-                    drain(outboxes)
-                    return
-                }
-                if entries[0].revents != 0 {
-                    var sink = [UInt8](repeating: 0, count: 64)
-                    while (try? sink.withUnsafeMutableBytes { try FileDescriptor(rawValue: wakeRead).readAvailable(into: $0) }) ?? 0 > 0 {}
-                }
-                for (index, (worker, link, _)) in watched.enumerated() {
-                    let revents = entries[1 + 2 * index].revents
-                    if revents & Int16(POLLOUT) != 0 { flush(link, worker, outboxes) }
-                    if revents & ~Int16(POLLOUT) != 0 { collectReplies(worker, link, outboxes) }
-                    if entries[2 + 2 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
-                        reap(worker, link, outboxes)
-                    }
-                }
-                lock.withLock { machine.tick(now: mc_monotonic_ns(), into: &actions) }
-                perform(actions, outboxes: outboxes)
-                actions.removeAll(keepingCapacity: true)
+        var actions: [PoolAction] = []
+        actions.reserveCapacity(64)
+        while true {
+            let (plan, generation, watched) = lock.withLock {
+                let plan = machine.plan(now: mc_monotonic_ns(), into: &actions)
+                let watched = machine.workers.compactMap { worker in links[worker.id].map { (worker.id, $0, worker.listening) } }
+                return (plan, machine.generation, watched)
             }
+            perform(actions, outboxes: outboxes)
+            actions.removeAll(keepingCapacity: true)
+            let timeout: Int32
+            switch plan {
+            case .finished:
+                drain(outboxes)
+                return
+            case .start(let count):
+                for _ in 0..<count { if !startWorker() { break } }
+                continue // dispatch to the new workers first
+            case .wait(let milliseconds):
+                timeout = milliseconds
+            }
+            var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+            for (worker, link, listening) in watched {
+                let pending = outboxes.bytes[worker].map { !$0.isEmpty } ?? false
+                // A channel that failed is not watched (it may stay readable): the worker's exit is.
+                entries.append(pollfd(fd: listening ? link.connection.fileDescriptor : -1,
+                                      events: Int16(POLLIN) | (pending ? Int16(POLLOUT) : 0), revents: 0))
+                entries.append(pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0))
+            }
+            // Announce the sleep, then look once more for what came meanwhile (a submit, a
+            // cancel, a shutdown: one whose wake() came before the announcement wrote nothing).
+            managerAsleep.store(true, ordering: .sequentiallyConsistent)
+            let news = lock.withLock { machine.hasNews(since: generation) }
+            // A worker whose exit no descriptor announces (no pidfd could be had) is looked at every 10 ms.
+            let unwatched = watched.contains { $0.1.exitDescriptor < 0 }
+            let milliseconds = unwatched ? (timeout < 0 ? 10 : min(timeout, 10)) : timeout
+            let ready = news ? 0 : (try? Poll.wait(&entries, milliseconds: milliseconds)) ?? -1
+            managerAsleep.store(false, ordering: .sequentiallyConsistent)
+            if ready < 0 {
+                drain(outboxes)
+                return
+            }
+            if entries[0].revents != 0 {
+                var sink = [UInt8](repeating: 0, count: 64)
+                while (try? sink.withUnsafeMutableBytes { try FileDescriptor(rawValue: wakeRead).readAvailable(into: $0) }) ?? 0 > 0 {}
+            }
+            for (index, (worker, link, _)) in watched.enumerated() {
+                let revents = entries[1 + 2 * index].revents
+                if revents & Int16(POLLOUT) != 0 { flush(link, worker, outboxes) }
+                if revents & ~Int16(POLLOUT) != 0 { collectReplies(worker, link, outboxes) }
+                if entries[2 + 2 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
+                    reap(worker, link, outboxes)
+                }
+            }
+            lock.withLock { machine.tick(now: mc_monotonic_ns(), into: &actions) }
+            perform(actions, outboxes: outboxes)
+            actions.removeAll(keepingCapacity: true)
         }
     }
 
