@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // FileDescriptor and Errno for the system layer (MulticoreSystem).
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // The pools' optional `logger:` (its `Logging` module does not import Foundation).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -60,6 +62,7 @@ let package = Package(
                 "MulticoreThreading", "MulticoreProcessing", "MulticoreSystem", "CMulticore",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -119,7 +122,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MulticorePoolTests",
-            dependencies: ["MulticorePool", "MulticoreSoak", "MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "MulticoreTestSupport"],
+            dependencies: ["MulticorePool", "MulticoreSoak", "MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "MulticoreTestSupport",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
     ]

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,3 +66,7 @@ int mc_receive_descriptors(int socket, int *fds, int capacity, int *count) {
     }
     return (message.msg_flags & MSG_CTRUNC) ? -EMSGSIZE : 1;
 }
+
+void mc_flush_stdout(void) { fflush(stdout); }
+
+void mc_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

@@ -1,4 +1,5 @@
 import DequeModule
+import Logging
 import MulticoreProcessing
 import MulticoreThreading
 
@@ -23,11 +24,14 @@ public final class Pool: Sendable {
     ///     Python's `initargs`). If it throws, the tasks waiting then fail with
     ///     `PoolError.initializerFailed` and the pool stays usable (Python restarts the worker forever).
     ///   - maxRetries: how many times a chunk whose worker died runs again.
+    ///   - output, logger, label: as `ProcessPoolExecutor`'s (the label defaults to "Pool-N").
     public init(processes: Int? = nil, initializer: (any ProcessTask)? = nil, maxTasksPerChild: Int? = nil,
-                startMethod: StartMethod? = nil, maxRetries: Int = 0) throws {
+                startMethod: StartMethod? = nil, maxRetries: Int = 0, output: WorkerOutput = .inherit, logger: Logger? = nil,
+                label: String? = nil) throws {
         executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
                                            maxRetries: maxRetries, initializer: initializer,
-                                           channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit, workerKind: "PoolWorker")
+                                           channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit, workerKind: "PoolWorker",
+                                           observation: PoolObservation(label: label, kind: "Pool", logger: logger, output: output))
     }
 
     /// The workers alive now, in the order they started: each one's pid and name

@@ -1,3 +1,4 @@
+import MulticoreProcessing
 import MulticoreThreading
 
 /// What `PoolMachine` asks of the process pool, in the order given.
@@ -17,15 +18,31 @@ enum PoolAction {
     case cancel(PoolJob)
     /// The worker ended: close its channel and let its process go.
     case release(PoolMachine.WorkerID)
+    /// A worker ended, so: `unexpected` when it ended while it held work (a death the pool did
+    /// not cause), what is logged at notice rather than debug.
+    case ended(ExitReport, unexpected: Bool)
+    /// The job's worker died running it (`report`): it runs again, for the `attempt`-th time.
+    case retried(PoolJob, ExitReport, attempt: Int)
+}
+
+/// What the manager saw of a worker's end, for `PoolMachine.workerExited`.
+struct WorkerEnd {
+    /// Python's convention: the exit status, or -N for signal N.
+    var exitCode: Int32
+    /// The last few KiB of its standard error.
+    var standardError = ""
+    /// The last line of it that reads as a Swift trap's message.
+    var fatalLine: String?
+    /// The kernel's count of OOM kills moved while it ran.
+    var oomKilled = false
 }
 
 /// Why a job failed, as `PoolMachine` decides it; `error(for:)` makes the error its caller gets.
 enum PoolFailure {
     /// This error, as it is.
     case error(any Error)
-    /// Its worker (`pid`) ended with `exitCode` (-N for signal N) while running it, for the
-    /// `attempts`-th time.
-    case workerDied(pid: Int32, exitCode: Int32, attempts: Int)
+    /// Its worker ended (`report`) while running it, for the `attempts`-th time.
+    case workerDied(ExitReport, attempts: Int)
     /// Its worker (`pid`) broke the protocol while running it.
     case protocolError(pid: Int32, reason: String, attempts: Int)
     /// It ran longer than its timeout.
@@ -35,8 +52,8 @@ enum PoolFailure {
     func error(for job: PoolJob) -> any Error {
         switch self {
         case .error(let error): error
-        case .workerDied(let pid, let code, let attempts):
-            PoolError.workerDied(pid: pid, exitCode: code, task: job.summary(), attempts: attempts)
+        case .workerDied(let report, let attempts):
+            PoolError.workerDied(report, task: job.summary(), attempts: attempts)
         case .protocolError(let pid, let reason, let attempts):
             PoolError.protocolError(pid: pid, reason: reason, task: job.summary(), attempts: attempts)
         case .timedOut(let limit): PoolError.timedOut(after: limit, task: job.summary())

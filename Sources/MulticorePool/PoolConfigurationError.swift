@@ -14,6 +14,8 @@ public enum PoolConfigurationError: Error, Equatable, Sendable, CustomStringConv
     /// server, the nearest to fork) or `.spawn`. Python allows fork pools, and they can hang
     /// for exactly that reason; with `max_tasks_per_child` it refuses fork too.
     case forkStartMethod
+    /// `output: .logger` with no `logger`: the workers' output would go nowhere.
+    case outputToLoggerWithoutLogger
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum PoolConfigurationError: Error, Equatable, Sendable, CustomStringConv
             "a process pool cannot use the fork start method: its workers are started from its manager thread, "
                 + "and fork is only safe in a single-threaded process; use startMethod: .forkserver (workers forked "
                 + "from a single-threaded server) or .spawn"
+        case .outputToLoggerWithoutLogger:
+            "output: .logger needs a logger: pass logger:, or choose another WorkerOutput"
         }
     }
 }

@@ -1,14 +1,15 @@
-import CMulticore
+import MulticoreProcessing
 
 /// Why a pool task has no result although the task itself did not throw: its worker died or
 /// broke the pool's protocol, or it ran past its timeout. Python's pools hang or break the whole pool here; a Multicore pool fails
 /// that one task and carries on.
 public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The worker running the task ended before answering: `exitCode` in Python's convention
-    /// (-N for signal N, else the exit status). `attempts` counts the workers that died running
-    /// it: the pool's `maxRetries` plus one, since a task fails this way only once its retries
-    /// are used up.
-    case workerDied(pid: Int32, exitCode: Int32, task: String, attempts: Int)
+    /// The worker running the task ended before answering. `report` says which worker, its exit
+    /// code in Python's convention (-N for signal N), why it ended (a Swift trap with its
+    /// message, a crash, the OOM killer, a signal from elsewhere...) and the end of its standard
+    /// error. `attempts` counts the workers that died running it: the pool's `maxRetries` plus
+    /// one, since a task fails this way only once its retries are used up.
+    case workerDied(ExitReport, task: String, attempts: Int)
     /// The worker running the task broke the pool's protocol: what it sent on its channel could
     /// not be read as a reply (`reason`: a corrupt frame, one longer than the pool's limit, a
     /// reply too short for its id...). Nothing more from it can be trusted, so it was killed
@@ -28,9 +29,8 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .workerDied(let pid, let code, let task, let attempts):
-            (code < 0 ? "worker \(pid) was killed by signal \(-code) (SIG\(String(cString: mc_signal_name(-code)))) while running \(task)"
-                      : "worker \(pid) exited with code \(code) while running \(task)") + Self.attemptsNote(attempts)
+        case .workerDied(let report, let task, let attempts):
+            "\(report) while running \(task)" + Self.attemptsNote(attempts)
         case .protocolError(let pid, let reason, let task, let attempts):
             "protocol error from worker \(pid) while running \(task): \(reason); the worker was killed" + Self.attemptsNote(attempts)
         case .timedOut(let limit, let task): "\(task) ran longer than its timeout of \(limit)"

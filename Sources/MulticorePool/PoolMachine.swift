@@ -79,7 +79,9 @@ struct PoolMachine {
                 guard workers[index].abandoned.insert(job.id).inserted else { continue } // failed already
                 // It stays in place, abandoned: the worker has its request and runs it anyway.
                 if position == 0 { // running: its worker is stopped, unless it is ending already
-                    if workers[index].isServing || workers[index].life == .retiring { stop(index, now: now, into: &actions) }
+                    if workers[index].isServing || workers[index].life == .retiring {
+                        stop(index, for: .cancellation, now: now, into: &actions)
+                    }
                     actions.append(.fail(job, .error(CancellationError()), by: workers[index].identity))
                 } else {
                     actions.append(.fail(job, .error(CancellationError()), by: nil))
@@ -107,6 +109,7 @@ struct PoolMachine {
             switch workers[index].life {
             case .serving, .retiring, .initializerFailed:
                 workers[index].life = .stopping(since: now)
+                workers[index].stopCause = workers[index].stopCause ?? .terminate
                 actions.append(.terminate(workers[index].id))
             case .stopping, .killed: break
             }
@@ -211,7 +214,10 @@ struct PoolMachine {
             return
         case .initializerFailed:
             // It exits by itself; one that talks nonsense meanwhile is not waited for.
-            if !ended { actions.append(.kill(worker)) }
+            if !ended {
+                workers[index].stopCause = .protocolError
+                actions.append(.kill(worker))
+            }
             return
         case .serving, .retiring, .stopping:
             guard !ended || !workers[index].jobs.isEmpty else {
@@ -219,18 +225,25 @@ struct PoolMachine {
                 return
             }
             workers[index].life = .killed
+            if !ended { workers[index].stopCause = .protocolError }
             actions.append(.kill(worker))
         }
     }
 
-    /// `worker` ended with `exitCode` (-N for signal N), after what it sent was read. Its
+    /// `worker` ended (`end`: its exit code, -N for signal N, and what was seen of it), after
+    /// what it sent was read. Its
     /// running job fails (or, with retries left, runs again elsewhere) unless it failed already;
     /// the jobs it held and had not started go back to the front of the queue. If its
     /// initializer failed, what it held and what is queued fail with that error.
-    mutating func workerExited(_ worker: WorkerID, exitCode: Int32, now: Int64, into actions: inout [PoolAction]) {
+    mutating func workerExited(_ worker: WorkerID, _ end: WorkerEnd, now: Int64, into actions: inout [PoolAction]) {
         guard let index = index(of: worker) else { return }
         let ended = workers.remove(at: index)
         actions.append(.release(worker))
+        let reason = ExitReason(exitCode: end.exitCode, stoppedBy: ended.stopCause, oomKilled: end.oomKilled,
+                                fatalLine: end.fatalLine)
+        let report = ExitReport(worker: ended.identity, exitCode: end.exitCode, reason: reason, standardError: end.standardError)
+        let held = ended.jobs.contains { !ended.abandoned.contains($0.id) }
+        actions.append(.ended(report, unexpected: held && ended.stopCause == nil && !terminated))
         // Jobs it held that failed already (timed out, cancelled) fail no second time.
         let runningAbandoned = ended.jobs.first.map { ended.abandoned.contains($0.id) } ?? false
         var jobs = ended.jobs.filter { !ended.abandoned.contains($0.id) }
@@ -241,7 +254,7 @@ struct PoolMachine {
         if case .initializerFailed(let error) = ended.life { initializerError = error }
         if !ended.initialized, !ended.stoppedByPool, ended.protocolError == nil, !terminated {
             initializerError = .initializerFailed(pid: ended.identity.pid, type: "",
-                                                  message: "the worker ended (\(Self.describe(exitCode))) before its initializer reported")
+                                                  message: "the worker \(reason) before its initializer reported")
         }
         if let initializerError {
             initializerBackoff = min(1_000_000_000, max(50_000_000, initializerBackoff * 2))
@@ -268,17 +281,13 @@ struct PoolMachine {
         if running.retriesLeft > 0, !terminated {
             running.retriesLeft -= 1
             pending.prepend(running)
+            actions.append(.retried(running, report, attempt: running.deaths + 1))
             return
         }
         let pid = ended.identity.pid
         let failure = ended.protocolError.map { PoolFailure.protocolError(pid: pid, reason: $0, attempts: running.deaths) }
-            ?? .workerDied(pid: pid, exitCode: exitCode, attempts: running.deaths)
+            ?? .workerDied(report, attempts: running.deaths)
         actions.append(.fail(running, failure, by: ended.identity))
-    }
-
-    /// "exit code 3", "signal 9".
-    private static func describe(_ exitCode: Int32) -> String {
-        exitCode < 0 ? "signal \(-exitCode)" : "exit code \(exitCode)"
     }
 
     /// The pool finished (`Plan.finished`) and its workers were stopped and waited for.
@@ -316,7 +325,7 @@ struct PoolMachine {
                 guard workers[index].initialized, let head = workers[index].jobs.first, let timeout = head.timeout,
                       !workers[index].abandoned.contains(head.id), now - workers[index].headStarted >= timeout.nanoseconds else { continue }
                 workers[index].abandoned.insert(head.id)
-                stop(index, now: now, into: &actions)
+                stop(index, for: .timeout, now: now, into: &actions)
                 actions.append(.fail(head, .timedOut(timeout), by: workers[index].identity))
             }
         }
@@ -326,8 +335,9 @@ struct PoolMachine {
 
     /// SIGTERM to the worker, whose running job failed already (a timeout, a cancel) and which
     /// takes no more jobs; SIGKILL follows after the grace.
-    private mutating func stop(_ index: Int, now: Int64, into actions: inout [PoolAction]) {
+    private mutating func stop(_ index: Int, for cause: ExitReason.Stop, now: Int64, into actions: inout [PoolAction]) {
         workers[index].stoppedByPool = true
+        workers[index].stopCause = cause
         workers[index].life = .stopping(since: now)
         actions.append(.terminate(workers[index].id))
     }

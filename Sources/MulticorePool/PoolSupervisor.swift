@@ -1,5 +1,6 @@
 import CMulticore
 import DequeModule
+import Logging
 import MulticoreProcessing
 import MulticoreSystem
 import MulticoreThreading
@@ -39,6 +40,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// What a worker is called after its start method: "Process" names them "SpawnProcess-N"
     /// (Python's executor), "PoolWorker" "SpawnPoolWorker-N" (Python's Pool).
     let workerKind: String
+    /// Its label, logger and where its workers' output goes.
+    let observation: PoolObservation
 
     let lock = Lock()
     /// The policy; its events are fed under `lock`.
@@ -54,7 +57,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// `ProcessPoolExecutor.init`'s work, with the limit on a worker's messages (`channelFrameLimit`) chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
          killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int,
-         workerKind: String = "Process") throws {
+         workerKind: String = "Process", observation: PoolObservation) throws {
         let count = maxWorkers ?? cpuCount()
         guard count > 0 else { throw ExecutorError.invalidMaxWorkers }
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw PoolConfigurationError.invalidMaxTasksPerChild(maxTasksPerChild) }
@@ -69,6 +72,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         self.killGrace = killGrace
         self.channelFrameLimit = channelFrameLimit
         self.workerKind = workerKind
+        self.observation = observation
         machine = PoolMachine(settings: .init(maxWorkers: count, maxTasksPerChild: maxTasksPerChild,
                                               killGrace: killGrace.nanoseconds, hasInitializer: initializer != nil))
         do throws(Errno) {
@@ -140,7 +144,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// Performs `actions`, outside the lock (their callbacks may call the pool). `reply` is the
     /// frame a `deliver` hands to its job; `outboxes` holds what the manager has still to write
     /// (only the manager sends).
-    private func perform(_ actions: [PoolAction], reply: [UInt8] = [], outboxes: PoolOutboxes? = nil) {
+    private func perform(_ actions: [PoolAction], reply: [UInt8] = [], outboxes: PoolManagerState? = nil) {
         for action in actions {
             switch action {
             case .send(let worker, let requests):
@@ -154,7 +158,9 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             case .deliver(let job, let worker):
                 job.finish(.success(reply), by: worker) // decoded by the job, which knows its output type
             case .fail(let job, let failure, let worker):
-                job.finish(.failure(failure.error(for: job)), by: worker)
+                let error = failure.error(for: job)
+                note(error, of: job, by: worker)
+                job.finish(.failure(error), by: worker)
             case .cancel(let job):
                 job.cancel()
             case .release(let worker):
@@ -162,15 +168,27 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 outboxes?.bytes[worker] = nil
                 link.connection.close()
                 _ = try? link.process.close()
+            case .ended(let report, let unexpected):
+                observation.log(unexpected ? .notice : .debug, "worker ended: \(report.reason)", worker: report.worker,
+                                metadata: ["exit.code": .stringConvertible(report.exitCode)])
+            case .retried(let job, let report, let attempt):
+                observation.log(.info, "task retried after its worker \(report.reason)", worker: report.worker,
+                                metadata: ["task": .string(job.summary()), "task.attempt": .stringConvertible(attempt)])
             }
         }
+    }
+
+    /// Logs a job's failure that the pool saw (not a task's own error, which is its caller's).
+    private func note(_ error: any Error, of job: PoolJob, by worker: WorkerIdentity?) {
+        guard observation.logger != nil, let error = error as? PoolError else { return }
+        observation.log(.notice, "task failed: \(error)", worker: worker, metadata: ["task": .string(job.summary())])
     }
 
     /// Writes what the worker's socket takes now of its outbox, never blocking (a worker busy
     /// sending a large reply is not reading; blocking here would deadlock both). The rest goes
     /// when the socket is writable again (the manager polls for it).
     private func flush(_ link: PoolWorkerLink, _ worker: PoolMachine.WorkerID,
-                       _ outboxes: PoolOutboxes) {
+                       _ outboxes: PoolManagerState) {
         guard let outbox = outboxes.bytes[worker], !outbox.isEmpty else { return }
         guard let written = try? link.connection.writeAvailable(outbox[...]) else {
             outboxes.bytes[worker] = [] // the worker is gone: its exit is seen, its jobs go back or fail
@@ -192,7 +210,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     // MARK: The manager thread
 
     private func manage() {
-        let outboxes = PoolOutboxes()
+        let outboxes = PoolManagerState()
         var actions: [PoolAction] = []
         actions.reserveCapacity(64)
         while true {
@@ -209,7 +227,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 drain(outboxes)
                 return
             case .start(let count):
-                for _ in 0..<count { if !startWorker() { break } }
+                for _ in 0..<count { if !startWorker(outboxes) { break } }
                 continue // dispatch to the new workers first
             case .wait(let milliseconds):
                 timeout = milliseconds
@@ -222,6 +240,9 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                                       events: Int16(POLLIN) | (pending ? Int16(POLLOUT) : 0), revents: 0))
                 entries.append(pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0))
             }
+            // The workers' output, read as it comes (a worker blocked on a full pipe would stall).
+            let taps = outboxes.taps.values.flatMap { $0 }.filter { !$0.ended }
+            for tap in taps { entries.append(pollfd(fd: tap.descriptor, events: Int16(POLLIN), revents: 0)) }
             // Announce the sleep, then look once more for what came meanwhile (a submit, a
             // cancel, a shutdown: one whose wake() came before the announcement wrote nothing).
             managerAsleep.store(true, ordering: .sequentiallyConsistent)
@@ -238,6 +259,9 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             if entries[0].revents != 0 {
                 var sink = [UInt8](repeating: 0, count: 64)
                 while (try? sink.withUnsafeMutableBytes { try FileDescriptor(rawValue: wakeRead).readAvailable(into: $0) }) ?? 0 > 0 {}
+            }
+            for (index, tap) in taps.enumerated() where entries[1 + 2 * watched.count + index].revents != 0 {
+                tap.readAvailable()
             }
             for (index, (worker, link, _)) in watched.enumerated() {
                 let revents = entries[1 + 2 * index].revents
@@ -256,7 +280,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// Drained: every worker is told to stop and is waited for, within bounds: one that does
     /// not stop in 5 s is killed; one whose end is not seen 5 s later is left to the daemon
     /// rule (terminated at exit), never waited for forever.
-    private func drain(_ outboxes: PoolOutboxes) {
+    private func drain(_ outboxes: PoolManagerState) {
         let remaining = lock.withLock { Array(links.values) }
         for link in remaining {
             var stop: [UInt8] = []
@@ -275,16 +299,24 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             machine.workersReleased()
         }
         outboxes.bytes.removeAll()
+        for tap in outboxes.taps.values.joined() { tap.finish() } // their last lines, passed on
+        outboxes.taps.removeAll()
+        outboxes.oomKillsAtStart.removeAll()
     }
 
     /// Starts a worker; false when none could be started (the machine then backs off).
-    private func startWorker() -> Bool {
+    private func startWorker(_ state: PoolManagerState) -> Bool {
         let link: PoolWorkerLink
+        let streams: WorkerStreams
         do {
             let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
             defer { far.close() }
-            let process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil,
-                                       kind: startMethod.namePrefix + workerKind, daemon: true, startMethod: startMethod)
+            streams = try WorkerStreams(capturingOutput: observation.output != .inherit)
+            defer { streams.closeWriteEnds() }
+            let worker = PoolWorker(channel: far, initializer: initializer, standardOutput: streams.output?.write,
+                                    standardError: streams.error.write)
+            let process = ChildProcess(task: worker, name: nil, kind: startMethod.namePrefix + workerKind, daemon: true,
+                                       startMethod: startMethod)
             try process.start()
             link = PoolWorkerLink(process: process, connection: parentEnd)
         } catch {
@@ -293,16 +325,20 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             perform(actions)
             return false
         }
-        lock.withLock {
+        let id = lock.withLock {
             let id = machine.workerStarted(link.identity, now: mc_monotonic_ns())
             links[id] = link
+            return id
         }
+        state.taps[id] = streams.taps(observation.destinations(for: link.identity))
+        state.oomKillsAtStart[id] = OOMKills.count()
+        observation.log(.debug, "worker started", worker: link.identity, metadata: ["start.method": .string("\(startMethod)")])
         return true
     }
 
     /// Takes every reply that has arrived whole from `worker`, never waiting for more.
     private func collectReplies(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
-                                _ outboxes: PoolOutboxes) {
+                                _ outboxes: PoolManagerState) {
         // Only the manager stops the listening (`channelFailed`): asked once.
         guard lock.withLock({ machine.worker(worker)?.listening == true }) else { return }
         var actions: [PoolAction] = []
@@ -348,20 +384,34 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
 
     /// The worker ended: what it sent before it ended counts, then the machine decides.
     private func reap(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
-                      _ outboxes: PoolOutboxes) {
+                      _ outboxes: PoolManagerState) {
         collectReplies(worker, link, outboxes)
         _ = try? link.process.join(timeout: .seconds(5))
-        let code = (try? link.process.exitCode) ?? -SIGKILL
+        var end = WorkerEnd(exitCode: (try? link.process.exitCode) ?? -SIGKILL)
+        let taps = outboxes.taps.removeValue(forKey: worker) ?? []
+        for tap in taps { tap.finish() }
+        if let error = taps.last { // standard error is the last
+            end.standardError = error.text
+            end.fatalLine = error.fatalLine
+        }
+        if end.exitCode == -SIGKILL, let before = outboxes.oomKillsAtStart[worker] ?? nil, let after = OOMKills.count() {
+            end.oomKilled = after > before
+        }
+        outboxes.oomKillsAtStart[worker] = nil
         var actions: [PoolAction] = []
-        lock.withLock { machine.workerExited(worker, exitCode: code, now: mc_monotonic_ns(), into: &actions) }
+        lock.withLock { machine.workerExited(worker, end, now: mc_monotonic_ns(), into: &actions) }
         perform(actions, outboxes: outboxes)
     }
 }
 
-/// What the manager has still to write to each worker (its socket was full). Made and used by
-/// the manager thread alone: only the manager sends.
-final class PoolOutboxes {
+/// What the manager thread alone holds, by worker: what it has still to write to each (its
+/// socket was full; only the manager sends), the taps on its output, and the kernel's OOM kill
+/// count when it started.
+final class PoolManagerState {
     var bytes: [PoolMachine.WorkerID: [UInt8]] = [:]
+    /// Standard output (when captured), then standard error.
+    var taps: [PoolMachine.WorkerID: [OutputTap]] = [:]
+    var oomKillsAtStart: [PoolMachine.WorkerID: Int?] = [:]
 }
 
 /// A worker's process and its channel, as the manager reaches them.

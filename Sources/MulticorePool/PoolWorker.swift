@@ -1,5 +1,10 @@
 import CMulticore
 import MulticoreProcessing
+import MulticoreSystem
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A pool's worker process: a long-lived `ProcessTask` that runs the tasks it receives on its
 /// channel, one after the other, and answers each with its id and outcome, until told to stop
@@ -11,6 +16,11 @@ struct PoolWorker: ProcessTask {
     /// Run once before any task (Python's `initializer`); the worker reports how it went in its
     /// first frame (`WorkerMessage.initializerReport`), and exits if it failed.
     var initializer: PoolInitializer?
+    /// The write end of the pipe the pool reads this worker's standard output from (nil: it
+    /// keeps the one it inherited).
+    var standardOutput: Connection?
+    /// The write end of the pipe the pool reads this worker's standard error from.
+    var standardError: Connection?
 
     /// This process's channel to its pool while it is a pool worker, else -1. Set once, before
     /// the first task runs: how the tests' hostile tasks reach it, to write garbage to the pool.
@@ -18,6 +28,7 @@ struct PoolWorker: ProcessTask {
 
     func run() throws -> Int {
         Self.channelDescriptor = channel.fileDescriptor
+        redirectOutput()
         if let initializer {
             let failure = initializer.run()
             try channel.sendBytes(WorkerMessage.initializerReport(failure))
@@ -63,6 +74,20 @@ struct PoolWorker: ProcessTask {
                     return done // stopped, or not a pool talking
                 }
             }
+        }
+    }
+
+    /// Makes the pipes the pool reads this worker's standard output and error.
+    private func redirectOutput() {
+        if let standardError {
+            try? FileDescriptor(rawValue: standardError.fileDescriptor).redirect(onto: STDERR_FILENO)
+            standardError.close()
+        }
+        if let standardOutput {
+            mc_flush_stdout()
+            try? FileDescriptor(rawValue: standardOutput.fileDescriptor).redirect(onto: STDOUT_FILENO)
+            standardOutput.close()
+            mc_line_buffer_stdout() // line by line, as the pool passes it on
         }
     }
 

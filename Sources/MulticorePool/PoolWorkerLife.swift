@@ -1,4 +1,5 @@
 import DequeModule
+import MulticoreProcessing
 import MulticoreThreading
 
 /// A worker as the pool's policy sees it: where it is in its life, and what it holds.
@@ -38,6 +39,8 @@ extension PoolMachine {
         /// The pool stopped it (a timeout, a cancel): its end is no task's fault, and the jobs it
         /// held go back to the queue, charged nothing.
         var stoppedByPool = false
+        /// Why the pool signalled it (SIGTERM or SIGKILL), if it did: what its end is put down to.
+        var stopCause: ExitReason.Stop?
         /// Its initializer's report came (always true without an initializer): the first frame
         /// of a worker with an initializer is that report, and no later frame may be one.
         var initialized: Bool

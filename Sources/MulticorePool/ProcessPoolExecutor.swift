@@ -1,3 +1,4 @@
+import Logging
 import MulticoreProcessing
 import MulticoreThreading
 
@@ -50,20 +51,28 @@ public final class ProcessPoolExecutor: Sendable {
     ///   `initializer` and `initargs`), to set up what its tasks share; its output is dropped.
     ///   If it throws in a worker, the tasks that worker held and those queued then fail with
     ///   `PoolError.initializerFailed`; the pool stays usable and starts new workers for new tasks.
+    /// - Parameter output: where the workers' standard output and error go (`WorkerOutput`).
+    /// - Parameter logger: what the pool logs (workers started and ended at debug; a worker's
+    ///   unexpected death, a retry, a timeout, a failed initializer at notice), with the pool's
+    ///   `label` and the worker's pid and name as metadata. nil (the default): silent.
+    /// - Parameter label: the pool's name in its log lines; default "ProcessPoolExecutor-N".
     public convenience init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
-                            maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil) throws {
+                            maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil,
+                            output: WorkerOutput = .inherit, logger: Logger? = nil, label: String? = nil) throws {
         try self.init(maxWorkers: maxWorkers, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild, maxRetries: maxRetries,
-                      killGrace: killGrace, initializer: initializer, channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit)
+                      killGrace: killGrace, initializer: initializer, channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit,
+                      observation: PoolObservation(label: label, kind: "ProcessPoolExecutor", logger: logger, output: output))
     }
 
     /// The public `init`, with the limit on a worker's messages (`channelFrameLimit`) and the
     /// workers' kind ("Process": "SpawnProcess-N"; `Pool`'s are "PoolWorker") chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
          killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int,
-         workerKind: String = "Process") throws {
+         workerKind: String = "Process", observation: PoolObservation? = nil) throws {
+        let observation = try observation ?? PoolObservation(label: nil, kind: "ProcessPoolExecutor", logger: nil, output: .inherit)
         supervisor = try PoolSupervisor(maxWorkers: maxWorkers, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
                                         maxRetries: maxRetries, killGrace: killGrace, initializer: initializer,
-                                        channelFrameLimit: channelFrameLimit, workerKind: workerKind)
+                                        channelFrameLimit: channelFrameLimit, workerKind: workerKind, observation: observation)
     }
 
     /// The last handle went away: the pool finishes what it was given, then ends (Python's

@@ -97,7 +97,7 @@ package enum PoolSoak {
                 if try future.result(timeout: left) == value &* 2 { report.results += 1 } else { report.otherFailures += 1 }
             } catch FutureError.timeout {
                 report.withoutOutcome += 1
-            } catch PoolError.workerDied(_, _, _, let attempts) {
+            } catch PoolError.workerDied(_, _, let attempts) {
                 report.workerDied += 1
                 if attempts != retries + 1 { report.diedBeforeRetriesUsed += 1 }
             } catch {

@@ -87,6 +87,12 @@ extension FileDescriptor {
         FileDescriptor(rawValue: Int32(try SystemCall.descriptorPair.perform { negatedErrno(fcntl(rawValue, F_DUPFD_CLOEXEC, 0)) }))
     }
 
+    /// Makes `target` (a standard stream: 1, 2) a copy of this descriptor (dup2): what a worker
+    /// does to send its output to its pool.
+    package func redirect(onto target: Int32) throws(Errno) {
+        _ = try SystemCall.descriptorPair.perform { negatedErrno(Glibc.dup2(rawValue, target)) }
+    }
+
     /// Puts the descriptor in non-blocking mode (O_NONBLOCK).
     package func setNonBlocking() throws(Errno) {
         _ = try SystemCall.descriptorPair.perform {

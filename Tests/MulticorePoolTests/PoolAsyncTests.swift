@@ -90,7 +90,7 @@ struct CountedNap: ProcessTask {
         for try await completion in pool.completions(of: (0..<6).map { MaybeTrap(crash: $0 % 3 == 0) }) {
             if case .failure(let error) = completion.result {
                 #expect(completion.index % 3 == 0 && error is PoolError)
-                if case .workerDied(let pid, _, _, _)? = error as? PoolError { #expect(completion.worker?.pid == pid) }
+                if case .workerDied(let report, _, _)? = error as? PoolError { #expect(completion.worker == report.worker) }
                 failures += 1
             }
         }

@@ -265,9 +265,9 @@ import MulticoreThreading
             (.started(1, at: 0), []),
             (.plan(at: 0), ["wait -1", "send w1 define 0, run 1, run 2"]),
             (.exit(worker: 1, code: -6, at: 1), ["release w1",
-                "fail 1 initializer(the worker ended (signal 6) before its initializer reported) by w1",
-                "fail 2 initializer(the worker ended (signal 6) before its initializer reported) by w1",
-                "fail 3 initializer(the worker ended (signal 6) before its initializer reported) by w1"]),
+                "fail 1 initializer(the worker crashed (SIGABRT) before its initializer reported) by w1",
+                "fail 2 initializer(the worker crashed (SIGABRT) before its initializer reported) by w1",
+                "fail 3 initializer(the worker crashed (SIGABRT) before its initializer reported) by w1"]),
             (.plan(at: 2), ["wait -1"]), // nothing queued: no worker started, no spin
             (.submit([4]), []),
             (.plan(at: 2), ["wait 49"]),
@@ -337,7 +337,7 @@ import MulticoreThreading
         var actions: [PoolAction] = []
         _ = machine.workerStarted(WorkerIdentity(pid: 101, name: "w1"), now: 0)
         machine.initializerReported(by: 1, .initializerFailed(pid: 101, type: "", message: "no"), now: 0, into: &actions)
-        machine.workerExited(1, exitCode: 0, now: 0, into: &actions)
+        machine.workerExited(1, WorkerEnd(exitCode: 0), now: 0, into: &actions)
         #expect(machine.plan(now: 0, into: &actions) == .wait(milliseconds: -1))
         let planned = machine.generation
         #expect(!machine.hasNews(since: planned))
@@ -384,7 +384,7 @@ import MulticoreThreading
             let error: any Error = endOfFile ? ConnectionError.endOfFile : WireError.corrupt(offset: 0, reason: "bad checksum")
             machine.channelFailed(worker, error, into: &actions)
         case .exit(let worker, let code, let at):
-            machine.workerExited(worker, exitCode: code, now: ms(at), into: &actions)
+            machine.workerExited(worker, WorkerEnd(exitCode: code), now: ms(at), into: &actions)
         case .tick(let at):
             machine.tick(now: ms(at), into: &actions)
         case .interrupt(let ids, let at):
@@ -394,7 +394,7 @@ import MulticoreThreading
         case .terminate(let at):
             machine.terminate(now: ms(at), into: &actions)
         }
-        return rendered + actions.map(render)
+        return rendered + actions.compactMap(render)
     }
 
     private static func job(_ id: UInt64, timeout: Duration?, retries: Int) -> PoolJob {
@@ -402,7 +402,8 @@ import MulticoreThreading
                 retriesLeft: retries, start: { true }, cancel: {}, describe: { "job \($0.id)" }, decode: { _, _, _ in })
     }
 
-    private static func render(_ action: PoolAction) -> String {
+    /// What an action is in the scenarios' tables (nil: reports for logs, checked on their own).
+    private static func render(_ action: PoolAction) -> String? {
         switch action {
         case .send(let worker, let requests):
             return "send w\(worker) " + requests.map { request in
@@ -418,12 +419,13 @@ import MulticoreThreading
         case .fail(let job, let failure, let worker): return "fail \(job.id) \(render(failure))" + (worker.map { " by \($0.name)" } ?? "")
         case .cancel(let job): return "cancel \(job.id)"
         case .release(let worker): return "release w\(worker)"
+        case .ended, .retried: return nil
         }
     }
 
     private static func render(_ failure: PoolFailure) -> String {
         switch failure {
-        case .workerDied(_, let code, let attempts): "died(\(code), attempts \(attempts))"
+        case .workerDied(let report, let attempts): "died(\(report.exitCode), attempts \(attempts))"
         case .protocolError(_, _, let attempts): "protocol(attempts \(attempts))"
         case .timedOut: "timedOut"
         case .error(PoolError.initializerFailed(_, _, let message)): message == "no" ? "initializer" : "initializer(\(message))"

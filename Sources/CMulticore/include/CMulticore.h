@@ -65,6 +65,12 @@ uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed);
 /// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
 int mc_pipe_cloexec(int fds[2]);
 
+/// fflush(stdout): what a worker writes before its standard output is redirected.
+void mc_flush_stdout(void);
+
+/// Makes stdout line-buffered (a pool worker whose output its pool passes on line by line).
+void mc_line_buffer_stdout(void);
+
 /// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); returns 0 or -errno.
 int mc_socketpair_cloexec(int fds[2]);
 

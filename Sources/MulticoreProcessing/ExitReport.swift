@@ -1,0 +1,25 @@
+import MulticoreThreading
+
+/// How a worker process ended and what it last said: what `PoolError.workerDied` carries, so
+/// that a Swift trap's own message ("Fatal error: Index out of range") reaches the caller with
+/// the task that caused it.
+public struct ExitReport: Sendable, Hashable, CustomStringConvertible {
+    /// The process: its pid and name.
+    public let worker: WorkerIdentity
+    /// Python's convention: the exit status, or -N for signal N.
+    public let exitCode: Int32
+    /// Why it ended.
+    public let reason: ExitReason
+    /// The last few KiB of its standard error (empty when none was read).
+    public let standardError: String
+
+    public init(worker: WorkerIdentity, exitCode: Int32, reason: ExitReason, standardError: String = "") {
+        self.worker = worker
+        self.exitCode = exitCode
+        self.reason = reason
+        self.standardError = standardError
+    }
+
+    /// "worker SpawnPoolWorker-2 (pid 4242) trapped (SIGILL): Fatal error: Index out of range".
+    public var description: String { "worker \(worker) \(reason)" }
+}
