@@ -24,14 +24,16 @@ public final class Pool: Sendable {
     ///     Python's `initargs`). If it throws, the tasks waiting then fail with
     ///     `PoolError.initializerFailed` and the pool stays usable (Python restarts the worker forever).
     ///   - maxRetries: how many times a chunk whose worker died runs again.
-    ///   - output, logger, label: as `ProcessPoolExecutor`'s (the label defaults to "Pool-N").
+    ///   - output, logger, label, memoryLimit, maxMemoryPerChild: as `ProcessPoolExecutor`'s
+    ///     (the label defaults to "Pool-N").
     public init(processes: Int? = nil, initializer: (any ProcessTask)? = nil, maxTasksPerChild: Int? = nil,
                 startMethod: StartMethod? = nil, maxRetries: Int = 0, output: WorkerOutput = .inherit, logger: Logger? = nil,
-                label: String? = nil) throws {
+                label: String? = nil, memoryLimit: Int? = nil, maxMemoryPerChild: Int? = nil) throws {
         executor = try ProcessPoolExecutor(maxWorkers: processes, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
                                            maxRetries: maxRetries, initializer: initializer,
                                            channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit, workerKind: "PoolWorker",
-                                           observation: PoolObservation(label: label, kind: "Pool", logger: logger, output: output))
+                                           observation: PoolObservation(label: label, kind: "Pool", logger: logger, output: output),
+                                           memory: PoolMemory(limit: memoryLimit, perChild: maxMemoryPerChild))
     }
 
     /// The workers alive now, in the order they started: each one's pid and name

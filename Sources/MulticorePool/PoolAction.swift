@@ -35,6 +35,8 @@ struct WorkerEnd {
     var fatalLine: String?
     /// The kernel's count of OOM kills moved while it ran.
     var oomKilled = false
+    /// Its memory cgroup's limit (`memoryLimit`), if the kernel killed it there for going over.
+    var memoryLimit: Int?
 }
 
 /// Why a job failed, as `PoolMachine` decides it; `error(for:)` makes the error its caller gets.
@@ -47,6 +49,8 @@ enum PoolFailure {
     case protocolError(pid: Int32, reason: String, attempts: Int)
     /// It ran longer than its timeout.
     case timedOut(Duration)
+    /// Its worker went over the pool's `memoryLimit` running it (`report`).
+    case memoryLimitExceeded(ExitReport)
 
     /// The error for `job` (described by its task, which may run the task type's code).
     func error(for job: PoolJob) -> any Error {
@@ -57,6 +61,7 @@ enum PoolFailure {
         case .protocolError(let pid, let reason, let attempts):
             PoolError.protocolError(pid: pid, reason: reason, task: job.summary(), attempts: attempts)
         case .timedOut(let limit): PoolError.timedOut(after: limit, task: job.summary())
+        case .memoryLimitExceeded(let report): PoolError.memoryLimitExceeded(limit: report.memoryLimit ?? 0, report, task: job.summary())
         }
     }
 }

@@ -16,6 +16,11 @@ public enum PoolConfigurationError: Error, Equatable, Sendable, CustomStringConv
     case forkStartMethod
     /// `output: .logger` with no `logger`: the workers' output would go nowhere.
     case outputToLoggerWithoutLogger
+    /// A `memoryLimit` or `maxMemoryPerChild` below 1 MiB (a worker needs several to start).
+    case invalidMemoryLimit(Int)
+    /// `memoryLimit` needs a memory cgroup per worker, and none can be made here (`reason`: no
+    /// cgroup file system, or no right to write to this process's own cgroup).
+    case memoryLimitUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -25,6 +30,8 @@ public enum PoolConfigurationError: Error, Equatable, Sendable, CustomStringConv
             "a process pool cannot use the fork start method: its workers are started from its manager thread, "
                 + "and fork is only safe in a single-threaded process; use startMethod: .forkserver (workers forked "
                 + "from a single-threaded server) or .spawn"
+        case .invalidMemoryLimit(let value): "a memory limit must be at least 1 MiB (1048576 bytes), not \(value)"
+        case .memoryLimitUnavailable(let reason): "memoryLimit cannot be enforced here: \(reason)"
         case .outputToLoggerWithoutLogger:
             "output: .logger needs a logger: pass logger:, or choose another WorkerOutput"
         }

@@ -18,6 +18,10 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
     case protocolError(pid: Int32, reason: String, task: String, attempts: Int)
     /// The task ran longer than its timeout; its worker was stopped (SIGTERM, then SIGKILL).
     case timedOut(after: Duration, task: String)
+    /// The task's worker went over the pool's `memoryLimit` running it: the kernel killed it in
+    /// its memory cgroup (`report.reason` is `.memoryLimit`). The task is not run again (it
+    /// would go over again); the worker is replaced, and no other task is touched.
+    case memoryLimitExceeded(limit: Int, ExitReport, task: String)
     /// The pool's initializer threw (`type` and `message` of its error) in worker `pid`, or its
     /// type could not be found there (`type` is then empty): the tasks that worker held and
     /// those queued at that moment fail with this. The pool stays usable.
@@ -34,6 +38,7 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
         case .protocolError(let pid, let reason, let task, let attempts):
             "protocol error from worker \(pid) while running \(task): \(reason); the worker was killed" + Self.attemptsNote(attempts)
         case .timedOut(let limit, let task): "\(task) ran longer than its timeout of \(limit)"
+        case .memoryLimitExceeded(_, let report, let task): "\(task) went over the pool's memory limit: \(report)"
         case .initializerFailed(let pid, let type, let message):
             type.isEmpty ? "the pool's initializer could not run in worker \(pid): \(message)"
                          : "the pool's initializer threw in worker \(pid): \(type): \(message)"

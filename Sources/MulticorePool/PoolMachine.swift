@@ -178,6 +178,14 @@ struct PoolMachine {
         if !abandoned { actions.append(.deliver(head, by: workers[index].identity)) }
     }
 
+    /// `worker` is to end after the jobs it holds, and take no more (its memory grew past
+    /// `maxMemoryPerChild`): as when it reaches `maxTasksPerChild`.
+    mutating func retire(_ worker: WorkerID, into actions: inout [PoolAction]) {
+        guard let index = index(of: worker), workers[index].isServing else { return }
+        workers[index].life = .retiring
+        actions.append(.send(worker, [.stop]))
+    }
+
     /// `worker` reported how its initializer went: `error` if it threw, nil if it succeeded.
     /// Only a worker with an initializer sends that report, first and once: any other is a
     /// protocol error (a task forging a failure would otherwise fail the whole queue).
@@ -240,7 +248,7 @@ struct PoolMachine {
         let ended = workers.remove(at: index)
         actions.append(.release(worker))
         let reason = ExitReason(exitCode: end.exitCode, stoppedBy: ended.stopCause, oomKilled: end.oomKilled,
-                                fatalLine: end.fatalLine)
+                                memoryLimit: end.memoryLimit, fatalLine: end.fatalLine)
         let report = ExitReport(worker: ended.identity, exitCode: end.exitCode, reason: reason, standardError: end.standardError)
         let held = ended.jobs.contains { !ended.abandoned.contains($0.id) }
         actions.append(.ended(report, unexpected: held && ended.stopCause == nil && !terminated))
@@ -278,6 +286,11 @@ struct PoolMachine {
         guard var running = jobs.popFirst() else { return }
         requeue(jobs, into: &actions)
         running.deaths += 1
+        // Over the memory limit: it would go over again, anywhere. It fails alone.
+        if case .memoryLimit = reason {
+            actions.append(.fail(running, .memoryLimitExceeded(report), by: ended.identity))
+            return
+        }
         if running.retriesLeft > 0, !terminated {
             running.retriesLeft -= 1
             pending.prepend(running)

@@ -42,6 +42,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     let workerKind: String
     /// Its label, logger and where its workers' output goes.
     let observation: PoolObservation
+    /// Its rules on its workers' memory.
+    let memory: PoolMemory
 
     let lock = Lock()
     /// The policy; its events are fed under `lock`.
@@ -57,7 +59,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// `ProcessPoolExecutor.init`'s work, with the limit on a worker's messages (`channelFrameLimit`) chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
          killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int,
-         workerKind: String = "Process", observation: PoolObservation) throws {
+         workerKind: String = "Process", observation: PoolObservation, memory: PoolMemory) throws {
         let count = maxWorkers ?? cpuCount()
         guard count > 0 else { throw ExecutorError.invalidMaxWorkers }
         if let maxTasksPerChild, maxTasksPerChild < 1 { throw PoolConfigurationError.invalidMaxTasksPerChild(maxTasksPerChild) }
@@ -73,6 +75,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         self.channelFrameLimit = channelFrameLimit
         self.workerKind = workerKind
         self.observation = observation
+        self.memory = memory
         machine = PoolMachine(settings: .init(maxWorkers: count, maxTasksPerChild: maxTasksPerChild,
                                               killGrace: killGrace.nanoseconds, hasInitializer: initializer != nil))
         do throws(Errno) {
@@ -266,7 +269,12 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             for (index, (worker, link, _)) in watched.enumerated() {
                 let revents = entries[1 + 2 * index].revents
                 if revents & Int16(POLLOUT) != 0 { flush(link, worker, outboxes) }
-                if revents & ~Int16(POLLOUT) != 0 { collectReplies(worker, link, outboxes) }
+                if revents & ~Int16(POLLOUT) != 0 {
+                    collectReplies(worker, link, outboxes)
+                    if memory.perChild != nil, memory.outgrown(link.identity.pid) {
+                        lock.withLock { machine.retire(worker, into: &actions) }
+                    }
+                }
                 if entries[2 + 2 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
                     reap(worker, link, outboxes)
                 }
@@ -302,12 +310,16 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         for tap in outboxes.taps.values.joined() { tap.finish() } // their last lines, passed on
         outboxes.taps.removeAll()
         outboxes.oomKillsAtStart.removeAll()
+        for group in outboxes.cgroups.values { group.remove() }
+        outboxes.cgroups.removeAll()
+        memory.release()
     }
 
     /// Starts a worker; false when none could be started (the machine then backs off).
     private func startWorker(_ state: PoolManagerState) -> Bool {
         let link: PoolWorkerLink
         let streams: WorkerStreams
+        let cgroup: MemoryCgroup?
         do {
             let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
             defer { far.close() }
@@ -318,6 +330,13 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             let process = ChildProcess(task: worker, name: nil, kind: startMethod.namePrefix + workerKind, daemon: true,
                                        startMethod: startMethod)
             try process.start()
+            do throws(Errno) {
+                cgroup = try memory.confine(process.pid ?? 0)
+            } catch {
+                try? process.kill()
+                _ = try? process.join(timeout: .seconds(5))
+                throw ProcessError.spawnFailed(errno: error)
+            }
             link = PoolWorkerLink(process: process, connection: parentEnd)
         } catch {
             var actions: [PoolAction] = []
@@ -332,6 +351,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         }
         state.taps[id] = streams.taps(observation.destinations(for: link.identity))
         state.oomKillsAtStart[id] = OOMKills.count()
+        state.cgroups[id] = cgroup
         observation.log(.debug, "worker started", worker: link.identity, metadata: ["start.method": .string("\(startMethod)")])
         return true
     }
@@ -398,6 +418,10 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             end.oomKilled = after > before
         }
         outboxes.oomKillsAtStart[worker] = nil
+        if let group = outboxes.cgroups.removeValue(forKey: worker) {
+            if group.oomKills > 0 { end.memoryLimit = memory.limit }
+            group.remove()
+        }
         var actions: [PoolAction] = []
         lock.withLock { machine.workerExited(worker, end, now: mc_monotonic_ns(), into: &actions) }
         perform(actions, outboxes: outboxes)
@@ -412,6 +436,8 @@ final class PoolManagerState {
     /// Standard output (when captured), then standard error.
     var taps: [PoolMachine.WorkerID: [OutputTap]] = [:]
     var oomKillsAtStart: [PoolMachine.WorkerID: Int?] = [:]
+    /// Each worker's memory cgroup, with `memoryLimit`.
+    var cgroups: [PoolMachine.WorkerID: MemoryCgroup] = [:]
 }
 
 /// A worker's process and its channel, as the manager reaches them.

@@ -56,23 +56,34 @@ public final class ProcessPoolExecutor: Sendable {
     ///   unexpected death, a retry, a timeout, a failed initializer at notice), with the pool's
     ///   `label` and the worker's pid and name as metadata. nil (the default): silent.
     /// - Parameter label: the pool's name in its log lines; default "ProcessPoolExecutor-N".
+    /// - Parameter memoryLimit: bytes each worker may use (resident memory and page cache, as
+    ///   its memory cgroup counts them). A task that goes over fails alone with
+    ///   `PoolError.memoryLimitExceeded` (the kernel kills its worker, not another process), and
+    ///   the worker is replaced. Needs a cgroup file system this process may write to: else
+    ///   `PoolConfigurationError.memoryLimitUnavailable`.
+    /// - Parameter maxMemoryPerChild: a worker whose resident memory is above this many bytes
+    ///   after a chunk ends once it has answered the tasks it holds, and a fresh one replaces
+    ///   it; no task fails (billiard's and loky's `max_memory_per_child`).
     public convenience init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil,
                             maxRetries: Int = 0, killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil,
-                            output: WorkerOutput = .inherit, logger: Logger? = nil, label: String? = nil) throws {
+                            output: WorkerOutput = .inherit, logger: Logger? = nil, label: String? = nil,
+                            memoryLimit: Int? = nil, maxMemoryPerChild: Int? = nil) throws {
         try self.init(maxWorkers: maxWorkers, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild, maxRetries: maxRetries,
                       killGrace: killGrace, initializer: initializer, channelFrameLimit: PoolSupervisor.defaultChannelFrameLimit,
-                      observation: PoolObservation(label: label, kind: "ProcessPoolExecutor", logger: logger, output: output))
+                      observation: PoolObservation(label: label, kind: "ProcessPoolExecutor", logger: logger, output: output),
+                      memory: PoolMemory(limit: memoryLimit, perChild: maxMemoryPerChild))
     }
 
     /// The public `init`, with the limit on a worker's messages (`channelFrameLimit`) and the
     /// workers' kind ("Process": "SpawnProcess-N"; `Pool`'s are "PoolWorker") chosen.
     init(maxWorkers: Int? = nil, startMethod: StartMethod? = nil, maxTasksPerChild: Int? = nil, maxRetries: Int = 0,
          killGrace: Duration = .seconds(1), initializer: (any ProcessTask)? = nil, channelFrameLimit: Int,
-         workerKind: String = "Process", observation: PoolObservation? = nil) throws {
+         workerKind: String = "Process", observation: PoolObservation? = nil, memory: PoolMemory? = nil) throws {
         let observation = try observation ?? PoolObservation(label: nil, kind: "ProcessPoolExecutor", logger: nil, output: .inherit)
         supervisor = try PoolSupervisor(maxWorkers: maxWorkers, startMethod: startMethod, maxTasksPerChild: maxTasksPerChild,
                                         maxRetries: maxRetries, killGrace: killGrace, initializer: initializer,
-                                        channelFrameLimit: channelFrameLimit, workerKind: workerKind, observation: observation)
+                                        channelFrameLimit: channelFrameLimit, workerKind: workerKind, observation: observation,
+                                        memory: memory ?? PoolMemory(limit: nil, perChild: nil))
     }
 
     /// The last handle went away: the pool finishes what it was given, then ends (Python's

@@ -20,6 +20,12 @@ public struct ExitReport: Sendable, Hashable, CustomStringConvertible {
         self.standardError = standardError
     }
 
+    /// The limit of its memory cgroup, if the kernel killed it there (`ExitReason.memoryLimit`).
+    public var memoryLimit: Int? {
+        if case .memoryLimit(let limit) = reason { return limit }
+        return nil
+    }
+
     /// "worker SpawnPoolWorker-2 (pid 4242) trapped (SIGILL): Fatal error: Index out of range".
     public var description: String { "worker \(worker) \(reason)" }
 }

@@ -15,7 +15,7 @@ import Glibc
 /// success; here failures become `Errno`.
 package enum SystemCall: Int32, CaseIterable, Sendable {
     case read, write, send, receive, poll, sendDescriptors, receiveDescriptors, wait, accept, connect,
-         spawn, descriptorPair, sharedMemory, sleep
+         spawn, descriptorPair, sharedMemory, sleep, files
 
     /// Runs `body` (a value >= 0, or -errno) under the EINTR policy, the fault injector first.
     /// - Parameter nonBlocking: the call is made not to block, so EAGAIN is one of its answers

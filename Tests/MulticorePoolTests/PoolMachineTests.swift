@@ -428,6 +428,7 @@ import MulticoreThreading
         case .workerDied(let report, let attempts): "died(\(report.exitCode), attempts \(attempts))"
         case .protocolError(_, _, let attempts): "protocol(attempts \(attempts))"
         case .timedOut: "timedOut"
+        case .memoryLimitExceeded: "memoryLimit"
         case .error(PoolError.initializerFailed(_, _, let message)): message == "no" ? "initializer" : "initializer(\(message))"
         case .error(PoolError.cannotStartWorker): "cannotStart"
         case .error(is CancellationError): "cancelled"
