@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // The pools' optional `logger:` (its `Logging` module does not import Foundation).
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The pools' metrics (its `CoreMetrics` module does not import Foundation).
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -63,6 +65,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
@@ -123,7 +126,8 @@ let package = Package(
         .testTarget(
             name: "MulticorePoolTests",
             dependencies: ["MulticorePool", "MulticoreSoak", "MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "MulticoreTestSupport",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                           .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strict
         ),
     ]

@@ -8,7 +8,8 @@ enum PoolDemos {
     /// The notebook's doubler over a `Pool`, with a progress bar: `count` numbers, each doubled
     /// after the mock CPU-bound loop, by whichever worker is free.
     static func doublers(count: Int, workers: Int) throws {
-        let pool = try Pool(processes: workers)
+        // The CLI's pools pass their workers' output on line by line, prefixed with their names.
+        let pool = try Pool(processes: workers, output: .prefixed)
         defer { pool.terminate() }
         let numbers = (1...count).map { $0 * 5 }
         let bar = ProgressBar(total: count)
@@ -22,6 +23,7 @@ enum PoolDemos {
         Console.line("Total execution time (pool of \(pool.processes)): \(NotebookCells.format(elapsed))")
         let serial = Double(count) * secondsPerDoubling()
         Console.line("Serial, estimated from one doubling here: \(NotebookCells.format(serial)) (\(cFormat("%.2f", serial / elapsed))x)")
+        Console.line("\(pool.stats)")
     }
 
     /// One doubling in this process, timed: the serial estimate's unit.
@@ -35,7 +37,7 @@ enum PoolDemos {
     /// through a bad pointer (SIGSEGV). Each fails alone, named with its worker and signal; the
     /// pool replaces the workers and the other eight complete.
     static func crash() throws {
-        let pool = try Pool(processes: 2)
+        let pool = try Pool(processes: 2, output: .prefixed)
         defer { pool.terminate() }
         let tasks = (0..<10).map { index in
             CrashingTask(index: index, crash: index == 3 ? .trap : index == 6 ? .segfault : nil)
@@ -54,6 +56,7 @@ enum PoolDemos {
         }
         Console.line("\(completed) of \(tasks.count) tasks completed; the pool is still usable: " +
                      "\(try pool.apply(CrashingTask(index: 10, crash: nil), timeout: .seconds(30)))")
+        Console.line("\(pool.stats)")
     }
 }
 

@@ -36,6 +36,9 @@ public final class Pool: Sendable {
                                            memory: PoolMemory(limit: memoryLimit, perChild: maxMemoryPerChild))
     }
 
+    /// A snapshot: the workers, the tasks queued, and how tasks have ended so far (`PoolStats`).
+    public var stats: PoolStats { executor.stats }
+
     /// The workers alive now, in the order they started: each one's pid and name
     /// ("SpawnPoolWorker-3", as Python names them). Python: `[(p.pid, p.name) for p in pool._pool]`.
     public var workers: [WorkerIdentity] { executor.workers }

@@ -9,8 +9,9 @@ enum PoolAction {
     case terminate(PoolMachine.WorkerID)
     /// Send the worker SIGKILL.
     case kill(PoolMachine.WorkerID)
-    /// The reply just received from `worker` is this job's: decode it and complete the job.
-    case deliver(PoolJob, by: WorkerIdentity)
+    /// The reply just received from `worker` is this job's: decode it and complete the job. Its
+    /// tasks took `nanoseconds` each, on average, on the worker.
+    case deliver(PoolJob, by: WorkerIdentity, nanoseconds: Int64)
     /// The job failed, run by this worker (nil: no worker ran it). The error is made from the
     /// failure when performed, outside the lock (describing the task runs its code).
     case fail(PoolJob, PoolFailure, by: WorkerIdentity?)

@@ -182,6 +182,19 @@ enum PoolReply {
         appendChunk(replies.map(\.wireBytes), to: &frame)
     }
 
+    /// How many of a reply's tasks failed (threw, or could not be run), from a reply frame whose
+    /// body starts at `offset`; every task of an unreadable reply counts.
+    static func failures(count: Int, in frame: [UInt8], at offset: Int) -> Int {
+        guard offset < frame.count else { return count }
+        switch frame[offset] {
+        case allValues: return 0
+        case eachTask:
+            guard let parts = readChunk(frame, at: offset + 1), parts.count == count else { return count }
+            return parts.reduce(0) { $0 + ($1.first == 0 ? 0 : 1) } // tag 0: a value
+        default: return count
+        }
+    }
+
     /// The outcome of each of the `count` tasks, from a reply frame whose body starts at `offset`.
     /// - Throws: `ProcessError.unreadableResult` for a reply that is not one.
     static func outcomes<Output: Decodable & Sendable>(_: Output.Type, count: Int, from frame: [UInt8], at offset: Int)

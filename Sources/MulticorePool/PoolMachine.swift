@@ -175,7 +175,7 @@ struct PoolMachine {
             workers[index].life = .retiring
             actions.append(.send(worker, [.stop]))
         }
-        if !abandoned { actions.append(.deliver(head, by: workers[index].identity)) }
+        if !abandoned { actions.append(.deliver(head, by: workers[index].identity, nanoseconds: perTask)) }
     }
 
     /// `worker` is to end after the jobs it holds, and take no more (its memory grew past

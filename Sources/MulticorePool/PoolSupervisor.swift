@@ -44,6 +44,10 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     let observation: PoolObservation
     /// Its rules on its workers' memory.
     let memory: PoolMemory
+    /// nil without a metrics backend.
+    let metrics: PoolMetrics?
+    /// How its tasks have ended (`stats`).
+    let totals = Locked(PoolStats.Totals())
 
     let lock = Lock()
     /// The policy; its events are fed under `lock`.
@@ -76,6 +80,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         self.workerKind = workerKind
         self.observation = observation
         self.memory = memory
+        metrics = PoolMetrics(label: observation.label)
         machine = PoolMachine(settings: .init(maxWorkers: count, maxTasksPerChild: maxTasksPerChild,
                                               killGrace: killGrace.nanoseconds, hasInitializer: initializer != nil))
         do throws(Errno) {
@@ -158,13 +163,16 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 try? lock.withLock({ links[worker] })?.process.terminate()
             case .kill(let worker):
                 try? lock.withLock({ links[worker] })?.process.kill()
-            case .deliver(let job, let worker):
+            case .deliver(let job, let worker, let nanoseconds):
+                count(delivered: job, reply: reply, nanoseconds: nanoseconds)
                 job.finish(.success(reply), by: worker) // decoded by the job, which knows its output type
             case .fail(let job, let failure, let worker):
                 let error = failure.error(for: job)
                 note(error, of: job, by: worker)
+                count(failed: job, failure)
                 job.finish(.failure(error), by: worker)
             case .cancel(let job):
+                count(job.count, \.cancelled, metrics?.cancelled)
                 job.cancel()
             case .release(let worker):
                 guard let link = lock.withLock({ links.removeValue(forKey: worker) }) else { continue }
@@ -172,9 +180,11 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 link.connection.close()
                 _ = try? link.process.close()
             case .ended(let report, let unexpected):
+                metrics?.exited(report.reason)
                 observation.log(unexpected ? .notice : .debug, "worker ended: \(report.reason)", worker: report.worker,
                                 metadata: ["exit.code": .stringConvertible(report.exitCode)])
             case .retried(let job, let report, let attempt):
+                count(job.count, \.retried, metrics?.retried)
                 observation.log(.info, "task retried after its worker \(report.reason)", worker: report.worker,
                                 metadata: ["task": .string(job.summary()), "task.attempt": .stringConvertible(attempt)])
             }
@@ -224,6 +234,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             }
             perform(actions, outboxes: outboxes)
             actions.removeAll(keepingCapacity: true)
+            if metrics != nil { recordGauges(outboxes, now: mc_monotonic_ns()) }
             let timeout: Int32
             switch plan {
             case .finished:
@@ -438,6 +449,8 @@ final class PoolManagerState {
     var oomKillsAtStart: [PoolMachine.WorkerID: Int?] = [:]
     /// Each worker's memory cgroup, with `memoryLimit`.
     var cgroups: [PoolMachine.WorkerID: MemoryCgroup] = [:]
+    /// What the gauges were last given (with metrics).
+    var recorded = (workers: -1, queued: -1, memorySampled: Int64(0))
 }
 
 /// A worker's process and its channel, as the manager reaches them.

@@ -139,6 +139,10 @@ public final class ProcessPoolExecutor: Sendable {
     /// task fails with `PoolError.workerDied`); returns without waiting (`shutdown(wait:)` waits).
     func terminate() { supervisor.terminate() }
 
+    /// A snapshot: the workers (each one's state, task, tasks done and resident memory), the
+    /// tasks queued, and how the tasks have ended so far. Python has no such thing.
+    public var stats: PoolStats { supervisor.stats }
+
     /// The workers alive now, in the order they started: each one's pid and name
     /// ("SpawnProcess-3"), the names their tasks see as `currentProcessName()`.
     public var workers: [WorkerIdentity] { supervisor.workers }

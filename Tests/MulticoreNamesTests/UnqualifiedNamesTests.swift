@@ -110,12 +110,13 @@ private struct EveryPublicType {
     var t93: (ExitReason)?
     var t94: (ExitReport)?
     var t95: (WorkerOutput)?
+    var t96: (PoolStats)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 95)
+        #expect(properties.count == 96)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

@@ -415,7 +415,7 @@ import MulticoreThreading
             }.joined(separator: ", ")
         case .terminate(let worker): return "terminate w\(worker)"
         case .kill(let worker): return "kill w\(worker)"
-        case .deliver(let job, let worker): return "deliver \(job.id) by \(worker.name)"
+        case .deliver(let job, let worker, _): return "deliver \(job.id) by \(worker.name)"
         case .fail(let job, let failure, let worker): return "fail \(job.id) \(render(failure))" + (worker.map { " by \($0.name)" } ?? "")
         case .cancel(let job): return "cancel \(job.id)"
         case .release(let worker): return "release w\(worker)"
