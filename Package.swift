@@ -85,6 +85,8 @@ let package = Package(
                 "Multicore",
                 "MulticoreSoak",
                 "CMulticoreBench",
+                // The benchmark's metrics backend (`executor.processes.submit.metrics`).
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

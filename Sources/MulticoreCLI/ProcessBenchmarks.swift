@@ -1,4 +1,5 @@
 import CMulticoreBench
+import CoreMetrics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,6 +32,12 @@ enum ProcessBenchmarks {
         Benchmark(name: "executor.processes.submit", unit: "s/task", iterations: 20_000, quickIterations: 4_000,
                   pythonDivisor: 4, slices: 1, maxRawRatio: nil, minPythonSpeedup: 10,
                   multicore: executorProcessesSubmit, raw: nil),
+        // Raw here is the same work without a metrics backend, in the same run: the ratio is
+        // what the pool's metrics cost per task (issue 11: within 10%).
+        Benchmark(name: "executor.processes.submit.metrics", unit: "s/task", iterations: 20_000, quickIterations: 4_000,
+                  pythonDivisor: 1, slices: 1, maxRawRatio: 1.1, minPythonSpeedup: nil,
+                  multicore: { n in try withMetricsFactory(CountingMetrics()) { try executorProcessesSubmit(n) } },
+                  raw: { n in (try? executorProcessesSubmit(n)) ?? .nan }, hasPython: false),
         Benchmark(name: "pool.map.chunk1", unit: "s/task", iterations: 20_000, quickIterations: 4_000,
                   pythonDivisor: 2, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
                   multicore: { try poolMap($0, chunksize: 1) }, raw: nil),

@@ -362,4 +362,7 @@ struct PoolMachine {
 
     /// Tasks queued, not yet given to a worker.
     var queuedTasks: Int { pending.reduce(0) { $0 + $1.count } }
+
+    /// Chunks queued (read by a gauge on every turn of the manager: no walk of the queue).
+    var pendingChunks: Int { pending.count }
 }

@@ -10,7 +10,8 @@ import MulticoreProcessing
 ///   cancelled, retried.
 /// - `multicore.task.duration` (timer): a task's time on its worker, from when its worker
 ///   started it to its reply (for a chunk of several tasks, their mean, once per chunk).
-/// - `multicore.workers`, `multicore.queue.depth` (gauges): workers alive, tasks queued.
+/// - `multicore.workers`, `multicore.queue.depth` (gauges): workers alive, chunks queued (a
+///   submitted task is a chunk of one; a map's chunk holds `chunksize` tasks).
 /// - `multicore.worker.exits` (counter), dimension `reason`: exited, trapped, crashed,
 ///   stopped_by_owner, memory_limit, out_of_memory, killed.
 /// - `multicore.worker.resident_memory` (gauge): the workers' resident memory together, in

@@ -30,11 +30,11 @@ extension PoolSupervisor {
         }
     }
 
-    /// The gauges: workers alive and tasks queued, and, at most once a second, the workers'
+    /// The gauges: workers alive and chunks queued, and, at most once a second, the workers'
     /// resident memory. Called by the manager as it loops, only with metrics.
     func recordGauges(_ state: PoolManagerState, now: Int64) {
         guard let metrics else { return }
-        let (workers, queued, pids) = lock.withLock { (machine.workers.count, machine.queuedTasks, machine.workers.map(\.identity.pid)) }
+        let (workers, queued) = lock.withLock { (machine.workers.count, machine.pendingChunks) }
         if state.recorded.workers != workers {
             metrics.workers.record(workers)
             state.recorded.workers = workers
@@ -44,6 +44,7 @@ extension PoolSupervisor {
             state.recorded.queued = queued
         }
         if now - state.recorded.memorySampled >= 1_000_000_000 {
+            let pids = lock.withLock { machine.workers.map(\.identity.pid) }
             metrics.residentMemory.record(pids.reduce(0) { $0 + (residentMemory(of: $1) ?? 0) })
             state.recorded.memorySampled = now
         }
