@@ -1,3 +1,4 @@
+import Logging
 import MulticoreProcessing
 import MulticoreThreading
 
@@ -22,9 +23,10 @@ public final class ThreadPool: Sendable {
     /// Python: `ThreadPool(processes=None, initializer=None, initargs=())`.
     /// - Parameter processes: threads (default: the CPUs this process may use).
     /// - Throws: `ExecutorError.invalidMaxWorkers`.
-    public init(processes: Int? = nil, initializer: (@Sendable () throws -> Void)? = nil) throws {
+    /// - Parameter logger: as `ThreadPoolExecutor`'s.
+    public init(processes: Int? = nil, initializer: (@Sendable () throws -> Void)? = nil, logger: Logger? = nil) throws {
         executor = try ThreadPoolExecutor(maxWorkers: processes ?? cpuCount(), threadNamePrefix: "ThreadPool",
-                                          initializer: initializer)
+                                          initializer: initializer, logger: logger)
     }
 
     // MARK: One call

@@ -1,4 +1,5 @@
 import DequeModule
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,14 +30,17 @@ public final class ThreadPoolExecutor: Sendable {
     /// most 32, as Python). Each worker runs `initializer` first.
     /// Corresponds to Python's `ThreadPoolExecutor(max_workers=None, thread_name_prefix='', initializer=None)`.
     /// - Throws: `ExecutorError.invalidMaxWorkers` when `maxWorkers` is not positive.
+    /// - Parameter logger: what the pool logs (threads started and ended at debug; a failed
+    ///   initializer, which breaks the pool, and a thread that could not start at notice), with
+    ///   `pool` (the thread name prefix) and `thread` as metadata. nil (the default): silent.
     public init(maxWorkers: Int? = nil, threadNamePrefix: String = "",
-                initializer: (@Sendable () throws -> Void)? = nil) throws(ExecutorError) {
+                initializer: (@Sendable () throws -> Void)? = nil, logger: Logger? = nil) throws(ExecutorError) {
         let workers = maxWorkers ?? min(32, cpuCount() + 4)
         guard workers > 0 else { throw .invalidMaxWorkers }
         let prefix = threadNamePrefix.isEmpty
             ? "ThreadPoolExecutor-\(Self.poolCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
             : threadNamePrefix
-        let core = ThreadPoolCore(maxWorkers: workers, namePrefix: prefix, initializer: initializer)
+        let core = ThreadPoolCore(maxWorkers: workers, namePrefix: prefix, initializer: initializer, logger: logger)
         self.core = core
         // Python's _python_exit: at process exit, let queued work finish before threads are joined.
         Threading.registerAtExit { [weak core] in core?.shutdown(wait: false, cancelFutures: false) }
@@ -95,6 +99,7 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     let maxWorkers: Int
     private let namePrefix: String
     private let initializer: (@Sendable () throws -> Void)?
+    private let logger: Logger?
     private let mutex = Lock()
     private let workAvailable: Condition
     private var queue = Deque<WorkItem>()
@@ -113,10 +118,11 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
         }
     }
 
-    init(maxWorkers: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?) {
+    init(maxWorkers: Int, namePrefix: String, initializer: (@Sendable () throws -> Void)?, logger: Logger?) {
         self.maxWorkers = maxWorkers
         self.namePrefix = namePrefix
         self.initializer = initializer
+        self.logger = logger
         workAvailable = Condition(lock: mutex)
     }
 
@@ -142,6 +148,7 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
             do {
                 try newWorker.start()
             } catch {
+                log(.notice, "thread could not start: \(error)", thread: newWorker.name)
                 mutex.withLock { workers.removeAll { $0 === newWorker } }
                 // The item stays queued for the workers there are; with none, fail it.
                 if mutex.withLock({ workers.isEmpty }) { failQueued(with: .broken("\(error)")) }
@@ -150,20 +157,29 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     }
 
     private func workerLoop() {
+        let me = WorkerIdentity(pid: getpid(), name: Threading.currentThread.name)
+        log(.debug, "thread started", thread: me.name)
+        defer { log(.debug, "thread ended", thread: me.name) }
         if let initializer {
             do {
                 try initializer()
             } catch {
+                log(.notice, "initializer failed, the pool is broken: \(error)", thread: me.name)
                 initializerFailed(error)
                 retire()
                 return
             }
         }
-        let me = WorkerIdentity(pid: getpid(), name: Threading.currentThread.name)
         while let item = nextItem() {
             item.run(me)
         }
         retire()
+    }
+
+    /// `message` at `level`, with the pool's and the thread's names, if there is a logger.
+    private func log(_ level: Logger.Level, _ message: @autoclosure () -> Logger.Message, thread: String) {
+        guard let logger, logger.logLevel <= level else { return }
+        logger.log(level: level, message(), metadata: ["pool": .string(namePrefix), "thread": .string(thread)])
     }
 
     /// A worker leaving the pool drops the pool's reference to it: the pool and its workers

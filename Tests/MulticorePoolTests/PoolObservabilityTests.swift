@@ -126,6 +126,23 @@ struct Chatty: ProcessTask {
         pool.shutdown()
     }
 
+    /// A thread pool logs its threads' starts and ends at debug, and a failed initializer, which
+    /// breaks it, at notice.
+    @Test func threadPoolsLogTheirThreads() throws {
+        let records = Locked<[RecordingLogHandler.Record]>([])
+        let pool = try ThreadPoolExecutor(maxWorkers: 1, threadNamePrefix: "logged", logger: RecordingLogHandler.logger(records))
+        #expect(try pool.submit { 7 }.result(timeout: testDeadline) == 7)
+        pool.shutdown()
+        let seen = records.withLock { $0.map { "\($0.level) \($0.message) \($0.metadata["thread"] ?? "-")" } }
+        #expect(seen == ["debug thread started logged_0", "debug thread ended logged_0"], "\(seen)")
+        let broken = Locked<[RecordingLogHandler.Record]>([])
+        struct Refused: Error {}
+        let pool2 = try ThreadPool(processes: 1, initializer: { throw Refused() }, logger: RecordingLogHandler.logger(broken, level: .notice))
+        #expect(throws: (any Error).self) { try pool2.apply { 1 } }
+        pool2.close()
+        #expect(eventually { broken.withLock { $0.contains { $0.level == .notice && $0.message.hasPrefix("initializer failed") } } })
+    }
+
     @Test func exitReasonsAreTold() {
         #expect(ExitReason(exitCode: 3) == .exited(code: 3))
         #expect(ExitReason(exitCode: -SIGSEGV) == .crashed(signal: SIGSEGV))
