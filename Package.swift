@@ -20,6 +20,9 @@ let package = Package(
         // Python's Listener and Client: connections between processes that did not start each
         // other, Python's among them. Not in the umbrella: its HMAC library stays out of workers.
         .library(name: "MulticoreListener", targets: ["MulticoreListener"]),
+        // Pools as services of a swift-service-lifecycle ServiceGroup: drained on graceful
+        // shutdown. Not in the umbrella: the core, and its workers, do not link the library.
+        .library(name: "MulticoreServiceLifecycle", targets: ["MulticoreServiceLifecycle"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -28,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // FileDescriptor and Errno for the system layer (MulticoreSystem).
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        // Service and ServiceGroup (MulticoreServiceLifecycle only), and the Logger a group takes.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -68,6 +74,11 @@ let package = Package(
             dependencies: ["MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "CMulticore", .product(name: "SystemPackage", package: "swift-system"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        .target(
+            name: "MulticoreServiceLifecycle",
+            dependencies: ["MulticorePool", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
         // The crash soak (`multicore soak` and its test): a tool, not library API.
         .target(name: "MulticoreSoak", dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"], swiftSettings: strict),
@@ -106,10 +117,21 @@ let package = Package(
             path: "Tests/MainGlobalsExample",
             swiftSettings: strict
         ),
+        // A ServiceGroup running pools, shut down by a real SIGTERM: run by the tests.
+        .executableTarget(
+            name: "PoolServiceExample",
+            dependencies: [
+                "Multicore", "MulticoreServiceLifecycle", "MulticoreTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PoolServiceExample",
+            swiftSettings: strict
+        ),
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore", "MulticoreListener"],
+            dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import Multicore
 import MulticoreListener
+import MulticoreServiceLifecycle
 import Testing
 
 /// One property of each public type, so that every name is looked up as a type (the lookup
@@ -107,12 +108,15 @@ private struct EveryPublicType {
     var t75: (PoolFeed<IndexingIterator<[ForkClosure<Int>]>>)?
     var t74: (ThreadPool)?
     var t92: (WorkerIdentity)?
+    var t93: (PoolShutdownError)?
+    // MulticoreServiceLifecycle
+    var t94: (PoolService)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 92)
+        #expect(properties.count == 94)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")
