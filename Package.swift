@@ -20,6 +20,9 @@ let package = Package(
         // Python's Listener and Client: connections between processes that did not start each
         // other, Python's among them. Not in the umbrella: its HMAC library stays out of workers.
         .library(name: "MulticoreListener", targets: ["MulticoreListener"]),
+        // Pools as services of a swift-service-lifecycle ServiceGroup: drained on graceful
+        // shutdown. Not in the umbrella: the core, and its workers, do not link the library.
+        .library(name: "MulticoreServiceLifecycle", targets: ["MulticoreServiceLifecycle"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -32,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // The pools' metrics (its `CoreMetrics` module does not import Foundation).
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // Service and ServiceGroup (MulticoreServiceLifecycle only).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -75,6 +80,11 @@ let package = Package(
             dependencies: ["MulticoreProcessing", "MulticoreThreading", "MulticoreSystem", "CMulticore", .product(name: "SystemPackage", package: "swift-system"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
+        .target(
+            name: "MulticoreServiceLifecycle",
+            dependencies: ["MulticorePool", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
         // The crash soak (`multicore soak` and its test): a tool, not library API.
         .target(name: "MulticoreSoak", dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"], swiftSettings: strict),
@@ -115,10 +125,21 @@ let package = Package(
             path: "Tests/MainGlobalsExample",
             swiftSettings: strict
         ),
+        // A ServiceGroup running pools, shut down by a real SIGTERM: run by the tests.
+        .executableTarget(
+            name: "PoolServiceExample",
+            dependencies: [
+                "Multicore", "MulticoreServiceLifecycle", "MulticoreTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PoolServiceExample",
+            swiftSettings: strict
+        ),
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore", "MulticoreListener"],
+            dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
             swiftSettings: strict
         ),
         .testTarget(

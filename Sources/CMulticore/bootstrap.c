@@ -208,10 +208,21 @@ int mc_spawn_worker(int channel, pid_t *pid) {
 
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+    // SIGINT blocked, nothing else: a Ctrl-C that comes before the worker knows whether it is a
+    // pool's (which ignores it) or a plain child (which takes it) waits for that decision
+    // (`mc_worker_settle_interrupt`), with no window in which it would kill a pool's worker.
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    posix_spawnattr_setsigmask(&attributes, &interrupt);
+    short flags = POSIX_SPAWN_SETSIGMASK;
+    // A pool's worker ignores SIGINT, and exec keeps an ignored signal ignored: what it starts
+    // gets the default back.
+    if (mc_interrupt_is_left_to_parent()) {
+        posix_spawnattr_setsigdefault(&attributes, &interrupt);
+        flags |= POSIX_SPAWN_SETSIGDEF;
+    }
+    posix_spawnattr_setflags(&attributes, flags);
 
     // A worker handed off to `main` runs main's top-level code first: with the program's own
     // arguments, as the parent's did. Otherwise the name says what the process is.

@@ -64,6 +64,7 @@ pid_t mc_fork(void) {
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(1);
+        mc_interrupt_restore_default(); // a child forked from a pool's worker takes Ctrl-C
     }
     return pid;
 }
@@ -87,7 +88,7 @@ pid_t mc_fork_server_worker(int keep) {
     fflush(NULL);
     // SIGINT stays blocked across the fork: one sent to the new worker before it restored the
     // default disposition is then held pending (a blocked signal is never discarded as ignored),
-    // and delivered when the worker unblocks it.
+    // until the worker settles who takes it.
     sigset_t interrupt, previous;
     sigemptyset(&interrupt);
     sigaddset(&interrupt, SIGINT);
@@ -97,11 +98,13 @@ pid_t mc_fork_server_worker(int keep) {
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(1);
-        // The server ignores SIGINT (a Ctrl-C is for its parent); a worker takes it as any
-        // process does, as Python's forkserver children do.
+        // The server ignores SIGINT (a Ctrl-C is for its parent). The worker gets the default
+        // back, and keeps SIGINT blocked until it knows whether it is a pool's worker (which
+        // ignores it) or a plain child (which takes it, as Python's forkserver children do):
+        // `mc_worker_settle_interrupt`, once its request has come.
+        mc_interrupt_restore_default();
         signal(SIGINT, SIG_DFL);
         mc_close_descriptors_except(keep);
-        pthread_sigmask(SIG_SETMASK, &previous, NULL);
         return 0;
     }
     int error = errno;

@@ -47,6 +47,8 @@ enum MulticoreCommand {
         var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
         do {
             let command = arguments.command() ?? "notebook"
+            // Before any thread starts (see `Interruption`); not for the others: `bench` forks.
+            if ["soak", "pool", "crash"].contains(command) { try Interruption.install() }
             switch command {
             case "notebook":
                 try arguments.finish()
@@ -72,9 +74,12 @@ enum MulticoreCommand {
                 let workers = try arguments.number("--workers", 2, minimum: 1)
                 let retries = try arguments.number("--retries", 3, minimum: 0)
                 try arguments.finish()
-                let report = try PoolSoak.run(tasks: tasks, workers: workers, retries: retries)
+                let report = try PoolSoak.run(tasks: tasks, workers: workers, retries: retries) { pool in
+                    Interruption.onInterrupt { pool.shutdown(gracePeriod: .zero) }
+                }
+                Interruption.proceed()
                 Console.line(report.description)
-                if !report.isSound { exit(1) }
+                if !report.isSound { Interruption.exit(1) }
             case "pool":
                 let numbers = try arguments.number("--numbers", 10, minimum: 1)
                 let workers = try arguments.number("--workers", cpuCount(), minimum: 1)
@@ -92,9 +97,11 @@ enum MulticoreCommand {
             Console.writeError("Error: \(error.description)\n\n" + usage)
             exit(64)
         } catch {
+            Interruption.proceed() // an interrupted pool's error is not worth a line
             Console.writeError("Error: \(error)\n")
-            exit(1)
+            Interruption.exit(1)
         }
+        Interruption.exit(0)
     }
 }
 

@@ -11,11 +11,15 @@ enum PoolDemos {
         // The CLI's pools pass their workers' output on line by line, prefixed with their names.
         let pool = try Pool(processes: workers, output: .prefixed)
         defer { pool.terminate() }
+        Interruption.onInterrupt { pool.shutdown(gracePeriod: .zero) }
         let numbers = (1...count).map { $0 * 5 }
         let bar = ProgressBar(total: count)
         let start = MonotonicClock.now
-        let results = try pool.map(numbers.map { QuietDoubler(number: $0) }, chunksize: 1) { done, _ in bar.show(done) }
+        let results = try pool.map(numbers.map { QuietDoubler(number: $0) }, chunksize: 1) { done, _ in
+            if !Interruption.isUnderway { bar.show(done) } // the chunks a Ctrl-C stopped do not count
+        }
         let elapsed = MonotonicClock.now - start
+        Interruption.proceed()
         bar.finish()
         for (number, result) in zip(numbers, results) {
             Console.line("\(number) doubled to \(result.doubled) by: \(result.processName)")
@@ -39,6 +43,7 @@ enum PoolDemos {
     static func crash() throws {
         let pool = try Pool(processes: 2, output: .prefixed)
         defer { pool.terminate() }
+        Interruption.onInterrupt { pool.shutdown(gracePeriod: .zero) }
         let tasks = (0..<10).map { index in
             CrashingTask(index: index, crash: index == 3 ? .trap : index == 6 ? .segfault : nil)
         }

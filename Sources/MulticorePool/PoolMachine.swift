@@ -66,12 +66,13 @@ struct PoolMachine {
 
     /// Stops the jobs `ids` wherever they are: a queued one is dropped, one given to a worker
     /// but not started is taken back, a running one's worker is stopped (SIGTERM, then SIGKILL
-    /// after the grace) and replaced. Each fails with `CancellationError`.
-    mutating func interrupt(_ ids: Set<UInt64>, now: Int64, into actions: inout [PoolAction]) {
+    /// after the grace) and replaced. Each fails with `error` (`CancellationError` by default).
+    mutating func interrupt(_ ids: Set<UInt64>, failingWith error: any Error = CancellationError(), now: Int64,
+                            into actions: inout [PoolAction]) {
         generation &+= 1
         pending.removeAll { job in
             guard ids.contains(job.id) else { return false }
-            actions.append(.fail(job, .error(CancellationError()), by: nil))
+            actions.append(.fail(job, .error(error), by: nil))
             return true
         }
         for index in workers.indices {
@@ -80,11 +81,11 @@ struct PoolMachine {
                 // It stays in place, abandoned: the worker has its request and runs it anyway.
                 if position == 0 { // running: its worker is stopped, unless it is ending already
                     if workers[index].isServing || workers[index].life == .retiring {
-                        stop(index, for: .cancellation, now: now, into: &actions)
+                        stop(index, for: error is PoolShutdownError ? .shutdown : .cancellation, now: now, into: &actions)
                     }
-                    actions.append(.fail(job, .error(CancellationError()), by: workers[index].identity))
+                    actions.append(.fail(job, .error(error), by: workers[index].identity))
                 } else {
-                    actions.append(.fail(job, .error(CancellationError()), by: nil))
+                    actions.append(.fail(job, .error(error), by: nil))
                 }
             }
         }

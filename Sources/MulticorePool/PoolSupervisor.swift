@@ -106,12 +106,12 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     // MARK: Work going away
 
     /// Stops the jobs `ids` wherever they are (see `PoolMachine.interrupt`): each fails with
-    /// `CancellationError`; a job already done is left as it is. What cancelling the Swift task
-    /// that awaits its result does.
-    func interrupt(_ ids: [UInt64]) {
+    /// `CancellationError` (or `error`); a job already done is left as it is. What cancelling the
+    /// Swift task that awaits its result does.
+    func interrupt(_ ids: [UInt64], failingWith error: any Error = CancellationError()) {
         guard !ids.isEmpty else { return }
         var actions: [PoolAction] = []
-        lock.withLock { machine.interrupt(Set(ids), now: mc_monotonic_ns(), into: &actions) }
+        lock.withLock { machine.interrupt(Set(ids), failingWith: error, now: mc_monotonic_ns(), into: &actions) }
         perform(actions)
         wake()
     }

@@ -11,7 +11,10 @@ import Glibc
 /// or the channel ends. Its own result is the number of tasks it ran.
 ///
 /// Tasks of any type can come: each type is found by its mangled name once, then cached.
-struct PoolWorker: ProcessTask {
+///
+/// Its process ignores SIGINT (`InterruptIgnoringTask`): a Ctrl-C is for the pool's owner,
+/// which decides what becomes of the pool.
+struct PoolWorker: InterruptIgnoringTask {
     var channel: Connection
     /// Run once before any task (Python's `initializer`); the worker reports how it went in its
     /// first frame (`WorkerMessage.initializerReport`), and exits if it failed.

@@ -18,12 +18,19 @@ package enum WorkerMain {
         guard let descriptors = try? connection.receiveDescriptors(),
               let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
         switch request.typeName {
-        case ResourceTracker.typeName: ResourceTracker.serve(connection)
-        case ForkServer.typeName: ForkServer.serve(connection)
+        case ResourceTracker.typeName:
+            mc_worker_settle_interrupt(1) // a Ctrl-C is for its owner, which it outlives
+            ResourceTracker.serve(connection)
+        case ForkServer.typeName:
+            mc_worker_settle_interrupt(1) // a Ctrl-C is for its parent and the workers it forks
+            ForkServer.serve(connection)
         default: break
         }
         ProcessLineage.adopt(request)
-        guard let type = taskType(named: request.typeName) else {
+        let type = taskType(named: request.typeName)
+        // SIGINT was blocked until now: whose it is depends on the task.
+        mc_worker_settle_interrupt(type.map { $0 is any InterruptIgnoringTask.Type } == true ? 1 : 0)
+        guard let type else {
             try? connection.sendBytes(WorkerReply.unknownTask(request.typeName).wireBytes)
             exit(1)
         }

@@ -55,15 +55,18 @@ package enum PoolSoak {
 
     /// Runs `tasks` tasks through a pool of `workers` processes, killing a random worker about
     /// once every `killEvery` finished tasks; waits at most `deadline` for the outcomes.
+    /// `started` is given the pool first (the CLI stops it on Ctrl-C).
     @available(*, noasync, message: "blocks the thread")
     package static func run(tasks: Int, workers: Int = 2, retries: Int = 3, killEvery: Int = 1_000,
-                           deadline: Duration = .seconds(600)) throws -> Report {
+                           deadline: Duration = .seconds(600),
+                           started: (ProcessPoolExecutor) -> Void = { _ in }) throws -> Report {
         var report = Report()
         report.tasks = tasks
         report.retries = retries
         let start = ContinuousClock.now
         let pool = try ProcessPoolExecutor(maxWorkers: workers, maxRetries: retries)
         defer { pool.shutdown(cancelFutures: true) }
+        started(pool)
         let finished = Atomic<Int>(0)
         let stop = Event()
         let kills = Atomic<Int>(0)

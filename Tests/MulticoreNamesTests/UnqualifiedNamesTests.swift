@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import Multicore
 import MulticoreListener
+import MulticoreServiceLifecycle
 import Testing
 
 /// One property of each public type, so that every name is looked up as a type (the lookup
@@ -111,12 +112,15 @@ private struct EveryPublicType {
     var t94: (ExitReport)?
     var t95: (WorkerOutput)?
     var t96: (PoolStats)?
+    var t97: (PoolShutdownError)?
+    // MulticoreServiceLifecycle
+    var t98: (PoolService)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 96)
+        #expect(properties.count == 98)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

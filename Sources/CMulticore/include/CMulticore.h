@@ -80,8 +80,19 @@ void mc_ignore_sigpipe(void);
 
 /// Spawns a worker: a copy of this executable (/proc/self/exe) whose `channel` descriptor
 /// becomes its descriptor 3, and which runs `multicore_worker_main` before `main`. It inherits
-/// no other descriptor but 0, 1 and 2. Returns 0 or -errno; `*pid` receives the child's pid.
+/// no other descriptor but 0, 1 and 2, and starts with SIGINT blocked (see
+/// `mc_worker_settle_interrupt`). Returns 0 or -errno; `*pid` receives the child's pid.
 int mc_spawn_worker(int channel, pid_t *pid);
+
+/// Settles who takes SIGINT in a worker, which starts with it blocked: with `leave_to_parent`
+/// (a pool's worker), SIGINT is ignored (one held pending is discarded) and what this process
+/// starts later gets the default disposition back; otherwise the inherited disposition stays
+/// (a plain child takes Ctrl-C). Then SIGINT is unblocked.
+void mc_worker_settle_interrupt(int leave_to_parent);
+/// Whether this process ignores SIGINT because it is a pool's worker.
+int mc_interrupt_is_left_to_parent(void);
+/// In a child forked from a pool's worker: SIGINT back to its default disposition.
+void mc_interrupt_restore_default(void);
 
 /// In a worker spawned with the hand-off (its parent called `enterWorkerIfChild()`): its
 /// channel, once (then -1); -1 in any other process.
@@ -105,9 +116,10 @@ int mc_receive_descriptors(int socket, int *fds, int capacity, int *count);
 /// child, or -errno.
 pid_t mc_fork(void);
 
-/// fork() for the fork server: the child (0 returned) is killed when the server dies, takes
-/// SIGINT with the default disposition (the server ignores it), and keeps no descriptor but 0,
-/// 1, 2 and `keep` (the worker's channel). Returns the pid, 0 in the child, or -errno.
+/// fork() for the fork server: the child (0 returned) is killed when the server dies, has
+/// SIGINT back to the default disposition (the server ignores it) but blocked, until the worker
+/// settles who takes it (`mc_worker_settle_interrupt`), and keeps no descriptor but 0, 1, 2 and
+/// `keep` (the worker's channel). Returns the pid, 0 in the child, or -errno.
 pid_t mc_fork_server_worker(int keep);
 
 /// The number of threads of this process (/proc/self/stat), or -1 if it cannot be read.
