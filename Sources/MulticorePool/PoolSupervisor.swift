@@ -31,7 +31,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// fails with `PoolError.workerDied` (Ray's `max_retries`). Timeouts are not retried.
     let maxRetries: Int
     /// Run by each worker before its first task.
-    private let initializer: PoolInitializer?
+    let initializer: PoolInitializer?
     /// The longest message on a worker's channel: a chunk's request (so its tasks, encoded) or
     /// reply (its outputs).
     let channelFrameLimit: Int
@@ -53,7 +53,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// The policy; its events are fed under `lock`.
     var machine: PoolMachine
     /// Each worker's process and channel, by the machine's number for it.
-    private var links: [PoolMachine.WorkerID: PoolWorkerLink] = [:]
+    var links: [PoolMachine.WorkerID: PoolWorkerLink] = [:]
     /// The last job's id.
     var nextID: UInt64 = 0
     private let wakeRead: Int32
@@ -152,7 +152,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// Performs `actions`, outside the lock (their callbacks may call the pool). `reply` is the
     /// frame a `deliver` hands to its job; `outboxes` holds what the manager has still to write
     /// (only the manager sends).
-    private func perform(_ actions: [PoolAction], reply: [UInt8] = [], outboxes: PoolManagerState? = nil) {
+    func perform(_ actions: [PoolAction], reply: [UInt8] = [], outboxes: PoolManagerState? = nil) {
         for action in actions {
             switch action {
             case .send(let worker, let requests):
@@ -296,79 +296,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         }
     }
 
-    /// Drained: every worker is told to stop and is waited for, within bounds: one that does
-    /// not stop in 5 s is killed; one whose end is not seen 5 s later is left to the daemon
-    /// rule (terminated at exit), never waited for forever.
-    private func drain(_ outboxes: PoolManagerState) {
-        let remaining = lock.withLock { Array(links.values) }
-        for link in remaining {
-            var stop: [UInt8] = []
-            PoolRequest.stop.appendFrame(to: &stop)
-            _ = try? link.connection.writeAvailable(stop[...])
-        }
-        for link in remaining {
-            if (try? link.process.join(timeout: .seconds(5))) != true {
-                try? link.process.kill()
-                _ = try? link.process.join(timeout: .seconds(5))
-            }
-            link.connection.close()
-        }
-        lock.withLock {
-            links.removeAll()
-            machine.workersReleased()
-        }
-        outboxes.bytes.removeAll()
-        for tap in outboxes.taps.values.joined() { tap.finish() } // their last lines, passed on
-        outboxes.taps.removeAll()
-        outboxes.oomKillsAtStart.removeAll()
-        for group in outboxes.cgroups.values { group.remove() }
-        outboxes.cgroups.removeAll()
-        memory.release()
-    }
-
-    /// Starts a worker; false when none could be started (the machine then backs off).
-    private func startWorker(_ state: PoolManagerState) -> Bool {
-        let link: PoolWorkerLink
-        let streams: WorkerStreams
-        let cgroup: MemoryCgroup?
-        do {
-            let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
-            defer { far.close() }
-            streams = try WorkerStreams(capturingOutput: observation.output != .inherit)
-            defer { streams.closeWriteEnds() }
-            let worker = PoolWorker(channel: far, initializer: initializer, standardOutput: streams.output?.write,
-                                    standardError: streams.error.write)
-            let process = ChildProcess(task: worker, name: nil, kind: startMethod.namePrefix + workerKind, daemon: true,
-                                       startMethod: startMethod)
-            try process.start()
-            do throws(Errno) {
-                cgroup = try memory.confine(process.pid ?? 0)
-            } catch {
-                try? process.kill()
-                _ = try? process.join(timeout: .seconds(5))
-                throw ProcessError.spawnFailed(errno: error)
-            }
-            link = PoolWorkerLink(process: process, connection: parentEnd)
-        } catch {
-            var actions: [PoolAction] = []
-            lock.withLock { machine.workerCouldNotStart(reason: "\(error)", now: mc_monotonic_ns(), into: &actions) }
-            perform(actions)
-            return false
-        }
-        let id = lock.withLock {
-            let id = machine.workerStarted(link.identity, now: mc_monotonic_ns())
-            links[id] = link
-            return id
-        }
-        state.taps[id] = streams.taps(observation.destinations(for: link.identity))
-        state.oomKillsAtStart[id] = OOMKills.count()
-        state.cgroups[id] = cgroup
-        observation.log(.debug, "worker started", worker: link.identity, metadata: ["start.method": .string("\(startMethod)")])
-        return true
-    }
-
     /// Takes every reply that has arrived whole from `worker`, never waiting for more.
-    private func collectReplies(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
+    func collectReplies(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
                                 _ outboxes: PoolManagerState) {
         // Only the manager stops the listening (`channelFailed`): asked once.
         guard lock.withLock({ machine.worker(worker)?.listening == true }) else { return }
@@ -411,61 +340,5 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         case .unknownTask(let name)?: .initializerFailed(pid: pid, type: "", message: "no task type named \(name)")
         case .value?, nil: .initializerFailed(pid: pid, type: "", message: "an unreadable report")
         }
-    }
-
-    /// The worker ended: what it sent before it ended counts, then the machine decides.
-    private func reap(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
-                      _ outboxes: PoolManagerState) {
-        collectReplies(worker, link, outboxes)
-        _ = try? link.process.join(timeout: .seconds(5))
-        var end = WorkerEnd(exitCode: (try? link.process.exitCode) ?? -SIGKILL)
-        let taps = outboxes.taps.removeValue(forKey: worker) ?? []
-        for tap in taps { tap.finish() }
-        if let error = taps.last { // standard error is the last
-            end.standardError = error.text
-            end.fatalLine = error.fatalLine
-        }
-        if end.exitCode == -SIGKILL, let before = outboxes.oomKillsAtStart[worker] ?? nil, let after = OOMKills.count() {
-            end.oomKilled = after > before
-        }
-        outboxes.oomKillsAtStart[worker] = nil
-        if let group = outboxes.cgroups.removeValue(forKey: worker) {
-            if group.oomKills > 0 { end.memoryLimit = memory.limit }
-            group.remove()
-        }
-        var actions: [PoolAction] = []
-        lock.withLock { machine.workerExited(worker, end, now: mc_monotonic_ns(), into: &actions) }
-        perform(actions, outboxes: outboxes)
-    }
-}
-
-/// What the manager thread alone holds, by worker: what it has still to write to each (its
-/// socket was full; only the manager sends), the taps on its output, and the kernel's OOM kill
-/// count when it started.
-final class PoolManagerState {
-    var bytes: [PoolMachine.WorkerID: [UInt8]] = [:]
-    /// Standard output (when captured), then standard error.
-    var taps: [PoolMachine.WorkerID: [OutputTap]] = [:]
-    var oomKillsAtStart: [PoolMachine.WorkerID: Int?] = [:]
-    /// Each worker's memory cgroup, with `memoryLimit`.
-    var cgroups: [PoolMachine.WorkerID: MemoryCgroup] = [:]
-    /// What the gauges were last given (with metrics).
-    var recorded = (workers: -1, queued: -1, memorySampled: Int64(0))
-}
-
-/// A worker's process and its channel, as the manager reaches them.
-struct PoolWorkerLink: Sendable {
-    let process: ChildProcess<PoolWorker>
-    let connection: Connection
-    /// Readable once the worker has ended (-1: none could be had; it is polled for).
-    let exitDescriptor: Int32
-    /// Its pid and name, fixed once started.
-    let identity: WorkerIdentity
-
-    init(process: ChildProcess<PoolWorker>, connection: Connection) {
-        self.process = process
-        self.connection = connection
-        exitDescriptor = process.exitFileDescriptor
-        identity = WorkerIdentity(pid: process.pid ?? 0, name: process.name)
     }
 }
