@@ -36,7 +36,30 @@ enum ThreadBenchmarks {
         Benchmark(name: "executor.threads.submit", unit: "s/task", iterations: 200_000, quickIterations: 50_000,
                   pythonDivisor: 5, maxRawRatio: nil, minPythonSpeedup: 5,
                   multicore: executorSubmit, raw: nil),
+        // A child task that prefers a ThreadPoolExecutor (SE-0417), created and awaited, against
+        // the same on Swift's default executor (raw): what a hop onto the pool costs.
+        Benchmark(name: "executor.threads.task_hop", unit: "s/task", iterations: 100_000, quickIterations: 20_000,
+                  pythonDivisor: 1, maxRawRatio: nil, minPythonSpeedup: nil,
+                  multicore: { n in try taskHops(n, onPool: true) }, raw: { n in (try? taskHops(n, onPool: false)) ?? .nan },
+                  hasPython: false),
     ]
+
+    /// n tasks created and awaited one after the other, each preferring a 2-thread pool (or
+    /// not), from a task that itself runs on the default executor.
+    static func taskHops(_ n: Int, onPool: Bool) throws -> Double {
+        let pool = try ThreadPoolExecutor(maxWorkers: 2)
+        defer { pool.shutdown() }
+        let elapsed = Future<Double>()
+        Task {
+            let start = MonotonicClock.now
+            var sum = 0
+            for index in 0..<n {
+                sum &+= onPool ? await Task(executorPreference: pool) { index }.value : await Task { index }.value
+            }
+            try? elapsed.setResult(sum >= 0 ? MonotonicClock.now - start : 0)
+        }
+        return try elapsed.result() / Double(n)
+    }
 
     static func startJoin(_ n: Int) throws -> Double {
         let start = MonotonicClock.now

@@ -13,7 +13,7 @@ import Synchronization
 /// workers leave. An initializer that throws breaks the pool: pending and later work fails
 /// with `ExecutorError.broken`.
 public final class ThreadPoolExecutor: Sendable {
-    private let core: ThreadPoolCore
+    let core: ThreadPoolCore
 
     /// The most threads the pool will run. Python: `ThreadPoolExecutor._max_workers`.
     public var maxWorkers: Int { core.maxWorkers }
