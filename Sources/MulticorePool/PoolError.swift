@@ -34,7 +34,7 @@ public enum PoolError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .workerDied(let report, let task, let attempts):
-            "\(report) while running \(task)" + Self.attemptsNote(attempts)
+            report.describe(doing: "while running \(task)") + Self.attemptsNote(attempts)
         case .protocolError(let pid, let reason, let task, let attempts):
             "protocol error from worker \(pid) while running \(task): \(reason); the worker was killed" + Self.attemptsNote(attempts)
         case .timedOut(let limit, let task): "\(task) ran longer than its timeout of \(limit)"

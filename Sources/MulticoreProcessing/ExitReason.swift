@@ -67,11 +67,19 @@ public enum ExitReason: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// "trapped (SIGILL): Fatal error: Index out of range", "killed by the kernel's OOM killer".
-    public var description: String {
+    public var description: String { headline + (message.map { ": " + $0 } ?? "") }
+
+    /// The trap's message, for a trap whose message was read.
+    public var message: String? {
+        if case .trapped(_, let message?) = self { return message }
+        return nil
+    }
+
+    /// What happened, without the trap's message: "trapped (SIGILL)".
+    public var headline: String {
         switch self {
         case .exited(let code): "exited with code \(code)"
-        case .trapped(let signal, let message):
-            "trapped (\(Self.signalName(signal)))" + (message.map { ": " + $0 } ?? "")
+        case .trapped(let signal, _): "trapped (\(Self.signalName(signal)))"
         case .crashed(let signal): "crashed (\(Self.signalName(signal)))"
         case .stoppedByOwner(let stop): "stopped by its owner (\(stop.rawValue))"
         case .memoryLimit(let limit): "killed by the kernel at its memory limit of \(limit) bytes"

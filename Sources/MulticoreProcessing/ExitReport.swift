@@ -28,4 +28,10 @@ public struct ExitReport: Sendable, Hashable, CustomStringConvertible {
 
     /// "worker SpawnPoolWorker-2 (pid 4242) trapped (SIGILL): Fatal error: Index out of range".
     public var description: String { "worker \(worker) \(reason)" }
+
+    /// The same, with what it was doing put before the trap's message: "worker SpawnPoolWorker-2
+    /// (pid 4242) trapped (SIGILL) while running Task(x: 1): Fatal error: Index out of range".
+    public func describe(doing activity: String) -> String {
+        "worker \(worker) \(reason.headline) \(activity)" + (reason.message.map { ": " + $0 } ?? "")
+    }
 }
