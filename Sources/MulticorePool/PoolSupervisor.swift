@@ -186,7 +186,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             case .retried(let job, let report, let attempt):
                 count(job.count, \.retried, metrics?.retried)
                 observation.log(.info, "task retried after its worker \(report.reason)", worker: report.worker,
-                                metadata: ["task": .string(job.summary()), "task.attempt": .stringConvertible(attempt)])
+                                metadata: ["task": .string(job.summary()), "task.index": .stringConvertible(job.index),
+                                           "task.attempt": .stringConvertible(attempt)])
             }
         }
     }
@@ -194,7 +195,8 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// Logs a job's failure that the pool saw (not a task's own error, which is its caller's).
     private func note(_ error: any Error, of job: PoolJob, by worker: WorkerIdentity?) {
         guard observation.logger != nil, let error = error as? PoolError else { return }
-        observation.log(.notice, "task failed: \(error)", worker: worker, metadata: ["task": .string(job.summary())])
+        observation.log(.notice, "task failed: \(error)", worker: worker,
+                        metadata: ["task": .string(job.summary()), "task.index": .stringConvertible(job.index)])
     }
 
     /// Writes what the worker's socket takes now of its outbox, never blocking (a worker busy

@@ -93,7 +93,7 @@ struct Chatty: ProcessTask {
         #expect(ended?.level == .notice && ended?.message.contains("Fatal error: Index out of range") == true, "\(records.withLock { $0 })")
         #expect(ended?.metadata["exit.code"] == .stringConvertible(-SIGILL))
         #expect(records.withLock { $0.contains { $0.level == .debug && $0.message == "worker started" && $0.metadata["worker.pid"] != nil } })
-        #expect(records.withLock { $0.contains { $0.level == .notice && $0.message.hasPrefix("task failed: ") && $0.metadata["task"] == .string("MaybeTrap(crash: true)") } })
+        #expect(records.withLock { $0.contains { $0.level == .notice && $0.message.hasPrefix("task failed: ") && $0.metadata["task"] == .string("MaybeTrap(crash: true)") && $0.metadata["task.index"] == .stringConvertible(0) } })
     }
 
     @Test func aRetryAndATimeoutAreLoggedAndTheirWorkersEndsSayWhy() throws {
