@@ -27,10 +27,15 @@ extension Array: WireSpecialEncodable where Element: Encodable {
                 return
             }
             let existential: any Encoder = encoder
-            for element in self {
-                let start = encoder.writer.count
-                try element.encode(to: existential)
-                if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+            // Through a pointer: this code is not specialized for `Element`, and an iterator
+            // would copy and destroy each element through calls.
+            try withUnsafeBufferPointer { elements in
+                guard let base = elements.baseAddress else { return }
+                for index in 0..<elements.count {
+                    let start = encoder.writer.count
+                    try (base + index).pointee.encode(to: existential)
+                    if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+                }
             }
         case .special(let special):
             for element in self {
@@ -66,6 +71,7 @@ extension Array: WireSpecialDecodable where Element: Decodable {
         return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             // Elements initialized before a throw are destroyed with the buffer.
             guard let base = buffer.baseAddress else { return }
+            if case .coded = kind { return try decoder.decodeCoded(Element.self, count: count, into: base, initialized: &initialized) }
             while initialized < count {
                 (base + initialized).initialize(to: try element(kind, from: decoder))
                 initialized += 1

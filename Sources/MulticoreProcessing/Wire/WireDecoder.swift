@@ -82,11 +82,32 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
 
     /// Reads a `T` through its `init(from:)` (`kind(of:)` found it is not special).
     func decodeCoded<T: Decodable>(_ type: T.Type) throws -> T {
+        try nested { try T(from: self) }
+    }
+
+    /// Reads `count` elements of a list through `T`'s `init(from:)` into `base`, counting those
+    /// done in `initialized`; an element that read no bytes is followed by the byte that stands
+    /// for it. In place, and one level deeper for all of them: a generic call per element, and
+    /// the moves of its result, would cost more than a small value's decoding.
+    func decodeCoded<T: Decodable>(_: T.Type, count: Int, into base: UnsafeMutablePointer<T>, initialized: inout Int) throws {
+        try nested {
+            while initialized < count {
+                let start = reader.offset
+                (base + initialized).initialize(to: try T(from: self))
+                initialized += 1
+                if reader.offset == start { try readEmptyElement() }
+            }
+        }
+    }
+
+    /// Runs `body` one level deeper, within `maximumDepth`.
+    @inline(__always)
+    private func nested<R>(_ body: () throws -> R) throws -> R {
         depth += 1
         defer { depth -= 1 }
         if depth > maximumDepth { throw WireError.tooDeep(limit: maximumDepth) }
         do {
-            return try T(from: self)
+            return try body()
         } catch {
             // `allKeys` cannot throw: when it could not read an enum's case name, the type's
             // decoder reports "no key"; the byte-level cause is the better error.
@@ -100,8 +121,9 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         if let known = keyedContainers.object(for: type) {
-            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
-            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedDecodingContainer<Key>>>.self).takeUnretainedValue().copy()
+            // Borrowed, not retained (`keyedContainers` keeps it, and `copy` does not touch that): a retain and a
+            // release around the call cost more than the rest of it. Not `takeUnretainedValue`, which retains.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedDecodingContainer<Key>>>.self)._withUnsafeGuaranteedRef { $0.copy() }
         }
         return newContainer(keyedBy: type)
     }

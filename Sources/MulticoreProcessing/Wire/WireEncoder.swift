@@ -124,8 +124,9 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if let known = keyedContainers.object(for: type) {
-            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
-            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedEncodingContainer<Key>>>.self).takeUnretainedValue().copy()
+            // Borrowed, not retained (`keyedContainers` keeps it, and `copy` does not touch that): a retain and a
+            // release around the call cost more than the rest of it. Not `takeUnretainedValue`, which retains.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedEncodingContainer<Key>>>.self)._withUnsafeGuaranteedRef { $0.copy() }
         }
         return newContainer(keyedBy: type)
     }
