@@ -179,6 +179,19 @@ int mc_connect_tcp(const char *host, int port);
 /// The next connection on listening socket `fd`.
 int mc_accept(int fd);
 
+// The wire coders running on this thread (wire.c): how a keyed container finds its coder without
+// holding a reference to it (a reference would be retained and released on every field).
+extern _Thread_local const void *mc_wire_encoder_word;
+extern _Thread_local const void *mc_wire_decoder_word;
+/// The `_WireEncoder` running on this thread, or NULL.
+static inline const void *mc_wire_encoder(void) { return mc_wire_encoder_word; }
+/// Makes `encoder` the one running on this thread (NULL: none).
+static inline void mc_wire_set_encoder(const void *encoder) { mc_wire_encoder_word = encoder; }
+/// The `_WireDecoder` running on this thread, or NULL.
+static inline const void *mc_wire_decoder(void) { return mc_wire_decoder_word; }
+/// Makes `decoder` the one running on this thread (NULL: none).
+static inline void mc_wire_set_decoder(const void *decoder) { mc_wire_decoder_word = decoder; }
+
 // The fault injector (faults.c), for tests: the system layer asks it before each wrapped call.
 /// How many kinds of call the injector tells apart (MulticoreSystem's `SystemCall`).
 #define MC_FAULT_CALLS 16
