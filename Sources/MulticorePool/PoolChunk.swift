@@ -51,7 +51,7 @@ enum PoolChunk {
         switch format {
         case .raw: values.withUnsafeBytes { bytes.append(contentsOf: $0) }
         case .coded:
-            let encoded = try WireEncoder().encode(Array(values))
+            let encoded = try WireEncoder().encode(contentsOf: values)
             if bytes.isEmpty { bytes = encoded } else { bytes += encoded }
         }
     }

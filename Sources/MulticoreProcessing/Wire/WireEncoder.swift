@@ -45,6 +45,15 @@ public struct WireEncoder {
         return encoder.writer.bytes
     }
 
+    /// The bytes of `Array(elements)`, without making that array (a pool's chunk of tasks).
+    /// - Throws: what an element's `encode(to:)` throws.
+    package func encode<T: Encodable>(contentsOf elements: ArraySlice<T>) throws -> [UInt8] {
+        let encoder = _WireEncoder()
+        defer { encoder.finish() }
+        try encoder.whileRunning { try elements.withUnsafeBufferPointer { try [T].wireEncode($0, into: encoder) } }
+        return encoder.writer.bytes
+    }
+
     /// `value` as a whole frame (header, then payload) in one array: what `Connection.send`
     /// writes, without copying the payload behind a header afterwards.
     /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more.
