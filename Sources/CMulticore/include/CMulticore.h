@@ -151,6 +151,12 @@ int mc_map_shared(int fd, size_t size, void **address);
 /// are freed and read as zero again); returns 0 or -errno.
 int mc_discard_shared(void *address, size_t length);
 
+/// Makes malloc keep memory that is freed, up to `bytes` (M_TRIM_THRESHOLD), and serve blocks of
+/// up to 32 MB from its heap (M_MMAP_THRESHOLD): a process that allocates and frees buffers of
+/// megabytes over and over then reuses their pages, where glibc would return them to the
+/// kernel and fault them in again, zeroed, at the next allocation.
+void mc_malloc_keep_freed(size_t bytes);
+
 /// Whether the process or thread `id` still exists (kill(id, 0) does not fail with ESRCH).
 int mc_process_exists(int32_t id);
 
