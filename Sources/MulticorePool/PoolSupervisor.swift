@@ -277,12 +277,19 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         outboxes.bytes.removeAll()
     }
 
+    /// The send buffer of each end of a worker's channel (the kernel doubles it, within its limit).
+    static let channelBuffer = 2 << 20
+
     /// Starts a worker; false when none could be started (the machine then backs off).
     private func startWorker() -> Bool {
         let link: PoolWorkerLink
         do {
             let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
             defer { far.close() }
+            // A large map's chunks and replies are megabytes: each goes at once, while its reader
+            // is still busy with the one before.
+            parentEnd.allowUnreadBytes(Self.channelBuffer)
+            far.allowUnreadBytes(Self.channelBuffer)
             let process = ChildProcess(task: PoolWorker(channel: far, initializer: initializer), name: nil,
                                        kind: startMethod.namePrefix + workerKind, daemon: true, startMethod: startMethod)
             try process.start()

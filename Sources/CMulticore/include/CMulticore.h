@@ -68,6 +68,10 @@ int mc_pipe_cloexec(int fds[2]);
 /// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); returns 0 or -errno.
 int mc_socketpair_cloexec(int fds[2]);
 
+/// Asks for `bytes` of send buffer on socket `fd` (SO_SNDBUF; the kernel caps it at
+/// net.core.wmem_max): how much one end may write before the other reads. Returns 0 or -errno.
+int mc_socket_send_buffer(int fd, int bytes);
+
 /// Ignores SIGPIPE process-wide, so that writing to a closed pipe fails with EPIPE instead of
 /// killing the process (what CPython does at start-up).
 void mc_ignore_sigpipe(void);
