@@ -22,6 +22,10 @@ int mc_socketpair_cloexec(int fds[2]) {
     return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0 ? 0 : -errno;
 }
 
+int mc_socket_send_buffer(int fd, int bytes) {
+    return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) == 0 ? 0 : -errno;
+}
+
 void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 
 int mc_send_descriptors(int socket, const int *fds, int count) {

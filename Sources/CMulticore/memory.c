@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,4 +65,10 @@ int mc_discard_shared(void *address, size_t length) {
     uintptr_t end = ((uintptr_t)address + length) & ~(page - 1);
     if (end <= start) return 0;
     return madvise((void *)start, end - start, MADV_REMOVE) == 0 ? 0 : -errno;
+}
+
+void mc_malloc_keep_freed(size_t bytes) {
+    // Setting either threshold turns glibc's dynamic adjustment of both off: set both.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, (int)(bytes > (size_t)INT32_MAX ? INT32_MAX : bytes));
 }

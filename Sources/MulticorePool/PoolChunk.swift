@@ -51,7 +51,7 @@ enum PoolChunk {
         switch format {
         case .raw: values.withUnsafeBytes { bytes.append(contentsOf: $0) }
         case .coded:
-            let encoded = try WireEncoder().encode(Array(values))
+            let encoded = try WireEncoder().encode(contentsOf: values)
             if bytes.isEmpty { bytes = encoded } else { bytes += encoded }
         }
     }
@@ -138,23 +138,14 @@ enum PoolReply {
                            count: count, room: room)
         }
         var frame = header(id, room: room)
-        var outputs: [T.Output] = []
-        outputs.reserveCapacity(count)
-        // A plain loop: this code is not specialized for `T`, and `enumerated()` would cost
-        // a generic tuple per task.
-        var index = 0
-        while index < count {
-            do {
-                outputs.append(try tasks[index].run())
-            } catch {
-                // From here on, one reply per task: the outputs so far, this error, the rest run one by one.
-                var replies = outputs.map { WorkerMain.reply(encoding: $0) }
-                replies.append(WorkerReply(error: error))
-                replies += tasks[(index + 1)...].map { WorkerMain.reply(running: $0) }
-                appendEach(replies, to: &frame)
-                return frame
-            }
-            index += 1
+        let (outputs, failure) = runEach(tasks)
+        if let failure {
+            // From here on, one reply per task: the outputs so far, this error, the rest run one by one.
+            var replies = outputs.map { WorkerMain.reply(encoding: $0) }
+            replies.append(WorkerReply(error: failure.error))
+            replies += tasks[(failure.index + 1)...].map { WorkerMain.reply(running: $0) }
+            appendEach(replies, to: &frame)
+            return frame
         }
         let mark = frame.count
         frame += [allValues, 0] // the format's place
@@ -166,6 +157,31 @@ enum PoolReply {
             appendEach(outputs.map { WorkerMain.reply(encoding: $0) }, to: &frame)
         }
         return frame
+    }
+
+    /// Runs `tasks` in order until one throws: the outputs before it, and its index and error.
+    private static func runEach<T: ProcessTask>(_ tasks: [T]) -> (outputs: [T.Output], failure: (index: Int, error: any Error)?) {
+        // None for no tasks: `unsafeUninitializedCapacity: 0` writes to the shared empty array's
+        // storage (a race ThreadSanitizer reports).
+        guard !tasks.isEmpty else { return ([], nil) }
+        var failure: (index: Int, error: any Error)?
+        let outputs = tasks.withUnsafeBufferPointer { tasks in
+            [T.Output](unsafeUninitializedCapacity: tasks.count) { buffer, initialized in
+                // Through pointers: this code is not specialized for `T`, and an array's subscript
+                // and `append` would copy, move and destroy each task and output through calls.
+                guard let source = tasks.baseAddress, let target = buffer.baseAddress else { return }
+                while initialized < tasks.count {
+                    do {
+                        (target + initialized).initialize(to: try source[initialized].run())
+                    } catch {
+                        failure = (initialized, error)
+                        return
+                    }
+                    initialized += 1
+                }
+            }
+        }
+        return (outputs, failure)
     }
 
     /// A reply frame failing each of the `count` tasks of chunk `id` with `reply`.

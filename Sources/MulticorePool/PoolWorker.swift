@@ -30,6 +30,9 @@ struct PoolWorker: InterruptIgnoringTask {
     nonisolated(unsafe) static var channelDescriptor: Int32 = -1
 
     func run() throws -> Int {
+        // A chunk's buffers (its message, tasks, outputs and reply: megabytes for a large map)
+        // are allocated and freed for every chunk: their pages are kept, not faulted in anew.
+        mc_malloc_keep_freed(64 << 20)
         Self.channelDescriptor = channel.fileDescriptor
         redirectOutput()
         if let initializer {

@@ -42,6 +42,9 @@ extension PoolSupervisor {
         memory.release()
     }
 
+    /// The send buffer of each end of a worker's channel (the kernel doubles it, within its limit).
+    static let channelBuffer = 2 << 20
+
     /// Starts a worker; false when none could be started (the machine then backs off).
     func startWorker(_ state: PoolManagerState) -> Bool {
         let link: PoolWorkerLink
@@ -50,6 +53,10 @@ extension PoolSupervisor {
         do {
             let (parentEnd, far) = try Connection.pipe(maxFrameSize: channelFrameLimit)
             defer { far.close() }
+            // A large map's chunks and replies are megabytes: each goes at once, while its reader
+            // is still busy with the one before.
+            parentEnd.allowUnreadBytes(Self.channelBuffer)
+            far.allowUnreadBytes(Self.channelBuffer)
             streams = try WorkerStreams(capturingOutput: observation.output != .inherit)
             defer { streams.closeWriteEnds() }
             let worker = PoolWorker(channel: far, initializer: initializer, standardOutput: streams.output?.write,

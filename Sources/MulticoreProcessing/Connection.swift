@@ -167,6 +167,17 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// The file descriptor, or -1 once closed. Python: `Connection.fileno()`.
     public var fileDescriptor: Int32 { stateLock.withLock { descriptor } }
 
+    /// Lets this end of a socket pair write `bytes` before its peer reads (SO_SNDBUF, which the
+    /// kernel caps at net.core.wmem_max): a message of megabytes then goes in one call instead of
+    /// as many as the default buffer (about 200 kB) divides it into, each waiting for the peer to
+    /// be scheduled. Best effort: nothing changes where the system refuses.
+    package func allowUnreadBytes(_ bytes: Int) {
+        guard isSocket else { return }
+        let descriptor = fileDescriptor
+        guard descriptor >= 0 else { return }
+        try? DescriptorPair.setSendBuffer(of: FileDescriptor(rawValue: descriptor), to: Int32(clamping: bytes))
+    }
+
     /// Whether `close` was called. Python: `Connection.closed`.
     public var isClosed: Bool { fileDescriptor < 0 }
 

@@ -8,6 +8,14 @@ package enum DescriptorPair {
         try make { mc_socketpair_cloexec($0) }
     }
 
+    /// Asks for `bytes` of send buffer on socket `descriptor` (SO_SNDBUF, which the kernel caps
+    /// at net.core.wmem_max): how much one end may write before the other reads.
+    /// (Not a `SystemCall`: it does not block, so it is never interrupted.)
+    package static func setSendBuffer(of descriptor: FileDescriptor, to bytes: Int32) throws(Errno) {
+        let result = mc_socket_send_buffer(descriptor.rawValue, bytes)
+        if result < 0 { throw Errno(rawValue: -result) }
+    }
+
     /// pipe2(O_CLOEXEC): the read end, then the write end.
     package static func pipe() throws(Errno) -> (read: FileDescriptor, write: FileDescriptor) {
         try make { mc_pipe_cloexec($0) }

@@ -162,7 +162,7 @@ struct Chatty: ProcessTask {
     @Test func linesArePassedOnWholeAndTheTailIsKept() throws {
         let (source, sink) = try DescriptorPair.pipe()
         let (forwardRead, forwardWrite) = try DescriptorPair.pipe()
-        defer { closeDescriptor(sink.rawValue); closeDescriptor(forwardRead.rawValue); closeDescriptor(forwardWrite.rawValue) }
+        defer { closeDescriptor(forwardRead.rawValue); closeDescriptor(forwardWrite.rawValue) } // the sink is closed below, once
         let tap = OutputTap(descriptor: source.rawValue, destination: .prefixed(forwardWrite.rawValue, "[w1] "))
         let pieces = ["one\ntw", "o\nthree", "", "\nx.swift:9: Fatal error: boom\nlast without newline"]
         for piece in pieces {

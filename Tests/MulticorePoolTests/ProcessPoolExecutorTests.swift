@@ -298,6 +298,15 @@ struct Padded: Codable {
         #expect(try mixed[0].get() == "A")
         #expect(throws: ProcessError.taskFailed(type: String(reflecting: PoolTaskError.self), message: "the task gave up")) { try mixed[1].get() }
         #expect(try mixed[2].get() == "C", "the tasks after a failure still run")
+        for failing in [0, 3] { // the first task, and the last
+            let tasks = (0..<4).map { Label(text: "t\($0)", fail: $0 == failing) }
+            let results = try outcomes(tasks)
+            #expect(results.count == 4)
+            for (index, result) in results.enumerated() {
+                if index == failing { #expect(throws: ProcessError.self) { try result.get() } }
+                else { #expect(try result.get() == "T\(index)") }
+            }
+        }
 
         let twice = PoolReply.running(Twice.self, id: 1, count: 2, format: .raw, payload: [1, 2, 3], at: 0)
         let failed = try PoolReply.outcomes(Int.self, count: 2, from: twice, at: 8).results

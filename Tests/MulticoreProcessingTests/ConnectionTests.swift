@@ -37,6 +37,27 @@ struct Message: Codable, Equatable, Sendable {
         #expect(try a.recv(Int.self) == 2)
     }
 
+    /// A pool's channel lets a chunk of megabytes be written before the worker reads it.
+    @Test func aSocketEndCanHoldMoreUnreadBytes() throws {
+        func sendBuffer(_ connection: Connection) -> Int32 {
+            var size: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = getsockopt(connection.fileDescriptor, SOL_SOCKET, SO_SNDBUF, &size, &length)
+            return size
+        }
+        let (a, b) = try Connection.pipe()
+        let before = sendBuffer(a)
+        a.allowUnreadBytes(2 << 20)
+        // The kernel caps the request at net.core.wmem_max, then doubles it.
+        let limit = (try? String(contentsOfProcFile: "/proc/sys/net/core/wmem_max")).flatMap { Int32($0) } ?? before / 2
+        #expect(sendBuffer(a) == 2 * min(2 << 20, limit), "was \(before)")
+        #expect(sendBuffer(b) == before, "the other end keeps its own")
+        let (reader, writer) = try Connection.pipe(duplex: false)
+        writer.allowUnreadBytes(2 << 20) // a pipe has no such buffer: nothing happens
+        try writer.sendBytes([1])
+        #expect(try reader.recvBytes() == [1])
+    }
+
     @Test func wrongDirectionOnAOneWayPipeThrows() throws {
         let (reader, writer) = try Connection.pipe(duplex: false)
         #expect(throws: ConnectionError.readOnly) { try reader.send(1) }
@@ -326,5 +347,16 @@ struct Message: Codable, Equatable, Sendable {
         #expect(throws: ConnectionError.invalidRange("size is negative")) { try a.sendBytes([1, 2], offset: 0, size: -1) }
         #expect(throws: ConnectionError.invalidRange("buffer length < offset + size")) { try a.sendBytes([1, 2], offset: 1, size: 2) }
         #expect(throws: ConnectionError.invalidRange("offset too large")) { try b.recvBytes(into: &buffer, offset: 9) }
+    }
+}
+
+extension String {
+    /// The first line of a small file of /proc.
+    init(contentsOfProcFile path: String) throws {
+        guard let file = fopen(path, "r") else { throw Errno(rawValue: errno) }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        guard fgets(&line, Int32(line.count), file) != nil else { throw Errno.ioError }
+        self = String(decoding: line.prefix { $0 != 0 && $0 != 10 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -103,6 +103,22 @@ struct ManyKeys: Codable, Equatable {
         #expect(try WireDecoder().decode(ViaUnkeyed<T>.self, from: direct) == ViaUnkeyed(items))
     }
 
+    @Test func aSliceIsWrittenAsTheArrayOfItsElements() throws {
+        func expectSame<T: Codable & Equatable>(_ values: [T]) throws {
+            for range in [0..<values.count, 1..<values.count, 2..<2, (values.count - 1)..<values.count] {
+                let slice = values[range]
+                let bytes = try WireEncoder().encode(contentsOf: slice)
+                #expect(bytes == (try WireEncoder().encode(Array(slice))), "\(T.self) \(range)")
+                #expect(try WireDecoder().decode([T].self, from: bytes) == Array(slice))
+            }
+        }
+        try expectSame((0..<50).map { MaybeNumber(value: $0 % 3 == 0 ? nil : $0) }) // coded
+        try expectSame((0..<50).map { $0 * 3 }) // numbers, in one copy
+        try expectSame((0..<50).map { "s\($0)" }) // the format's own
+        try expectSame([Empty](repeating: Empty(), count: 5)) // no bytes of their own
+        try expectSame((0..<20).map { n in Nested(name: "\(n)", point: .init(x: n, y: 1), maybePoint: nil, flags: [nil]) })
+    }
+
     @Test func moreKeyTypesThanTheCoderRemembers() throws {
         let values = (0..<200).map(ManyKeys.init)
         #expect(try roundTrip(values) == values)

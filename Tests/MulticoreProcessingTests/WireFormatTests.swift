@@ -55,6 +55,11 @@ indirect enum Tree: Codable, Equatable {
 
 struct Empty: Codable, Equatable {}
 
+/// A tree whose nesting goes through lists.
+struct Branch: Codable, Equatable {
+    var children: [Branch]
+}
+
 let sample = Everything(
     flag: true, small: -8, medium: -1600, large: 320_000, huge: -64_000_000_000, unsigned: .max,
     byte: 255, word: 65_535, dword: 4_000_000_000, qword: .max, number: -42, real: .pi, single: 1.5,
@@ -142,6 +147,13 @@ func roundTrip<T: Codable & Equatable>(_ value: T) throws -> T {
         let bytes = try WireEncoder().encode(tree)
         #expect(throws: WireError.tooDeep(limit: 256)) { try WireDecoder().decode(Tree.self, from: bytes) }
         #expect(try WireDecoder(maximumDepth: 1_000).decode(Tree.self, from: bytes) == tree)
+        // Lists of coded values count too: each list's elements are one level deeper.
+        var branch = Branch(children: [])
+        for _ in 1...300 { branch = Branch(children: [Branch(children: []), branch]) }
+        let branchBytes = try WireEncoder().encode(branch)
+        #expect(throws: WireError.tooDeep(limit: 256)) { try WireDecoder().decode(Branch.self, from: branchBytes) }
+        #expect(try WireDecoder(maximumDepth: 301).decode(Branch.self, from: branchBytes) == branch, "301 values deep")
+        #expect(throws: WireError.tooDeep(limit: 300)) { try WireDecoder(maximumDepth: 300).decode(Branch.self, from: branchBytes) }
     }
 
     /// Random corruption of valid encodings and random bytes: the decoder must return a value or

@@ -74,6 +74,10 @@ void mc_line_buffer_stdout(void);
 /// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); returns 0 or -errno.
 int mc_socketpair_cloexec(int fds[2]);
 
+/// Asks for `bytes` of send buffer on socket `fd` (SO_SNDBUF; the kernel caps it at
+/// net.core.wmem_max): how much one end may write before the other reads. Returns 0 or -errno.
+int mc_socket_send_buffer(int fd, int bytes);
+
 /// Ignores SIGPIPE process-wide, so that writing to a closed pipe fails with EPIPE instead of
 /// killing the process (what CPython does at start-up).
 void mc_ignore_sigpipe(void);
@@ -169,6 +173,12 @@ int mc_map_shared(int fd, size_t size, void **address);
 /// are freed and read as zero again); returns 0 or -errno.
 int mc_discard_shared(void *address, size_t length);
 
+/// Makes malloc keep memory that is freed, up to `bytes` (M_TRIM_THRESHOLD), and serve blocks of
+/// up to 32 MB from its heap (M_MMAP_THRESHOLD): a process that allocates and frees buffers of
+/// megabytes over and over then reuses their pages, where glibc would return them to the
+/// kernel and fault them in again, zeroed, at the next allocation.
+void mc_malloc_keep_freed(size_t bytes);
+
 /// Whether the process or thread `id` still exists (kill(id, 0) does not fail with ESRCH).
 int mc_process_exists(int32_t id);
 
@@ -196,6 +206,19 @@ int mc_listen_tcp(const char *host, int port, int backlog, int *bound_port);
 int mc_connect_tcp(const char *host, int port);
 /// The next connection on listening socket `fd`.
 int mc_accept(int fd);
+
+// The wire coders running on this thread (wire.c): how a keyed container finds its coder without
+// holding a reference to it (a reference would be retained and released on every field).
+extern _Thread_local const void *mc_wire_encoder_word;
+extern _Thread_local const void *mc_wire_decoder_word;
+/// The `_WireEncoder` running on this thread, or NULL.
+static inline const void *mc_wire_encoder(void) { return mc_wire_encoder_word; }
+/// Makes `encoder` the one running on this thread (NULL: none).
+static inline void mc_wire_set_encoder(const void *encoder) { mc_wire_encoder_word = encoder; }
+/// The `_WireDecoder` running on this thread, or NULL.
+static inline const void *mc_wire_decoder(void) { return mc_wire_decoder_word; }
+/// Makes `decoder` the one running on this thread (NULL: none).
+static inline void mc_wire_set_decoder(const void *decoder) { mc_wire_decoder_word = decoder; }
 
 // The fault injector (faults.c), for tests: the system layer asks it before each wrapped call.
 /// How many kinds of call the injector tells apart (MulticoreSystem's `SystemCall`).

@@ -9,37 +9,53 @@ import Glibc
 /// no container, and (when encoding) one `Encoder` existential for all the elements.
 extension Array: WireSpecialEncodable where Element: Encodable {
     func wireEncode(into encoder: _WireEncoder) throws {
+        try withUnsafeBufferPointer { try Self.wireEncode($0, into: encoder) }
+    }
+
+    /// Writes `elements` as an array of them is written (a slice's, without copying it).
+    static func wireEncode(_ elements: UnsafeBufferPointer<Element>, into encoder: _WireEncoder) throws {
+        let count = elements.count
         if Element.self is any WireTrivial.Type {
             // Little-endian machines only (x86_64, arm64): the bytes are the wire format as they are.
             encoder.writer.write(UInt64(count))
-            withUnsafeBytes { encoder.writer.write(raw: $0) }
+            encoder.writer.write(raw: UnsafeRawBufferPointer(elements))
             return
         }
         guard count <= Int(UInt32.max) else { throw WireError.unsupported("a list of \(count) elements (at most \(UInt32.max))") }
         encoder.writer.write(UInt32(count))
+        // Through a pointer: this code is not specialized for `Element`, and an iterator would
+        // copy and destroy each element through calls.
+        guard count > 0, let base = elements.baseAddress else { return }
         switch encoder.kind(of: Element.self) {
         case .coded:
-            if let first, let plan = WirePlan.plan(for: Element.self, sample: first) {
-                withUnsafeBytes { raw in
-                    guard let base = raw.baseAddress else { return }
-                    for index in 0..<count { plan.encode(base + index * plan.stride, into: encoder) }
-                }
+            if let plan = WirePlan.plan(for: Element.self, sample: base.pointee) {
+                let raw = UnsafeRawPointer(base)
+                for index in 0..<count { plan.encode(raw + index * plan.stride, into: encoder) }
                 return
             }
             let existential: any Encoder = encoder
-            for element in self {
+            for index in 0..<count {
                 let start = encoder.writer.count
-                try element.encode(to: existential)
+                try (base + index).pointee.encode(to: existential)
                 if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
+                // Room for the rest at once, by the first element's size: not a dozen copies
+                // of a growing buffer (each page of which is faulted in anew).
+                if index == 0 {
+                    let (guess, overflow) = (encoder.writer.count - start).multipliedReportingOverflow(by: count - 1)
+                    encoder.writer.reserve(overflow ? Self.reserveLimit : Swift.min(Self.reserveLimit, guess))
+                }
             }
         case .special(let special):
-            for element in self {
+            for index in 0..<count {
                 let start = encoder.writer.count
-                try encoder.encodeSpecial(element, as: special)
+                try encoder.encodeSpecial((base + index).pointee, as: special)
                 if encoder.writer.count == start { encoder.writer.write(WireUnkeyedEncodingContainer.emptyElement) }
             }
         }
     }
+
+    /// The most room reserved ahead for a list by its first element: a guess, not a promise.
+    private static var reserveLimit: Int { 64 << 20 }
 }
 
 extension Array: WireSpecialDecodable where Element: Decodable {
@@ -66,6 +82,7 @@ extension Array: WireSpecialDecodable where Element: Decodable {
         return try [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             // Elements initialized before a throw are destroyed with the buffer.
             guard let base = buffer.baseAddress else { return }
+            if case .coded = kind { return try decoder.decodeCoded(Element.self, count: count, into: base, initialized: &initialized) }
             while initialized < count {
                 (base + initialized).initialize(to: try element(kind, from: decoder))
                 initialized += 1

@@ -34,7 +34,7 @@ struct WireWriter: ~Copyable {
 
     /// Makes room for `more` bytes after the `count` written.
     @inline(__always)
-    private mutating func reserve(_ more: Int) {
+    mutating func reserve(_ more: Int) {
         if capacity - count < more { grow(more) }
     }
 

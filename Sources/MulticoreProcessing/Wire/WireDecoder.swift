@@ -1,3 +1,5 @@
+import CMulticore
+
 /// Decodes values that `WireEncoder` wrote. Malformed input (truncated, corrupt, hostile)
 /// throws a `WireError`; it never traps, reads out of bounds or allocates without bound.
 public struct WireDecoder {
@@ -49,6 +51,8 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialDecodable.Type>>()
     /// The keyed containers handed out, by key type (see `_WireEncoder.keyedContainers`).
     @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
+    /// Which decoder this is, for its keyed containers.
+    let identity = WireCoderIdentity()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -57,7 +61,7 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
         self.maximumDepth = maximumDepth
     }
 
-    /// Lets go of what the decoder remembered (containers that refer back to it).
+    /// Lets go of what the decoder remembered (the keyed containers it made, by type).
     func finish() {
         kinds.forget()
         keyedContainers.forget()
@@ -74,19 +78,42 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
-        switch kind(of: type) {
-        case .special(let special): try decodeSpecial(special, as: type)
-        case .coded: try decodeCoded(type)
+        try whileRunning {
+            switch kind(of: type) {
+            case .special(let special): try decodeSpecial(special, as: type)
+            case .coded: try decodeCoded(type)
+            }
         }
     }
 
     /// Reads a `T` through its `init(from:)` (`kind(of:)` found it is not special).
     func decodeCoded<T: Decodable>(_ type: T.Type) throws -> T {
+        try nested { try T(from: self) }
+    }
+
+    /// Reads `count` elements of a list through `T`'s `init(from:)` into `base`, counting those
+    /// done in `initialized`; an element that read no bytes is followed by the byte that stands
+    /// for it. In place, and one level deeper for all of them: a generic call per element, and
+    /// the moves of its result, would cost more than a small value's decoding.
+    func decodeCoded<T: Decodable>(_: T.Type, count: Int, into base: UnsafeMutablePointer<T>, initialized: inout Int) throws {
+        try nested {
+            while initialized < count {
+                let start = reader.offset
+                (base + initialized).initialize(to: try T(from: self))
+                initialized += 1
+                if reader.offset == start { try readEmptyElement() }
+            }
+        }
+    }
+
+    /// Runs `body` one level deeper, within `maximumDepth`.
+    @inline(__always)
+    private func nested<R>(_ body: () throws -> R) throws -> R {
         depth += 1
         defer { depth -= 1 }
         if depth > maximumDepth { throw WireError.tooDeep(limit: maximumDepth) }
         do {
-            return try T(from: self)
+            return try body()
         } catch {
             // `allKeys` cannot throw: when it could not read an enum's case name, the type's
             // decoder reports "no key"; the byte-level cause is the better error.
@@ -100,8 +127,9 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         if let known = keyedContainers.object(for: type) {
-            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
-            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedDecodingContainer<Key>>>.self).takeUnretainedValue().copy()
+            // Borrowed, not retained (`keyedContainers` keeps it, and `copy` does not touch that): a retain and a
+            // release around the call cost more than the rest of it. Not `takeUnretainedValue`, which retains.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedDecodingContainer<Key>>>.self)._withUnsafeGuaranteedRef { $0.copy() }
         }
         return newContainer(keyedBy: type)
     }
@@ -155,6 +183,19 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
         }
     }
 
+    /// A presence byte, then the value if there is one (as `Optional` is read).
+    @inline(__always)
+    func decodePresent<T: WireSpecialDecodable>(_: T.Type) throws -> T? {
+        try reader.readPresence() ? try T.wireDecode(from: self) : nil
+    }
+
+    /// Reads the key name in front of a nested container (unless `allKeys` read it), and checks it.
+    func consumeKey(_ name: String) throws {
+        let pending = pendingKey
+        pendingKey = nil
+        try expectKey(name, alreadyRead: try pending?.get())
+    }
+
     /// Reads the key name written in front of a nested container, and checks it.
     func expectKey(_ expected: String, alreadyRead: String?) throws {
         let start = reader.offset
@@ -165,86 +206,102 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     }
 }
 
+/// Reads from the decoder running on this thread, which must be the one that made it: it holds
+/// no reference to it (see `WireCoderIdentity`).
 struct WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let decoder: _WireDecoder
+    private let coder: WireCoderIdentity.Handle
     var codingPath: [any CodingKey] { [] }
 
-    init(decoder: _WireDecoder) { self.decoder = decoder }
+    init(decoder: _WireDecoder) { coder = decoder.identity.handle(of: decoder) }
+
+    /// The decoder, borrowed: running on this thread, it is alive.
+    /// - Throws: `WireError.unsupported` when it is not (the container outlived its decoding, or
+    ///   is used on another thread).
+    @inline(__always)
+    private func withDecoder<R>(_ body: (_WireDecoder) throws -> R) throws -> R {
+        guard let decoder = coder.running(_WireDecoder.self) else { throw WireCoderIdentity.misuse }
+        return try decoder._withUnsafeGuaranteedRef(body)
+    }
 
     /// Names are not recorded for plain values, so only the key written in front of a nested
     /// container (an enum's case) can be listed; it is read here, on first use.
     var allKeys: [Key] {
-        if decoder.pendingKey == nil {
-            do { decoder.pendingKey = .success(try decoder.reader.readString()) }
-            catch { decoder.pendingKey = .failure(error) }
+        guard let decoder = coder.running(_WireDecoder.self) else { return [] }
+        return decoder._withUnsafeGuaranteedRef { decoder in
+            if decoder.pendingKey == nil {
+                do throws(WireError) { decoder.pendingKey = .success(try decoder.reader.readString()) }
+                catch { decoder.pendingKey = .failure(error) }
+            }
+            guard case .success(let name) = decoder.pendingKey, let key = Key(stringValue: name) else { return [] }
+            return [key]
         }
-        guard case .success(let name) = decoder.pendingKey, let key = Key(stringValue: name) else { return [] }
-        return [key]
     }
 
     func contains(_ key: Key) -> Bool { true }
 
-    func decodeNil(forKey key: Key) throws -> Bool { !(try decoder.reader.readPresence()) }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decoder.decode(type) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try decoder.decode(type) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try decoder.decode(type) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try decoder.decode(type) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try decoder.decode(type) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try decoder.decode(type) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try decoder.decode(type) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try decoder.decode(type) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try decoder.decode(type) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try decoder.decode(type) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try decoder.decode(type) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try decoder.decode(type) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try decoder.decode(type) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try decoder.decode(type) }
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try decoder.decodeValue(type) }
+    func decodeNil(forKey key: Key) throws -> Bool { try withDecoder { !(try $0.reader.readPresence()) } }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try withDecoder { try $0.decode(type) } }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try withDecoder { try $0.decode(type) } }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try withDecoder { try $0.decodeValue(type) } }
 
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
-    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try decoder.reader.readPresence() ? try decoder.decode(type) : nil }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try withDecoder { try $0.decodePresent(type) } }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try withDecoder { try $0.decodePresent(type) } }
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        try decoder.reader.readPresence() ? try decoder.decodeValue(type) : nil
-    }
-
-    private func consumeKey(_ name: String) throws {
-        let pending = decoder.pendingKey
-        decoder.pendingKey = nil
-        try decoder.expectKey(name, alreadyRead: try pending?.get())
+        try withDecoder { try $0.reader.readPresence() ? try $0.decodeValue(type) : nil }
     }
 
     func nestedContainer<NestedKey: CodingKey>(
         keyedBy type: NestedKey.Type, forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> {
-        try consumeKey(key.stringValue)
-        return try decoder.container(keyedBy: type)
+        try withDecoder { decoder in
+            try decoder.consumeKey(key.stringValue)
+            return try decoder.container(keyedBy: type)
+        }
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try consumeKey(key.stringValue)
-        return try decoder.unkeyedContainer()
+        try withDecoder { decoder in
+            try decoder.consumeKey(key.stringValue)
+            return try decoder.unkeyedContainer()
+        }
     }
 
     func superDecoder() throws -> any Decoder {
-        try consumeKey("super")
-        return decoder
+        try withDecoder { decoder in
+            try decoder.consumeKey("super")
+            return decoder
+        }
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        try consumeKey(key.stringValue)
-        return decoder
+        try withDecoder { decoder in
+            try decoder.consumeKey(key.stringValue)
+            return decoder
+        }
     }
 }
 

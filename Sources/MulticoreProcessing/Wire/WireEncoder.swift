@@ -45,6 +45,15 @@ public struct WireEncoder {
         return encoder.writer.bytes
     }
 
+    /// The bytes of `Array(elements)`, without making that array (a pool's chunk of tasks).
+    /// - Throws: what an element's `encode(to:)` throws.
+    package func encode<T: Encodable>(contentsOf elements: ArraySlice<T>) throws -> [UInt8] {
+        let encoder = _WireEncoder()
+        defer { encoder.finish() }
+        try encoder.whileRunning { try elements.withUnsafeBufferPointer { try [T].wireEncode($0, into: encoder) } }
+        return encoder.writer.bytes
+    }
+
     /// `value` as a whole frame (header, then payload) in one array: what `Connection.send`
     /// writes, without copying the payload behind a header afterwards.
     /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more.
@@ -70,16 +79,21 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     var descriptors: DescriptorTable?
     /// Which types the format writes itself: asked once per type, not once per value.
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialEncodable.Type>>()
-    /// The keyed containers handed out, by key type: they hold nothing but this encoder, so one
-    /// serves every value of a type (making one costs an allocation and generic metadata lookups).
+    /// The keyed containers handed out, by key type: they hold nothing but this encoder's identity,
+    /// so one serves every value of a type (making one costs an allocation and metadata lookups).
     @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
+    /// Which encoder this is, for its keyed containers: its address and a number no other has.
+    let identity = WireCoderIdentity()
+
     func encodeValue<T: Encodable>(_ value: T) throws {
-        switch kind(of: T.self) {
-        case .coded: try value.encode(to: self)
-        case .special(let special): try encodeSpecial(value, as: special)
+        try whileRunning {
+            switch kind(of: T.self) {
+            case .coded: try value.encode(to: self)
+            case .special(let special): try encodeSpecial(value, as: special)
+            }
         }
     }
 
@@ -116,7 +130,7 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
         }
     }
 
-    /// Lets go of what the encoder remembered (containers that refer back to it).
+    /// Lets go of what the encoder remembered (the keyed containers it made, by type).
     func finish() {
         kinds.forget()
         keyedContainers.forget()
@@ -124,8 +138,9 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if let known = keyedContainers.object(for: type) {
-            // Not through a generic function (`_withUnsafeGuaranteedRef`): its result's metadata would be looked up.
-            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedEncodingContainer<Key>>>.self).takeUnretainedValue().copy()
+            // Borrowed, not retained (`keyedContainers` keeps it, and `copy` does not touch that): a retain and a
+            // release around the call cost more than the rest of it. Not `takeUnretainedValue`, which retains.
+            return unsafeBitCast(known, to: Unmanaged<WireReusable<KeyedEncodingContainer<Key>>>.self)._withUnsafeGuaranteedRef { $0.copy() }
         }
         return newContainer(keyedBy: type)
     }
@@ -165,67 +180,95 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     func encode<T: Encodable>(_ value: T) throws { try encodeValue(value) }
 }
 
+/// Writes to the encoder running on this thread, which must be the one that made it. It holds no
+/// reference to it: the standard library copies a container for every field it encodes, and would
+/// retain and release that reference each time (more than the rest of a small field's cost).
 struct WireKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let encoder: _WireEncoder
+    private let coder: WireCoderIdentity.Handle
     var codingPath: [any CodingKey] { [] }
 
-    mutating func encodeNil(forKey key: Key) throws { encoder.writer.write(UInt8(0)) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try encoder.encode(value) }
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try encoder.encodeValue(value) }
+    init(encoder: _WireEncoder) { coder = encoder.identity.handle(of: encoder) }
+
+    /// The encoder, borrowed: running on this thread, it is alive.
+    /// - Throws: `WireError.unsupported` when it is not (the container outlived its encoding, or
+    ///   is used on another thread).
+    @inline(__always)
+    private func withEncoder<R>(_ body: (_WireEncoder) throws -> R) throws -> R {
+        guard let encoder = coder.running(_WireEncoder.self) else { throw WireCoderIdentity.misuse }
+        return try encoder._withUnsafeGuaranteedRef(body)
+    }
+
+    /// `withEncoder` for the requirements that cannot throw: the misuse traps.
+    private func withRunningEncoder<R>(_ body: (_WireEncoder) -> R) -> R {
+        guard let encoder = coder.running(_WireEncoder.self) else { preconditionFailure("\(WireCoderIdentity.misuse)") }
+        return encoder._withUnsafeGuaranteedRef(body)
+    }
+
+    mutating func encodeNil(forKey key: Key) throws { try withEncoder { $0.writer.write(UInt8(0)) } }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: String, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Double, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Int, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { try withEncoder { try $0.encode(value) } }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try withEncoder { try $0.encodeValue(value) } }
 
     // Every `encodeIfPresent` overload writes a presence byte: the default implementations skip
     // nil silently, which would shift every later value of a positional format.
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encoder.encodePresent(value) { try encoder.encode($0) } }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { encoder.encodePresent(value) }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { encoder.encodePresent(value) }
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try withEncoder { e in try e.encodePresent(value) { try e.encode($0) } } }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try withEncoder { e in try e.encodePresent(value) { try e.encode($0) } } }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try withEncoder { e in try e.encodePresent(value) { try e.encode($0) } } }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try withEncoder { e in try e.encodePresent(value) { try e.encode($0) } } }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try withEncoder { $0.encodePresent(value) } }
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
-        try encoder.encodePresent(value) { try encoder.encodeValue($0) }
+        try withEncoder { e in try e.encodePresent(value) { try e.encodeValue($0) } }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
-        encoder.writer.write(key.stringValue)
-        return encoder.container(keyedBy: keyType)
+        withRunningEncoder { encoder in
+            encoder.writer.write(key.stringValue)
+            return encoder.container(keyedBy: keyType)
+        }
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        encoder.writer.write(key.stringValue)
-        return encoder.unkeyedContainer()
+        withRunningEncoder { encoder in
+            encoder.writer.write(key.stringValue)
+            return encoder.unkeyedContainer()
+        }
     }
 
     mutating func superEncoder() -> any Encoder {
-        encoder.writer.write("super")
-        return encoder
+        withRunningEncoder { encoder in
+            encoder.writer.write("super")
+            return encoder
+        }
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        encoder.writer.write(key.stringValue)
-        return encoder
+        withRunningEncoder { encoder in
+            encoder.writer.write(key.stringValue)
+            return encoder
+        }
     }
 }
 

@@ -14,7 +14,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case checksumMismatch(expected: UInt32, actual: UInt32)
     /// A value nests deeper than the decoder allows (a recursive type fed hostile input).
     case tooDeep(limit: Int)
-    /// A value cannot be written in this format (an encoding container misused).
+    /// A value cannot be written in this format (an encoding container misused), or a coder was
+    /// used as it cannot be (a keyed container after its coding ended, or on another thread).
     case unsupported(String)
 
     /// The message.
@@ -27,7 +28,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .checksumMismatch(let expected, let actual):
             "frame checksum mismatch (expected \(String(expected, radix: 16)), got \(String(actual, radix: 16)))"
         case .tooDeep(let limit): "value nests deeper than \(limit) levels"
-        case .unsupported(let reason): "cannot encode: \(reason)"
+        case .unsupported(let reason): "unsupported: \(reason)"
         }
     }
 }
