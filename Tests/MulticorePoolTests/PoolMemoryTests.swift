@@ -63,8 +63,16 @@ struct Hog: ProcessTask {
         try cap.limit(to: 256 << 20)
         let pool = try ProcessPoolExecutor(maxWorkers: 1)
         defer { pool.shutdown() }
-        let pid = try pool.submit(Hog(megabytes: 1, keep: false)).result(timeout: testDeadline)
-        try cap.add(pid)
+        // The worker that answers is put under the cap. In 2 of 10 full parallel runs the kernel
+        // refused the move (ESRCH, EINVAL: the process was gone or exiting; why it ended is not
+        // known yet): another worker is taken then.
+        var pid: Int32 = 0
+        var moved = false
+        for _ in 0..<3 where !moved {
+            pid = try pool.submit(Hog(megabytes: 1, keep: false)).result(timeout: testDeadline)
+            moved = (try? cap.add(pid)) != nil
+        }
+        try #require(moved)
         do {
             _ = try pool.submit(Hog(megabytes: 768, keep: false)).result(timeout: testDeadline)
             Issue.record("the hog ran to its end under a 256 MiB cap")
