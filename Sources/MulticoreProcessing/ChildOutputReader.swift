@@ -79,9 +79,11 @@ enum ChildOutputReader {
         } catch {
             return .failure(.spawnFailed(errno: error))
         }
-        let thread = JoinableThread(name: "mc-output", daemon: true) { serve(wake: wake.read) }
+        let started = Event()
+        let thread = JoinableThread(name: "mc-output", daemon: true) { serve(wake: wake.read, started: started) }
         do throws(ThreadingError) {
             try thread.start()
+            _ = try started.wait()
         } catch {
             closeDescriptor(wake.read.rawValue)
             closeDescriptor(wake.write.rawValue)
@@ -92,20 +94,30 @@ enum ChildOutputReader {
     }
 
     /// The thread's life: poll the wake-up pipe and every tap, read what came.
-    private static func serve(wake: FileDescriptor) -> Never {
+    ///
+    /// It tells its starter it has started (`started`) only after a first round with no tap
+    /// (the starter holds the list's lock meanwhile), so that the type metadata the loop needs
+    /// exists: the starter may fork next, and a fork that found this thread making it, under the
+    /// runtime's locks, would leave them taken forever in the child.
+    private static func serve(wake: FileDescriptor, started: Event) -> Never {
         var drained = [UInt8](repeating: 0, count: 64)
+        var taps: [SharedTap] = []
+        var starting: Event? = started
         while true {
-            // The list holds its taps, so their descriptors stay open while they are polled.
-            let taps = running.withLock { $0?.taps ?? [] }
             var entries = [pollfd(fd: wake.rawValue, events: Int16(POLLIN), revents: 0)]
             entries += taps.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            guard (try? Poll.wait(&entries, milliseconds: -1)) != nil else { continue }
+            // The first round waits for nothing.
+            if starting == nil, (try? Poll.wait(&entries, milliseconds: -1)) == nil { continue }
             if entries[0].revents != 0 {
                 _ = drained.withUnsafeMutableBytes { try? wake.readAvailable(into: $0) }
             }
-            for (tap, entry) in zip(taps, entries.dropFirst()) where entry.revents != 0 {
-                if tap.readAvailable() || entry.revents & Int16(POLLNVAL) != 0 { forget(tap) }
+            for index in taps.indices where entries[index + 1].revents != 0 {
+                if taps[index].readAvailable() || entries[index + 1].revents & Int16(POLLNVAL) != 0 { forget(taps[index]) }
             }
+            starting?.set()
+            starting = nil
+            // The list holds its taps, so their descriptors stay open while they are polled.
+            taps = running.withLock { $0?.taps ?? [] }
         }
     }
 }

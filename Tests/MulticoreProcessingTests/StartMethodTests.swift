@@ -136,7 +136,11 @@ func runForkServerLifecycles() throws -> String? {
         #expect(child.pid == nil)
     }
 
-    @Test func aSingleThreadedProcessForksAClosureWithItsCaptures() throws {
+    /// Not under ThreadSanitizer: once the thread that reads the first forked child's stderr
+    /// exists, TSan's own background thread does too, and the fork start method refuses a
+    /// process with another thread (one fork, under TSan too: `ChildStandardErrorTests`).
+    @Test(.disabled(if: runningUnderThreadSanitizer, "the fork start method refuses TSan's background thread"))
+    func aSingleThreadedProcessForksAClosureWithItsCaptures() throws {
         let worker = ChildProcess(task: ForksAClosure(factor: 10))
         try worker.start()
         #expect(try worker.join(timeout: testDeadline))
