@@ -61,7 +61,11 @@ let package = Package(
         ),
         .target(
             name: "MulticoreProcessing",
-            dependencies: ["MulticoreThreading", "MulticoreSystem", "CMulticore", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: [
+                "MulticoreThreading", "MulticoreSystem", "CMulticore",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -104,7 +108,7 @@ let package = Package(
         // What every test target shares: the test deadline, bounded polling, the child reaper.
         .target(
             name: "MulticoreTestSupport",
-            dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticoreSystem"],
+            dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticoreSystem", .product(name: "Logging", package: "swift-log")],
             path: "Tests/MulticoreTestSupport",
             swiftSettings: strict
         ),
@@ -115,7 +119,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MulticoreProcessingTests",
-            dependencies: ["MulticoreProcessing", "MulticoreSystem", "MulticoreTestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["MulticoreProcessing", "MulticoreSystem", "MulticoreTestSupport", .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // A program whose tasks read constants of main.swift (enterWorkerIfChild), run by the tests.

@@ -62,7 +62,7 @@ extension PoolSupervisor {
             let worker = PoolWorker(channel: far, initializer: initializer, standardOutput: streams.output?.write,
                                     standardError: streams.error.write)
             let process = ChildProcess(task: worker, name: nil, kind: startMethod.namePrefix + workerKind, daemon: true,
-                                       startMethod: startMethod)
+                                       startMethod: startMethod, tapsStandardError: false, logger: nil)
             try process.start()
             do throws(Errno) {
                 cgroup = try memory.confine(process.pid ?? 0)

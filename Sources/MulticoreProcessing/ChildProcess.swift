@@ -1,8 +1,8 @@
 import CMulticore
+import Logging
 import MulticoreSystem
 import MulticoreThreading
 import SystemPackage
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,9 +13,10 @@ import Glibc
 /// The child is started with one of Python's start methods (`StartMethod`): spawn (a fresh
 /// copy of this executable, the default; works inside `swift test`), forkserver (forked by a
 /// single-threaded server) or fork (this process forked; the only way to run a closure).
-/// It inherits standard output and error, and ends with Python's exit codes: 0, 1 when the
-/// task threw, -N when killed by signal N. A child never outlives its parent: the kernel kills
-/// it (SIGKILL) when the parent dies, even by SIGKILL.
+/// It inherits standard output and error (its stderr is passed on through a pipe, whose last
+/// 4 KiB travel with its death: `ProcessError.crashed`'s `ExitReport`), and ends with Python's
+/// exit codes: 0, 1 when the task threw, -N when killed by signal N. A child never outlives its
+/// parent: the kernel kills it (SIGKILL) when the parent dies, even by SIGKILL.
 public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @unchecked Sendable { // mutable state is guarded by `stateLock`
     private enum Phase { case created, running, ended, closed }
 
@@ -37,7 +38,15 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     private var connection: Connection?
     private var reply: WorkerReply?
     private var replyError: String?
-    private var exitStatus: (exited: Bool, code: Int32)?
+    /// How it ended, put together when it is reaped.
+    private var exitReport: ExitReport?
+    /// Its standard error, tapped from start to end (nil before start, and for a pool's worker,
+    /// which sends its own to its pool).
+    private var standardError: SharedTap?
+    private let tapsStandardError: Bool
+    /// Why this process last signalled it (`terminate`, `kill`, `interrupt`).
+    private var stopRequested: ExitReason.Stop?
+    private let log: ChildProcessLog
     private var _daemon: Bool
     /// How the child is started. Python: the process's context.
     public let startMethod: StartMethod
@@ -49,33 +58,41 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     ///   - daemon: a daemon child is terminated when this process exits; a non-daemon child is
     ///     waited for (Python's `daemon=False`, the default).
     ///   - startMethod: nil for `getStartMethod()` (spawn unless set).
-    public convenience init(task: Task, name: String? = nil, daemon: Bool = false, startMethod: StartMethod? = nil) {
-        self.init(task: task, name: name, kind: "Process", daemon: daemon, startMethod: startMethod)
+    ///   - logger: where the child's start and end are logged (debug; notice when it trapped,
+    ///     crashed or was killed by another process); nil: silent.
+    public convenience init(task: Task, name: String? = nil, daemon: Bool = false, startMethod: StartMethod? = nil,
+                            logger: Logger? = nil) {
+        self.init(task: task, name: name, kind: "Process", daemon: daemon, startMethod: startMethod, tapsStandardError: true,
+                  logger: logger)
     }
 
     /// The public `init`, where a default name is `kind`-N ("SpawnPoolWorker" gives
-    /// "SpawnPoolWorker-3", numbered as "Process-N" is).
-    package init(task: Task, name: String?, kind: String, daemon: Bool, startMethod: StartMethod?) {
+    /// "SpawnPoolWorker-3", numbered as "Process-N" is). Without `tapsStandardError`, the child
+    /// keeps this process's stderr as its own (a pool's worker, which redirects it itself).
+    package init(task: Task, name: String?, kind: String, daemon: Bool, startMethod: StartMethod?, tapsStandardError: Bool,
+                 logger: Logger?) {
         self.task = task
+        self.tapsStandardError = tapsStandardError
+        self.log = ChildProcessLog(logger: logger)
         self._daemon = daemon
         self.startMethod = startMethod ?? getStartMethod()
-        identity = ProcessLineage.identity + [processCounter.wrappingAdd(1, ordering: .relaxed).newValue]
+        identity = ProcessLineage.identity + [ProcessLineage.nextChildNumber()]
         self._name = name ?? kind + "-" + identity.map(String.init).joined(separator: ":")
     }
 
     /// Creates a process that runs `body` in a forked copy of this process (the fork start
     /// method), with everything it captured. Corresponds to Python's
     /// `multiprocessing.get_context("fork").Process(target=body)`.
-    public convenience init<Output>(name: String? = nil, daemon: Bool = false,
+    public convenience init<Output>(name: String? = nil, daemon: Bool = false, logger: Logger? = nil,
                                     forking body: @escaping @Sendable () throws -> Output) where Task == ForkClosure<Output> {
-        self.init(task: ForkClosure(body), name: name, daemon: daemon, startMethod: .fork)
+        self.init(task: ForkClosure(body), name: name, daemon: daemon, startMethod: .fork, logger: logger)
     }
 
     /// Creates a process that runs `body`, which returns nothing, in a forked copy of this
     /// process; its `result()` is `NoOutput()`.
-    public convenience init(name: String? = nil, daemon: Bool = false,
+    public convenience init(name: String? = nil, daemon: Bool = false, logger: Logger? = nil,
                             forking body: @escaping @Sendable () throws -> Void) where Task == ForkClosure<NoOutput> {
-        self.init(task: ForkClosure { try body(); return NoOutput() }, name: name, daemon: daemon, startMethod: .fork)
+        self.init(task: ForkClosure { try body(); return NoOutput() }, name: name, daemon: daemon, startMethod: .fork, logger: logger)
     }
 
     deinit {
@@ -154,12 +171,16 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             phase = .running
         }
         let (parentEnd, childEnd): (Connection, Connection)
+        let standardError: ChildStandardError?
         do {
             (parentEnd, childEnd) = try Connection.pipe()
+            standardError = tapsStandardError ? try ChildStandardError() : nil
         } catch {
             stateLock.withLock { phase = .created }
             throw error
         }
+        // Once the child has its own copy (or could not start): the tap's end of file is the child's.
+        defer { closeDescriptor(standardError?.writeEnd ?? -1) }
         // What this process printed so far comes out before what the child prints (stdout is a
         // pipe or a file: block-buffered), with every start method, as Python flushes.
         fflush(nil)
@@ -170,7 +191,8 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             case .forkserver: launched = try ForkServer.launch(channel: childEnd)
             case .fork:
                 let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: getpid(), payload: [])
-                launched = try ForkLauncher.launch(task, as: request, parentEnd: parentEnd, childEnd: childEnd)
+                launched = try ForkLauncher.launch(task, as: request, parentEnd: parentEnd, childEnd: childEnd,
+                                                   standardError: standardError)
             }
         } catch {
             childEnd.close()
@@ -183,13 +205,17 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             exitDescriptor = launched.exitDescriptor
             self.launched = launched
             connection = parentEnd
+            self.standardError = standardError?.tap
         }
         Children.add(self)
+        log.started(WorkerIdentity(pid: launched.pid, name: name), method: startMethod)
         guard startMethod != .fork else { return }
+        // The stderr pipe's write end travels last, after the connections in the task.
+        var request = WorkerRequest(typeName: typeName, processName: name, identity: identity, parentPID: getpid(), payload: payload)
+        request.standardError = standardError.map { _ in descriptors.descriptors.count }
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
-        try? parentEnd.sendDescriptors(descriptors.descriptors)
-        try? parentEnd.send(WorkerRequest(typeName: typeName, processName: name, identity: identity,
-                                                 parentPID: getpid(), payload: payload))
+        try? parentEnd.sendDescriptors(descriptors.descriptors + (standardError.map { [$0.writeEnd] } ?? []))
+        try? parentEnd.send(request)
     }
 
     /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it
@@ -207,7 +233,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         case .ended: return true
         case .running: break
         }
-        let deadline = timeout.map { ContinuousClock.now + max($0, .zero) }
+        let deadline = Deadline.after(timeout.map { max($0, .zero) })
         // Another joiner may be waiting already: wait for it no longer than this join's own
         // deadline (so `isAlive` never blocks), and then see whether it reaped the child.
         guard (try? joinLock.acquire(timeout: timeout.map { max($0, .zero) })) == true else {
@@ -220,39 +246,25 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
                 var entries = [pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)]
                 let replyPending = stateLock.withLock { reply == nil && replyError == nil }
                 if replyPending, let connection { entries.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-                var milliseconds: Int32 = -1
-                if let deadline {
-                    let (seconds, attoseconds) = max(deadline - ContinuousClock.now, .zero).components
-                    milliseconds = Int32(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-                }
+                var milliseconds = deadline.pollMilliseconds
                 // No pidfd could be had (an old kernel, no descriptor left): look every 10 ms.
                 let watched = exitFD >= 0
                 if !watched { milliseconds = milliseconds < 0 ? 10 : min(milliseconds, 10) }
                 guard let ready = try? Poll.wait(&entries, milliseconds: milliseconds) else { return false }
                 if !watched, stateLock.withLock({ launched })?.hasEnded() == true { entries[0].revents = Int16(POLLIN) }
                 if ready == 0, entries[0].revents == 0 {
-                    if !watched, deadline.map({ ContinuousClock.now < $0 }) ?? true { continue }
+                    if !watched, !deadline.hasPassed { continue }
                     return false
                 }
                 if entries.count > 1, entries[1].revents != 0 {
                     readReply()
                     // A worker exits right after its reply: wait for that on this CPU for a
                     // moment rather than sleep and pay a second wake-up.
-                    if entries[0].revents == 0, awaitExitBriefly(exitFD) { entries[0].revents = Int16(POLLIN) }
+                    if entries[0].revents == 0, LaunchedChild.awaitExitBriefly(exitFD) { entries[0].revents = Int16(POLLIN) }
                 }
                 if entries[0].revents != 0 { reap(); return true }
             }
         }
-    }
-
-    /// Polls `fd` without sleeping for up to 200 µs; whether it became readable.
-    private func awaitExitBriefly(_ fd: Int32) -> Bool {
-        let limit = Deadline.after(.microseconds(200))
-        repeat {
-            if (try? Poll.isReady(fd, milliseconds: 0)) == true { return true }
-            sched_yield()
-        } while !limit.hasPassed
-        return false
     }
 
     private func readReply() {
@@ -274,13 +286,26 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
            (try? connection.poll()) == true {
             readReply()
         }
+        let report = exitReport(status)
         Children.remove(self)
         stateLock.withLock {
-            exitStatus = (status.exited, status.code)
+            exitReport = report
             phase = .ended
             connection?.close()
             // The exit descriptor stays open (and readable) until close(): it is the sentinel.
         }
+    }
+
+    /// How the child ended, with the end of its stderr: read up to the pipe's end (a short grace
+    /// after the child's, for a grandchild that holds it), so that all it wrote counts.
+    private func exitReport(_ status: ChildWatch.Status) -> ExitReport {
+        let (pid, name, tap, stop) = stateLock.withLock { (_pid ?? 0, _name, standardError, stopRequested) }
+        let code = status.exited ? status.code : -status.code
+        let (tail, fatalLine) = tap?.drain(until: .after(ChildStandardError.endGrace)) ?? ("", nil)
+        let report = ExitReport(worker: WorkerIdentity(pid: pid, name: name), exitCode: code,
+                                reason: ExitReason(exitCode: code, stoppedBy: stop, fatalLine: fatalLine), standardError: tail)
+        log.ended(report)
+        return report
     }
 
     /// Releases the handle once the child has ended; using it afterwards throws
@@ -317,32 +342,36 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
     public var exitCode: Int32? {
         get throws(ProcessError) {
             _ = try isAlive
-            return stateLock.withLock { exitStatus.map { $0.exited ? $0.code : -$0.code } }
+            return stateLock.withLock { exitReport?.exitCode }
         }
     }
 
     /// Sends SIGTERM. Corresponds to Python's `Process.terminate()`.
-    public func terminate() throws(ProcessError) { try signal(SIGTERM) }
+    public func terminate() throws(ProcessError) { try signal(SIGTERM, .terminate) }
     /// Sends SIGKILL. Corresponds to Python's `Process.kill()`.
-    public func kill() throws(ProcessError) { try signal(SIGKILL) }
+    public func kill() throws(ProcessError) { try signal(SIGKILL, .terminate) }
     /// Sends SIGINT. Corresponds to Python's `Process.interrupt()` (3.14).
-    public func interrupt() throws(ProcessError) { try signal(SIGINT) }
+    public func interrupt() throws(ProcessError) { try signal(SIGINT, .interrupt) }
 
-    private func signal(_ number: Int32) throws(ProcessError) {
+    private func signal(_ number: Int32, _ stop: ExitReason.Stop) throws(ProcessError) {
         try stateLock.withLock { () throws(ProcessError) in
             if phase == .closed { throw .closed }
             guard let pid = _pid else { throw .notStarted }
             // Until it is reaped (under this lock), the pid cannot name another process.
-            if phase == .running { _ = Glibc.kill(pid, number) }
+            if phase == .running {
+                stopRequested = stop
+                _ = Glibc.kill(pid, number)
+            }
         }
     }
 
     /// What the task returned, once the child has ended.
     /// - Throws: the task's own error, as itself, when its type is `Codable` (found and decoded
-    ///   here); else `ProcessError.taskFailed` with its type's name and description; `.crashed` with the signal;
-    ///   `.exitedWithoutResult`; `.taskNotFound`; `.stillRunning`; `.notStarted`.
+    ///   here); else `ProcessError.taskFailed` with its type's name and description; `.crashed`
+    ///   and `.exitedWithoutResult` with how it ended and the end of its stderr (`ExitReport`);
+    ///   `.taskNotFound`; `.stillRunning`; `.notStarted`.
     public func result() throws -> Task.Output {
-        let (state, reply, replyError, status) = stateLock.withLock { (phase, self.reply, self.replyError, exitStatus) }
+        let (state, reply, replyError, report) = stateLock.withLock { (phase, self.reply, self.replyError, exitReport) }
         switch state {
         case .created: throw ProcessError.notStarted
         case .running: throw ProcessError.stillRunning
@@ -353,22 +382,10 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         case let reply?:
             return try reply.output(Task.Output.self)
         case nil:
-            if let status, !status.exited {
-                throw ProcessError.crashed(signal: status.code, name: String(cString: mc_signal_name(status.code)))
-            }
-            if let replyError, status?.code == 0 { throw ProcessError.unreadableResult(replyError) }
-            throw ProcessError.exitedWithoutResult(code: status?.code ?? -1)
+            let report = report ?? ExitReport(worker: WorkerIdentity(pid: pid ?? 0, name: name), exitCode: -1, reason: .exited(code: -1))
+            if report.exitCode < 0 { throw ProcessError.crashed(report) }
+            if let replyError, report.exitCode == 0 { throw ProcessError.unreadableResult(replyError) }
+            throw ProcessError.exitedWithoutResult(report)
         }
     }
 }
-
-/// Python's `multiprocessing.process._process_counter`: numbers "Process-N".
-private let processCounter = Atomic<Int>(0)
-
-/// The name of the calling process: the name its parent gave it ("Process-1", "Process-1:2" for
-/// a grandchild), or "MainProcess". Corresponds to Python's `multiprocessing.current_process().name`.
-public func currentProcessName() -> String { ProcessLineage.name }
-
-/// The pid of the process that spawned this one, nil in a process Multicore did not spawn.
-/// Corresponds to Python's `multiprocessing.parent_process().pid`.
-public func parentProcessID() -> Int32? { ProcessLineage.parentPID }

@@ -16,6 +16,8 @@ public enum ExitReason: Sendable, Hashable, CustomStringConvertible {
         case cancellation
         /// `terminate()` or `kill()` (of the pool, or of the process).
         case terminate
+        /// `interrupt()` (SIGINT) of the process.
+        case interrupt
         /// What it sent its pool could not be read: it could not be trusted any more.
         case protocolError = "protocol error"
         /// It did not stop within 5 s of its pool's shutdown.
@@ -41,9 +43,10 @@ public enum ExitReason: Sendable, Hashable, CustomStringConvertible {
     case killed(signal: Int32)
 
     /// What the parent knows of an ended child, put together. `exitCode` is Python's (-N for
-    /// signal N); `stoppedBy`, why its owner signalled it, if it did; `oomKilled`, whether the
-    /// kernel's OOM kill count moved while it ran; `memoryLimit`, the limit of its own cgroup,
-    /// if that cgroup saw an OOM kill; `fatalLine`, the last fatal-error line of its stderr.
+    /// signal N); `stoppedBy`, why its owner signalled it, if it did (it counts for SIGTERM and
+    /// SIGKILL, or SIGINT for `.interrupt`); `oomKilled`, whether the kernel's OOM kill count
+    /// moved while it ran; `memoryLimit`, the limit of its own cgroup, if that cgroup saw an OOM
+    /// kill; `fatalLine`, the last fatal-error line of its stderr.
     public init(exitCode: Int32, stoppedBy: Stop? = nil, oomKilled: Bool = false, memoryLimit: Int? = nil,
                 fatalLine: String? = nil) {
         guard exitCode < 0 else {
@@ -53,7 +56,7 @@ public enum ExitReason: Sendable, Hashable, CustomStringConvertible {
         let signal = -exitCode
         if signal == SIGKILL, let memoryLimit {
             self = .memoryLimit(limit: memoryLimit)
-        } else if let stoppedBy, signal == SIGTERM || signal == SIGKILL {
+        } else if let stoppedBy, stoppedBy == .interrupt ? signal == SIGINT : signal == SIGTERM || signal == SIGKILL {
             self = .stoppedByOwner(stoppedBy)
         } else if signal == SIGKILL, oomKilled {
             self = .outOfMemory

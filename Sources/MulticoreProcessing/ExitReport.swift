@@ -1,8 +1,9 @@
 import MulticoreThreading
 
-/// How a worker process ended and what it last said: what `PoolError.workerDied` carries, so
-/// that a Swift trap's own message ("Fatal error: Index out of range") reaches the caller with
-/// the task that caused it.
+/// How a worker process ended and what it last said: what `PoolError.workerDied`, and
+/// `ProcessError.crashed` and `.exitedWithoutResult` for a `ChildProcess`, carry, so that a
+/// Swift trap's own message ("Fatal error: Index out of range") reaches the caller with the task
+/// that caused it.
 public struct ExitReport: Sendable, Hashable, CustomStringConvertible {
     /// The process: its pid and name.
     public let worker: WorkerIdentity

@@ -9,23 +9,31 @@ import Glibc
 /// already, captures included. Safe only in a process with no other thread.
 enum ForkLauncher {
     /// - Throws: `ProcessError.forkWithThreads` when another thread runs (the spawner's idle
-    ///   thread does not count: it is only ever waiting for a request).
+    ///   thread does not count: it is only ever waiting for a request; nor does the thread that
+    ///   reads children's stderr, whose lock the fork holds).
     static func checkSingleThreaded() throws(ProcessError) {
-        let threads = Int(mc_thread_count()) - (SpawnLauncher.hasThread ? 1 : 0)
+        let threads = Int(mc_thread_count()) - (SpawnLauncher.hasThread ? 1 : 0) - (ChildOutputReader.hasThread ? 1 : 0)
         guard threads <= 1 else { throw .forkWithThreads(count: threads) }
     }
 
-    /// Forks this process; the child runs `task`, which it holds already, as `request` names it.
+    /// Forks this process; the child runs `task`, which it holds already, as `request` names it,
+    /// with `standardError`'s write end as its standard error (nil: this process's).
     /// - Throws: `ProcessError.spawnFailed`.
-    static func launch<Task: ProcessTask>(_ task: Task, as request: WorkerRequest, parentEnd: Connection,
-                                          childEnd: Connection) throws(ProcessError) -> LaunchedChild {
+    static func launch<Task: ProcessTask>(_ task: Task, as request: WorkerRequest, parentEnd: Connection, childEnd: Connection,
+                                          standardError: ChildStandardError?) throws(ProcessError) -> LaunchedChild {
         _ = forkRehearsal
         let pid: pid_t
-        do throws(Errno) { pid = try Spawn.fork() } catch { throw .spawnFailed(errno: error) }
+        do throws(Errno) { pid = try ChildOutputReader.aroundFork { () throws(Errno) in try Spawn.fork() } } catch {
+            throw .spawnFailed(errno: error)
+        }
         if pid > 0 { return .own(pid) }
         // The child: only this thread exists. It forgets its parent's children, runs the task,
         // waits for its own children, and exits without the parent's atexit handlers.
         parentEnd.close()
+        if let standardError {
+            closeDescriptor(standardError.tap.descriptor)
+            WorkerMain.takeStandardError(standardError.writeEnd)
+        }
         ProcessLineage.adopt(request)
         let reply = WorkerMain.reply(running: task)
         try? childEnd.sendBytes(reply.wireBytes)

@@ -1,4 +1,5 @@
 import MulticoreSystem
+import MulticoreThreading
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -46,5 +47,17 @@ struct LaunchedChild: Sendable {
             }
             return ChildWatch.Status(exited: report.0 != 0, code: report.1)
         }
+    }
+
+    /// Polls `fd` (an exit descriptor) without sleeping for up to 200 µs; whether it became
+    /// readable. A worker exits right after its reply: waiting for that on this CPU for a moment
+    /// costs less than sleeping and paying a second wake-up.
+    static func awaitExitBriefly(_ fd: Int32) -> Bool {
+        let limit = Deadline.after(.microseconds(200))
+        repeat {
+            if (try? Poll.isReady(fd, milliseconds: 0)) == true { return true }
+            sched_yield()
+        } while !limit.hasPassed
+        return false
     }
 }

@@ -17,11 +17,14 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
     case taskNotFound(String)
     /// The task threw in the child: the error's type and description.
     case taskFailed(type: String, message: String)
-    /// The child was killed by a signal (a trap is SIGILL, a bad access SIGSEGV) before it
-    /// returned a result.
-    case crashed(signal: Int32, name: String)
-    /// The child exited with this code before returning a result.
-    case exitedWithoutResult(code: Int32)
+    /// The child ended on a signal before it returned a result. Its report says which and why
+    /// (`ExitReason`: a Swift trap with the runtime's own line, "Fatal error: Index out of
+    /// range"; a crash; `terminate()` or `kill()`; another process) and carries the last 4 KiB of
+    /// its standard error. Python: only `Process.exitcode`, -N.
+    case crashed(ExitReport)
+    /// The child exited with a code before returning a result (`exit`, or a check that failed in
+    /// the worker); its report carries the last 4 KiB of its standard error.
+    case exitedWithoutResult(ExitReport)
     /// The result could not be read or decoded.
     case unreadableResult(String)
     /// The fork start method was refused: this process has other threads, which a forked child
@@ -47,8 +50,9 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
         case .spawnFailed(let errno): "could not spawn the process (\(errno), errno \(errno.rawValue))"
         case .taskNotFound(let name): "the child found no task type named \(name)"
         case .taskFailed(let type, let message): "the task threw \(type): \(message)"
-        case .crashed(let signal, let name): "the process was killed by signal \(signal) (SIG\(name))"
-        case .exitedWithoutResult(let code): "the process exited with code \(code) without a result"
+        case .crashed(let report): "the process \(report.worker) \(report.reason)" + Self.lastWords(report)
+        case .exitedWithoutResult(let report):
+            "the process \(report.worker) \(report.reason) without a result" + Self.lastWords(report)
         case .unreadableResult(let reason): "the result could not be read: \(reason)"
         case .forkWithThreads(let count):
             "cannot fork: this process has \(count) threads, and a forked child would only have one; use spawn or forkserver"
@@ -58,5 +62,14 @@ public enum ProcessError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "main's top-level code up to that line again; start processes below it"
         case .startMethodAlreadySet: "context has already been set"
         }
+    }
+
+    /// "; its standard error ended with: …", when it said something there that the reason does
+    /// not already quote (a trap's fatal-error line).
+    private static func lastWords(_ report: ExitReport) -> String {
+        if case .trapped(_, _?) = report.reason { return "" }
+        let lines = report.standardError.split(separator: "\n", omittingEmptySubsequences: true)
+        guard let last = lines.last else { return "" }
+        return "; its standard error ended with: " + last
     }
 }

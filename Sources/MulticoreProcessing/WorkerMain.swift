@@ -1,4 +1,6 @@
 import CMulticore
+import MulticoreSystem
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,6 +28,10 @@ package enum WorkerMain {
             ForkServer.serve(connection)
         default: break
         }
+        if let index = request.standardError, descriptors.descriptors.indices.contains(index) {
+            takeStandardError(descriptors.descriptors[index])
+            descriptors.descriptors[index] = -1
+        }
         ProcessLineage.adopt(request)
         let type = taskType(named: request.typeName)
         // SIGINT was blocked until now: whose it is depends on the task.
@@ -38,6 +44,13 @@ package enum WorkerMain {
         try? connection.sendBytes(reply.wireBytes)
         if case .value = reply { exit(0) }
         exit(1)
+    }
+
+    /// Makes `pipe` (the write end its parent reads) this process's standard error, and closes
+    /// it: what the task writes there, a trap's message included, reaches the parent.
+    static func takeStandardError(_ pipe: Int32) {
+        try? FileDescriptor(rawValue: pipe).redirect(onto: STDERR_FILENO)
+        closeDescriptor(pipe)
     }
 
     /// The task type whose mangled name (`_mangledTypeName`) is `name`, or nil. A name that is

@@ -8,4 +8,7 @@ struct WorkerRequest: Codable {
     /// The parent's own name ("MainProcess", or its name as a child).
     var parentName: String = ProcessLineage.name
     var payload: [UInt8]
+    /// Where, among the descriptors sent before the request, the write end of the pipe its
+    /// parent reads its standard error from is (`ChildOutputReader`); nil: it keeps its own.
+    var standardError: Int? = nil
 }

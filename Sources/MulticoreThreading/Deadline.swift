@@ -36,6 +36,12 @@ package struct Deadline: Sendable, Comparable {
         return .nanoseconds(max(0, nanoseconds - mc_monotonic_ns()))
     }
 
+    /// What is left as poll(2)'s timeout: whole milliseconds, rounded up; -1 for no deadline.
+    @inlinable package var pollMilliseconds: Int32 {
+        guard let remaining else { return -1 }
+        return Int32(clamping: (remaining.nanoseconds + 999_999) / 1_000_000)
+    }
+
     @usableFromInline package static func < (lhs: Deadline, rhs: Deadline) -> Bool {
         // `never` sorts after every real deadline.
         if lhs.isNever { return false }

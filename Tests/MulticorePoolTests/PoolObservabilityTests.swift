@@ -10,35 +10,6 @@ import Glibc
 #endif
 @testable import MulticorePool
 
-/// A swift-log backend that keeps every record: what a pool logs, as a user's backend gets it.
-struct RecordingLogHandler: LogHandler {
-    struct Record: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: Logger.Metadata
-    }
-
-    let records: Locked<[Record]>
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        records.withLock { $0.append(Record(level: event.level, message: "\(event.message)", metadata: event.metadata ?? [:])) }
-    }
-
-    /// A logger at `level` whose records land in `records`.
-    static func logger(_ records: Locked<[Record]>, level: Logger.Level = .trace) -> Logger {
-        var logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) }
-        logger.logLevel = level
-        return logger
-    }
-}
-
 /// Writes `line` to its standard output and `error` to its standard error, then returns.
 struct Chatty: ProcessTask {
     var line: String

@@ -118,7 +118,8 @@ struct Exiter: ProcessTask {
         try process.start()
         #expect(try process.join(timeout: testDeadline))
         #expect(try process.exitCode == -SIGILL)
-        #expect(throws: ProcessError.crashed(signal: SIGILL, name: "ILL")) { try process.result() }
+        let report = try #require(exitReport { try process.result() })
+        guard case .trapped(SIGILL, _) = report.reason else { Issue.record("\(report)"); return }
     }
 
     @Test(arguments: [StartMethod.spawn, .forkserver])
@@ -129,15 +130,15 @@ struct Exiter: ProcessTask {
         if runningUnderThreadSanitizer {
             // TSan catches the SEGV in the child, reports it and exits with its code, 66.
             #expect(try process.exitCode == 66)
-            #expect(throws: ProcessError.exitedWithoutResult(code: 66)) { try process.result() }
+            #expect(exitReport { try process.result() }?.reason == .exited(code: 66))
         } else {
             #expect(try process.exitCode == -SIGSEGV)
-            #expect(throws: ProcessError.crashed(signal: SIGSEGV, name: "SEGV")) { try process.result() }
+            #expect(exitReport { try process.result() }?.reason == .crashed(signal: SIGSEGV))
         }
     }
 
-    @Test(arguments: [(SIGKILL, "KILL"), (SIGTERM, "TERM"), (SIGINT, "INT")])
-    func signalsEndARunningChild(signal: Int32, name: String) throws {
+    @Test(arguments: [(SIGKILL, ExitReason.Stop.terminate), (SIGTERM, .terminate), (SIGINT, .interrupt)])
+    func signalsEndARunningChild(signal: Int32, stop: ExitReason.Stop) throws {
         let process = ChildProcess(task: Sleeper())
         try process.start()
         #expect(try !process.join(timeout: .milliseconds(20)))
@@ -149,7 +150,10 @@ struct Exiter: ProcessTask {
         }
         #expect(try process.join(timeout: testDeadline))
         #expect(try process.exitCode == -signal)
-        #expect(throws: ProcessError.crashed(signal: signal, name: name)) { try process.result() }
+        let report = try #require(exitReport { try process.result() })
+        #expect(report.reason == .stoppedByOwner(stop))
+        #expect(report.exitCode == -signal)
+        #expect("\(ProcessError.crashed(report))".hasPrefix("the process \(process.name) (pid \(report.worker.pid)) stopped by its owner"))
         try process.kill() // harmless once it has ended
     }
 
@@ -179,7 +183,9 @@ struct Exiter: ProcessTask {
         try process.start()
         #expect(try process.join(timeout: testDeadline))
         #expect(try process.exitCode == 7)
-        #expect(throws: ProcessError.exitedWithoutResult(code: 7)) { try process.result() }
+        let report = try #require(exitReport { try process.result() })
+        #expect(report.reason == .exited(code: 7))
+        #expect("\(ProcessError.exitedWithoutResult(report))" == "the process \(process.name) (pid \(report.worker.pid)) exited with code 7 without a result")
     }
 
     @Test func manyChildrenRunInParallel() throws {

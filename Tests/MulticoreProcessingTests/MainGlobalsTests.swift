@@ -56,6 +56,6 @@ import MulticoreTestSupport
         #expect(run.status == 1, "\(run.output)")
         #expect(run.output.contains("tried to start a process before main reached enterWorkerIfChild()"), "\(run.output)")
         #expect(run.output.contains("reached the end of main without calling enterWorkerIfChild()"), "\(run.output)")
-        #expect(run.output.contains("the process exited with code 70 without a result"), "\(run.output)")
+        #expect(run.output.contains(") exited with code 70 without a result"), "\(run.output)")
     }
 }

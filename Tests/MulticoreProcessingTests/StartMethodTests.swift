@@ -90,7 +90,9 @@ func runForkServerLifecycles() throws -> String? {
         }
         #expect(try trapper.join(timeout: testDeadline))
         #expect(try trapper.exitCode == -SIGILL)
-        #expect(throws: ProcessError.crashed(signal: SIGILL, name: "ILL")) { try trapper.result() }
+        let report = try #require(exitReport { try trapper.result() })
+        guard case .trapped(SIGILL, let message?) = report.reason else { Issue.record("\(report)"); return }
+        #expect(message.hasSuffix("Fatal error: Index out of range") && report.standardError.contains(message))
         #expect(try sleeper.isAlive)
         #expect(try !sleeper.join(timeout: .milliseconds(20)))
         try sleeper.terminate()
@@ -134,7 +136,11 @@ func runForkServerLifecycles() throws -> String? {
         #expect(child.pid == nil)
     }
 
-    @Test func aSingleThreadedProcessForksAClosureWithItsCaptures() throws {
+    /// Not under ThreadSanitizer: once the thread that reads the first forked child's stderr
+    /// exists, TSan's own background thread does too, and the fork start method refuses a
+    /// process with another thread (one fork, under TSan too: `ChildStandardErrorTests`).
+    @Test(.disabled(if: runningUnderThreadSanitizer, "the fork start method refuses TSan's background thread"))
+    func aSingleThreadedProcessForksAClosureWithItsCaptures() throws {
         let worker = ChildProcess(task: ForksAClosure(factor: 10))
         try worker.start()
         #expect(try worker.join(timeout: testDeadline))
