@@ -89,11 +89,11 @@ func dropPoolsWithoutShutdown() throws -> String? {
 @Suite(.timeLimit(.minutes(5))) struct PoolLifecycleTests {
     @Test func aPoolLetGoWithoutShutdownEndsItsWorkersAndThreads() async {
         // Counted in a process of its own: other tests open descriptors and threads meanwhile.
-        let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+        let outcome = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
             exitReporting(try dropPoolsWithoutShutdown(), as: "dropped pools")
         }
-        if let outcome, outcome.exitStatus != .exitCode(0) {
-            Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
+        if let failure = exitTestFailure(outcome?.standardOutputContent) {
+            Issue.record("\(failure)")
         }
     }
 
@@ -112,11 +112,11 @@ func dropPoolsWithoutShutdown() throws -> String? {
 
     @Test func shutdownLeavesNoDescriptorAndNoZombieBehind() async {
         // Counted in a process of its own: other tests open descriptors meanwhile.
-        let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+        let outcome = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
             exitReporting(try runPoolLifecycles(), as: "pool lifecycle")
         }
-        if let outcome, outcome.exitStatus != .exitCode(0) {
-            Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
+        if let failure = exitTestFailure(outcome?.standardOutputContent) {
+            Issue.record("\(failure)")
         }
     }
 

@@ -39,11 +39,11 @@ func runLifecycles() throws -> String? {
 /// open descriptors and start children too.
 @Suite(.timeLimit(.minutes(5))) struct LifecycleTests {
     @Test func aThousandLifecyclesLeakNoDescriptorAndLeaveNoZombie() async {
-        let outcome = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+        let outcome = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
             exitReporting(try runLifecycles(), as: "lifecycle check failed")
         }
-        if let outcome, outcome.exitStatus != .exitCode(0) {
-            Issue.record("\(String(decoding: outcome.standardErrorContent, as: UTF8.self))")
+        if let failure = exitTestFailure(outcome?.standardOutputContent) {
+            Issue.record("\(failure)")
         }
     }
 }

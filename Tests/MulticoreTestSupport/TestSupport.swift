@@ -99,13 +99,32 @@ public struct AddToCounter: ProcessAction {
     public func run() throws { try counter.withLock { $0 += amount } }
 }
 
-/// Ends the process of an exit test that counted something in a process of its own: status 0,
-/// or status 1 after writing "`label`: `failure`" on stderr, which the test then records.
-public func exitReporting(_ failure: String?, as label: String) -> Never {
-    if let failure {
-        let bytes = Array("\(label): \(failure)\n".utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        exit(1)
+/// The line an exit test's process writes on stdout when its check passed.
+public let exitTestPassed = "exit test: ok"
+
+/// Ends the process of an exit test that counted something in a process of its own. It always
+/// exits with status 0 and says on stdout what happened: `exitTestPassed`, or "`label`: `failure`"
+/// (a thrown error included). A failing status would hide the message: `#expect(processExitsWith:)`
+/// returns no result when the status does not match. The test checks the output with
+/// `exitTestFailure`.
+public func exitReporting(_ failure: @autoclosure () throws -> String?, as label: String) -> Never {
+    let line: String
+    do {
+        line = try failure().map { "\(label): \($0)" } ?? exitTestPassed
+    } catch {
+        line = "\(label): threw \(error)"
     }
+    let bytes = Array("\n\(line)\n".utf8)
+    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
     exit(0)
+}
+
+/// What an exit test ended by `exitReporting` said went wrong (its last line on stdout), or nil
+/// when it passed. Nil output (the process did not exit with 0: already recorded as a failed
+/// expectation) gives nil too.
+public func exitTestFailure(_ standardOutput: [UInt8]?) -> String? {
+    guard let standardOutput else { return nil }
+    let lines = String(decoding: standardOutput, as: UTF8.self).split(separator: "\n")
+    guard let last = lines.last else { return "the exit test said nothing" }
+    return last == exitTestPassed ? nil : String(last)
 }
