@@ -28,9 +28,41 @@ int64_t mc_monotonic_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int32_t mc_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+// The process and thread ids, remembered: glibc's getpid() and gettid() are system calls
+// (about 100 ns each here), and the process-shared locks and queues ask for them on every
+// acquire. A fork gives the child new ids: the child handler, run in the child by fork() (the
+// only way this library forks), forgets them. posix_spawn's child execs a new image at once.
+static _Atomic int32_t mc_cached_pid;
+static _Thread_local int32_t mc_cached_tid;
 
-int mc_is_main_thread(void) { return mc_gettid() == (int32_t)getpid(); }
+static void mc_forget_ids_in_child(void) {
+    mc_cached_pid = 0;
+    mc_cached_tid = 0;
+}
+
+__attribute__((constructor(101))) static void mc_register_fork_handler(void) {
+    pthread_atfork(NULL, NULL, mc_forget_ids_in_child);
+}
+
+int32_t mc_getpid(void) {
+    int32_t pid = mc_cached_pid;
+    if (pid == 0) {
+        pid = (int32_t)getpid();
+        mc_cached_pid = pid;
+    }
+    return pid;
+}
+
+int32_t mc_gettid(void) {
+    int32_t tid = mc_cached_tid;
+    if (tid == 0) {
+        tid = (int32_t)syscall(SYS_gettid);
+        mc_cached_tid = tid;
+    }
+    return tid;
+}
+
+int mc_is_main_thread(void) { return mc_gettid() == mc_getpid(); }
 
 pthread_t mc_main_pthread(void) { return mc_main_thread_id; }
 

@@ -24,7 +24,7 @@ enum ProcessBenchmarks {
                   pythonDivisor: 2, slices: 1, maxRawRatio: nil, minPythonSpeedup: 3,
                   multicore: connectionBulk, raw: nil),
         Benchmark(name: "queue.processes", unit: "s/message", iterations: 400_000, quickIterations: 100_000,
-                  pythonDivisor: 8, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
+                  pythonDivisor: 8, slices: 1, maxRawRatio: nil, minPythonSpeedup: 30,
                   multicore: queueProcesses, raw: nil),
         Benchmark(name: "shared.array_write", unit: "s/256MB", iterations: 1, quickIterations: 1,
                   pythonDivisor: 1, slices: 1, maxRawRatio: 1.25, minPythonSpeedup: nil,

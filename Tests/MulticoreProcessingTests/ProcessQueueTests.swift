@@ -93,6 +93,30 @@ struct Fragile: Codable, Sendable, Equatable {
         #expect(try queue.get(timeout: testDeadline) == Fragile(value: 2))
     }
 
+    /// Fixed-width numbers travel as their memory, which is also their bytes in the format: a
+    /// queue of Ints and one of optional Ints (coded) on the same ring agree; an item put as a
+    /// number of another size is refused at `get` with the format's error, and consumed.
+    @Test func numbersTravelAsTheirMemoryAndAnotherSizeIsRefused() throws {
+        let queue = try ProcessQueue<Int>()
+        let values = [0, 1, -1, .max, .min, 0x0102_0304_0506_0708]
+        for value in values { try queue.put(value) }
+        #expect(try values.map { _ in try queue.get(timeout: testDeadline) } == values)
+        let name = try WireEncoder().encode(queue)
+        let asInt32 = try WireDecoder().decode(ProcessQueue<Int32>.self, from: name)
+        let asCoded = try WireDecoder().decode(ProcessQueue<Int?>.self, from: name)
+        try queue.put(7)
+        #expect(throws: WireError.trailingBytes(4)) { try asInt32.get(timeout: testDeadline) }
+        try asInt32.put(7)
+        #expect(throws: WireError.truncated(offset: 4, needed: 4)) { try queue.get(timeout: testDeadline) }
+        #expect(queue.isEmpty, "the refused items were consumed")
+        try asCoded.put(9) // a presence byte, then the Int
+        #expect(throws: WireError.trailingBytes(1)) { try queue.get(timeout: testDeadline) }
+        try queue.put(9)
+        #expect(throws: WireError.self) { try asCoded.get(timeout: testDeadline) }
+        try queue.put(11)
+        #expect(try queue.get(timeout: testDeadline) == 11, "the queue goes on")
+    }
+
     /// maxsize may change while the queue is in use (CPython's test_shrinking_queue); a larger
     /// one lets a blocked put go on.
     @Test func maxsizeCanChangeWhileInUse() throws {

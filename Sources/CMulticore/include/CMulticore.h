@@ -38,8 +38,11 @@ int mc_futex_wake(uint32_t *word, int32_t count);
 /// CLOCK_MONOTONIC in nanoseconds.
 int64_t mc_monotonic_ns(void);
 
-/// The kernel's thread id of the calling thread (gettid).
+/// The kernel's thread id of the calling thread (gettid), remembered per thread.
 int32_t mc_gettid(void);
+
+/// This process's id (getpid), remembered; a forked child asks again.
+int32_t mc_getpid(void);
 
 /// Whether the calling thread is the process's main thread (its tid equals the pid).
 int mc_is_main_thread(void);

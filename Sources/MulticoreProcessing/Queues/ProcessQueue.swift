@@ -17,6 +17,10 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     let ring: SharedRing
     /// Closed in this process (`close()`); each process's handle is closed on its own, as in Python.
     private let isClosed = Atomic<Bool>(false)
+    /// Whether an `Element`'s bytes in the format are its memory (fixed-width numbers): `put`
+    /// and `get` then copy it into and out of the ring directly, with no coder and no array
+    /// (asked once: the question is a lookup in the runtime's conformance tables).
+    private let travelsAsMemory = Element.self is any WireTrivial.Type
 
     /// A queue holding at most `maxsize` items (0: no limit but memory) in at most `capacity`
     /// bytes of encoded messages. Python: `multiprocessing.Queue(maxsize=0)`.
@@ -61,11 +65,15 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     public func put(_ item: Element, blocking: Bool = true, timeout: Duration? = nil) throws {
         try checkOpen()
         try checkQueueTimeout(timeout, blocking: blocking)
+        let deadline: Deadline = blocking ? .after(timeout) : .now
+        if travelsAsMemory {
+            try withUnsafeBytes(of: item) { raw in try ring.put(raw, deadline: deadline) }
+            return
+        }
         let bytes = try WireEncoder().encode(item)
         guard bytes.count + 4 <= ring.usable else {
             throw ConnectionError.messageTooLong(length: bytes.count, maxLength: ring.usable - 4)
         }
-        let deadline: Deadline = blocking ? .after(timeout) : .now
         try bytes.withUnsafeBytes { raw in try ring.put(raw, deadline: deadline) }
     }
 
@@ -80,8 +88,28 @@ public class ProcessQueue<Element: Codable & Sendable>: Codable, @unchecked Send
     public func get(blocking: Bool = true, timeout: Duration? = nil) throws -> Element {
         try checkOpen()
         try checkQueueTimeout(timeout, blocking: blocking)
-        let bytes = try ring.get(deadline: blocking ? .after(timeout) : .now)
+        let deadline: Deadline = blocking ? .after(timeout) : .now
+        if travelsAsMemory { return try getMemory(deadline: deadline) }
+        let bytes = try ring.get(deadline: deadline)
         return try WireDecoder().decode(Element.self, from: bytes)
+    }
+
+    /// The oldest item, copied out of the ring as memory (`travelsAsMemory`).
+    /// - Throws: `QueueError.empty`; `WireError.truncated` or `.trailingBytes` for a message of
+    ///   another size (put as another type: it is consumed).
+    private func getMemory(deadline: Deadline) throws -> Element {
+        // No tuple or optional of `Element` here: this code is not specialized, and each would
+        // make the runtime look up their type's metadata on every call.
+        let size = MemoryLayout<Element>.size
+        return try withUnsafeTemporaryAllocation(of: Element.self, capacity: 1) { buffer in
+            let found = try ring.get(deadline: deadline) { found, copy -> Int in
+                if found == size { copy(UnsafeMutableRawBufferPointer(buffer)) }
+                return found
+            }
+            if found < size { throw WireError.truncated(offset: found, needed: size - found) }
+            if found > size { throw WireError.trailingBytes(found - size) }
+            return buffer.baseAddress!.move()
+        }
     }
 
     /// Python: `Queue.get_nowait()`.

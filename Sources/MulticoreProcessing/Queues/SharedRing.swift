@@ -102,7 +102,7 @@ final class SharedRing: Sendable {
     /// (by `maxsize` or by the ring's capacity) until `deadline`.
     func put(_ payload: UnsafeRawBufferPointer, deadline: Deadline) throws {
         let need = UInt64(4 + payload.count)
-        let me = getpid()
+        let me = mc_getpid()
         switch putLock.acquire(as: me, deadline: deadline) {
         case .timedOut: throw QueueError.full
         case .acquired, .ownerDied: break // a dead producer published nothing
@@ -174,7 +174,23 @@ final class SharedRing: Sendable {
 
     /// Takes the oldest message. Throws `QueueError.empty` when none came until `deadline`.
     func get(deadline: Deadline) throws(QueueError) -> [UInt8] {
-        let me = getpid()
+        try get(deadline: deadline) { size, copy in
+            // None for an empty payload: `unsafeUninitializedCapacity: 0` writes to the shared
+            // empty array's storage (a race ThreadSanitizer reports).
+            size == 0 ? [] : [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+                copy(UnsafeMutableRawBufferPointer(buffer))
+                initialized = size
+            }
+        }
+    }
+
+    /// Takes the oldest message and hands its size to `body`, with `copy`, which copies its
+    /// bytes (at most as many as the buffer holds) out of the ring: a value can be read
+    /// straight into its place, without an array between. Throws `QueueError.empty` when none
+    /// came until `deadline`.
+    func get<R>(deadline: Deadline,
+                _ body: (_ size: Int, _ copy: (UnsafeMutableRawBufferPointer) -> Void) -> R) throws(QueueError) -> R {
+        let me = mc_getpid()
         switch getLock.acquire(as: me, deadline: deadline) {
         case .timedOut: throw .empty
         case .acquired: break
@@ -198,12 +214,9 @@ final class SharedRing: Sendable {
         var length: UInt32 = 0
         withUnsafeMutableBytes(of: &length) { read(into: $0, at: position) }
         // Only this process's own memory could be wrong here; never read past what was written.
-        let size = min(Int(length), Int(available) - 4)
-        // None for an empty payload: `unsafeUninitializedCapacity: 0` writes to the shared empty
-        // array's storage (a race ThreadSanitizer reports).
-        let payload = size <= 0 ? [] : [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            read(into: UnsafeMutableRawBufferPointer(buffer), at: position + 4)
-            initialized = size
+        let size = max(0, min(Int(length), Int(available) - 4))
+        let result = body(size) { buffer in
+            read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.prefix(size)), at: position + 4)
         }
         let next = position + 4 + UInt64(length)
         discardConsumed(from: position, to: next)
@@ -213,7 +226,7 @@ final class SharedRing: Sendable {
             spaceSequence.pointee.wrappingAdd(1, ordering: .releasing)
             SharedFutex.wake(spaceSequence, .max)
         }
-        return payload
+        return result
     }
 
     /// Gives back the pages of the chunks that moving the head from `start` to `end` finishes
@@ -233,7 +246,7 @@ final class SharedRing: Sendable {
     /// After a consumer died holding the get lock: recounts the messages between head and tail
     /// with producers held off, in case it died between moving the head and the count.
     private func recount() {
-        _ = putLock.acquire(as: getpid(), deadline: .never)
+        _ = putLock.acquire(as: mc_getpid(), deadline: .never)
         defer { _ = putLock.release() }
         var position = head.pointee.load(ordering: .relaxed)
         let end = tail.pointee.load(ordering: .acquiring)

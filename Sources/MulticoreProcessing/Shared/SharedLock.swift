@@ -44,7 +44,7 @@ public final class SharedLock: Codable, Sendable {
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
     public func acquire(blocking: Bool = true, timeout: Duration? = nil) throws -> Bool {
-        try state.acquire(as: getpid(), blocking: blocking, timeout: timeout) {
+        try state.acquire(as: mc_getpid(), blocking: blocking, timeout: timeout) {
             holderThread.pointee.store(UInt32(bitPattern: mc_gettid()), ordering: .relaxed)
         }
     }
@@ -65,7 +65,7 @@ public final class SharedLock: Codable, Sendable {
 
     /// Whether the calling thread acquired it (Python's `SemLock._is_mine()`).
     var isOwnedByCurrentThread: Bool {
-        state.owner == getpid() && holderThread.pointee.load(ordering: .relaxed) == UInt32(bitPattern: mc_gettid())
+        state.owner == mc_getpid() && holderThread.pointee.load(ordering: .relaxed) == UInt32(bitPattern: mc_gettid())
     }
 
     /// Runs `body` with the lock held. If the previous holder died, releases the lock and
