@@ -101,7 +101,8 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     private let initializer: (@Sendable () throws -> Void)?
     private let logger: Logger?
     private let mutex = Lock()
-    private let workAvailable: Condition
+    /// One token per idle worker told that work came, handed out after `mutex` is released.
+    private let wakeups = WakeTokens()
     private var queue = Deque<WorkItem>()
     private var workers: [JoinableThread] = []
     /// Workers waiting for work and not yet promised an item.
@@ -123,27 +124,26 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
         self.namePrefix = namePrefix
         self.initializer = initializer
         self.logger = logger
-        workAvailable = Condition(lock: mutex)
     }
 
     func enqueue(_ item: WorkItem) throws(ExecutorError) {
-        let newWorker = try mutex.withLock { () throws(ExecutorError) -> JoinableThread? in
+        let (newWorker, wake) = try mutex.withLock { () throws(ExecutorError) -> (JoinableThread?, Bool) in
             if let brokenReason { throw .broken(brokenReason) }
             if isShutdown { throw .shutDown }
             queue.append(item)
             if idle > 0 {
                 idle -= 1
-                workAvailable.notifyOneHeld()
-                return nil
+                return (nil, true)
             }
-            guard workers.count < maxWorkers else { return nil }
+            guard workers.count < maxWorkers else { return (nil, false) }
             let worker = JoinableThread(name: "\(namePrefix)_\(started)", daemon: false) { [self] in
                 workerLoop()
             }
             started += 1
             workers.append(worker)
-            return worker
+            return (worker, false)
         }
+        if wake { wakeups.post() }
         if let newWorker {
             do {
                 try newWorker.start()
@@ -192,23 +192,27 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
 
     /// The next item, or nil when the pool is shut down (or broken) and the queue is empty.
     private func nextItem() -> WorkItem? {
-        mutex.withLock {
-            while queue.isEmpty {
-                if isShutdown || brokenReason != nil { return nil }
-                idle += 1
-                _ = workAvailable.wait(deadline: .never)
+        while true {
+            let next = mutex.withLock { () -> WorkItem?? in
+                if let item = queue.popFirst() { return .some(item) }
+                if isShutdown || brokenReason != nil { return .some(nil) }
+                idle += 1 // an enqueue (or the shutdown) hands this worker a token
+                return nil
             }
-            return queue.removeFirst()
+            if let next { return next }
+            // Woken for an item another worker may have taken first: then it waits again.
+            wakeups.wait()
         }
     }
 
     private func initializerFailed(_ error: any Error) {
         let reason = "A thread initializer failed, the thread pool is not usable anymore (\(error))"
-        mutex.withLock {
+        let waiting = mutex.withLock {
             brokenReason = reason
-            idle = 0
-            workAvailable.notifyAllHeld()
+            defer { idle = 0 }
+            return idle
         }
+        wakeups.post(waiting)
         failQueued(with: .broken(reason))
     }
 
@@ -221,14 +225,14 @@ final class ThreadPoolCore: @unchecked Sendable { // all mutable state is guarde
     }
 
     func shutdown(wait: Bool, cancelFutures: Bool) {
-        let (cancelled, toJoin) = mutex.withLock { () -> (Deque<WorkItem>, [JoinableThread]) in
+        let (cancelled, toJoin, waiting) = mutex.withLock { () -> (Deque<WorkItem>, [JoinableThread], Int) in
             isShutdown = true
             var cancelled = Deque<WorkItem>()
             if cancelFutures { swap(&cancelled, &queue) }
-            idle = 0
-            workAvailable.notifyAllHeld()
-            return (cancelled, workers)
+            defer { idle = 0 }
+            return (cancelled, workers, idle)
         }
+        wakeups.post(waiting)
         for item in cancelled { item.cancel() }
         guard wait else { return }
         let me = Threading.currentThread
