@@ -15,11 +15,20 @@
 
 static pthread_t mc_main_thread_id;
 
+// The calling thread's kernel id, asked of the kernel once per thread: the shared locks name
+// their owner with it on every acquire and release, and a system call each time was most of
+// their cost. A new thread starts with 0; a forked child forgets its parent thread's id (the
+// handler below), so it never names itself with an id that is not its own.
+static __thread int32_t mc_thread_id_cache;
+
+static void mc_forget_thread_id(void) { mc_thread_id_cache = 0; }
+
 // Runs in the main thread when the library is loaded, before `main`: the only moment where
 // "the main thread" can be captured without the caller's help. Priority 101: before the worker
 // bootstrap (bootstrap.c), which runs a whole worker before returning.
 __attribute__((constructor(101))) static void mc_capture_main_thread(void) {
     mc_main_thread_id = pthread_self();
+    pthread_atfork(NULL, NULL, mc_forget_thread_id);
 }
 
 int64_t mc_monotonic_ns(void) {
@@ -28,7 +37,14 @@ int64_t mc_monotonic_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int32_t mc_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+int32_t mc_gettid(void) {
+    int32_t tid = mc_thread_id_cache;
+    if (tid == 0) {
+        tid = (int32_t)syscall(SYS_gettid);
+        mc_thread_id_cache = tid;
+    }
+    return tid;
+}
 
 int mc_is_main_thread(void) { return mc_gettid() == (int32_t)getpid(); }
 

@@ -1,31 +1,31 @@
 /// How throughput grows with workers, for one kind of work: one series per implementation.
-public struct ScalingChart: Sendable {
-    public struct Series: Sendable {
-        public let label: String
+package struct ScalingChart: Sendable {
+    package struct Series: Sendable {
+        package let label: String
         /// One figure per worker count of the panel, nil where it was not measured.
-        public let throughputs: [Double?]
+        package let throughputs: [Double?]
 
-        public init(label: String, throughputs: [Double?]) {
+        package init(label: String, throughputs: [Double?]) {
             self.label = label
             self.throughputs = throughputs
         }
     }
 
-    public let title: String
-    public let series: [Series]
+    package let title: String
+    package let series: [Series]
 
-    public init(title: String, series: [Series]) {
+    package init(title: String, series: [Series]) {
         self.title = title
         self.series = series
     }
 }
 
 /// The scaling panel: charts over the same worker counts.
-public struct ScalingPanel: Sendable {
-    public let workers: [Int]
-    public let charts: [ScalingChart]
+package struct ScalingPanel: Sendable {
+    package let workers: [Int]
+    package let charts: [ScalingChart]
 
-    public init(workers: [Int], charts: [ScalingChart]) {
+    package init(workers: [Int], charts: [ScalingChart]) {
         self.workers = workers
         self.charts = charts
     }
@@ -36,19 +36,19 @@ public struct ScalingPanel: Sendable {
 /// Top: one line per figure on one logarithmic axis of cost relative to Multicore's (Multicore
 /// at 1x, cheaper to the left), with CPython, the best peer, raw and the goal's limit on it.
 /// Bottom: the scaling panel, throughput against workers on a logarithmic axis.
-public struct BenchPicture: Sendable {
-    public let rows: [BenchRow]
-    public let scaling: ScalingPanel?
+package struct BenchPicture: Sendable {
+    package let rows: [BenchRow]
+    package let scaling: ScalingPanel?
     /// A line under the title: what was run, where.
-    public let caption: String
+    package let caption: String
 
-    public init(rows: [BenchRow], scaling: ScalingPanel?, caption: String) {
+    package init(rows: [BenchRow], scaling: ScalingPanel?, caption: String) {
         self.rows = rows
         self.scaling = scaling
         self.caption = caption
     }
 
-    public static let width = 980.0
+    package static let width = 980.0
     static let plotStart = 300.0, plotEnd = 760.0
     static let rowsTop = 96.0, rowHeight = 20.0
     static let chartHeight = 190.0
@@ -63,17 +63,17 @@ public struct BenchPicture: Sendable {
     }
 
     /// The axis of the rows: whole decades around every ratio, from 0.001x to 100,000x at most.
-    public var ratioScale: LogScale {
+    package var ratioScale: LogScale {
         LogScale(covering: drawnRows.flatMap(Self.ratios), includingOne: true, limits: -3...5,
                  start: Self.plotStart, end: Self.plotEnd)
     }
 
-    public var height: Double {
+    package var height: Double {
         let rowsBottom = Self.rowsTop + Double(drawnRows.count) * Self.rowHeight + 30
         return rowsBottom + (scaling.map { _ in Self.chartHeight + 90 } ?? 0) + 10
     }
 
-    public func svg() -> String {
+    package func svg() -> String {
         var out = SVGText()
         out.begin("svg", ["xmlns": "http://www.w3.org/2000/svg", "width": num(Self.width), "height": num(height),
                          "viewBox": "0 0 \(num(Self.width)) \(num(height))", "font-family": "sans-serif", "font-size": "11"])

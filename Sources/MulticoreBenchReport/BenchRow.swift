@@ -3,16 +3,16 @@ import Glibc
 #endif
 
 /// What a benchmark promises, as limits on its cost (every figure is a cost: lower is better).
-public struct BenchGoal: Sendable, Equatable {
+package struct BenchGoal: Sendable, Equatable {
     /// Most Multicore may cost relative to raw.
-    public var maxRawRatio: Double?
+    package var maxRawRatio: Double?
     /// How many times faster than CPython Multicore must be (below 1: how much of CPython's
     /// cost it may have, as for memory).
-    public var minPythonSpeedup: Double?
+    package var minPythonSpeedup: Double?
     /// Most Multicore's figure may be, in its unit.
-    public var maxCost: Double?
+    package var maxCost: Double?
 
-    public init(maxRawRatio: Double? = nil, minPythonSpeedup: Double? = nil, maxCost: Double? = nil) {
+    package init(maxRawRatio: Double? = nil, minPythonSpeedup: Double? = nil, maxCost: Double? = nil) {
         self.maxRawRatio = maxRawRatio
         self.minPythonSpeedup = minPythonSpeedup
         self.maxCost = maxCost
@@ -20,32 +20,32 @@ public struct BenchGoal: Sendable, Equatable {
 
     /// How many times faster than the best Python peer (loky, pebble, joblib) Multicore must be:
     /// the speedup asked of it against CPython, or, for a goal without one, no slower than the peer.
-    public var minPeerSpeedup: Double { minPythonSpeedup ?? 1 }
+    package var minPeerSpeedup: Double { minPythonSpeedup ?? 1 }
 }
 
 /// One peer's figure for a row: nil when the peer has the work but its run failed.
-public struct PeerFigure: Sendable, Equatable {
-    public let peer: String
-    public let value: Double?
+package struct PeerFigure: Sendable, Equatable {
+    package let peer: String
+    package let value: Double?
 
-    public init(peer: String, value: Double?) {
+    package init(peer: String, value: Double?) {
         self.peer = peer
         self.value = value
     }
 }
 
 /// One benchmark's figures from a run, and what they say about its goal.
-public struct BenchRow: Sendable {
-    public let name: String
-    public let unit: String
-    public let goal: BenchGoal
-    public let multicore: Double?
-    public let python: Double?
-    public let raw: Double?
+package struct BenchRow: Sendable {
+    package let name: String
+    package let unit: String
+    package let goal: BenchGoal
+    package let multicore: Double?
+    package let python: Double?
+    package let raw: Double?
     /// nil when peers were not measured (no `--peers`); empty when no peer has this work.
-    public let peers: [PeerFigure]?
+    package let peers: [PeerFigure]?
 
-    public init(name: String, unit: String, goal: BenchGoal, multicore: Double?, python: Double?, raw: Double?,
+    package init(name: String, unit: String, goal: BenchGoal, multicore: Double?, python: Double?, raw: Double?,
                 peers: [PeerFigure]? = nil) {
         self.name = name
         self.unit = unit
@@ -57,7 +57,7 @@ public struct BenchRow: Sendable {
     }
 
     /// The cheapest peer that has a figure.
-    public var bestPeer: (peer: String, value: Double)? {
+    package var bestPeer: (peer: String, value: Double)? {
         var best: (peer: String, value: Double)?
         for figure in peers ?? [] {
             guard let value = figure.value, value.isFinite else { continue }
@@ -69,13 +69,13 @@ public struct BenchRow: Sendable {
     /// Whether some peer has this work (its figure may still be missing).
     var hasPeers: Bool { !(peers ?? []).isEmpty }
 
-    public var rawRatio: Double? { multicore.flatMap { m in raw.map { m / $0 } } }
-    public var pythonSpeedup: Double? { multicore.flatMap { m in python.map { $0 / m } } }
-    public var peerSpeedup: Double? { multicore.flatMap { m in bestPeer.map { $0.value / m } } }
+    package var rawRatio: Double? { multicore.flatMap { m in raw.map { m / $0 } } }
+    package var pythonSpeedup: Double? { multicore.flatMap { m in python.map { $0 / m } } }
+    package var peerSpeedup: Double? { multicore.flatMap { m in bestPeer.map { $0.value / m } } }
 
     /// The most Multicore's figure may be under every goal whose reference was measured: the goal
     /// line of the picture. nil when there is no goal or no reference for it.
-    public var costLimit: Double? {
+    package var costLimit: Double? {
         var limits: [Double] = []
         if let ratio = goal.maxRawRatio, let raw { limits.append(raw * ratio) }
         if let speedup = goal.minPythonSpeedup, let python { limits.append(python / speedup) }
@@ -84,15 +84,15 @@ public struct BenchRow: Sendable {
         return limits.filter { $0.isFinite && $0 > 0 }.min()
     }
 
-    public enum Verdict: Sendable, Equatable {
+    package enum Verdict: Sendable, Equatable {
         case none, met, missed, unchecked
     }
 
     /// Missed when any goal is missed; unchecked when none is missed but a figure it needs is missing.
-    public var verdict: Verdict { assessGoal().verdict }
+    package var verdict: Verdict { assessGoal().verdict }
 
     /// The goal column: the verdict, then each goal.
-    public var goalText: String {
+    package var goalText: String {
         let (verdict, parts) = assessGoal()
         switch verdict {
         case .none: return ""
@@ -133,13 +133,13 @@ public struct BenchRow: Sendable {
     }
 
     /// The table's header: with the best peer's columns when peers were measured.
-    public static func header(peers: Bool) -> String {
+    package static func header(peers: Bool) -> String {
         "name                           unit         multicore       python          raw             vs raw   vs python  "
             + (peers ? "best peer       vs peer   peer    " : "") + "goal"
     }
 
     /// One line of the table (the best peer's columns only when peers were measured).
-    public var text: String {
+    package var text: String {
         func cell(_ value: Double?) -> String { value.map { cFormat("%-15.4e", $0) } ?? "-              " }
         func ratio(_ value: Double?, _ suffix: String) -> String {
             value.map { cFormat("%6.2fx", $0) + suffix } ?? "      -  "
@@ -157,7 +157,7 @@ public struct BenchRow: Sendable {
 
     /// One JSON object: name, unit, multicore, python, raw, and `peers` (peer name to figure,
     /// null for a peer whose run failed) when peers were measured.
-    public var json: String {
+    package var json: String {
         var text = "{\"name\": \(jsonString(name)), \"unit\": \(jsonString(unit)), "
             + "\"multicore\": \(jsonNumber(multicore)), \"python\": \(jsonNumber(python)), \"raw\": \(jsonNumber(raw))"
         if let peers {
@@ -192,7 +192,7 @@ func jsonString(_ text: String) -> String {
 
 /// `String(format:)` without Foundation (which would make every worker copy of the `multicore`
 /// executable load it): C's `vsnprintf`.
-public func cFormat(_ format: String, _ arguments: any CVarArg...) -> String {
+package func cFormat(_ format: String, _ arguments: any CVarArg...) -> String {
     var buffer = [CChar](repeating: 0, count: 128)
     _ = withVaList(arguments) { vsnprintf(&buffer, buffer.count, format, $0) }
     return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -3,15 +3,15 @@ import Glibc
 #endif
 
 /// A base-10 logarithmic axis from one power of ten to another, laid over a span of pixels.
-public struct LogScale: Sendable, Equatable {
+package struct LogScale: Sendable, Equatable {
     /// The exponents of the first and the last power of ten on the axis.
-    public let lowerExponent: Int
-    public let upperExponent: Int
+    package let lowerExponent: Int
+    package let upperExponent: Int
     /// Where the first and the last power of ten are drawn.
-    public let start: Double
-    public let end: Double
+    package let start: Double
+    package let end: Double
 
-    public init(lowerExponent: Int, upperExponent: Int, start: Double, end: Double) {
+    package init(lowerExponent: Int, upperExponent: Int, start: Double, end: Double) {
         precondition(upperExponent > lowerExponent, "a log scale spans at least one decade")
         self.lowerExponent = lowerExponent
         self.upperExponent = upperExponent
@@ -21,7 +21,7 @@ public struct LogScale: Sendable, Equatable {
 
     /// The smallest whole-decade axis holding every positive finite value (and 1, when asked),
     /// kept within `limits` (values outside it are drawn at its ends).
-    public init(covering values: [Double], includingOne: Bool = false, limits: ClosedRange<Int> = -12...12,
+    package init(covering values: [Double], includingOne: Bool = false, limits: ClosedRange<Int> = -12...12,
                 start: Double, end: Double) {
         var usable = values.filter { $0.isFinite && $0 > 0 }
         if includingOne { usable.append(1) }
@@ -33,28 +33,28 @@ public struct LogScale: Sendable, Equatable {
     }
 
     /// Where `value` is drawn; values beyond the axis (and zero or below) at its nearer end.
-    public func position(_ value: Double) -> Double {
+    package func position(_ value: Double) -> Double {
         guard value > 0, value.isFinite else { return value == .infinity ? end : start }
         let fraction = (log10(value) - Double(lowerExponent)) / Double(upperExponent - lowerExponent)
         return start + (end - start) * min(max(fraction, 0), 1)
     }
 
     /// Whether `value` lies on the axis rather than beyond an end.
-    public func contains(_ value: Double) -> Bool {
+    package func contains(_ value: Double) -> Bool {
         guard value > 0, value.isFinite else { return false }
         let exponent = log10(value)
         return exponent >= Double(lowerExponent) - 1e-9 && exponent <= Double(upperExponent) + 1e-9
     }
 
     /// Every power of ten on the axis, with where it is drawn.
-    public var ticks: [(exponent: Int, position: Double)] {
+    package var ticks: [(exponent: Int, position: Double)] {
         (lowerExponent...upperExponent).map { ($0, position(pow(10, Double($0)))) }
     }
 }
 
 /// A figure in the unit a reader expects: seconds as s, ms, us or ns, kilobytes as kB or MB,
 /// three significant digits; other units as they are.
-public func humanFigure(_ value: Double, unit: String) -> String {
+package func humanFigure(_ value: Double, unit: String) -> String {
     guard value.isFinite else { return "-" }
     func digits(_ number: Double) -> String {
         let magnitude = abs(number)
@@ -73,7 +73,7 @@ public func humanFigure(_ value: Double, unit: String) -> String {
 }
 
 /// How many times something is: "12.3x", "0.61x", "1549x".
-public func timesText(_ ratio: Double) -> String {
+package func timesText(_ ratio: Double) -> String {
     guard ratio.isFinite else { return "-" }
     return cFormat(ratio >= 100 ? "%.0fx" : ratio >= 10 ? "%.1fx" : "%.2fx", ratio)
 }
