@@ -70,7 +70,7 @@ package struct BenchPicture: Sendable {
 
     package var height: Double {
         let rowsBottom = Self.rowsTop + Double(drawnRows.count) * Self.rowHeight + 30
-        return rowsBottom + (scaling.map { _ in Self.chartHeight + 90 } ?? 0) + 10
+        return rowsBottom + (scaling.map { _ in Self.chartHeight + 60 } ?? 0) + 10
     }
 
     package func svg() -> String {
@@ -161,13 +161,22 @@ package struct BenchPicture: Sendable {
     private func drawScaling(_ out: inout SVGText, _ panel: ScalingPanel, top: Double) {
         out.text("Scaling: throughput against the number of workers (log scale, higher is better)",
                  x: 10, y: top, ["font-size": "13", "font-weight": "bold"])
+        // One legend for every chart: their series come in the same order.
+        var legendX = 14.0
+        for (index, series) in (panel.charts.first?.series ?? []).enumerated() {
+            let color = Self.seriesColors[index % Self.seriesColors.count]
+            out.element("line", ["x1": num(legendX), "y1": num(top + 16), "x2": num(legendX + 16), "y2": num(top + 16),
+                                 "stroke": color, "stroke-width": "2"])
+            out.text(series.label, x: legendX + 20, y: top + 20)
+            legendX += 20 + Double(series.label.count) * 6.2 + 24
+        }
         let count = max(1, panel.charts.count)
         let chartWidth = (Self.width - 20) / Double(count)
         for (chartIndex, chart) in panel.charts.enumerated() {
             let left = 10 + Double(chartIndex) * chartWidth
             let plotLeft = left + 60, plotRight = left + chartWidth - 30
-            let plotTop = top + 34, plotBottom = top + 34 + Self.chartHeight - 40
-            out.text(chart.title, x: left + 60, y: top + 20, ["font-weight": "bold"])
+            let plotTop = top + 58, plotBottom = top + 40 + Self.chartHeight - 40
+            out.text(chart.title, x: left + 60, y: top + 44, ["font-weight": "bold"])
             let values = chart.series.flatMap { $0.throughputs.compactMap { $0 } }
             let scale = LogScale(covering: values, limits: -3...12, start: plotBottom, end: plotTop)
             for (exponent, y) in scale.ticks {
@@ -192,11 +201,8 @@ package struct BenchPicture: Sendable {
                 for point in points {
                     Self.circle(&out, x: point.x, y: point.y, fill: color, radius: 3.5,
                                 title: series.label + ", \(point.workers) worker(s): " + Self.countLabel(point.value) + " tasks/s")
+                    out.text(Self.countLabel(point.value), x: point.x + 6, y: point.y - 5, ["font-size": "9", "fill": color])
                 }
-                let legendY = plotTop + 4 + Double(seriesIndex) * 14
-                out.element("line", ["x1": num(plotRight - 150), "y1": num(legendY - 4), "x2": num(plotRight - 136),
-                                     "y2": num(legendY - 4), "stroke": color, "stroke-width": "2"])
-                out.text(series.label, x: plotRight - 132, y: legendY, ["font-size": "10"])
             }
         }
     }
