@@ -25,7 +25,12 @@ struct Bench {
     /// Draw the run, and the scaling panel, as an SVG picture into this file.
     var svg: String?
 
-    static let benchmarks = ThreadBenchmarks.all + ProcessBenchmarks.all + ProcessBenchmarks.limits + CodingBenchmarks.all
+    /// Every benchmark in its order; those that leave threads behind come last, since a process
+    /// with threads may not fork (`process.start_join.fork`).
+    static let benchmarks: [Benchmark] = {
+        let all = ThreadBenchmarks.all + ProcessBenchmarks.all + ProcessBenchmarks.limits + CodingBenchmarks.all
+        return all.filter { !$0.leavesThreads } + all.filter(\.leavesThreads)
+    }()
 
     func run() throws {
         let rounds = max(1, self.rounds ?? (quick ? 2 : 5))
@@ -133,6 +138,9 @@ struct Benchmark: Sendable {
     var hasPython = true
     /// Most Multicore's figure may be, in its unit, if the goal is absolute.
     var maxCost: Double? = nil
+    /// Whether it leaves threads running after it (Swift's global concurrent executor keeps its
+    /// threads): such benchmarks run after every other.
+    var leavesThreads = false
 
     var goal: BenchGoal { BenchGoal(maxRawRatio: maxRawRatio, minPythonSpeedup: minPythonSpeedup, maxCost: maxCost) }
 
