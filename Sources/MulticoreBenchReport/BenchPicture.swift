@@ -49,7 +49,7 @@ package struct BenchPicture: Sendable {
     }
 
     package static let width = 980.0
-    static let plotStart = 300.0, plotEnd = 760.0
+    static let plotStart = 300.0, plotEnd = 750.0, figureColumn = 790.0
     static let rowsTop = 96.0, rowHeight = 20.0
     static let chartHeight = 190.0
 
@@ -116,11 +116,11 @@ package struct BenchPicture: Sendable {
         for (exponent, x) in scale.ticks {
             out.element("line", ["x1": num(x), "y1": num(top - 6), "x2": num(x), "y2": num(bottom),
                                  "stroke": exponent == 0 ? "#999" : "#ddd", "stroke-width": exponent == 0 ? "1.5" : "1"])
-            let label = Self.decadeLabel(exponent) + "x"
+            let label = Self.ratioLabel(exponent)
             out.text(label, x: x, y: top - 10, ["text-anchor": "middle", "fill": "#555"])
             out.text(label, x: x, y: bottom + 14, ["text-anchor": "middle", "fill": "#555"])
         }
-        out.text("Multicore's figure", x: Self.plotEnd + 14, y: top - 10, ["fill": "#555"])
+        out.text("Multicore's figure", x: Self.figureColumn, y: top - 10, ["fill": "#555"])
         for (index, row) in rows.enumerated() {
             guard let multicore = row.multicore else { continue }
             let y = top + (Double(index) + 0.5) * Self.rowHeight
@@ -150,7 +150,7 @@ package struct BenchPicture: Sendable {
             let color = verdict == .met ? Self.multicoreMet : verdict == .missed ? Self.multicoreMissed : Self.multicorePlain
             Self.circle(&out, x: scale.position(1), y: y, fill: color, title: "Multicore: " + figure(multicore) + " (" + row.goalText + ")")
             let mark = verdict == .met ? " met" : verdict == .missed ? " MISSED" : ""
-            out.text(figure(multicore) + mark, x: Self.plotEnd + 14, y: y + 4, ["fill": verdict == .missed ? Self.multicoreMissed : "#222"])
+            out.text(figure(multicore) + mark, x: Self.figureColumn, y: y + 4, ["fill": verdict == .missed ? Self.multicoreMissed : "#222"])
         }
     }
 
@@ -224,6 +224,11 @@ package struct BenchPicture: Sendable {
         case ..<0: return "0." + String(repeating: "0", count: -exponent - 1) + "1"
         default: return "1e\(exponent)"
         }
+    }
+
+    /// A decade of the rows' axis: "0.01x", "1x", "1000x" (no "k": these are multiples).
+    static func ratioLabel(_ exponent: Int) -> String {
+        (exponent < 0 ? decadeLabel(exponent) : "1" + String(repeating: "0", count: exponent)) + "x"
     }
 
     static func countLabel(_ value: Double) -> String {

@@ -183,6 +183,8 @@ import Testing
         #expect(BenchPicture.decadeLabel(0) == "1")
         #expect(BenchPicture.decadeLabel(4) == "10k")
         #expect(BenchPicture.decadeLabel(6) == "1M")
+        #expect(BenchPicture.ratioLabel(-1) == "0.1x")
+        #expect(BenchPicture.ratioLabel(4) == "10000x")
         #expect(BenchPicture.unitSuffix("s/task") == "/task")
         #expect(BenchPicture.unitSuffix("kB") == "")
         #expect(num(12.5) == "12.5" && num(3) == "3" && num(0.333) == "0.33")
