@@ -35,7 +35,7 @@ public final class SharedRLock: Codable, Sendable {
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
     public func acquire(blocking: Bool = true, timeout: Duration? = nil) throws -> Bool {
-        try checkTimeout(timeout, blocking: blocking)
+        if timeout != nil { try checkTimeout(timeout, blocking: blocking) } // nothing to check without one
         let me = mc_gettid()
         // Free: taken at once (the common case, worth no more than a compare-and-swap).
         if state.tryAcquire(as: me) {
