@@ -1,6 +1,10 @@
 """The Python peers' side of `multicore bench --peers`: loky, pebble and joblib doing the same
 work as the Multicore benchmark of the same name, where the peer has such work.
 
+Each peer runs as it is configured by default, so that the best peer is at its best: pebble's
+ProcessPool with multiprocessing's default start method (fork on Linux with Python 3.11; with
+spawn, its timeouts were reported several times later here), loky's and joblib's own (loky).
+
 Run with the virtual environment's python (`multicore bench --peers` makes it under .build).
 
 Usage:
@@ -10,7 +14,6 @@ Usage:
 Prints one number: seconds per operation, as threading_bench.py does for CPython (ITERATIONS
 is CPython's count: a slow peer runs a fraction of it, see DIVISORS).
 """
-import multiprocessing
 import os
 import signal
 import sys
@@ -36,15 +39,11 @@ def _nap_reporting(path, seconds):
     return seconds
 
 
-def _spawn():
-    return multiprocessing.get_context("spawn")
-
-
 # executor.processes.submit: submit + result of x*2 on 2 workers, started and warm first.
 
 def pebble_submit(n):
     from pebble import ProcessPool
-    with ProcessPool(max_workers=2, context=_spawn()) as pool:
+    with ProcessPool(max_workers=2) as pool:
         pool.schedule(_twice, args=(0,)).result()
         start = time.perf_counter()
         futures = [pool.schedule(_twice, args=(i,)) for i in range(n)]
@@ -71,7 +70,7 @@ def loky_submit(n):
 
 def pebble_map_chunk1(n):
     from pebble import ProcessPool
-    with ProcessPool(max_workers=2, context=_spawn()) as pool:
+    with ProcessPool(max_workers=2) as pool:
         list(pool.map(_twice, range(4), chunksize=1).result())
         start = time.perf_counter()
         outputs = list(pool.map(_twice, range(n), chunksize=1).result())
@@ -109,7 +108,7 @@ def pebble_timeout_overshoot(n):
     from concurrent.futures import TimeoutError as FutureTimeout
     from pebble import ProcessPool
     total = 0.0
-    with ProcessPool(max_workers=1, context=_spawn()) as pool:
+    with ProcessPool(max_workers=1) as pool:
         pool.schedule(_twice, args=(0,)).result()
         for _ in range(n):
             start = time.perf_counter()
@@ -149,7 +148,7 @@ def _death_detect(n, submit):
 
 def pebble_death_detect(n):
     from pebble import ProcessPool
-    with ProcessPool(max_workers=1, context=_spawn()) as pool:
+    with ProcessPool(max_workers=1) as pool:
         return _death_detect(n, lambda path: pool.schedule(_nap_reporting, args=(path, 30)))
 
 
