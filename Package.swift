@@ -94,12 +94,17 @@ let package = Package(
         .target(name: "MulticoreSoak", dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"], swiftSettings: strict),
         // The raw pthread references the benchmark compares against; linked by the CLI only.
         .target(name: "CMulticoreBench"),
+        // The benchmark's report: rows and goals (peers included), JSON, and the SVG picture.
+        // Plain Swift without Foundation (the CLI's workers are copies of it); tested on its own.
+        .target(name: "MulticoreBenchReport", swiftSettings: strict),
         .executableTarget(
             name: "MulticoreCLI",
             dependencies: [
                 "Multicore",
                 "MulticoreSoak",
                 "CMulticoreBench",
+                "MulticoreBenchReport",
+                "MulticoreSystem",
                 // The benchmark's metrics backend (`executor.processes.submit.metrics`).
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
@@ -145,6 +150,11 @@ let package = Package(
         .testTarget(
             name: "MulticoreNamesTests",
             dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreBenchReportTests",
+            dependencies: ["MulticoreBenchReport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -313,6 +313,63 @@ def process_worker_rss(n):
     return total / n
 
 
+def _pss_kb(pid):
+    """Proportional set size: the sum of Pss in /proc/PID/smaps_rollup (shared pages split
+    between the processes that map them)."""
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        return sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+
+
+def process_worker_pss(workers):
+    # `workers` idle spawned workers at once, as Multicore's are measured: their average.
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    release = context.Event()
+    started = []
+    for _ in range(workers):
+        ready = context.Event()
+        p = context.Process(target=_idle, args=(ready, release))
+        p.start()
+        started.append((p, ready))
+    for _, ready in started:
+        ready.wait()
+    total = sum(_pss_kb(p.pid) for p, _ in started)
+    release.set()
+    for p, _ in started:
+        p.join()
+    return total / workers
+
+
+def _locked_adder(value, count, start, done):
+    start.wait()
+    lock = value.get_lock()
+    for _ in range(count):
+        with lock:
+            value.value += 1
+    done.set()
+
+
+def shared_value_locked_increment(n):
+    # Two spawned processes each add 1 to a shared Value n/2 times under its lock; per increment.
+    import multiprocessing
+    context = multiprocessing.get_context("spawn")
+    value = context.Value("q", 0)
+    start = context.Barrier(3)
+    done = [context.Event(), context.Event()]
+    processes = [context.Process(target=_locked_adder, args=(value, n // 2, start, d)) for d in done]
+    for p in processes:
+        p.start()
+    start.wait()
+    begin = time.perf_counter()
+    for d in done:
+        d.wait()
+    elapsed = time.perf_counter() - begin
+    for p in processes:
+        p.join()
+    assert value.value == 2 * (n // 2)
+    return elapsed / (2 * (n // 2))
+
+
 BENCHMARKS = {
     "thread.start_join": thread_start_join,
     "lock.uncontended": lock_uncontended,
@@ -336,6 +393,8 @@ BENCHMARKS = {
     "pool.map.string_field": lambda n: pool_map_values(n, _string_len, lambda i: "item%d" % i),
     "pool.map.nested_field": lambda n: pool_map_values(n, _point_sum, lambda i: (i, 1)),
     "process.worker_rss": process_worker_rss,
+    "process.worker_pss": process_worker_pss,
+    "shared.value.locked_increment": shared_value_locked_increment,
 }
 
 if __name__ == "__main__":

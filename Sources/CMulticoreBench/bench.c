@@ -178,30 +178,49 @@ double mcb_queue_spsc(long items, int capacity) {
 
 #include <errno.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
 int mcb_run_capture(const char *const argv[], char *output, int capacity) {
+    return mcb_run_collect(argv, output, capacity, 0);
+}
+
+int mcb_run_collect(const char *const argv[], char *output, int capacity, int with_standard_error) {
     int fds[2];
-    if (pipe(fds) != 0) return -1;
+    if (capacity < 1 || pipe(fds) != 0) return -1;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    if (with_standard_error) posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
     posix_spawn_file_actions_addclose(&actions, fds[0]);
     pid_t pid;
     int spawned = posix_spawnp(&pid, argv[0], &actions, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
-    if (spawned != 0) { close(fds[0]); return -1; }
+    if (spawned != 0) { close(fds[0]); output[0] = 0; return -1; }
+    // Everything is read (a program must not block on a full pipe); the last bytes are kept.
     int used = 0;
+    char chunk[4096];
     for (;;) {
-        ssize_t n = read(fds[0], output + used, (size_t)(capacity - 1 - used));
+        ssize_t n = read(fds[0], chunk, sizeof chunk);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        used += (int)n;
-        if (used >= capacity - 1) break;
+        int keep = capacity - 1;
+        if ((int)n >= keep) {
+            memcpy(output, chunk + n - keep, (size_t)keep);
+            used = keep;
+        } else {
+            int drop = used + (int)n - keep;
+            if (drop > 0) {
+                memmove(output, output + drop, (size_t)(used - drop));
+                used -= drop;
+            }
+            memcpy(output + used, chunk, (size_t)n);
+            used += (int)n;
+        }
     }
     output[used] = 0;
     close(fds[0]);
@@ -292,4 +311,112 @@ double mcb_fork_exit_wait(long iterations) {
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     }
     return (now() - start) / (double)iterations;
+}
+
+// MARK: process.start_join.spawn's reference: the executable's own start-up, and nothing else
+
+#include <stdatomic.h>
+#include <sched.h>
+
+// Set (to the parent's pid) by mcb_spawn_self_exit_wait in the processes it starts.
+#define MCB_EXIT_VARIABLE "MULTICORE_BENCH_EXIT_AT_START"
+
+// Runs before main, and before Multicore's worker bootstrap and the Swift runtime's registration
+// of this executable's metadata (constructors of default priority): a process spawned by
+// mcb_spawn_self_exit_wait ends here, having paid for loading the executable and its libraries
+// only. The variable must name this process's parent: one inherited by accident does nothing.
+__attribute__((constructor(101))) static void mcb_exit_at_start(void) {
+    const char *value = getenv(MCB_EXIT_VARIABLE);
+    if (value == NULL) return;
+    char parent[24];
+    snprintf(parent, sizeof parent, "%d", (int)getppid());
+    if (strcmp(value, parent) == 0) _exit(0);
+}
+
+double mcb_spawn_self_exit_wait(long iterations) {
+    size_t count = 0;
+    while (environ[count] != NULL) count++;
+    char **env = calloc(count + 2, sizeof(char *));
+    if (env == NULL) return -1;
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(environ[i], MCB_EXIT_VARIABLE "=", sizeof MCB_EXIT_VARIABLE) != 0) env[used++] = environ[i];
+    }
+    char variable[64];
+    snprintf(variable, sizeof variable, MCB_EXIT_VARIABLE "=%d", (int)getpid());
+    env[used++] = variable;
+    env[used] = NULL;
+    char *argv[] = {"multicore-raw-start", NULL};
+    double start = now(), elapsed = -1;
+    long done = 0;
+    for (; done < iterations; done++) {
+        pid_t pid;
+        if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, env) != 0) break;
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) break;
+    }
+    if (done == iterations) elapsed = (now() - start) / (double)iterations;
+    free(env);
+    return elapsed;
+}
+
+// MARK: shared.value.locked_increment's reference
+
+struct mcb_shared_counter {
+    pthread_mutex_t mutex;
+    long value;
+    atomic_int ready;
+    atomic_int go;
+};
+
+static void mcb_locked_adder(struct mcb_shared_counter *counter, long increments) {
+    atomic_fetch_add(&counter->ready, 1);
+    while (!atomic_load(&counter->go)) sched_yield();
+    for (long i = 0; i < increments; i++) {
+        if (pthread_mutex_lock(&counter->mutex) == EOWNERDEAD) pthread_mutex_consistent(&counter->mutex);
+        counter->value += 1;
+        pthread_mutex_unlock(&counter->mutex);
+    }
+    _exit(0);
+}
+
+double mcb_shared_locked_increment(long increments_per_process, long *total) {
+    struct mcb_shared_counter *counter = mmap(NULL, sizeof *counter, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (counter == MAP_FAILED) return -1;
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&counter->mutex, &attributes);
+    pthread_mutexattr_destroy(&attributes);
+    counter->value = 0;
+    atomic_init(&counter->ready, 0);
+    atomic_init(&counter->go, 0);
+    pid_t children[2] = {-1, -1};
+    for (int i = 0; i < 2; i++) {
+        children[i] = fork();
+        if (children[i] == 0) mcb_locked_adder(counter, increments_per_process);
+    }
+    double elapsed = -1;
+    if (children[0] > 0 && children[1] > 0) {
+        while (atomic_load(&counter->ready) < 2) sched_yield();
+        double start = now();
+        atomic_store(&counter->go, 1);
+        for (int i = 0; i < 2; i++) {
+            int status;
+            while (waitpid(children[i], &status, 0) < 0 && errno == EINTR) {}
+        }
+        elapsed = (now() - start) / (double)(2 * increments_per_process);
+    } else {
+        atomic_store(&counter->go, 1);
+        for (int i = 0; i < 2; i++) {
+            int status;
+            if (children[i] > 0) while (waitpid(children[i], &status, 0) < 0 && errno == EINTR) {}
+        }
+    }
+    *total = counter->value;
+    pthread_mutex_destroy(&counter->mutex);
+    munmap(counter, sizeof *counter);
+    return elapsed;
 }

@@ -3,9 +3,12 @@ import CMulticoreBench
 import Glibc
 #endif
 import Multicore
+import MulticoreBenchReport
+import MulticoreSystem
 
 /// `multicore bench`: each benchmark measured three ways in the same run (Multicore, CPython
-/// doing the same work, and the raw pthread calls), so that ratios hold on a noisy machine.
+/// doing the same work, and the raw pthread calls), so that ratios hold on a noisy machine;
+/// with `--peers`, loky, pebble and joblib too, and with `--svg`, the run drawn as a picture.
 struct Bench {
     /// One JSON object per line instead of the table.
     var json = false
@@ -17,17 +20,35 @@ struct Bench {
     var skipPython = false
     /// Rounds per benchmark (default 5, or 2 with `quick`).
     var rounds: Int?
+    /// Measure the Python peers (loky, pebble, joblib) too, installing them the first time.
+    var peers = false
+    /// Draw the run, and the scaling panel, as an SVG picture into this file.
+    var svg: String?
+
+    /// Every benchmark in its order; those that leave threads behind come last, since a process
+    /// with threads may not fork (`process.start_join.fork`).
+    static let benchmarks: [Benchmark] = {
+        let all = ThreadBenchmarks.all + ProcessBenchmarks.all + ProcessBenchmarks.limits + CodingBenchmarks.all
+        return all.filter { !$0.leavesThreads } + all.filter(\.leavesThreads)
+    }()
 
     func run() throws {
         let rounds = max(1, self.rounds ?? (quick ? 2 : 5))
+        // Opened first: a picture that cannot be written is said before minutes of benchmarking.
+        let picture = try svg.map { path throws(BenchOutputError) in
+            do { return try OutputFile(path: path) } catch { throw BenchOutputError(path: path, reason: "\(error)") }
+        }
         let python = PythonReference()
+        let peerReference = peers ? PeerReference.prepare() : nil
         if !json {
             print("Multicore benchmark, \(rounds) round(s): medians; every figure is a cost, lower is better.")
-            print(Row.header)
+            print(BenchRow.header(peers: peers))
         }
-        for benchmark in ThreadBenchmarks.all + ProcessBenchmarks.all + CodingBenchmarks.all where filter.map({ benchmark.name.contains($0) }) ?? true {
+        var rows: [BenchRow] = []
+        for benchmark in Self.benchmarks where filter.map({ benchmark.name.contains($0) }) ?? true {
             let iterations = quick ? benchmark.quickIterations : benchmark.iterations
             var ours: [Double] = [], raws: [Double] = [], pythons: [Double] = []
+            var peerFigures: [[PeerFigure]] = []
             // Ours and raw alternate in short slices, so that a burst of noise from the shared
             // host hits both alike; the median of all slices is reported.
             let slice = max(1, iterations / benchmark.slices)
@@ -41,18 +62,59 @@ struct Bench {
                 if !skipPython, benchmark.hasPython, let figure = python.measure(benchmark.name, iterations: benchmark.pythonIterations(quick)) {
                     pythons.append(figure)
                 }
+                if let figures = peerReference?.measure(benchmark.name, iterations: benchmark.pythonIterations(quick)) {
+                    peerFigures.append(figures)
+                }
             }
-            let row = Row(benchmark: benchmark, multicore: median(ours), python: median(pythons), raw: median(raws))
+            let row = BenchRow(name: benchmark.name, unit: benchmark.unit, goal: benchmark.goal,
+                               multicore: median(ours), python: median(pythons), raw: median(raws),
+                               peers: peerReference.map { _ in medians(peerFigures) })
+            rows.append(row)
             print(json ? row.json : row.text)
             fflush(nil)
         }
+        if let picture {
+            let scaling = try ScalingBenchmark.measure(skipPython: skipPython)
+            let text = BenchPicture(rows: rows, scaling: scaling, caption: caption(rounds, peers: peerReference)).svg()
+            do { try picture.replaceContents(with: text) } catch { throw BenchOutputError(path: picture.path, reason: "\(error)") }
+            Console.writeError("bench: the picture is in \(picture.path)\n")
+        }
     }
 
+    /// The median of the finite values (a failed raw slice gives NaN); nil when there is none.
     private func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
+        let sorted = values.filter(\.isFinite).sorted()
+        guard !sorted.isEmpty else { return nil }
         return sorted[sorted.count / 2]
     }
+
+    /// Each peer's median over the rounds (nil when none of its runs gave a figure).
+    private func medians(_ rounds: [[PeerFigure]]) -> [PeerFigure] {
+        guard let first = rounds.first else { return [] }
+        return first.map { figure in
+            PeerFigure(peer: figure.peer, value: median(rounds.flatMap { $0.filter { $0.peer == figure.peer }.compactMap(\.value) }))
+        }
+    }
+
+    /// What the picture says under its title: when, how, where.
+    private func caption(_ rounds: Int, peers: PeerReference?) -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var date = [CChar](repeating: 0, count: 32)
+        _ = strftime(&date, date.count, "%Y-%m-%d %H:%M UTC", &parts)
+        let when = String(decoding: date.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var text = "multicore bench\(quick ? " --quick" : ""), \(rounds) round(s), medians; \(when); \(cpuCount()) CPUs"
+        if let versions = peers?.versions { text += "; peers: " + versions }
+        return text
+    }
+}
+
+/// `--svg` to a file that cannot be written.
+struct BenchOutputError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot write the picture to '\(path)': \(reason)" }
 }
 
 /// One benchmark: its work in Multicore, its raw reference, and its goals as ratios.
@@ -76,99 +138,29 @@ struct Benchmark: Sendable {
     var hasPython = true
     /// Most Multicore's figure may be, in its unit, if the goal is absolute.
     var maxCost: Double? = nil
+    /// Whether it leaves threads running after it (Swift's global concurrent executor keeps its
+    /// threads): such benchmarks run after every other.
+    var leavesThreads = false
+
+    var goal: BenchGoal { BenchGoal(maxRawRatio: maxRawRatio, minPythonSpeedup: minPythonSpeedup, maxCost: maxCost) }
 
     func pythonIterations(_ quick: Bool) -> Int {
         max(1, (quick ? quickIterations : iterations) / pythonDivisor)
     }
 }
 
-struct Row {
-    let benchmark: Benchmark
-    let multicore: Double?
-    let python: Double?
-    let raw: Double?
-
-    static let header = "name                           unit         multicore       python          raw             vs raw   vs python  goal"
-
-    var rawRatio: Double? { multicore.flatMap { m in raw.map { m / $0 } } }
-    var pythonSpeedup: Double? { multicore.flatMap { m in python.map { $0 / m } } }
-
-    var goal: String {
-        var parts: [String] = []
-        var met = true
-        var unchecked = false
-        if let limit = benchmark.maxRawRatio {
-            parts.append("<=\(limit)x raw")
-            if let ratio = rawRatio { if ratio > limit { met = false } } else { unchecked = true }
-        }
-        if let speedup = benchmark.minPythonSpeedup {
-            parts.append(speedup >= 1 && speedup == speedup.rounded() ? ">=\(Int(speedup))x faster than Python"
-                                                                       : "<=" + cFormat("%.2g", 1 / speedup) + "x Python")
-            if let actual = pythonSpeedup { if actual < speedup { met = false } } else { unchecked = true }
-        }
-        if let limit = benchmark.maxCost {
-            parts.append("<=" + cFormat("%g", limit) + " " + benchmark.unit)
-            if let multicore { if multicore > limit { met = false } } else { unchecked = true }
-        }
-        if parts.isEmpty { return "" }
-        let verdict = !met ? "MISSED: " : unchecked ? "not checked (a figure is missing): " : "met: "
-        return verdict + parts.joined(separator: ", ")
-    }
-
-    var text: String {
-        func cell(_ value: Double?) -> String { value.map { cFormat("%-15.4e", $0) } ?? "-              " }
-        func ratio(_ value: Double?, _ suffix: String) -> String {
-            value.map { cFormat("%6.2fx", $0) + suffix } ?? "      -  "
-        }
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
-        return pad(benchmark.name, 31) + pad(benchmark.unit, 13)
-            + cell(multicore) + " " + cell(python) + " " + cell(raw) + " "
-            + ratio(rawRatio, "  ") + " " + ratio(pythonSpeedup, "   ") + " " + goal
-    }
-
-    var json: String {
-        func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "null" }
-        return "{\"name\": \"\(benchmark.name)\", \"unit\": \"\(benchmark.unit)\", "
-            + "\"multicore\": \(number(multicore)), \"python\": \(number(python)), \"raw\": \(number(raw))}"
-    }
-}
-
 /// Runs the project's CPython scripts (Benchmarks/python) with `python3`.
 struct PythonReference {
-    /// Benchmarks/python/threading_bench.py, found from this source file's place in the package.
-    let script: String = {
-        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3) // Sources/MulticoreCLI/Bench.swift
-        return parts.joined(separator: "/") + "/Benchmarks/python/threading_bench.py"
-    }()
+    /// Benchmarks/python/threading_bench.py.
+    let script = PeerReference.packageRoot + "/Benchmarks/python/threading_bench.py"
 
     /// Seconds per operation, or nil (with a note on stderr) when python3 or the script fails.
     func measure(_ name: String, iterations: Int) -> Double? {
-        let arguments = ["python3", script, name, String(iterations)]
-        var output = [CChar](repeating: 0, count: 4096)
-        let status = withCStringArray(arguments) { argv in mcb_run_capture(argv, &output, Int32(output.count)) }
-        let text = String(decoding: output.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard status == 0, let value = Double(text.filter { !$0.isWhitespace }) else {
-            let message = Array("python3 \(script) \(name) failed (status \(status))\n".utf8)
-            _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        let run = runProgram(["python3", script, name, String(iterations)], standardError: false)
+        guard run.status == 0, let value = Double(run.output.filter { !$0.isWhitespace }) else {
+            Console.writeError("python3 \(script) \(name) failed (status \(run.status))\n")
             return nil
         }
         return value
     }
-}
-
-/// Calls `body` with `strings` as a NULL-terminated C `argv`.
-private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    let copies = strings.map { strdup($0) }
-    defer { copies.forEach { free($0) } }
-    let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
-/// `String(format:)` without Foundation (which would make every worker copy of this
-/// executable load it): C's `vsnprintf`.
-func cFormat(_ format: String, _ arguments: any CVarArg...) -> String {
-    var buffer = [CChar](repeating: 0, count: 128)
-    _ = withVaList(arguments) { vsnprintf(&buffer, buffer.count, format, $0) }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -21,11 +21,17 @@ enum MulticoreCommand {
           cell3      Five processes double five numbers, then the same work serially.
           bench      Measure Multicore against CPython and the raw system calls, side by side.
                      Every figure is a cost (lower is better).
-            --json           One JSON object per line: name, unit, multicore, python, raw.
+            --json           One JSON object per line: name, unit, multicore, python, raw
+                             (and peers, with --peers).
             --quick          Fewer iterations and rounds: finishes in well under a minute.
             --filter TEXT    Run only the benchmarks whose name contains TEXT.
             --skip-python    Leave CPython out (its column is then null).
             --rounds N       Rounds per benchmark; the median is reported (default 5, 2 with --quick).
+            --peers          Also measure loky, pebble and joblib where they have the same work
+                             (installed from PyPI into .build/peers-venv the first time): the
+                             table gains the best peer's columns, the JSON a "peers" object.
+            --svg FILE       Draw the run into FILE as an SVG picture, with a scaling panel
+                             (throughput against 1, 2 and 4 workers; a few seconds more).
           soak       The crash soak: tasks through a process pool whose workers are SIGKILLed at
                      random (about one kill per 1000 tasks); prints the counts of tasks, results,
                      worker-died errors and tasks without an outcome; exits 1 unless every task
@@ -66,6 +72,11 @@ enum MulticoreCommand {
                                   rounds: try arguments.option("--rounds").map { text in
                                       guard let value = Int(text), value > 0 else { throw UsageError("--rounds takes a positive number, not '\(text)'") }
                                       return value
+                                  },
+                                  peers: arguments.flag("--peers"),
+                                  svg: try arguments.option("--svg").map { path in
+                                      guard !path.isEmpty, !path.hasPrefix("-") else { throw UsageError("--svg takes a file name, not '\(path)'") }
+                                      return path
                                   })
                 try arguments.finish()
                 try bench.run()

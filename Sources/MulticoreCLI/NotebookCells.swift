@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Multicore
+import MulticoreBenchReport
 
 /// The notebook's cells, written with Multicore as the notebook writes them with Python, and
 /// printing what the notebook printed.

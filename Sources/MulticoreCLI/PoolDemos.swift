@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Multicore
+import MulticoreBenchReport
 
 /// `multicore pool` and `multicore crash`: what a process pool does, shown.
 enum PoolDemos {

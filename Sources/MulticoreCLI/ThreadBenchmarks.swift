@@ -41,7 +41,7 @@ enum ThreadBenchmarks {
         Benchmark(name: "executor.threads.task_hop", unit: "s/task", iterations: 100_000, quickIterations: 20_000,
                   pythonDivisor: 1, maxRawRatio: nil, minPythonSpeedup: nil,
                   multicore: { n in try taskHops(n, onPool: true) }, raw: { n in (try? taskHops(n, onPool: false)) ?? .nan },
-                  hasPython: false),
+                  hasPython: false, leavesThreads: true),
     ]
 
     /// n tasks created and awaited one after the other, each preferring a 2-thread pool (or

@@ -185,6 +185,37 @@ func joinAll<T: ProcessTask>(_ children: [ChildProcess<T>]) throws -> [T.Output]
     }
 }
 
+extension SharedLockTests {
+    /// `SharedValue.withLock` takes its lock itself (not through the array's and the lock's
+    /// `withLock`): the same behaviour, reentrancy and a dead holder included.
+    @Test func aValuesWithLockIsReentrantAndReportsADeadHolder() throws {
+        let value = try SharedValue(40)
+        try value.withLock { outer in
+            outer += 1
+            #expect(value.lock?.recursionCount == 1)
+            #expect(value.value == 41, "reading the value takes the lock once more")
+        }
+        #expect(value.lock?.locked == false)
+        let holder = ValueThread<Int32> {
+            _ = try? value.lock?.acquire()
+            return Int32(Threading.getNativeID())
+        }
+        try holder.start()
+        #expect(try holder.join(timeout: testDeadline))
+        let tid = try holder.value()
+        #expect(eventually { processIsGone(tid) || !threadExists(tid) })
+        var ran = false
+        #expect(throws: OwnerDiedError(owner: tid)) { try value.withLock { _ in ran = true } }
+        #expect(!ran, "the body does not run when the holder died")
+        #expect(value.lock?.locked == false, "the lock is released after the error")
+        try value.withLock { $0 += 1 }
+        #expect(value.value == 42)
+
+        let unlocked = try SharedValue(7, lock: false)
+        #expect(try unlocked.withLock { $0 *= 6; return $0 } == 42)
+    }
+}
+
 func threadExists(_ tid: Int32) -> Bool { access("/proc/self/task/\(tid)", F_OK) == 0 }
 
 @Suite(.timeLimit(.minutes(5))) struct SharedSyncTests {

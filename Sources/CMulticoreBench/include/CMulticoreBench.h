@@ -30,8 +30,6 @@ double mcb_cond_handoff(long round_trips);
 /// a mutex and two condition variables; per item.
 double mcb_queue_spsc(long items, int capacity);
 
-/// Runs `argv` (searched in PATH) with its standard output captured into `output` (NUL-ended,
-/// at most `capacity - 1` bytes); returns its exit status, or -1 if it could not start.
 /// Seconds a forked child takes to memcpy `bytes` (from a prefaulted buffer of its own) into a
 /// fresh MAP_SHARED mapping of reserved (fallocated) shared memory, page faults included; -1 on failure.
 double mcb_shared_memcpy(size_t bytes);
@@ -43,7 +41,24 @@ double mcb_pipe_roundtrip(long round_trips);
 /// Seconds per fork + _exit(0) in the child + waitpid.
 double mcb_fork_exit_wait(long iterations);
 
+/// Runs `argv` (searched in PATH) with its standard output captured into `output` (NUL-ended,
+/// at most `capacity - 1` bytes); returns its exit status, or -1 if it could not start.
 int mcb_run_capture(const char *const argv[], char *output, int capacity);
+
+/// Runs `argv` (searched in PATH), reading all its standard output (and its standard error,
+/// when `with_standard_error` is not 0, so that nothing reaches the terminal); keeps the last
+/// `capacity - 1` bytes in `output` (NUL-ended). Returns its exit status, or -1 if it could not start.
+int mcb_run_collect(const char *const argv[], char *output, int capacity, int with_standard_error);
+
+/// Seconds per posix_spawn of this executable (/proc/self/exe) that exits at once from a C
+/// constructor, before the Swift runtime registers the program and before `main`, + waitpid:
+/// what starting a copy of this program costs at the least. -1 on failure.
+double mcb_spawn_self_exit_wait(long iterations);
+
+/// Two forked processes each add 1 to a long in shared memory `increments_per_process` times,
+/// taking a robust process-shared pthread mutex for each; seconds per increment, from the
+/// moment both may start until both have exited. Writes the final value to `*total`; -1 on failure.
+double mcb_shared_locked_increment(long increments_per_process, long *total);
 
 #ifdef __cplusplus
 }

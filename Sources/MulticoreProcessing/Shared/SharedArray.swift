@@ -75,7 +75,7 @@ public final class SharedArray<Element: BitwiseCopyable>: Codable, Sendable {
     /// The name of the array's shared memory block.
     public var name: String { region.name }
 
-    private var elements: UnsafeMutablePointer<Element> {
+    var elements: UnsafeMutablePointer<Element> {
         (region.fields + Self.dataOffset).assumingMemoryBound(to: Element.self)
     }
 

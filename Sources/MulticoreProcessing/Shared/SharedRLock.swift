@@ -35,10 +35,15 @@ public final class SharedRLock: Codable, Sendable {
     @available(*, noasync, message: "blocks the thread")
     @discardableResult
     public func acquire(blocking: Bool = true, timeout: Duration? = nil) throws -> Bool {
-        try checkTimeout(timeout, blocking: blocking)
+        if timeout != nil { try checkTimeout(timeout, blocking: blocking) } // nothing to check without one
         let me = mc_gettid()
-        if state.owner == me {
-            level.pointee.wrappingAdd(1, ordering: .relaxed)
+        // Free: taken at once (the common case, worth no more than a compare-and-swap).
+        if state.tryAcquire(as: me) {
+            level.pointee.store(1, ordering: .relaxed)
+            return true
+        }
+        if state.owner == me { // only the owner touches the level: no atomic read-modify-write
+            level.pointee.store(level.pointee.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
             return true
         }
         return try state.acquire(as: me, blocking: blocking, timeout: timeout) {
@@ -50,7 +55,9 @@ public final class SharedRLock: Codable, Sendable {
     /// - Throws: `ThreadingError.releaseNotOwned` when the calling thread does not hold it.
     public func release() throws(ThreadingError) {
         guard state.owner == mc_gettid() else { throw .releaseNotOwned }
-        if level.pointee.wrappingSubtract(1, ordering: .relaxed).newValue == 0 { _ = state.release() }
+        let remaining = level.pointee.load(ordering: .relaxed) &- 1
+        level.pointee.store(remaining, ordering: .relaxed)
+        if remaining == 0 { _ = state.release() }
     }
 
     /// Whether any thread, in any process, holds it (a snapshot). Python 3.14: `RLock.locked()`.
