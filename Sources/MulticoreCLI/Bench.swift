@@ -25,7 +25,7 @@ struct Bench {
             print("Multicore benchmark, \(rounds) round(s): medians; every figure is a cost, lower is better.")
             print(Row.header)
         }
-        for benchmark in ThreadBenchmarks.all + ProcessBenchmarks.all + CodingBenchmarks.all where filter.map({ benchmark.name.contains($0) }) ?? true {
+        for benchmark in ThreadBenchmarks.all + ProcessBenchmarks.all + CodingBenchmarks.all + StreamingBenchmarks.all where filter.map({ benchmark.name.contains($0) }) ?? true {
             let iterations = quick ? benchmark.quickIterations : benchmark.iterations
             var ours: [Double] = [], raws: [Double] = [], pythons: [Double] = []
             // Ours and raw alternate in short slices, so that a burst of noise from the shared
