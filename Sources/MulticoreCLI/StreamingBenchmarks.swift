@@ -13,7 +13,7 @@ enum StreamingBenchmarks {
         Benchmark(name: "pool.imap_unordered", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
                   multicore: { try poolIMap($0, ordered: false) }, raw: nil),
-        // `for try await` over `results(of:)`, chunks of 1000. CPython has no async pool
+        // `for try await` over `results(of:chunksize: 1000)`. CPython has no async pool
         // iteration: its streaming equivalent is the same imap (chunksize=1000).
         Benchmark(name: "pool.results.async", unit: "s/task", iterations: 1_000_000, quickIterations: 200_000,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: 5,
@@ -68,7 +68,7 @@ enum StreamingBenchmarks {
         return try blocking {
             let start = MonotonicClock.now
             var count = 0
-            for try await output in try pool.results(of: (0..<n).lazy.map { Twice(value: $0) }) {
+            for try await output in try pool.results(of: (0..<n).lazy.map { Twice(value: $0) }, chunksize: 1000) {
                 guard output == count &* 2 else { throw BenchmarkError("wrong outputs") }
                 count += 1
             }
@@ -97,7 +97,7 @@ enum StreamingBenchmarks {
         _ = try pool.submit(Twice(value: 1)).result()
         let start = MonotonicClock.now
         var count = 0
-        for result in pool.map((0..<n).lazy.map { Twice(value: $0) }) {
+        for result in try pool.map((0..<n).lazy.map { Twice(value: $0) }, chunksize: 1000) {
             guard try result.get() == count &* 2 else { throw BenchmarkError("wrong outputs") }
             count += 1
         }
