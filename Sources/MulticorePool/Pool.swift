@@ -365,7 +365,7 @@ public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Seque
             if ordered {
                 entry = window.removeFirst()
             } else {
-                let (done, _) = try Futures.wait(window.inFlight.map(\.future), timeout: timeout, returnWhen: .firstCompleted)
+                let (done, _) = try Futures.wait(window.inFlight.map { $0.future }, timeout: timeout, returnWhen: .firstCompleted)
                 guard let first = done.first, let index = window.inFlight.firstIndex(where: { $0.future === first }) else {
                     throw FutureError.timeout
                 }

@@ -53,7 +53,7 @@ final class PoolChunkFeed<Input: IteratorProtocol> where Input.Element: ProcessT
                 let entry = window.removeFirst()
                 // What the cancellation handler stops: the chunks in flight (their futures are
                 // Sendable, the window is not).
-                let inFlight = [entry.future] + window.inFlight.map(\.future)
+                let inFlight = [entry.future] + window.inFlight.map { $0.future }
                 do {
                     let outcomes = try await withTaskCancellationHandler {
                         try await entry.future.value
