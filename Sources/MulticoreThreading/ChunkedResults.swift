@@ -20,6 +20,14 @@ package enum ChunkOutcomes<Output: Sendable>: Sendable {
         case .each(let results): try results.map { try $0.get() }
         }
     }
+
+    /// Each task's outcome.
+    package var results: [Result<Output, any Error>] {
+        switch self {
+        case .values(let values): values.map { .success($0) }
+        case .each(let results): results
+        }
+    }
 }
 
 /// The outcomes of the chunk being taken, one at a time. Outputs of a chunk with no failure
