@@ -109,32 +109,8 @@ import MulticoreThreading
     }
 
     @Test func cancellingAChunkedIterationStopsEveryChunkInFlight() async throws {
-        let pool = try ProcessPoolExecutor(maxWorkers: 2, killGrace: .milliseconds(200))
-        defer { pool.terminate() }
-        let started = Locked(0)
-        let running = try SharedValue(0)
-        let pids = try SharedArray<Int32>(repeating: 0, count: 8)
-        let done = Locked(false)
-        let tasks = (0..<16).lazy.map { _ -> CountedNap in
-            started.withLock { $0 += 1 }
-            return CountedNap(running: running, pids: pids, milliseconds: 600_000)
-        }
-        let iteration = Task {
-            defer { done.withLock { $0 = true } }
-            var count = 0
-            for try await _ in pool.results(of: tasks, chunksize: 2, bufferSize: 2) { count += 1 }
-            return count
-        }
-        #expect(await eventually(within: scheduledDeadline) { pids[0] != 0 }, "a chunk runs")
-        _ = await eventually(within: .seconds(2)) { pids[1] != 0 }
-        let workers = (0..<2).map { pids[$0] }.filter { $0 > 0 }
-        iteration.cancel()
-        let outcome = try #require(await finishedTask(iteration, done: done), "the iteration never ended")
-        #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(!workers.isEmpty)
-        #expect(await eventually { workers.allSatisfy { kill($0, 0) == -1 } }, "the workers running chunks were stopped: \(workers)")
-        #expect(started.withLock { $0 } == 4, "no more input was read than two chunks")
-        #expect(try await pool.submit(Twice(value: 2)).value == 4)
+        // Two chunks of two in flight: four tasks read, the first of each running.
+        try await checkCancellingAnIterationStopsEverythingInFlight(chunksize: 2, bufferSize: 2, expectedRead: 4)
     }
 
     @Test func imapReadsAtMostTheChunksInFlightAhead() throws {
