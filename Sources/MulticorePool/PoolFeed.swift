@@ -26,13 +26,12 @@ struct PoolSource<Tasks: Sequence> where Tasks.Element: ProcessTask {
     }
 }
 
-/// The chunks of a chunked `results(of:)` in flight, and the outputs of the one being taken:
-/// a class, so that the work in flight is stopped when the iteration is left.
+/// The chunks of a chunked `results(of:)` in flight: a class, so that the work in flight is
+/// stopped when the iteration is left.
 @usableFromInline
 final class PoolChunkFeed<Input: IteratorProtocol> where Input.Element: ProcessTask {
     @usableFromInline typealias Output = Input.Element.Output
     private var window: ChunkWindow<Input, Output>
-    @usableFromInline var ready = ReadyOutputs<Output>()
     /// The iteration threw: it is over.
     private var ended = false
 
@@ -40,10 +39,10 @@ final class PoolChunkFeed<Input: IteratorProtocol> where Input.Element: ProcessT
 
     deinit { window.cancelAll(stopRunning: true) }
 
-    /// The next output past those at hand: waits for the oldest chunk, reading more input as
-    /// chunks are taken. A task's error ends the iteration, thrown; so does cancellation, which
-    /// stops every chunk in flight.
-    @usableFromInline func nextSlowly() async throws -> Output? {
+    /// The next output once those in `ready` are taken: waits for the oldest chunk (its
+    /// outcomes go to `ready`), reading more input as chunks are taken. A task's error ends the
+    /// iteration, thrown; so does cancellation, which stops every chunk in flight.
+    func next(into ready: inout ReadyOutputs<Output>, isolation actor: isolated (any Actor)?) async throws -> Output? {
         guard !ended else { return nil }
         do {
             while true {

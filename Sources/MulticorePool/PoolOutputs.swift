@@ -21,8 +21,11 @@ public struct PoolOutputs<Tasks: Sequence>: AsyncSequence where Tasks.Element: P
 
     public struct Iterator: AsyncIteratorProtocol {
         var feed: PoolFeed<Tasks.Iterator>
-        /// With chunks: their window and the outputs at hand (`feed` then stays unused).
+        /// With chunks: their window (`feed` then stays unused).
         @usableFromInline let chunks: PoolChunkFeed<Tasks.Iterator>?
+        /// The outputs of the chunk being taken: in this struct, not in the class, so that taking
+        /// one needs no dynamic exclusivity check.
+        @usableFromInline var ready = ReadyOutputs<Element>()
         /// A `chunksize` below 1, thrown by the first `next`.
         private let invalidChunkSize: Int?
 
@@ -37,17 +40,26 @@ public struct PoolOutputs<Tasks: Sequence>: AsyncSequence where Tasks.Element: P
         ///   `ExecutorError.invalidChunksize` for a `chunksize` below 1.
         @inlinable
         public mutating func next() async throws -> Element? {
-            if let chunks {
-                // Inlined into the caller's loop: an output at hand is taken without a call.
-                if let value = chunks.ready.nextValue() { return value }
-                return try await chunks.nextSlowly()
-            }
-            return try await nextTask()
+            try await next(isolation: nil)
+        }
+
+        /// `next()` on the caller's isolation (what `for try await` calls). Inlined into the
+        /// caller's loop: an output at hand is taken without a call or a switch of executor.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            if let value = ready.nextValue() { return value }
+            return try await nextSlowly(isolation: actor)
+        }
+
+        /// The next chunk's first output, or the next task's.
+        @usableFromInline
+        mutating func nextSlowly(isolation actor: isolated (any Actor)?) async throws -> Element? {
+            if let chunks { return try await chunks.next(into: &ready, isolation: actor) }
+            return try await nextTask(isolation: actor)
         }
 
         /// The next output of the tasks sent one by one.
-        @usableFromInline
-        mutating func nextTask() async throws -> Element? {
+        mutating func nextTask(isolation actor: isolated (any Actor)?) async throws -> Element? {
             if let invalidChunkSize { throw ExecutorError.invalidChunksize(invalidChunkSize) }
             try feed.fill()
             guard let head = feed.window.first else { return nil }
