@@ -286,6 +286,45 @@ def pool_map_values(n, function, make):
         return (time.perf_counter() - start) / n
 
 
+def pool_imap(n, ordered=True):
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_twice, range(4), chunksize=1)
+        start = time.perf_counter()
+        iterate = pool.imap if ordered else pool.imap_unordered
+        count, total = 0, 0
+        for x in iterate(_twice, range(n), chunksize=1000):
+            total += x
+            count += 1
+        elapsed = time.perf_counter() - start
+        assert count == n and total == n * (n - 1)
+        return elapsed / n
+
+
+def pool_map_lazy(n):
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_twice, range(4), chunksize=1)
+        start = time.perf_counter()
+        pool.map(_twice, (i for i in range(n)))
+        return (time.perf_counter() - start) / n
+
+
+def executor_map(n):
+    import concurrent.futures
+    import multiprocessing
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_twice, 0).result()
+        pool.submit(_twice, 1).result()
+        start = time.perf_counter()
+        count = 0
+        for x in pool.map(_twice, range(n), chunksize=1000):
+            count += 1
+        elapsed = time.perf_counter() - start
+        assert count == n
+        return elapsed / n
+
+
 def _idle(ready, release):
     ready.set()
     release.wait(60)
@@ -395,6 +434,11 @@ BENCHMARKS = {
     "process.worker_rss": process_worker_rss,
     "process.worker_pss": process_worker_pss,
     "shared.value.locked_increment": shared_value_locked_increment,
+    "pool.imap": pool_imap,
+    "pool.imap_unordered": lambda n: pool_imap(n, ordered=False),
+    "pool.results.async": pool_imap,
+    "pool.map.lazy": pool_map_lazy,
+    "executor.map": executor_map,
 }
 
 if __name__ == "__main__":

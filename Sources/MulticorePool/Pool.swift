@@ -12,7 +12,7 @@ import MulticoreThreading
 /// so `starmap` is `map` (each task carries its own arguments).
 public final class Pool: Sendable {
 
-    let executor: ProcessPoolExecutor
+    @usableFromInline let executor: ProcessPoolExecutor
     private let lifecycle = PoolLifecycle()
 
     /// The number of worker processes. Python: `Pool._processes`.
@@ -86,7 +86,10 @@ public final class Pool: Sendable {
     /// - Throws: the first error in input order (a task's, or `PoolError` for its chunk).
     /// - Parameter progress: called with (tasks done, tasks in all) each time a chunk is done,
     ///   in increasing order, on the pool's manager thread (keep it short).
-    @available(*, noasync, message: "blocks the thread")
+    ///
+    /// Inlined into the caller, where the input is read into an array with calls specialized
+    /// for its type (a lazy sequence is read as fast as an array is copied).
+    @inlinable @available(*, noasync, message: "blocks the thread")
     public func map<S: Sequence>(_ tasks: S, chunksize: Int? = nil,
                                  progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [S.Element.Output]
         where S.Element: ProcessTask {
@@ -95,16 +98,28 @@ public final class Pool: Sendable {
 
     /// `map` without waiting. Python: `Pool.map_async(func, iterable, chunksize, callback, error_callback)`.
     /// - Parameter progress: as in `map`.
+    @inlinable
     public func mapAsync<S: Sequence>(
         _ tasks: S, chunksize: Int? = nil,
         callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil,
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
-        try lifecycle.ensureRunning()
-        let all = Array(tasks)
+        try ensureRunning() // before the input is read: it may be endless
+        return try mapAsync(array: Array(tasks), chunksize: chunksize, callback: callback, errorCallback: errorCallback,
+                            progress: progress)
+    }
+
+    /// - Throws: `PoolStateError.notRunning` after `close` or `terminate`.
+    @usableFromInline func ensureRunning() throws(PoolStateError) { try lifecycle.ensureRunning() }
+
+    /// `mapAsync` of the input read into `all`.
+    @usableFromInline func mapAsync<Task: ProcessTask>(
+        array all: [Task], chunksize: Int?, callback: (@Sendable ([Task.Output]) -> Void)?,
+        errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    ) throws -> AsyncResult<[Task.Output]> {
         let size = max(1, chunksize ?? automaticChunkSize(count: all.count))
         let chunkCount = (all.count + size - 1) / size
-        let result = Future<[S.Element.Output]>()
+        let result = Future<[Task.Output]>()
         _ = try result.setRunningOrNotifyCancel()
         let collector = MapCollector(chunkCount: chunkCount, taskCount: all.count, into: result, callback: callback,
                                      errorCallback: errorCallback, progress: progress)
@@ -121,13 +136,13 @@ public final class Pool: Sendable {
 
     /// Python: `Pool.starmap(func, iterable, chunksize)`. The same as `map`: a task carries its
     /// own arguments, so there is nothing to unpack.
-    @available(*, noasync, message: "blocks the thread")
+    @inlinable @available(*, noasync, message: "blocks the thread")
     public func starmap<S: Sequence>(_ tasks: S, chunksize: Int? = nil) throws -> [S.Element.Output] where S.Element: ProcessTask {
         try map(tasks, chunksize: chunksize)
     }
 
     /// Python: `Pool.starmap_async(func, iterable, chunksize, callback, error_callback)`: `mapAsync`.
-    public func starmapAsync<S: Sequence>(
+    @inlinable public func starmapAsync<S: Sequence>(
         _ tasks: S, chunksize: Int? = nil,
         callback: (@Sendable ([S.Element.Output]) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
@@ -137,31 +152,43 @@ public final class Pool: Sendable {
     /// The outputs in order, lazily: the input is read as results are taken, with at most
     /// `bufferSize` chunks in flight (Python reads the whole input first).
     /// Python: `Pool.imap(func, iterable, chunksize=1)`.
+    ///
+    /// Inlined into the caller, where the input is read and the outputs are taken with calls
+    /// specialized for their types (`PoolResults`).
+    @inlinable
     public func imap<S: Sequence>(_ tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws
         -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
-        try lazyResults(tasks, chunksize: chunksize, bufferSize: bufferSize, ordered: true)
+        try lazyResults(tasks.makeIterator(), readChunk: LazyInput<S.Iterator>.chunkReader(), chunksize: chunksize,
+                        bufferSize: bufferSize, ordered: true)
     }
 
     /// The outputs as they are ready, lazily. Python: `Pool.imap_unordered(func, iterable, chunksize=1)`.
+    @inlinable
     public func imapUnordered<S: Sequence>(_ tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws
         -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
-        try lazyResults(tasks, chunksize: chunksize, bufferSize: bufferSize, ordered: false)
+        try lazyResults(tasks.makeIterator(), readChunk: LazyInput<S.Iterator>.chunkReader(), chunksize: chunksize,
+                        bufferSize: bufferSize, ordered: false)
     }
 
-    private func lazyResults<S: Sequence>(_ tasks: S, chunksize: Int, bufferSize: Int?, ordered: Bool) throws
-        -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
+    @usableFromInline func lazyResults<Input: IteratorProtocol>(
+        _ input: Input, readChunk: LazyInput<Input>.ChunkReader?, chunksize: Int, bufferSize: Int?, ordered: Bool
+    ) throws -> PoolResults<Input, Input.Element.Output> where Input.Element: ProcessTask {
         try lifecycle.ensureRunning()
-        return PoolResults(input: tasks.makeIterator(), chunkSize: max(1, chunksize), bufferSize: max(1, bufferSize ?? 4 * processes),
-                           ordered: ordered) { [executor] chunk in try executor.submitChunk(chunk) }
+        return PoolResults(input: input, readChunk: readChunk, chunkSize: max(1, chunksize),
+                           bufferSize: max(1, bufferSize ?? 4 * processes), ordered: ordered) { [executor] chunk in
+            try executor.submitChunk(chunk)
+        }
     }
 
     // MARK: Async sequences
 
     /// The outputs in input order, as an `AsyncSequence` with back-pressure; cancelling the
-    /// iterating task stops the work in flight. See `ProcessPoolExecutor.results(of:)`.
-    public func results<S: Sequence>(of tasks: S, bufferSize: Int? = nil) throws -> PoolOutputs<S> where S.Element: ProcessTask {
-        try lifecycle.ensureRunning()
-        return executor.results(of: tasks, bufferSize: bufferSize)
+    /// iterating task stops the work in flight. See `ProcessPoolExecutor.results(of:chunksize:)`.
+    @inlinable
+    public func results<S: Sequence>(of tasks: S, chunksize: Int = 1, bufferSize: Int? = nil) throws -> PoolOutputs<S>
+        where S.Element: ProcessTask {
+        try ensureRunning()
+        return executor.results(of: tasks, chunksize: chunksize, bufferSize: bufferSize)
     }
 
     /// The outcomes as they complete, with their input index, as an `AsyncSequence`.
@@ -305,52 +332,53 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
 /// results` (each a `Result`, see `ResultIterator`; a task's error does not end the iteration)
 /// or `while let output = try results.next()`.
 public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Sequence {
-    private var input: LazyInput<Input>
-    /// Chunks submitted, with their number of tasks.
-    private var inFlight = Deque<(chunk: Future<ChunkOutcomes<Output>>, count: Int)>()
-    private var ready = Deque<Result<Output, any Error>>()
-    private let submitChunk: ([Input.Element]) throws -> Future<ChunkOutcomes<Output>>
-    private let chunkSize: Int
+    private var window: ChunkWindow<Input, Output>
+    /// The outputs of the chunk being taken.
+    @usableFromInline var ready = ReadyOutputs<Output>()
     private let ordered: Bool
 
-    init(input: Input, chunkSize: Int, bufferSize: Int, ordered: Bool,
+    init(input: Input, readChunk: LazyInput<Input>.ChunkReader? = nil, chunkSize: Int, bufferSize: Int, ordered: Bool,
          submitChunk: @escaping ([Input.Element]) throws -> Future<ChunkOutcomes<Output>>) {
-        self.input = LazyInput(input, bufferSize: bufferSize)
-        self.submitChunk = submitChunk
-        self.chunkSize = chunkSize
+        window = ChunkWindow(input: input, readChunk: readChunk, chunkSize: chunkSize, bufferSize: bufferSize, submit: submitChunk)
         self.ordered = ordered
     }
 
-    deinit { for entry in inFlight { entry.chunk.cancel() } }
+    deinit { window.cancelAll(stopRunning: false) }
 
     /// The next output, nil at the end. Python: `next(iterator, timeout)`.
     /// - Throws: that task's error (the iteration can go on after it); `FutureError.timeout`.
-    @available(*, noasync, message: "blocks the thread")
+    @inlinable @available(*, noasync, message: "blocks the thread")
     public func next(timeout: Duration? = nil) throws -> Output? {
+        if let value = ready.nextValue() { return value }
+        return try nextSlowly(timeout: timeout)
+    }
+
+    /// `next` past the outputs at hand: waits for the next chunk (the oldest, or with
+    /// `imapUnordered` the first done), reading more input as chunks are taken.
+    @usableFromInline @available(*, noasync, message: "blocks the thread")
+    func nextSlowly(timeout: Duration?) throws -> Output? {
         while true {
-            if let outcome = ready.popFirst() { return try outcome.get() }
-            try input.refill(inFlight: { inFlight.count }, chunksOf: chunkSize) { chunk in
-                inFlight.append((try submitChunk(chunk), chunk.count))
-            }
-            guard !inFlight.isEmpty else { return nil }
-            let entry: (chunk: Future<ChunkOutcomes<Output>>, count: Int)
+            if let outcome = ready.nextOutcome() { return try outcome.get() }
+            try window.fill()
+            guard !window.isEmpty else { return nil }
+            let entry: ChunkWindow<Input, Output>.Entry
             if ordered {
-                entry = inFlight.removeFirst()
+                entry = window.removeFirst()
             } else {
-                let (done, _) = try Futures.wait(inFlight.map(\.chunk), timeout: timeout, returnWhen: .firstCompleted)
-                guard let first = done.first, let index = inFlight.firstIndex(where: { $0.chunk === first }) else {
+                let (done, _) = try Futures.wait(window.inFlight.map { $0.future }, timeout: timeout, returnWhen: .firstCompleted)
+                guard let first = done.first, let index = window.inFlight.firstIndex(where: { $0.future === first }) else {
                     throw FutureError.timeout
                 }
-                entry = inFlight.remove(at: index)
+                entry = window.remove(at: index)
             }
             do {
-                ready.append(contentsOf: try entry.chunk.result(timeout: timeout).results)
+                ready.take(try entry.future.result(timeout: timeout))
             } catch FutureError.timeout {
-                if ordered { inFlight.prepend(entry) } else { inFlight.append(entry) }
+                window.putBack(entry, first: ordered)
                 throw FutureError.timeout
             } catch {
                 // The whole chunk failed (its worker died): its error stands for each of its tasks.
-                ready.append(contentsOf: repeatElement(.failure(error), count: entry.count))
+                ready.fail(error, count: entry.count)
             }
         }
     }
@@ -366,7 +394,7 @@ public final class PoolResults<Input: IteratorProtocol, Output: Sendable>: Seque
     /// The remaining outputs as `Result`s, in the iteration's order; a task's error is its
     /// element and the iteration goes on, as Python's `imap` does; it ends once the pool no
     /// longer takes tasks.
-    public func makeIterator() -> ResultIterator<Output> {
+    @inlinable public func makeIterator() -> ResultIterator<Output> {
         ResultIterator(endsAfter: { $0 is PoolStateError || $0 as? ExecutorError == .shutDown }) { try self.next() }
     }
 }

@@ -88,36 +88,6 @@ enum PoolChunk {
     }
 }
 
-/// The outcomes of a chunk's tasks, in order: usually every output in one array (no task
-/// failed), kept whole so that a million outputs are never wrapped one by one.
-enum ChunkOutcomes<Output: Sendable>: Sendable {
-    case values([Output])
-    case each([Result<Output, any Error>])
-
-    var count: Int {
-        switch self {
-        case .values(let values): values.count
-        case .each(let results): results.count
-        }
-    }
-
-    /// Every output, or the first error in order.
-    func allValues() throws -> [Output] {
-        switch self {
-        case .values(let values): values
-        case .each(let results): try results.map { try $0.get() }
-        }
-    }
-
-    /// Each task's outcome.
-    var results: [Result<Output, any Error>] {
-        switch self {
-        case .values(let values): values.map { .success($0) }
-        case .each(let results): results
-        }
-    }
-}
-
 /// A worker's answer to a chunk: after the chunk's id, either every output in one buffer (the
 /// common case: no task threw), tagged `allValues` and followed by its `ChunkFormat`, or one
 /// `WorkerReply` per task, tagged `eachTask`.

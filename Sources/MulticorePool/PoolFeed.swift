@@ -1,15 +1,75 @@
 import MulticoreProcessing
 import MulticoreThreading
 
-/// What both sequences are made from: the tasks, the pool, and how many tasks may be in flight.
+/// What both sequences are made from: the tasks, the pool, and how many tasks (or chunks) may
+/// be in flight.
+@usableFromInline
 struct PoolSource<Tasks: Sequence> where Tasks.Element: ProcessTask {
     let tasks: Tasks
     let executor: ProcessPoolExecutor
     let bufferSize: Int
     let taskTimeout: Duration?
+    /// Tasks per chunk (`results(of:chunksize:)`); 1: each task on its own.
+    let chunkSize: Int
+    /// How chunks are read from the input (made where the input's type is known), or nil.
+    let readChunk: LazyInput<Tasks.Iterator>.ChunkReader?
 
     func feed() -> PoolFeed<Tasks.Iterator> {
         PoolFeed(input: tasks.makeIterator(), executor: executor, bufferSize: bufferSize, taskTimeout: taskTimeout)
+    }
+
+    /// The chunks' window, for a `chunkSize` above 1.
+    func chunks() -> PoolChunkFeed<Tasks.Iterator> {
+        let (executor, taskTimeout) = (executor, taskTimeout)
+        return PoolChunkFeed(ChunkWindow(input: tasks.makeIterator(), readChunk: readChunk, chunkSize: chunkSize,
+                                         bufferSize: bufferSize) { chunk in try executor.submitChunk(chunk, timeout: taskTimeout) })
+    }
+}
+
+/// The chunks of a chunked `results(of:)` in flight: a class, so that the work in flight is
+/// stopped when the iteration is left.
+@usableFromInline
+final class PoolChunkFeed<Input: IteratorProtocol> where Input.Element: ProcessTask {
+    @usableFromInline typealias Output = Input.Element.Output
+    private var window: ChunkWindow<Input, Output>
+    /// The iteration threw: it is over.
+    private var ended = false
+
+    init(_ window: ChunkWindow<Input, Output>) { self.window = window }
+
+    deinit { window.cancelAll(stopRunning: true) }
+
+    /// The next output once those in `ready` are taken: waits for the oldest chunk (its
+    /// outcomes go to `ready`), reading more input as chunks are taken. A task's error ends the
+    /// iteration, thrown; so does cancellation, which stops every chunk in flight.
+    func next(into ready: inout ReadyOutputs<Output>, isolation actor: isolated (any Actor)?) async throws -> Output? {
+        guard !ended else { return nil }
+        do {
+            while true {
+                if let outcome = ready.nextOutcome() { return try outcome.get() }
+                try window.fill()
+                guard !window.isEmpty else { return nil }
+                let entry = window.removeFirst()
+                // What the cancellation handler stops: the chunks in flight (their futures are
+                // Sendable, the window is not).
+                let inFlight = [entry.future] + window.inFlight.map { $0.future }
+                do {
+                    let outcomes = try await withTaskCancellationHandler {
+                        try await entry.future.value
+                    } onCancel: {
+                        for future in inFlight where !future.isDone { future.interrupt() }
+                    }
+                    ready.take(outcomes)
+                } catch {
+                    if Task.isCancelled { throw CancellationError() }
+                    ready.fail(error, count: entry.count) // the chunk failed as a whole: its first task's error ends it
+                }
+            }
+        } catch {
+            ended = true
+            window.cancelAll(stopRunning: true)
+            throw error
+        }
     }
 }
 

@@ -110,21 +110,66 @@ public final class ProcessPoolExecutor: Sendable {
         }
     }
 
-    /// The outputs of `tasks` in input order, as an `AsyncSequence` with back-pressure: at most
-    /// `bufferSize` (default: four per worker) tasks are in flight, the input is read as
-    /// outputs are taken. Cancelling the iterating task stops the work in flight, running
-    /// tasks included (their workers are replaced).
-    /// - Parameter taskTimeout: each task's own timeout, as in `submit`.
-    public func results<S: Sequence>(of tasks: S, bufferSize: Int? = nil, taskTimeout: Duration? = nil) -> PoolOutputs<S>
+    /// `map` with the tasks sent to the workers `chunksize` at a time, each chunk one message
+    /// and one future: Python's `ProcessPoolExecutor.map(fn, *iterables, timeout=None, chunksize=1)`.
+    /// The outputs still come one by one, in order, each task's error as its own element (Python
+    /// raises a chunk's first error in place of the whole chunk); a chunk whose worker died fails
+    /// each of its tasks. Small tasks want chunks: one by one, each costs a message each way.
+    /// - Parameters:
+    ///   - chunksize: tasks per chunk; 1 is `map` without it.
+    ///   - bufferSize: chunks submitted ahead (default: four per worker).
+    ///   - taskTimeout: with chunks, each chunk's timeout (a chunk's tasks run one after the other
+    ///     on one worker: past it, they fail together with `PoolError.timedOut`).
+    /// - Throws: `ExecutorError.invalidChunksize` for a `chunksize` below 1 (Python: `ValueError`).
+    @inlinable
+    public func map<S: Sequence>(_ tasks: S, timeout: Duration? = nil, taskTimeout: Duration? = nil, chunksize: Int,
+                                 bufferSize: Int? = nil) throws(ExecutorError) -> MapResults<S.Iterator, S.Element.Output>
         where S.Element: ProcessTask {
-        PoolOutputs(source: PoolSource(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout))
+        guard chunksize >= 1 else { throw .invalidChunksize(chunksize) }
+        guard chunksize > 1 else { return map(tasks, timeout: timeout, taskTimeout: taskTimeout, bufferSize: bufferSize) }
+        return chunkedMap(tasks.makeIterator(), readChunk: LazyInput<S.Iterator>.chunkReader(), timeout: timeout,
+                          taskTimeout: taskTimeout, chunksize: chunksize, bufferSize: bufferSize)
+    }
+
+    @usableFromInline func chunkedMap<Input: IteratorProtocol>(
+        _ input: Input, readChunk: LazyInput<Input>.ChunkReader?, timeout: Duration?, taskTimeout: Duration?, chunksize: Int,
+        bufferSize: Int?
+    ) -> MapResults<Input, Input.Element.Output> where Input.Element: ProcessTask {
+        MapResults(input: input, readChunk: readChunk, deadline: .after(timeout), chunkSize: chunksize,
+                   bufferSize: max(1, bufferSize ?? 4 * maxWorkers)) { chunk in
+            try self.submitChunk(chunk, timeout: taskTimeout)
+        }
+    }
+
+    /// The outputs of `tasks` in input order, as an `AsyncSequence` with back-pressure: at most
+    /// `bufferSize` (default: four per worker) tasks, or chunks, are in flight, the input is
+    /// read as outputs are taken. Cancelling the iterating task stops the work in flight,
+    /// running tasks included (their workers are replaced).
+    /// - Parameters:
+    ///   - chunksize: tasks sent to a worker at once (1: each task alone). A chunk of small
+    ///     tasks is one message each way and one future, where one by one each task costs a
+    ///     round trip; with chunks, `bufferSize` counts chunks and `taskTimeout` is each chunk's.
+    ///     A `chunksize` below 1 makes the iteration throw `ExecutorError.invalidChunksize`.
+    ///   - taskTimeout: each task's own timeout, as in `submit`.
+    @inlinable
+    public func results<S: Sequence>(of tasks: S, chunksize: Int = 1, bufferSize: Int? = nil, taskTimeout: Duration? = nil)
+        -> PoolOutputs<S> where S.Element: ProcessTask {
+        PoolOutputs(source: source(tasks, chunksize: chunksize, readChunk: LazyInput<S.Iterator>.chunkReader(),
+                                   bufferSize: bufferSize, taskTimeout: taskTimeout))
+    }
+
+    @usableFromInline func source<S: Sequence>(
+        _ tasks: S, chunksize: Int, readChunk: LazyInput<S.Iterator>.ChunkReader?, bufferSize: Int?, taskTimeout: Duration?
+    ) -> PoolSource<S> {
+        PoolSource(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout,
+                   chunkSize: chunksize, readChunk: readChunk)
     }
 
     /// The outcomes of `tasks` as they complete, each with its input index, as an
     /// `AsyncSequence` (Python's `as_completed`), with back-pressure and cancellation as `results(of:)`.
     public func completions<S: Sequence>(of tasks: S, bufferSize: Int? = nil, taskTimeout: Duration? = nil) -> PoolCompletions<S>
         where S.Element: ProcessTask {
-        PoolCompletions(source: PoolSource(tasks: tasks, executor: self, bufferSize: bufferSize ?? 4 * maxWorkers, taskTimeout: taskTimeout))
+        PoolCompletions(source: source(tasks, chunksize: 1, readChunk: nil, bufferSize: bufferSize, taskTimeout: taskTimeout))
     }
 
     /// Stops taking tasks; with `cancelFutures`, cancels those not started; with `wait`, returns

@@ -42,7 +42,7 @@ public protocol TaskPool: AnyObject, Sendable {
 
 /// The requirements' defaults, for code written against `TaskPool`.
 extension TaskPool {
-    @available(*, noasync, message: "blocks the thread")
+    @inlinable @available(*, noasync, message: "blocks the thread")
     public func map<S: Sequence>(_ tasks: S) throws -> [S.Element.Output] where S.Element: ProcessTask {
         try map(tasks, chunksize: nil)
     }
@@ -51,14 +51,17 @@ extension TaskPool {
         try applyAsync(task, callback: nil, errorCallback: nil)
     }
 
+    @inlinable
     public func mapAsync<S: Sequence>(_ tasks: S) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
         try mapAsync(tasks, chunksize: nil, callback: nil, errorCallback: nil)
     }
 
+    @inlinable
     public func imap<S: Sequence>(_ tasks: S) throws -> PoolResults<S.Iterator, S.Element.Output> where S.Element: ProcessTask {
         try imap(tasks, chunksize: 1, bufferSize: nil)
     }
 
+    @inlinable
     public func imapUnordered<S: Sequence>(_ tasks: S) throws -> PoolResults<S.Iterator, S.Element.Output>
         where S.Element: ProcessTask {
         try imapUnordered(tasks, chunksize: 1, bufferSize: nil)
@@ -74,11 +77,12 @@ extension Pool: TaskPool {
         try applyAsync(task, timeout: nil, callback: callback, errorCallback: errorCallback)
     }
 
-    @available(*, noasync, message: "blocks the thread")
+    @inlinable @available(*, noasync, message: "blocks the thread")
     public func map<S: Sequence>(_ tasks: S, chunksize: Int?) throws -> [S.Element.Output] where S.Element: ProcessTask {
         try map(tasks, chunksize: chunksize, progress: nil)
     }
 
+    @inlinable
     public func mapAsync<S: Sequence>(_ tasks: S, chunksize: Int?, callback: (@Sendable ([S.Element.Output]) -> Void)?,
                                       errorCallback: (@Sendable (any Error) -> Void)?) throws -> AsyncResult<[S.Element.Output]>
         where S.Element: ProcessTask {

@@ -9,6 +9,9 @@ public enum ExecutorError: Error, Equatable, Sendable, CustomStringConvertible {
     case broken(String)
     /// `maxWorkers` was not positive. Python: `ValueError("max_workers must be greater than 0")`.
     case invalidMaxWorkers
+    /// A `map`'s or `results(of:)`' `chunksize` was below 1.
+    /// Python: `ValueError("chunksize must be >= 1.")`.
+    case invalidChunksize(Int)
 
     /// The message, in Python's words where Python has one.
     public var description: String {
@@ -16,6 +19,7 @@ public enum ExecutorError: Error, Equatable, Sendable, CustomStringConvertible {
         case .shutDown: "cannot schedule new futures after shutdown"
         case .broken(let reason): reason
         case .invalidMaxWorkers: "max_workers must be greater than 0"
+        case .invalidChunksize(let value): "chunksize must be >= 1, not \(value)"
         }
     }
 }

@@ -11,18 +11,21 @@
 /// `while let x = try it.next()`): a call's or a task's error is its element and the iteration
 /// goes on, as Python's `imap` does; it ends after an error that only repeats from then on (the
 /// time limit of a `map` or `asCompleted` passed; the pool or executor no longer takes work).
+///
+/// `next()` is inlined into the caller's loop, and the lazy maps make their `source` there too
+/// (their `makeIterator` is inlinable): an output is taken with calls specialized for its type.
 public struct ResultIterator<Success>: IteratorProtocol {
-    private let source: () throws -> Success?
+    @usableFromInline let source: () throws -> Success?
     /// Whether the iteration ends after this error.
-    private let endsAfter: (any Error) -> Bool
-    private var ended = false
+    @usableFromInline let endsAfter: (any Error) -> Bool
+    @usableFromInline var ended = false
 
-    package init(endsAfter: @escaping (any Error) -> Bool, _ source: @escaping () throws -> Success?) {
+    @usableFromInline package init(endsAfter: @escaping (any Error) -> Bool, _ source: @escaping () throws -> Success?) {
         self.source = source
         self.endsAfter = endsAfter
     }
 
-    @available(*, noasync, message: "blocks the thread")
+    @inlinable @available(*, noasync, message: "blocks the thread")
     public mutating func next() -> Result<Success, any Error>? {
         if ended { return nil }
         do {

@@ -24,6 +24,40 @@ func runningWorker(_ pool: ProcessPoolExecutor, _ future: Future<Int32>) async -
     return pool.workerPIDs.first
 }
 
+/// Iterates `results(of:chunksize:bufferSize:)` over naps of ten minutes on 2 workers, cancels
+/// the iterating task once tasks run, and checks that the iteration ends with
+/// `CancellationError`, the workers running tasks are stopped, exactly `expectedRead` tasks were
+/// read (what was in flight), and the pool still runs tasks.
+func checkCancellingAnIterationStopsEverythingInFlight(chunksize: Int, bufferSize: Int, expectedRead: Int) async throws {
+    let pool = try ProcessPoolExecutor(maxWorkers: 2, killGrace: .milliseconds(200))
+    defer { pool.terminate() }
+    let started = Locked(0)
+    let running = try SharedValue(0)
+    let pids = try SharedArray<Int32>(repeating: 0, count: 8)
+    let done = Locked(false)
+    let tasks = (0..<16).lazy.map { _ -> CountedNap in
+        started.withLock { $0 += 1 }
+        return CountedNap(running: running, pids: pids, milliseconds: 600_000)
+    }
+    let iteration = Task {
+        defer { done.withLock { $0 = true } }
+        var count = 0
+        for try await _ in pool.results(of: tasks, chunksize: chunksize, bufferSize: bufferSize) { count += 1 }
+        return count
+    }
+    #expect(await eventually(within: scheduledDeadline) { pids[0] != 0 }, "a task runs")
+    // Usually both workers run one; a slow start may leave the second idle for a while.
+    _ = await eventually(within: .seconds(2)) { pids[1] != 0 }
+    let workers = (0..<2).map { pids[$0] }.filter { $0 > 0 }
+    iteration.cancel()
+    let outcome = try #require(await finishedTask(iteration, done: done), "the iteration never ended")
+    #expect(throws: CancellationError.self) { try outcome.get() }
+    #expect(!workers.isEmpty)
+    #expect(await eventually { workers.allSatisfy { kill($0, 0) == -1 } }, "the workers running tasks were stopped: \(workers)")
+    #expect(started.withLock { $0 } == expectedRead, "no more input was read")
+    #expect(try await pool.submit(Twice(value: 2)).value == 4)
+}
+
 /// Counts itself in `running` once it runs and puts its worker's pid in `pids` at that count,
 /// then sleeps.
 struct CountedNap: ProcessTask {
@@ -115,33 +149,7 @@ struct CountedNap: ProcessTask {
     }
 
     @Test func cancellingTheIterationStopsEverythingInFlight() async throws {
-        let pool = try ProcessPoolExecutor(maxWorkers: 2, killGrace: .milliseconds(200))
-        defer { pool.terminate() }
-        let started = Locked(0)
-        let running = try SharedValue(0)
-        let pids = try SharedArray<Int32>(repeating: 0, count: 8)
-        let done = Locked(false)
-        let tasks = (0..<8).lazy.map { _ -> CountedNap in
-            started.withLock { $0 += 1 }
-            return CountedNap(running: running, pids: pids, milliseconds: 600_000)
-        }
-        let iteration = Task {
-            defer { done.withLock { $0 = true } }
-            var count = 0
-            for try await _ in pool.results(of: tasks, bufferSize: 3) { count += 1 }
-            return count
-        }
-        #expect(await eventually(within: scheduledDeadline) { pids[0] != 0 }, "a task runs")
-        // Usually both workers run one; a slow start may leave the second idle for a while.
-        _ = await eventually(within: .seconds(2)) { pids[1] != 0 }
-        let workers = (0..<2).map { pids[$0] }.filter { $0 > 0 }
-        iteration.cancel()
-        let outcome = try #require(await finishedTask(iteration, done: done), "the iteration never ended")
-        #expect(throws: CancellationError.self) { try outcome.get() }
-        #expect(!workers.isEmpty)
-        #expect(await eventually { workers.allSatisfy { kill($0, 0) == -1 } }, "the workers running tasks were stopped: \(workers)")
-        #expect(started.withLock { $0 } == 3, "no more input was read")
-        #expect(try await pool.submit(Twice(value: 2)).value == 4)
+        try await checkCancellingAnIterationStopsEverythingInFlight(chunksize: 1, bufferSize: 3, expectedRead: 3)
     }
 
     @Test func cancellingATaskThatAwaitsAMapStopsTheMap() async throws {
