@@ -18,7 +18,9 @@ extension Connection {
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recv<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         guard readable else { throw ConnectionError.writeOnly }
-        return try WireDecoder().decode(type, from: receiveFrame(maxLength: nil))
+        // Decoded where it was received (no array of its own), after the lock is let go.
+        let (bytes, range) = try receiveFrame(maxLength: nil)
+        return try withSpareDecoder { decoder in try WireDecoder().decode(type, from: bytes, in: range, decoder: decoder) }
     }
 
     /// Receives the next message as raw bytes. Corresponds to Python's
@@ -29,7 +31,12 @@ extension Connection {
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recvBytes(maxLength: Int? = nil) throws -> [UInt8] {
         guard readable else { throw ConnectionError.writeOnly }
-        return try receiveFrame(maxLength: maxLength)
+        return Self.payload(try receiveFrame(maxLength: maxLength))
+    }
+
+    /// `bytes[range]` as an array of its own (`bytes` itself when that is all of it: a large payload).
+    private static func payload(_ received: (bytes: [UInt8], range: Range<Int>)) -> [UInt8] {
+        received.range == received.bytes.indices ? received.bytes : Array(received.bytes[received.range])
     }
 
     /// Receives the next message into `buffer` from `offset`, and returns its length. The
@@ -55,12 +62,13 @@ extension Connection {
     package func receiveAvailable() throws -> [UInt8]? {
         guard readable else { throw ConnectionError.writeOnly }
         let fd = try openDescriptor()
-        return try receiveLock.withLock { try receiving { try nextFrame(fd, maxLength: nil, blocking: false) } }
+        return try receiveLock.withLock { try receiving { try nextFrame(fd, maxLength: nil, blocking: false).map(Self.payload) } }
     }
 
-    private func receiveFrame(maxLength: Int?) throws -> [UInt8] {
+    /// The next message's payload, `bytes[range]`.
+    private func receiveFrame(maxLength: Int?) throws -> (bytes: [UInt8], range: Range<Int>) {
         let fd = try openDescriptor()
-        return try receiveLock.withLock { () throws -> [UInt8] in
+        return try receiveLock.withLock { () throws -> (bytes: [UInt8], range: Range<Int>) in
             try receiving {
                 // A blocking read returns bytes, end-of-file or an error, never "nothing yet".
                 while true { if let payload = try nextFrame(fd, maxLength: maxLength, blocking: true) { return payload } }
@@ -89,9 +97,9 @@ extension Connection {
         largePayload = nil
     }
 
-    /// Under `receiveLock`: the next message, reading as it arrives; with `blocking` false,
-    /// nil as soon as it would have to wait for more.
-    private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> [UInt8]? {
+    /// Under `receiveLock`: the next message's payload, `bytes[range]`, reading as it arrives;
+    /// with `blocking` false, nil as soon as it would have to wait for more.
+    private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> (bytes: [UInt8], range: Range<Int>)? {
         while true {
             if let length = largePayload?.bytes.count, let maxLength, length > maxLength {
                 throw ConnectionError.messageTooLong(length: length, maxLength: maxLength)
@@ -101,18 +109,18 @@ extension Connection {
                 if let maxLength, header.length > maxLength {
                     throw ConnectionError.messageTooLong(length: header.length, maxLength: maxLength)
                 }
-                if let payload = try frames.next() { return payload }
+                if let payload = try frames.nextInPlace() { return payload }
                 if header.length >= Self.largePayloadSize {
                     largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload())
                 }
             }
-            if largePayload != nil { return try continueLargePayload(fd, blocking: blocking) }
-            // A stack buffer: no 64 KiB heap block zeroed for every connection.
-            let count = try withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer throws(ConnectionError) -> Int? in
-                let count = try readSome(fd, into: buffer.baseAddress!, count: buffer.count, blocking: blocking)
-                if let count, count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
-                return count
-            }
+            if largePayload != nil { return try continueLargePayload(fd, blocking: blocking).map { ($0, $0.indices) } }
+            // The connection's own read buffer, made at its first receive and kept: a temporary
+            // allocation of this size is not on the stack here (the runtime refuses), so it was
+            // a 64 KiB malloc and free per read, dearer than the rest of a small receive.
+            let buffer = readBuffer()
+            let count = try readSome(fd, into: buffer.baseAddress!, count: buffer.count, blocking: blocking)
+            if let count, count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
             guard let count else { return nil }
             if count == 0 {
                 let pending = frames.pendingByteCount

@@ -16,6 +16,15 @@ struct WireWriter: ~Copyable {
 
     deinit { base.deallocate() }
 
+    /// Forgets what was written, keeping the memory unless it is more than `limit` bytes.
+    mutating func removeAll(keepingCapacityUpTo limit: Int) {
+        count = 0
+        guard capacity > limit else { return }
+        base.deallocate()
+        capacity = 256
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
     /// The bytes written, in an array (a copy).
     var bytes: [UInt8] {
         // None for no bytes: `unsafeUninitializedCapacity: 0` writes to the shared empty array's
@@ -113,13 +122,19 @@ struct WireWriter: ~Copyable {
 struct WireReader {
     let bytes: [UInt8]
     private(set) var offset: Int
+    /// Where the message ends in `bytes` (their count, unless it is one message of several
+    /// received together: read in place, without copying it out).
+    let end: Int
 
-    init(_ bytes: [UInt8], offset: Int = 0) {
+    /// A reader of `bytes[offset..<end]` (`end`: the count when nil); the range must lie in `bytes`.
+    init(_ bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
         self.bytes = bytes
         self.offset = offset
+        self.end = end ?? bytes.count
+        precondition(0 <= offset && offset <= self.end && self.end <= bytes.count, "a range outside the bytes")
     }
 
-    var remaining: Int { bytes.count - offset }
+    var remaining: Int { end - offset }
 
     @inline(__always)
     func require(_ count: Int) throws(WireError) {
@@ -204,7 +219,7 @@ struct WireReader {
     /// throwing path): the common case without the cost of a call that may throw.
     @inline(__always)
     private mutating func nextZeroOrOne() -> Bool? {
-        guard offset < bytes.count else { return nil }
+        guard offset < end else { return nil }
         let byte = bytes[offset]
         guard byte <= 1 else { return nil }
         offset += 1

@@ -155,12 +155,21 @@ public struct WireFrameReader {
 
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: some Collection<UInt8>) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Drops the frames taken, before more bytes come: here rather than as a frame is taken,
+    /// when a payload handed out in place (`nextInPlace`) may still share the buffer.
+    private mutating func compact() {
         if start > 0 && start == buffer.count {
             // A large frame that went through here does not keep its memory once taken.
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             start = 0
+        } else if start > 65_536 && start * 2 > buffer.count {
+            buffer.removeFirst(start)
+            start = 0
         }
-        buffer.append(contentsOf: bytes)
     }
 
     /// Bytes received that do not yet form a whole frame.
@@ -203,20 +212,24 @@ public struct WireFrameReader {
     /// The next complete payload, or nil if more bytes are needed.
     /// - Throws: `WireError.oversizedFrame`, `.corrupt` or `.checksumMismatch`.
     public mutating func next() throws(WireError) -> [UInt8]? {
+        guard let (bytes, range) = try nextInPlace() else { return nil }
+        return Array(bytes[range])
+    }
+
+    /// The next complete payload where it lies, checked and taken: `bytes[range]` (the bytes
+    /// are shared with this reader, not copied), or nil if more bytes are needed. What a
+    /// connection decodes a message from without an array of its own per message.
+    /// - Throws: `WireError.oversizedFrame`, `.corrupt` or `.checksumMismatch`.
+    public mutating func nextInPlace() throws(WireError) -> (bytes: [UInt8], range: Range<Int>)? {
         guard let header = try header() else { return nil }
         let length = header.length
         guard buffer.count - start - header.size >= length else { return nil }
         let payloadStart = start + header.size
-        let payload = Array(buffer[payloadStart..<payloadStart + length])
         if let expected = header.checksum {
-            let actual = WireFrame.checksum(payload)
+            let actual = buffer.withUnsafeBytes { mc_crc32c($0.baseAddress! + payloadStart, length, 0) }
             guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
         }
         start = payloadStart + length
-        if start > 65_536 && start * 2 > buffer.count {
-            buffer.removeFirst(start)
-            start = 0
-        }
-        return payload
+        return (buffer, payloadStart..<start)
     }
 }
