@@ -40,6 +40,8 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     @exclusivity(unchecked) var brokenBy: String?
     /// The large payload being read, if any. Under `receiveLock`.
     @exclusivity(unchecked) var largePayload: LargePayload?
+    /// The buffer of the last large message decoded, for the next (`keepPayloadBuffer`). Under `receiveLock`.
+    @exclusivity(unchecked) var keptPayload: [UInt8]?
     /// What reads land in before they are split into frames (64 KiB, made at the first receive).
     /// Under `receiveLock`.
     @exclusivity(unchecked) private var readMemory: UnsafeMutableRawBufferPointer?

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import MulticoreProcessing
 import MulticoreThreading
 
@@ -135,5 +138,56 @@ struct Pair: Codable, Equatable, Sendable {
         #expect(wrong.isEmpty)
         let seen = Set(received.map { $0.thread * perThread + $0.index })
         #expect(seen.count == senders * perThread)
+    }
+
+    /// A large message (64 KiB or more) is read into a buffer of its own, which the connection
+    /// keeps for the next one once it is decoded: a shorter message after a longer one, and a
+    /// message taken as bytes after a decoded one, come out whole and alone.
+    @Test func largeMessagesOfDifferentSizesAreEachReceivedWhole() throws {
+        let (a, b) = try Connection.pipe()
+        let long = (0..<300_000).map { Double($0) }, short = (0..<20_000).map { Double(-$0) }
+        let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let sender = JoinableThread(daemon: true) {
+            try a.send(long)
+            try a.send(short)
+            try a.sendBytes(bytes)
+            try a.send(long)
+            try a.send(Pair(thread: 1, index: 2, label: "small"))
+        }
+        try sender.start()
+        #expect(try b.recv([Double].self) == long)
+        #expect(try b.recv([Double].self) == short)
+        #expect(try b.recvBytes() == bytes)
+        #expect(try b.recv([Double].self) == long)
+        #expect(try b.recv(Pair.self) == Pair(thread: 1, index: 2, label: "small"))
+        #expect(try sender.join(timeout: testDeadline))
+    }
+
+    /// The checksum of a large message is taken as its pieces arrive: a corrupt byte anywhere in
+    /// it is still found, and breaks the receiving side.
+    @Test func aCorruptLargeMessageIsDetected() throws {
+        let (a, b) = try Connection.pipe()
+        for corrupted in [WireFrame.headerSize, WireFrame.headerSize + 70_000, WireFrame.headerSize + 199_999] {
+            let (c, d) = try Connection.pipe()
+            var frame = try WireFrame.frame([UInt8](repeating: 5, count: 200_000))
+            frame[corrupted] ^= 0x10
+            let corrupt = frame
+            let writer = JoinableThread(daemon: true) {
+                _ = corrupt.withUnsafeBytes { write(d.fileDescriptor, $0.baseAddress, $0.count) }
+            }
+            try writer.start()
+            #expect { try c.recvBytes() } throws: { error in
+                if case WireError.checksumMismatch = error { return true }
+                return false
+            }
+            #expect(throws: ConnectionError.self) { try c.poll() }
+            #expect(try writer.join(timeout: testDeadline))
+        }
+        // A whole one between two connections is unharmed.
+        let payload = [UInt8](repeating: 6, count: 200_000)
+        let sender = JoinableThread(daemon: true) { try a.sendBytes(payload) }
+        try sender.start()
+        #expect(try b.recvBytes() == payload)
+        #expect(try sender.join(timeout: testDeadline))
     }
 }

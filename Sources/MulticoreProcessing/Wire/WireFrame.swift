@@ -53,6 +53,12 @@ public enum WireFrame {
         bytes.withUnsafeBytes { mc_crc32c($0.baseAddress, $0.count, 0) }
     }
 
+    /// CRC-32C of the bytes that `previous` was the checksum of, followed by `bytes` (0: of
+    /// `bytes` alone): a payload's checksum taken piece by piece, as its pieces arrive.
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32) -> UInt32 {
+        mc_crc32c(bytes.baseAddress, bytes.count, previous)
+    }
+
     /// Reads a frame's header: the payload length and checksum.
     /// - Throws: `WireError.oversizedFrame` when the length exceeds `limit`.
     public static func parseHeader(_ header: UnsafeRawBufferPointer, limit: Int = defaultLimit) throws(WireError) -> (length: Int, checksum: UInt32) {
