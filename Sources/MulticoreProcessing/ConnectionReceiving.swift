@@ -112,7 +112,7 @@ extension Connection {
                 if let maxLength, header.length > maxLength {
                     throw ConnectionError.messageTooLong(length: header.length, maxLength: maxLength)
                 }
-                if let payload = try frames.nextInPlace() { return payload }
+                if let payload = try frames.nextInPlace(header) { return payload }
                 if header.length >= Self.largePayloadSize {
                     largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload(), reusing: keptPayload.take())
                 }

@@ -115,8 +115,7 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     func decodeSpecial<S: WireSpecialDecodable, T>(_: S.Type, as _: T.Type) throws -> T {
         // `S` is `T` itself (see `_WireEncoder.encodeSpecial`): no dynamic cast.
         precondition(S.self == T.self, "decodeSpecial with another type than the one asked for")
-        var value = try S.wireDecode(from: self)
-        return withUnsafePointer(to: &value) { UnsafeRawPointer($0).assumingMemoryBound(to: T.self).pointee }
+        return unsafeBitCast(try S.wireDecode(from: self), to: T.self)
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {

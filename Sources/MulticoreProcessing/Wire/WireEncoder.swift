@@ -113,9 +113,7 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
         // `S` is `T` itself (the metatype `kind(of:)` found is `T.self`): the value is taken as
         // it is, without a dynamic cast (the runtime's, about 180 instructions, once per message).
         precondition(S.self == T.self, "encodeSpecial with another type than the value's")
-        try withUnsafePointer(to: value) { pointer in
-            try UnsafeRawPointer(pointer).assumingMemoryBound(to: S.self).pointee.wireEncode(into: self)
-        }
+        try unsafeBitCast(value, to: S.self).wireEncode(into: self)
     }
 
     /// A presence byte, then the value if there is one (as `Optional` is written). Here rather

@@ -228,6 +228,11 @@ public struct WireFrameReader {
     /// - Throws: `WireError.oversizedFrame`, `.corrupt` or `.checksumMismatch`.
     public mutating func nextInPlace() throws(WireError) -> (bytes: [UInt8], range: Range<Int>)? {
         guard let header = try header() else { return nil }
+        return try nextInPlace(header)
+    }
+
+    /// `nextInPlace()` for the frame whose header `nextFrameHeader()` just returned (not read again).
+    package mutating func nextInPlace(_ header: FrameHeader) throws(WireError) -> (bytes: [UInt8], range: Range<Int>)? {
         let length = header.length
         guard buffer.count - start - header.size >= length else { return nil }
         let payloadStart = start + header.size
