@@ -241,9 +241,10 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     public func send<T: Encodable>(_ value: T) throws {
         guard writable else { throw ConnectionError.readOnly }
         guard frameFormat == .multicore else { return try sendPayload(WireEncoder().encode(value)) }
-        // Encoded behind room for its header, and written from the encoder's own memory.
+        // Encoded behind room for its header, and written from the encoder's own memory (and
+        // large arrays of numbers from where they lie).
         try withSpareEncoder { encoder in
-            try WireEncoder().withEncodedFrame(value, encoder: encoder) { frame in try sendRaw(frame) }
+            try WireEncoder().withEncodedFrame(value, encoder: encoder) { forEachPiece in try sendPieces(forEachPiece) }
         }
     }
 
@@ -338,6 +339,17 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
             do throws(ConnectionError) { try sendRaw(raw) } catch { failure = error }
         }
         if let failure { throw failure }
+    }
+
+    /// Writes every piece that `forEachPiece` gives, in order, with no other sender in between
+    /// (none after one that failed).
+    private func sendPieces(_ forEachPiece: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let fd = try openDescriptor()
+        var failure: Errno?
+        try sendLock.withLock {
+            try forEachPiece { raw in if failure == nil { failure = writeAll(raw, to: FileDescriptor(rawValue: fd)) } }
+        }
+        try throwSendFailure(failure)
     }
 
     /// Writes `raw`, with no other sender in between.

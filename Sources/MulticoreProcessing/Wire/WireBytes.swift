@@ -8,6 +8,17 @@ struct WireWriter: ~Copyable {
     private var capacity: Int
     /// How many bytes were written.
     private(set) var count = 0
+    /// Large blocks of memory that the message takes where they lie instead of copying them
+    /// (only when `referencesLargeBlocks`), in order: each goes in front of the byte written at
+    /// its `offset`.
+    private(set) var references: [WireReference] = []
+    /// Whether blocks may be referenced: only for a message written out at once, while the
+    /// values it was made of are alive (a connection's send).
+    var referencesLargeBlocks = false
+
+    /// Blocks from this size on are referenced rather than copied, where that is allowed: the
+    /// copy of megabytes costs as much as their way through the socket.
+    static var referenceThreshold: Int { 1 << 18 }
 
     init(capacity: Int = 256) {
         self.capacity = Swift.max(16, capacity)
@@ -16,8 +27,36 @@ struct WireWriter: ~Copyable {
 
     deinit { base.deallocate() }
 
+    /// Includes `block` here in the message, uncopied.
+    mutating func reference(_ block: WireReference) {
+        precondition(referencesLargeBlocks && block.offset == count, "a block referenced out of place")
+        references.append(block)
+    }
+
+    /// Lets go of the referenced blocks (and of the values they belong to).
+    mutating func forgetReferences() {
+        if !references.isEmpty { references.removeAll() }
+        referencesLargeBlocks = false
+    }
+
+    /// The bytes of the message: those written and those referenced.
+    var messageCount: Int { references.reduce(count) { $0 + $1.count } }
+
+    /// Calls `body` with the message's bytes from `start` (a place in what was written), in
+    /// order: what was written, with the referenced blocks in their places.
+    func forEachPiece(from start: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var position = start
+        for block in references where block.offset >= start {
+            if block.offset > position { try body(UnsafeRawBufferPointer(start: base + position, count: block.offset - position)) }
+            position = block.offset
+            try block.withBytes(body)
+        }
+        if count > position { try body(UnsafeRawBufferPointer(start: base + position, count: count - position)) }
+    }
+
     /// Forgets what was written, keeping the memory unless it is more than `limit` bytes.
     mutating func removeAll(keepingCapacityUpTo limit: Int) {
+        forgetReferences()
         count = 0
         guard capacity > limit else { return }
         base.deallocate()
@@ -115,6 +154,15 @@ struct WireWriter: ~Copyable {
         let value = base.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
         base.storeBytes(of: (UInt32(littleEndian: value) &+ 1).littleEndian, toByteOffset: offset, as: UInt32.self)
     }
+}
+
+/// A block of memory that a message includes where it lies (the elements of a large array of
+/// numbers): where it goes, how long it is, and how to reach its bytes (through the array, which
+/// this keeps alive and unchanged).
+struct WireReference {
+    let offset: Int
+    let count: Int
+    let withBytes: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
 }
 
 /// Reads what `WireWriter` wrote, checking every length against what is left: malformed input

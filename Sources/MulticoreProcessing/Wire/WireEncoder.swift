@@ -54,23 +54,27 @@ public struct WireEncoder {
         return encoder.writer.bytes
     }
 
-    /// Calls `body` with `value` as a whole frame (header, then payload) in the encoder's own
-    /// memory: what `Connection.send` writes, without copying it into an array first.
+    /// Calls `body` with `value` as a whole frame (header, then payload), which `body` goes
+    /// through piece by piece (`forEachPiece`): the encoder's own memory, and the large arrays of
+    /// numbers in the value where they lie (uncopied). What `Connection.send` writes.
     /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more; what `body` throws.
     /// - Parameter encoder: a finished encoder to use again (a connection keeps one: making one
     ///   and letting it go cost a third of sending a small value), or a new one.
-    func withEncodedFrame<T: Encodable>(_ value: T, encoder: _WireEncoder = _WireEncoder(),
-                                        _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    func withEncodedFrame<T: Encodable>(
+        _ value: T, encoder: _WireEncoder = _WireEncoder(),
+        _ body: (_ forEachPiece: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void
+    ) throws {
         encoder.restart()
         defer { encoder.finish() }
+        encoder.writer.referencesLargeBlocks = true
         encoder.writer.write(UInt64(0)) // the header's place
         try encoder.encodeValue(value)
-        var failure: WireError?
-        encoder.writer.withUnsafeMutableBytes { raw in
-            do throws(WireError) { try WireFrame.writeHeader(in: raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
-        try encoder.writer.withUnsafeMutableBytes { raw in try body(UnsafeRawBufferPointer(raw)) }
+        let length = encoder.writer.messageCount - WireFrame.headerSize
+        guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        var checksum: UInt32 = 0
+        try encoder.writer.forEachPiece(from: WireFrame.headerSize) { checksum = WireFrame.checksum($0, continuing: checksum) }
+        encoder.writer.withUnsafeMutableBytes { WireFrame.writeHeader(length: length, checksum: checksum, in: $0) }
+        try body { each in try encoder.writer.forEachPiece(from: 0, each) }
     }
 }
 
@@ -143,6 +147,7 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     func finish() {
         kinds.forget()
         keyedContainers.forget()
+        writer.forgetReferences()
     }
 
     /// Makes a finished encoder ready for another message: empty, and with a new identity, so

@@ -43,7 +43,13 @@ public enum WireFrame {
         precondition(frame.count >= headerSize, "no room for the frame header")
         let length = frame.count - headerSize
         guard length <= Int(UInt32.max) else { throw .oversizedFrame(size: length, limit: Int(UInt32.max)) }
-        let checksum = mc_crc32c(frame.baseAddress! + headerSize, length, 0)
+        writeHeader(length: length, checksum: mc_crc32c(frame.baseAddress! + headerSize, length, 0), in: frame)
+    }
+
+    /// Stores a header for a payload of `length` bytes (at most `UInt32.max`) and `checksum` in
+    /// the first `headerSize` bytes of `frame`.
+    package static func writeHeader(length: Int, checksum: UInt32, in frame: UnsafeMutableRawBufferPointer) {
+        precondition(frame.count >= headerSize && (0...Int(UInt32.max)).contains(length), "a frame header out of range")
         frame.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
         frame.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
