@@ -22,7 +22,7 @@ import Glibc
 /// Creating a connection makes the process ignore SIGPIPE, as CPython does, so that writing to
 /// a dead peer throws `ConnectionError.brokenPipe` instead of killing the process.
 /// - Warning: do not `close` a connection while another thread is blocked receiving on it.
-public final class Connection: Codable, @unchecked Sendable { // the descriptor is guarded by `stateLock`, the receive buffer by `receiveLock`
+public final class Connection: Codable, @unchecked Sendable { // the descriptor is guarded by `stateLock`, the receive state and buffers by `receiveLock`, the kept coders by `sparesLock`
     /// Whether this end can receive. Python: `Connection.readable`.
     public let readable: Bool
     /// Whether this end can send. Python: `Connection.writable`.
