@@ -235,6 +235,7 @@ int mcb_run_collect(const char *const argv[], char *output, int capacity, int wi
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 
 // The copy runs in a fresh child process, as Multicore's does: a process that has just
 // started, copying from a prefaulted buffer of its own into a shared mapping it did not touch
@@ -300,6 +301,108 @@ double mcb_pipe_roundtrip(long round_trips) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
     close(there[0]); close(there[1]); close(back[0]); close(back[1]);
     return elapsed / (double)round_trips;
+}
+
+// The fair reference of `connection.roundtrip`: a Connection is a socket pair, and an Int travels
+// as a 16-byte frame (8 bytes of header, 8 of payload), so the raw side sends 16 bytes each way on
+// a socket pair, with send (MSG_NOSIGNAL, as a Connection) and a blocking read.
+double mcb_socket_roundtrip(long round_trips, int size) {
+    int pair[2];
+    char buffer[256] = {1};
+    if (size < 1 || size > (int)sizeof buffer) return -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pair[0]);
+        for (long i = 0; i < round_trips; i++) {
+            for (int got = 0; got < size;) {
+                ssize_t n = read(pair[1], buffer + got, (size_t)(size - got));
+                if (n <= 0) _exit(1);
+                got += (int)n;
+            }
+            if (send(pair[1], buffer, (size_t)size, MSG_NOSIGNAL) != size) _exit(1);
+        }
+        _exit(0);
+    }
+    close(pair[1]);
+    double elapsed = -1;
+    if (pid > 0) {
+        double start = now();
+        long i = 0;
+        for (; i < round_trips; i++) {
+            if (send(pair[0], buffer, (size_t)size, MSG_NOSIGNAL) != size) break;
+            int got = 0;
+            while (got < size) {
+                ssize_t n = read(pair[0], buffer + got, (size_t)(size - got));
+                if (n <= 0) break;
+                got += (int)n;
+            }
+            if (got < size) break;
+        }
+        if (i == round_trips) elapsed = (now() - start) / (double)round_trips;
+    }
+    close(pair[0]); // a child still reading gets end-of-file and exits
+    if (pid > 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    }
+    return elapsed;
+}
+
+// The reference of `connection.bulk_8mb`: `bytes` bytes through a socket pair (default buffer
+// sizes) to a forked child that reads them all into a buffer of its own (allocated and touched
+// once, before the timing) and answers with 8 bytes; per transfer, `transfers` of them.
+double mcb_socket_bulk(long transfers, size_t bytes) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return -1;
+    char *data = malloc(bytes);
+    if (data == NULL) { close(pair[0]); close(pair[1]); return -1; }
+    memset(data, 1, bytes);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pair[0]);
+        char *target = malloc(bytes);
+        if (target == NULL) _exit(1);
+        memset(target, 2, bytes);
+        char ready = 1;
+        if (send(pair[1], &ready, 1, MSG_NOSIGNAL) != 1) _exit(1);
+        for (long i = 0; i < transfers; i++) {
+            size_t got = 0;
+            while (got < bytes) {
+                ssize_t n = read(pair[1], target + got, bytes - got);
+                if (n <= 0) _exit(1);
+                got += (size_t)n;
+            }
+            long answer = (long)got;
+            if (send(pair[1], &answer, sizeof answer, MSG_NOSIGNAL) != (ssize_t)sizeof answer) _exit(1);
+        }
+        _exit(0);
+    }
+    close(pair[1]);
+    double elapsed = -1;
+    char ready = 0;
+    if (pid > 0 && read(pair[0], &ready, 1) == 1) {
+        double start = now();
+        long i = 0;
+        for (; i < transfers; i++) {
+            size_t sent = 0;
+            while (sent < bytes) {
+                ssize_t n = send(pair[0], data + sent, bytes - sent, MSG_NOSIGNAL);
+                if (n <= 0) break;
+                sent += (size_t)n;
+            }
+            long answer = 0;
+            if (sent < bytes || read(pair[0], &answer, sizeof answer) != (ssize_t)sizeof answer || answer != (long)bytes) break;
+        }
+        if (i == transfers) elapsed = (now() - start) / (double)transfers;
+    }
+    close(pair[0]); // a child still reading gets end-of-file and exits
+    if (pid > 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    }
+    free(data);
+    return elapsed;
 }
 
 double mcb_fork_exit_wait(long iterations) {

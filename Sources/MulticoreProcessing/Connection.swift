@@ -22,7 +22,7 @@ import Glibc
 /// Creating a connection makes the process ignore SIGPIPE, as CPython does, so that writing to
 /// a dead peer throws `ConnectionError.brokenPipe` instead of killing the process.
 /// - Warning: do not `close` a connection while another thread is blocked receiving on it.
-public final class Connection: Codable, @unchecked Sendable { // the descriptor is guarded by `stateLock`, the receive buffer by `receiveLock`
+public final class Connection: Codable, @unchecked Sendable { // the descriptor is guarded by `stateLock`, the receive state and buffers by `receiveLock`, the kept coders by `sparesLock`
     /// Whether this end can receive. Python: `Connection.readable`.
     public let readable: Bool
     /// Whether this end can send. Python: `Connection.writable`.
@@ -33,11 +33,23 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     let sendLock = Lock()
     let receiveLock = Lock()
     var descriptor: Int32
-    var frames: WireFrameReader
+    // The receive state is only touched under `receiveLock`: the runtime's exclusivity checks
+    // (three per message, a tenth of a small message's own cost) are skipped.
+    @exclusivity(unchecked) var frames: WireFrameReader
     /// Why receiving broke (a protocol error), once it has.
-    var brokenBy: String?
+    @exclusivity(unchecked) var brokenBy: String?
     /// The large payload being read, if any. Under `receiveLock`.
-    var largePayload: LargePayload?
+    @exclusivity(unchecked) var largePayload: LargePayload?
+    /// The buffer of the last large message decoded, for the next (`keepPayloadBuffer`). Under `receiveLock`.
+    @exclusivity(unchecked) var keptPayload: [UInt8]?
+    /// What reads land in before they are split into frames (64 KiB, made at the first receive).
+    /// Under `receiveLock`.
+    @exclusivity(unchecked) private var readMemory: UnsafeMutableRawBufferPointer?
+    /// A coder of each kind kept for the next message (nil while one is in use: a second thread
+    /// sending or receiving at the same time makes its own). Under `sparesLock`.
+    @exclusivity(unchecked) private var spareEncoder: _WireEncoder?
+    @exclusivity(unchecked) private var spareDecoder: _WireDecoder?
+    private let sparesLock = Lock()
 
     /// The longest message this end accepts, in bytes: a longer one breaks the connection as
     /// soon as its header arrives, before any of its bytes are read. Set by
@@ -66,6 +78,30 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
 
     deinit {
         closeDescriptor(descriptor)
+        readMemory?.deallocate()
+    }
+
+    /// Runs `body` with the kept encoder (or a new one, if another send has it), kept again after.
+    func withSpareEncoder<R>(_ body: (_WireEncoder) throws -> R) rethrows -> R {
+        let encoder = sparesLock.withLock { spareEncoder.take() } ?? _WireEncoder()
+        defer { sparesLock.withLock { spareEncoder = encoder } }
+        return try body(encoder)
+    }
+
+    /// Runs `body` with the kept decoder (or a new one, if another receive has it), kept again after.
+    func withSpareDecoder<R>(_ body: (_WireDecoder) throws -> R) rethrows -> R {
+        let decoder = sparesLock.withLock { spareDecoder.take() }
+            ?? _WireDecoder(reader: WireReader([]), maximumDepth: WireDecoder().maximumDepth)
+        defer { sparesLock.withLock { spareDecoder = decoder } }
+        return try body(decoder)
+    }
+
+    /// Under `receiveLock`: the read buffer, made the first time.
+    func readBuffer() -> UnsafeMutableRawBufferPointer {
+        if let readMemory { return readMemory }
+        let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        readMemory = memory
+        return memory
     }
 
     /// A pair of connected ends. With `duplex` (the default) both ends send and receive (a Unix
@@ -205,8 +241,11 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     public func send<T: Encodable>(_ value: T) throws {
         guard writable else { throw ConnectionError.readOnly }
         guard frameFormat == .multicore else { return try sendPayload(WireEncoder().encode(value)) }
-        // Encoded in place behind room for its header: one array, written as it is.
-        try sendBuffers([WireEncoder().encodeFrame(value)])
+        // Encoded behind room for its header, and written from the encoder's own memory (and
+        // large arrays of numbers from where they lie).
+        try withSpareEncoder { encoder in
+            try WireEncoder().withEncodedFrame(value, encoder: encoder) { forEachPiece in try sendPieces(forEachPiece) }
+        }
     }
 
     /// Sends `bytes` as one message. Corresponds to Python's `Connection.send_bytes(buf)`.
@@ -240,7 +279,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
         guard writable else { throw ConnectionError.readOnly }
         precondition(frameFormat == .multicore, "sendFrame writes Multicore's frame header")
         try WireFrame.writeHeader(in: &frame, at: 0)
-        try sendBuffers([frame])
+        try sendBuffer(frame)
     }
 
     /// Writes as much of `bytes` as the pipe takes now, without blocking; returns how many
@@ -283,37 +322,70 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
                 throw WireError.oversizedFrame(size: payload.count, limit: Int(UInt32.max))
             }
             if payload.count < Self.largePayloadSize {
-                try sendBuffers([WireFrame.frame(payload)])
+                try sendBuffer(WireFrame.frame(payload))
                 return
             }
         }
         let header = frameFormat.header(length: payload.count, checksum: WireFrame.checksum(payload))
         // A small message goes out in one write with its header, as CPython sends it.
-        if payload.count < Self.largePayloadSize { try sendBuffers([header + payload]) } else { try sendBuffers([header, payload]) }
+        if payload.count < Self.largePayloadSize { try sendBuffer(header + payload) } else { try sendBuffers(header, payload) }
     }
 
-    /// Writes `buffers` one after the other, with no other sender in between.
-    private func sendBuffers(_ buffers: [[UInt8]]) throws(ConnectionError) {
+    /// Writes `buffer`, with no other sender in between. (One array, not an array of arrays: its
+    /// metadata lookup, allocation and release cost more than the rest of a small send.)
+    private func sendBuffer(_ buffer: [UInt8]) throws(ConnectionError) {
+        var failure: ConnectionError?
+        buffer.withUnsafeBytes { raw in
+            do throws(ConnectionError) { try sendRaw(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Writes every piece that `forEachPiece` gives, in order, with no other sender in between
+    /// (none after one that failed).
+    private func sendPieces(_ forEachPiece: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let fd = try openDescriptor()
+        var failure: Errno?
+        try sendLock.withLock {
+            try forEachPiece { raw in if failure == nil { failure = writeAll(raw, to: FileDescriptor(rawValue: fd)) } }
+        }
+        try throwSendFailure(failure)
+    }
+
+    /// Writes `raw`, with no other sender in between.
+    private func sendRaw(_ raw: UnsafeRawBufferPointer) throws(ConnectionError) {
+        let fd = try openDescriptor()
+        let failure: Errno? = sendLock.withLock { writeAll(raw, to: FileDescriptor(rawValue: fd)) }
+        try throwSendFailure(failure)
+    }
+
+    /// Writes `first`, then `second`, with no other sender in between.
+    private func sendBuffers(_ first: [UInt8], _ second: [UInt8]) throws(ConnectionError) {
         let fd = try openDescriptor()
         let failure: Errno? = sendLock.withLock {
             let descriptor = FileDescriptor(rawValue: fd)
-            for buffer in buffers {
-                let failure = buffer.withUnsafeBytes { raw -> Errno? in
-                    var offset = 0
-                    while offset < raw.count {
-                        let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
-                        do throws(Errno) {
-                            offset += try isSocket ? descriptor.sendSome(rest, nonBlocking: false) : descriptor.writeSome(rest)
-                        } catch {
-                            return error
-                        }
-                    }
-                    return nil
-                }
-                if let failure { return failure }
-            }
-            return nil
+            if let failure = first.withUnsafeBytes({ raw in writeAll(raw, to: descriptor) }) { return failure }
+            return second.withUnsafeBytes { raw in writeAll(raw, to: descriptor) }
         }
+        try throwSendFailure(failure)
+    }
+
+    /// Under `sendLock`: writes all of `raw`, however many calls it takes; the error that stopped it.
+    private func writeAll(_ raw: UnsafeRawBufferPointer, to descriptor: FileDescriptor) -> Errno? {
+        var offset = 0
+        while offset < raw.count {
+            let rest = UnsafeRawBufferPointer(rebasing: raw[offset...])
+            do throws(Errno) {
+                offset += try isSocket ? descriptor.sendSome(rest, nonBlocking: false) : descriptor.writeSome(rest)
+            } catch {
+                return error
+            }
+        }
+        return nil
+    }
+
+    /// What a send that failed with `failure` throws.
+    private func throwSendFailure(_ failure: Errno?) throws(ConnectionError) {
         switch failure {
         case nil: return
         case .brokenPipe?, .connectionReset?: throw .brokenPipe

@@ -18,7 +18,12 @@ extension Connection {
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recv<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         guard readable else { throw ConnectionError.writeOnly }
-        return try WireDecoder().decode(type, from: receiveFrame(maxLength: nil))
+        // Decoded where it was received (no array of its own), after the lock is let go.
+        let (bytes, range) = try receiveFrame(maxLength: nil)
+        // A large message's own buffer serves the next (a payload in the buffer that small
+        // messages share starts behind its frame's header, never at 0).
+        defer { if range.lowerBound == 0, range.count >= Self.largePayloadSize { keepPayloadBuffer(bytes) } }
+        return try withSpareDecoder { decoder in try WireDecoder().decode(type, from: bytes, in: range, decoder: decoder) }
     }
 
     /// Receives the next message as raw bytes. Corresponds to Python's
@@ -29,7 +34,12 @@ extension Connection {
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recvBytes(maxLength: Int? = nil) throws -> [UInt8] {
         guard readable else { throw ConnectionError.writeOnly }
-        return try receiveFrame(maxLength: maxLength)
+        return Self.payload(try receiveFrame(maxLength: maxLength))
+    }
+
+    /// `bytes[range]` as an array of its own (`bytes` itself when that is all of it: a large payload).
+    private static func payload(_ received: (bytes: [UInt8], range: Range<Int>)) -> [UInt8] {
+        received.range == received.bytes.indices ? received.bytes : Array(received.bytes[received.range])
     }
 
     /// Receives the next message into `buffer` from `offset`, and returns its length. The
@@ -55,12 +65,13 @@ extension Connection {
     package func receiveAvailable() throws -> [UInt8]? {
         guard readable else { throw ConnectionError.writeOnly }
         let fd = try openDescriptor()
-        return try receiveLock.withLock { try receiving { try nextFrame(fd, maxLength: nil, blocking: false) } }
+        return try receiveLock.withLock { try receiving { try nextFrame(fd, maxLength: nil, blocking: false).map(Self.payload) } }
     }
 
-    private func receiveFrame(maxLength: Int?) throws -> [UInt8] {
+    /// The next message's payload, `bytes[range]`.
+    private func receiveFrame(maxLength: Int?) throws -> (bytes: [UInt8], range: Range<Int>) {
         let fd = try openDescriptor()
-        return try receiveLock.withLock { () throws -> [UInt8] in
+        return try receiveLock.withLock { () throws -> (bytes: [UInt8], range: Range<Int>) in
             try receiving {
                 // A blocking read returns bytes, end-of-file or an error, never "nothing yet".
                 while true { if let payload = try nextFrame(fd, maxLength: maxLength, blocking: true) { return payload } }
@@ -89,11 +100,11 @@ extension Connection {
         largePayload = nil
     }
 
-    /// Under `receiveLock`: the next message, reading as it arrives; with `blocking` false,
-    /// nil as soon as it would have to wait for more.
-    private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> [UInt8]? {
+    /// Under `receiveLock`: the next message's payload, `bytes[range]`, reading as it arrives;
+    /// with `blocking` false, nil as soon as it would have to wait for more.
+    private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> (bytes: [UInt8], range: Range<Int>)? {
         while true {
-            if let length = largePayload?.bytes.count, let maxLength, length > maxLength {
+            if let length = largePayload?.length, let maxLength, length > maxLength {
                 throw ConnectionError.messageTooLong(length: length, maxLength: maxLength)
             }
             if largePayload == nil, let header = try frames.nextFrameHeader() {
@@ -101,18 +112,18 @@ extension Connection {
                 if let maxLength, header.length > maxLength {
                     throw ConnectionError.messageTooLong(length: header.length, maxLength: maxLength)
                 }
-                if let payload = try frames.next() { return payload }
+                if let payload = try frames.nextInPlace(header) { return payload }
                 if header.length >= Self.largePayloadSize {
-                    largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload())
+                    largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload(), reusing: keptPayload.take())
                 }
             }
             if largePayload != nil { return try continueLargePayload(fd, blocking: blocking) }
-            // A stack buffer: no 64 KiB heap block zeroed for every connection.
-            let count = try withUnsafeTemporaryAllocation(byteCount: 1 << 16, alignment: 16) { buffer throws(ConnectionError) -> Int? in
-                let count = try readSome(fd, into: buffer.baseAddress!, count: buffer.count, blocking: blocking)
-                if let count, count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
-                return count
-            }
+            // The connection's own read buffer, made at its first receive and kept: a temporary
+            // allocation of this size is not on the stack here (the runtime refuses), so it was
+            // a 64 KiB malloc and free per read, dearer than the rest of a small receive.
+            let buffer = readBuffer()
+            let count = try readSome(fd, into: buffer.baseAddress!, count: buffer.count, blocking: blocking)
+            if let count, count > 0 { frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
             guard let count else { return nil }
             if count == 0 {
                 let pending = frames.pendingByteCount
@@ -123,35 +134,47 @@ extension Connection {
 
     /// A large payload being read straight into its array (no intermediate buffer), and never
     /// past its end (the next frame stays in the pipe): across calls, when they do not block.
+    /// Its checksum is taken piece by piece as the pieces arrive, while they are in the cache.
     struct LargePayload {
+        /// At least `length` bytes: a buffer kept from an earlier message may be longer.
         var bytes: [UInt8]
+        let length: Int
         var filled: Int
+        /// The checksum of the bytes filled so far (Multicore's frames).
+        var checksum: UInt32 = 0
         /// Its frame's header: how long it was, and the checksum to check (Multicore's frames).
         let header: FrameHeader
 
-        init(header: FrameHeader, arrived: ArraySlice<UInt8>) {
-            let length = header.length
-            // Counted whole from the start: every byte past `filled` is written by a read before
-            // the array is handed out, and none is read before (it is dropped on failure).
-            bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
-                arrived.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
-                initialized = length
+        /// - Parameter kept: the buffer of an earlier large message, used again when it is large enough.
+        init(header: FrameHeader, arrived: ArraySlice<UInt8>, reusing kept: [UInt8]?) {
+            length = header.length
+            if let kept, kept.count >= length {
+                bytes = kept
+            } else {
+                // Counted whole from the start: every byte past `filled` is written by a read
+                // before the array is handed out, and none is read before (it is dropped on failure).
+                bytes = [UInt8](unsafeUninitializedCapacity: header.length) { _, initialized in initialized = header.length }
+            }
+            bytes.withUnsafeMutableBytes { target in
+                arrived.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: target[..<$0.count]).copyMemory(from: $0) }
             }
             filled = arrived.count
             self.header = header
+            if header.checksum != nil { checksum = arrived.withUnsafeBytes { WireFrame.checksum($0, continuing: 0) } }
         }
     }
 
     /// Under `receiveLock`: reads more of `largePayload`; the payload once whole, or nil when
     /// `blocking` is false and the rest has not arrived.
-    private func continueLargePayload(_ fd: Int32, blocking: Bool) throws -> [UInt8]? {
+    private func continueLargePayload(_ fd: Int32, blocking: Bool) throws -> (bytes: [UInt8], range: Range<Int>)? {
         guard var payload = largePayload.take() else { return nil }
-        while payload.filled < payload.bytes.count {
-            let filled = payload.filled
+        let checked = payload.header.checksum != nil
+        while payload.filled < payload.length {
+            let (filled, length) = (payload.filled, payload.length)
             let count: Int?
             do {
                 count = try payload.bytes.withUnsafeMutableBytes { raw throws(ConnectionError) in
-                    try readSome(fd, into: raw.baseAddress! + filled, count: raw.count - filled, blocking: blocking)
+                    try readSome(fd, into: raw.baseAddress! + filled, count: length - filled, blocking: blocking)
                 }
             } catch {
                 largePayload = payload // nothing was lost: the next receive goes on from here
@@ -162,14 +185,29 @@ extension Connection {
                 return nil
             }
             if count == 0 { throw ConnectionError.truncatedMessage(received: payload.header.size + filled) }
+            if checked {
+                payload.checksum = payload.bytes.withUnsafeBytes {
+                    WireFrame.checksum(UnsafeRawBufferPointer(rebasing: $0[filled ..< filled + count]), continuing: payload.checksum)
+                }
+            }
             payload.filled += count
         }
-        if let checksum = payload.header.checksum {
-            let actual = WireFrame.checksum(payload.bytes)
-            guard actual == checksum else { throw WireError.checksumMismatch(expected: checksum, actual: actual) }
+        if let expected = payload.header.checksum, payload.checksum != expected {
+            throw WireError.checksumMismatch(expected: expected, actual: payload.checksum)
         }
-        return payload.bytes
+        return (payload.bytes, 0 ..< payload.length)
     }
+
+    /// Keeps `bytes`, a large message's buffer once decoded, for the next large message (whose
+    /// pages are then already there: a new buffer of megabytes costs a page fault per 4 KiB,
+    /// more than the copy into it), unless it is longer than `keptPayloadLimit`.
+    func keepPayloadBuffer(_ bytes: [UInt8]) {
+        guard bytes.count <= Self.keptPayloadLimit else { return }
+        receiveLock.withLock { if keptPayload == nil || keptPayload!.count < bytes.count { keptPayload = bytes } }
+    }
+
+    /// The longest large-message buffer a connection keeps: as much as its encoder keeps.
+    static var keptPayloadLimit: Int { _WireEncoder.keptCapacity }
 
     /// Reads up to `count` bytes into `buffer`: how many came (0 at end-of-file), or nil when
     /// `blocking` is false and none are there now.

@@ -38,6 +38,15 @@ double mcb_shared_memcpy(size_t bytes);
 /// Forks: call it only from the benchmark, never from a process that must stay fork-safe.
 double mcb_pipe_roundtrip(long round_trips);
 
+/// Seconds per round trip of `size` bytes each way (send, then a blocking read of all of them)
+/// on a Unix socket pair between this process and a forked child: what a `Connection` is, with
+/// its frame's size (16 bytes for an Int). Forks, as `mcb_pipe_roundtrip`.
+double mcb_socket_roundtrip(long round_trips, int size);
+
+/// Seconds per transfer of `bytes` bytes over a Unix socket pair (default buffer sizes) to a forked
+/// child that reads all of them into a buffer of its own and answers with 8 bytes. Forks.
+double mcb_socket_bulk(long transfers, size_t bytes);
+
 /// Seconds per fork + _exit(0) in the child + waitpid.
 double mcb_fork_exit_wait(long iterations);
 

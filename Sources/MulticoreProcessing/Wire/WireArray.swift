@@ -9,6 +9,17 @@ import Glibc
 /// no container, and (when encoding) one `Encoder` existential for all the elements.
 extension Array: WireSpecialEncodable where Element: Encodable {
     func wireEncode(into encoder: _WireEncoder) throws {
+        if encoder.writer.referencesLargeBlocks, Element.self is any WireTrivial.Type,
+           count * MemoryLayout<Element>.stride >= WireWriter.referenceThreshold {
+            // Written as a copy would be (a count, then the elements' bytes), but from where the
+            // elements lie, when the frame goes out: this array, kept by the reference, stays as it is.
+            encoder.writer.write(UInt64(count))
+            let elements = self
+            encoder.writer.reference(WireReference(offset: encoder.writer.count, count: count * MemoryLayout<Element>.stride) { body in
+                try elements.withUnsafeBytes(body)
+            })
+            return
+        }
         try withUnsafeBufferPointer { try Self.wireEncode($0, into: encoder) }
     }
 

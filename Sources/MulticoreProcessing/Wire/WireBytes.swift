@@ -8,6 +8,17 @@ struct WireWriter: ~Copyable {
     private var capacity: Int
     /// How many bytes were written.
     private(set) var count = 0
+    /// Large blocks of memory that the message takes where they lie instead of copying them
+    /// (only when `referencesLargeBlocks`), in order: each goes in front of the byte written at
+    /// its `offset`.
+    private(set) var references: [WireReference] = []
+    /// Whether blocks may be referenced: only for a message written out at once, while the
+    /// values it was made of are alive (a connection's send).
+    var referencesLargeBlocks = false
+
+    /// Blocks from this size on are referenced rather than copied, where that is allowed: the
+    /// copy of megabytes costs as much as their way through the socket.
+    static var referenceThreshold: Int { 1 << 18 }
 
     init(capacity: Int = 256) {
         self.capacity = Swift.max(16, capacity)
@@ -15,6 +26,43 @@ struct WireWriter: ~Copyable {
     }
 
     deinit { base.deallocate() }
+
+    /// Includes `block` here in the message, uncopied.
+    mutating func reference(_ block: WireReference) {
+        precondition(referencesLargeBlocks && block.offset == count, "a block referenced out of place")
+        references.append(block)
+    }
+
+    /// Lets go of the referenced blocks (and of the values they belong to).
+    mutating func forgetReferences() {
+        if !references.isEmpty { references.removeAll() }
+        referencesLargeBlocks = false
+    }
+
+    /// The bytes of the message: those written and those referenced.
+    var messageCount: Int { references.reduce(count) { $0 + $1.count } }
+
+    /// Calls `body` with the message's bytes from `start` (a place in what was written), in
+    /// order: what was written, with the referenced blocks in their places.
+    func forEachPiece(from start: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var position = start
+        for block in references where block.offset >= start {
+            if block.offset > position { try body(UnsafeRawBufferPointer(start: base + position, count: block.offset - position)) }
+            position = block.offset
+            try block.withBytes(body)
+        }
+        if count > position { try body(UnsafeRawBufferPointer(start: base + position, count: count - position)) }
+    }
+
+    /// Forgets what was written, keeping the memory unless it is more than `limit` bytes.
+    mutating func removeAll(keepingCapacityUpTo limit: Int) {
+        forgetReferences()
+        count = 0
+        guard capacity > limit else { return }
+        base.deallocate()
+        capacity = 256
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
 
     /// The bytes written, in an array (a copy).
     var bytes: [UInt8] {
@@ -108,18 +156,33 @@ struct WireWriter: ~Copyable {
     }
 }
 
+/// A block of memory that a message includes where it lies (the elements of a large array of
+/// numbers): where it goes, how long it is, and how to reach its bytes (through the array, which
+/// this keeps alive and unchanged).
+struct WireReference {
+    let offset: Int
+    let count: Int
+    let withBytes: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+}
+
 /// Reads what `WireWriter` wrote, checking every length against what is left: malformed input
 /// becomes a `WireError`, never an out-of-bounds read or a huge allocation.
 struct WireReader {
     let bytes: [UInt8]
     private(set) var offset: Int
+    /// Where the message ends in `bytes` (their count, unless it is one message of several
+    /// received together: read in place, without copying it out).
+    let end: Int
 
-    init(_ bytes: [UInt8], offset: Int = 0) {
+    /// A reader of `bytes[offset..<end]` (`end`: the count when nil); the range must lie in `bytes`.
+    init(_ bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
         self.bytes = bytes
         self.offset = offset
+        self.end = end ?? bytes.count
+        precondition(0 <= offset && offset <= self.end && self.end <= bytes.count, "a range outside the bytes")
     }
 
-    var remaining: Int { bytes.count - offset }
+    var remaining: Int { end - offset }
 
     @inline(__always)
     func require(_ count: Int) throws(WireError) {
@@ -204,7 +267,7 @@ struct WireReader {
     /// throwing path): the common case without the cost of a call that may throw.
     @inline(__always)
     private mutating func nextZeroOrOne() -> Bool? {
-        guard offset < bytes.count else { return nil }
+        guard offset < end else { return nil }
         let byte = bytes[offset]
         guard byte <= 1 else { return nil }
         offset += 1

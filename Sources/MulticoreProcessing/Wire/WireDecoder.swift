@@ -24,10 +24,34 @@ public struct WireDecoder {
         try decode(type, from: bytes, offset: offset, descriptors: nil)
     }
 
+    /// Decodes a `T` that fills `bytes[range]` exactly (one message of several received
+    /// together, read where it is).
+    package func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], in range: Range<Int>) throws -> T {
+        try decode(type, from: bytes, in: range, decoder: nil)
+    }
+
+    /// `decode(_:from:in:)` with `decoder`, a finished decoder to use again (a connection keeps
+    /// one: making one and letting it go cost a third of receiving a small value), or a new one.
+    func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], in range: Range<Int>, decoder: _WireDecoder?) throws -> T {
+        guard range.lowerBound >= 0, range.upperBound <= bytes.count else {
+            throw WireError.truncated(offset: bytes.count, needed: max(0, range.upperBound - bytes.count))
+        }
+        return try decode(type, from: bytes, offset: range.lowerBound, end: range.upperBound, descriptors: nil, decoder: decoder)
+    }
+
     /// Decodes a `T` whose connections take their descriptors from `descriptors`.
-    func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], offset: Int = 0, descriptors: DescriptorTable?) throws -> T {
+    /// - Parameter decoder: a finished decoder of this `maximumDepth` to use again, or nil.
+    func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], offset: Int = 0, end: Int? = nil, descriptors: DescriptorTable?,
+                              decoder spare: _WireDecoder? = nil) throws -> T {
         guard offset >= 0, offset <= bytes.count else { throw WireError.truncated(offset: bytes.count, needed: max(0, offset - bytes.count)) }
-        let decoder = _WireDecoder(reader: WireReader(bytes, offset: offset), maximumDepth: maximumDepth)
+        let reader = WireReader(bytes, offset: offset, end: end)
+        let decoder: _WireDecoder
+        if let spare, spare.maximumDepth == maximumDepth {
+            decoder = spare
+            decoder.restart(reader: reader)
+        } else {
+            decoder = _WireDecoder(reader: reader, maximumDepth: maximumDepth)
+        }
         defer { decoder.finish() }
         decoder.descriptors = descriptors
         let value = try decoder.decodeValue(type)
@@ -46,13 +70,14 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     /// The descriptors that came with the bytes, for the connections in them.
     var descriptors: DescriptorTable?
     private var depth = 0
-    private let maximumDepth: Int
+    let maximumDepth: Int
     /// Which types the format reads itself: asked once per type, not once per value.
     @exclusivity(unchecked) private var kinds = WireTypeMemo<WireKind<any WireSpecialDecodable.Type>>()
     /// The keyed containers handed out, by key type (see `_WireEncoder.keyedContainers`).
     @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
-    /// Which decoder this is, for its keyed containers.
-    let identity = WireCoderIdentity()
+    /// Which decoder this is, for its keyed containers (a new one for each message when the
+    /// decoder is used again: `restart`).
+    @exclusivity(unchecked) private(set) var identity = WireCoderIdentity()
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -61,20 +86,36 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
         self.maximumDepth = maximumDepth
     }
 
-    /// Lets go of what the decoder remembered (the keyed containers it made, by type).
+    /// Lets go of what the decoder remembered (the keyed containers it made, by type), and of
+    /// the bytes it read (a connection's buffer, which stays its own only once no one else holds it).
     func finish() {
         kinds.forget()
         keyedContainers.forget()
+        reader = WireReader([])
+    }
+
+    /// Makes a finished decoder ready for another message, read by `reader`, with a new
+    /// identity (a keyed container kept from an earlier message is not one of this message's).
+    func restart(reader: WireReader) {
+        self.reader = reader
+        pendingKey = nil
+        descriptors = nil
+        depth = 0
+        identity = WireCoderIdentity()
     }
 
     /// Whether the format reads `T` itself.
     func kind<T: Decodable>(of type: T.Type) -> WireKind<any WireSpecialDecodable.Type> {
-        kinds.answer(for: type) { (type as? any WireSpecialDecodable.Type).map { .special($0) } ?? .coded }
+        kinds.answer(for: type) {
+            wireDecodableKinds.kind(of: type) { (type as? any WireSpecialDecodable.Type).map { .special($0) } ?? .coded }
+        }
     }
 
     /// Reads a `T` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).
     func decodeSpecial<S: WireSpecialDecodable, T>(_: S.Type, as _: T.Type) throws -> T {
-        try S.wireDecode(from: self) as! T
+        // `S` is `T` itself (see `_WireEncoder.encodeSpecial`): no dynamic cast.
+        precondition(S.self == T.self, "decodeSpecial with another type than the one asked for")
+        return unsafeBitCast(try S.wireDecode(from: self), to: T.self)
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {

@@ -54,20 +54,27 @@ public struct WireEncoder {
         return encoder.writer.bytes
     }
 
-    /// `value` as a whole frame (header, then payload) in one array: what `Connection.send`
-    /// writes, without copying the payload behind a header afterwards.
-    /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more.
-    func encodeFrame<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = _WireEncoder()
+    /// Calls `body` with `value` as a whole frame (header, then payload), which `body` goes
+    /// through piece by piece (`forEachPiece`): the encoder's own memory, and the large arrays of
+    /// numbers in the value where they lie (uncopied). What `Connection.send` writes.
+    /// - Throws: what `value` throws; `WireError.oversizedFrame` for 4 GiB or more; what `body` throws.
+    /// - Parameter encoder: a finished encoder to use again (a connection keeps one: making one
+    ///   and letting it go cost a third of sending a small value), or a new one.
+    func withEncodedFrame<T: Encodable>(
+        _ value: T, encoder: _WireEncoder = _WireEncoder(),
+        _ body: (_ forEachPiece: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws -> Void
+    ) throws {
+        encoder.restart()
         defer { encoder.finish() }
+        encoder.writer.referencesLargeBlocks = true
         encoder.writer.write(UInt64(0)) // the header's place
         try encoder.encodeValue(value)
-        var failure: WireError?
-        encoder.writer.withUnsafeMutableBytes { raw in
-            do throws(WireError) { try WireFrame.writeHeader(in: raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
-        return encoder.writer.bytes
+        let length = encoder.writer.messageCount - WireFrame.headerSize
+        guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
+        var checksum: UInt32 = 0
+        try encoder.writer.forEachPiece(from: WireFrame.headerSize) { checksum = WireFrame.checksum($0, continuing: checksum) }
+        encoder.writer.withUnsafeMutableBytes { WireFrame.writeHeader(length: length, checksum: checksum, in: $0) }
+        try body { each in try encoder.writer.forEachPiece(from: 0, each) }
     }
 }
 
@@ -85,8 +92,9 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    /// Which encoder this is, for its keyed containers: its address and a number no other has.
-    let identity = WireCoderIdentity()
+    /// Which encoder this is, for its keyed containers: its address and a number no other has
+    /// (a new one for each message when the encoder is used again: `restart`).
+    @exclusivity(unchecked) private(set) var identity = WireCoderIdentity()
 
     func encodeValue<T: Encodable>(_ value: T) throws {
         try whileRunning {
@@ -99,12 +107,17 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
 
     /// Whether the format writes `T` itself.
     func kind<T: Encodable>(of type: T.Type) -> WireKind<any WireSpecialEncodable.Type> {
-        kinds.answer(for: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
+        kinds.answer(for: type) {
+            wireEncodableKinds.kind(of: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
+        }
     }
 
     /// Writes `value` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).
     func encodeSpecial<T, S: WireSpecialEncodable>(_ value: T, as _: S.Type) throws {
-        try (value as! S).wireEncode(into: self)
+        // `S` is `T` itself (the metatype `kind(of:)` found is `T.self`): the value is taken as
+        // it is, without a dynamic cast (the runtime's, about 180 instructions, once per message).
+        precondition(S.self == T.self, "encodeSpecial with another type than the value's")
+        try unsafeBitCast(value, to: S.self).wireEncode(into: self)
     }
 
     /// A presence byte, then the value if there is one (as `Optional` is written). Here rather
@@ -134,7 +147,21 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     func finish() {
         kinds.forget()
         keyedContainers.forget()
+        writer.forgetReferences()
     }
+
+    /// Makes a finished encoder ready for another message: empty, and with a new identity, so
+    /// that a keyed container kept from an earlier message is not taken for one of this
+    /// message's. Its memory is kept up to `keptCapacity` bytes (a large message's buffer then
+    /// serves the next: new memory of megabytes costs a page fault per 4 KiB, more than the copy).
+    func restart() {
+        guard writer.count > 0 else { return } // new: nothing to forget
+        writer.removeAll(keepingCapacityUpTo: Self.keptCapacity)
+        identity = WireCoderIdentity()
+    }
+
+    /// The most memory an encoder used again keeps between messages: 16 MiB.
+    static var keptCapacity: Int { 16 << 20 }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if let known = keyedContainers.object(for: type) {

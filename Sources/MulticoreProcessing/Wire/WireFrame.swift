@@ -43,7 +43,13 @@ public enum WireFrame {
         precondition(frame.count >= headerSize, "no room for the frame header")
         let length = frame.count - headerSize
         guard length <= Int(UInt32.max) else { throw .oversizedFrame(size: length, limit: Int(UInt32.max)) }
-        let checksum = mc_crc32c(frame.baseAddress! + headerSize, length, 0)
+        writeHeader(length: length, checksum: mc_crc32c(frame.baseAddress! + headerSize, length, 0), in: frame)
+    }
+
+    /// Stores a header for a payload of `length` bytes (at most `UInt32.max`) and `checksum` in
+    /// the first `headerSize` bytes of `frame`.
+    package static func writeHeader(length: Int, checksum: UInt32, in frame: UnsafeMutableRawBufferPointer) {
+        precondition(frame.count >= headerSize && (0...Int(UInt32.max)).contains(length), "a frame header out of range")
         frame.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
         frame.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
@@ -51,6 +57,12 @@ public enum WireFrame {
     /// CRC-32C (Castagnoli) of `bytes`, with the CPU's instruction where it has one.
     public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { mc_crc32c($0.baseAddress, $0.count, 0) }
+    }
+
+    /// CRC-32C of the bytes that `previous` was the checksum of, followed by `bytes` (0: of
+    /// `bytes` alone): a payload's checksum taken piece by piece, as its pieces arrive.
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32) -> UInt32 {
+        mc_crc32c(bytes.baseAddress, bytes.count, previous)
     }
 
     /// Reads a frame's header: the payload length and checksum.
@@ -155,12 +167,21 @@ public struct WireFrameReader {
 
     /// Adds bytes read from the stream.
     public mutating func append(_ bytes: some Collection<UInt8>) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Drops the frames taken, before more bytes come: here rather than as a frame is taken,
+    /// when a payload handed out in place (`nextInPlace`) may still share the buffer.
+    private mutating func compact() {
         if start > 0 && start == buffer.count {
             // A large frame that went through here does not keep its memory once taken.
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             start = 0
+        } else if start > 65_536 && start * 2 > buffer.count {
+            buffer.removeFirst(start)
+            start = 0
         }
-        buffer.append(contentsOf: bytes)
     }
 
     /// Bytes received that do not yet form a whole frame.
@@ -203,20 +224,29 @@ public struct WireFrameReader {
     /// The next complete payload, or nil if more bytes are needed.
     /// - Throws: `WireError.oversizedFrame`, `.corrupt` or `.checksumMismatch`.
     public mutating func next() throws(WireError) -> [UInt8]? {
+        guard let (bytes, range) = try nextInPlace() else { return nil }
+        return Array(bytes[range])
+    }
+
+    /// The next complete payload where it lies, checked and taken: `bytes[range]` (the bytes
+    /// are shared with this reader, not copied), or nil if more bytes are needed. What a
+    /// connection decodes a message from without an array of its own per message.
+    /// - Throws: `WireError.oversizedFrame`, `.corrupt` or `.checksumMismatch`.
+    public mutating func nextInPlace() throws(WireError) -> (bytes: [UInt8], range: Range<Int>)? {
         guard let header = try header() else { return nil }
+        return try nextInPlace(header)
+    }
+
+    /// `nextInPlace()` for the frame whose header `nextFrameHeader()` just returned (not read again).
+    package mutating func nextInPlace(_ header: FrameHeader) throws(WireError) -> (bytes: [UInt8], range: Range<Int>)? {
         let length = header.length
         guard buffer.count - start - header.size >= length else { return nil }
         let payloadStart = start + header.size
-        let payload = Array(buffer[payloadStart..<payloadStart + length])
         if let expected = header.checksum {
-            let actual = WireFrame.checksum(payload)
+            let actual = buffer.withUnsafeBytes { mc_crc32c($0.baseAddress! + payloadStart, length, 0) }
             guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
         }
         start = payloadStart + length
-        if start > 65_536 && start * 2 > buffer.count {
-            buffer.removeFirst(start)
-            start = 0
-        }
-        return payload
+        return (buffer, payloadStart..<start)
     }
 }
