@@ -75,6 +75,15 @@ struct CountedNap: ProcessTask {
     }
 }
 
+/// Returns its worker's pid, after `release` is set if it has one (at most 20 s).
+struct HeldNap: ProcessTask {
+    var release: SharedEvent?
+    func run() throws -> Int32 {
+        if let release { _ = try release.wait(timeout: .seconds(20)) }
+        return getpid()
+    }
+}
+
 @Suite(.timeLimit(.minutes(5))) struct PoolAsyncTests {
     @Test func resultsComeInOrderAndTheInputIsReadAsTheyAreTaken() async throws {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
@@ -107,10 +116,12 @@ struct CountedNap: ProcessTask {
         let pool = try ProcessPoolExecutor(maxWorkers: 2)
         defer { pool.terminate() }
         var outcomes: [Int: Result<Int, any Error>] = [:]
-        // The first task is slow: the others complete before it.
-        let tasks = [Nap(milliseconds: 300)] + (1..<20).map { _ in Nap(milliseconds: 0) }
+        // The first task ends only once another has completed: it is not waited for.
+        let release = try SharedEvent()
+        let tasks = [HeldNap(release: release)] + (1..<20).map { _ in HeldNap(release: nil) }
         var order: [Int] = []
         for try await completion in pool.completions(of: tasks, bufferSize: 8) {
+            if completion.index != 0 { release.set() }
             #expect(outcomes[completion.index] == nil, "index \(completion.index) twice")
             outcomes[completion.index] = completion.result.map { Int($0) }
             order.append(completion.index)
@@ -118,7 +129,7 @@ struct CountedNap: ProcessTask {
             #expect(completion.worker?.pid == (try? completion.result.get()))
         }
         #expect(outcomes.count == 20 && outcomes.values.allSatisfy { (try? $0.get()) != nil })
-        #expect(order.first != 0, "the slow first task is not waited for: \(order)")
+        #expect(order.first != 0, "the held first task is not waited for: \(order)")
 
         var failures = 0
         for try await completion in pool.completions(of: (0..<6).map { MaybeTrap(crash: $0 % 3 == 0) }) {
