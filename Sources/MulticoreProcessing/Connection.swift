@@ -278,8 +278,13 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     package func sendFrame(_ frame: inout [UInt8]) throws {
         guard writable else { throw ConnectionError.readOnly }
         precondition(frameFormat == .multicore, "sendFrame writes Multicore's frame header")
-        try WireFrame.writeHeader(in: &frame, at: 0)
-        try sendBuffer(frame)
+        let trailer = try frame.withUnsafeMutableBytes { raw throws(WireError) in try WireFrame.seal(raw) }
+        guard let trailer else { return try sendBuffer(frame) }
+        let sealed = frame
+        try sendPieces { each in
+            try sealed.withUnsafeBytes(each)
+            try withUnsafeBytes(of: trailer.littleEndian, each)
+        }
     }
 
     /// Writes as much of `bytes` as the pipe takes now, without blocking; returns how many
@@ -321,12 +326,23 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
             guard payload.count <= Int(UInt32.max) else {
                 throw WireError.oversizedFrame(size: payload.count, limit: Int(UInt32.max))
             }
-            if payload.count < Self.largePayloadSize {
+            if payload.count < WireFrame.trailerThreshold {
                 try sendBuffer(WireFrame.frame(payload))
                 return
             }
+            // Written from where it lies, its checksum taken part by part as it goes (a trailer).
+            var header = [UInt8](repeating: 0, count: WireFrame.headerSize)
+            header.withUnsafeMutableBytes { WireFrame.writeHeader(length: payload.count, checksum: 0, in: $0) }
+            let frame = header
+            try sendPieces { each in
+                var streamer = WireFrameStreamer()
+                try frame.withUnsafeBytes { try streamer.write($0, with: each) }
+                try payload.withUnsafeBytes { try streamer.write($0, with: each) }
+                try streamer.finish(with: each)
+            }
+            return
         }
-        let header = frameFormat.header(length: payload.count, checksum: WireFrame.checksum(payload))
+        let header = frameFormat.header(length: payload.count, checksum: 0) // CPython's frames have no checksum
         // A small message goes out in one write with its header, as CPython sends it.
         if payload.count < Self.largePayloadSize { try sendBuffer(header + payload) } else { try sendBuffers(header, payload) }
     }

@@ -18,8 +18,14 @@ extension Connection {
     @available(*, noasync, message: "blocks the thread until a message arrives")
     public func recv<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         guard readable else { throw ConnectionError.writeOnly }
+        // A large array of numbers is read straight into its own storage (ConnectionDirectArrays.swift).
+        var direct: T?
+        let (bytes, range) = try receiveFrame(maxLength: nil) { header, fd in
+            direct = try self.receiveDirectly(T.self, header, from: fd)
+            return direct != nil
+        }
+        if let direct { return direct }
         // Decoded where it was received (no array of its own), after the lock is let go.
-        let (bytes, range) = try receiveFrame(maxLength: nil)
         // A large message's own buffer serves the next (a payload in the buffer that small
         // messages share starts behind its frame's header, never at 0).
         defer { if range.lowerBound == 0, range.count >= Self.largePayloadSize { keepPayloadBuffer(bytes) } }
@@ -68,13 +74,19 @@ extension Connection {
         return try receiveLock.withLock { try receiving { try nextFrame(fd, maxLength: nil, blocking: false).map(Self.payload) } }
     }
 
-    /// The next message's payload, `bytes[range]`.
-    private func receiveFrame(maxLength: Int?) throws -> (bytes: [UInt8], range: Range<Int>) {
+    /// The next message's payload, `bytes[range]`; or, when `direct` took a large message
+    /// itself (it returned true), an empty one.
+    /// - Parameter direct: asked, under `receiveLock`, when a large message's header has come.
+    private func receiveFrame(
+        maxLength: Int?, direct: ((FrameHeader, Int32) throws -> Bool)? = nil
+    ) throws -> (bytes: [UInt8], range: Range<Int>) {
         let fd = try openDescriptor()
         return try receiveLock.withLock { () throws -> (bytes: [UInt8], range: Range<Int>) in
             try receiving {
                 // A blocking read returns bytes, end-of-file or an error, never "nothing yet".
-                while true { if let payload = try nextFrame(fd, maxLength: maxLength, blocking: true) { return payload } }
+                while true {
+                    if let payload = try nextFrame(fd, maxLength: maxLength, blocking: true, direct: direct) { return payload }
+                }
             }
         }
     }
@@ -94,7 +106,7 @@ extension Connection {
         }
     }
 
-    private func breakReceiving(_ cause: some Error & CustomStringConvertible) {
+    func breakReceiving(_ cause: some Error & CustomStringConvertible) {
         brokenBy = cause.description
         frames = WireFrameReader(limit: maxFrameSize, format: frameFormat) // what was buffered can never be received
         largePayload = nil
@@ -102,7 +114,9 @@ extension Connection {
 
     /// Under `receiveLock`: the next message's payload, `bytes[range]`, reading as it arrives;
     /// with `blocking` false, nil as soon as it would have to wait for more.
-    private func nextFrame(_ fd: Int32, maxLength: Int?, blocking: Bool) throws -> (bytes: [UInt8], range: Range<Int>)? {
+    private func nextFrame(
+        _ fd: Int32, maxLength: Int?, blocking: Bool, direct: ((FrameHeader, Int32) throws -> Bool)? = nil
+    ) throws -> (bytes: [UInt8], range: Range<Int>)? {
         while true {
             if let length = largePayload?.length, let maxLength, length > maxLength {
                 throw ConnectionError.messageTooLong(length: length, maxLength: maxLength)
@@ -114,7 +128,11 @@ extension Connection {
                 }
                 if let payload = try frames.nextInPlace(header) { return payload }
                 if header.length >= Self.largePayloadSize {
-                    largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload(), reusing: keptPayload.take())
+                    // Taken whole by `direct`, or begun by it (then `largePayload` holds what came).
+                    if let direct, try direct(header, fd) { return ([], 0..<0) }
+                    if largePayload == nil {
+                        largePayload = LargePayload(header: header, arrived: frames.takeIncompletePayload(), reusing: keptPayload.take())
+                    }
                 }
             }
             if largePayload != nil { return try continueLargePayload(fd, blocking: blocking) }
@@ -160,7 +178,7 @@ extension Connection {
             }
             filled = arrived.count
             self.header = header
-            if header.checksum != nil { checksum = arrived.withUnsafeBytes { WireFrame.checksum($0, continuing: 0) } }
+            if header.isChecked { checksum = arrived.withUnsafeBytes { WireFrame.checksum($0, continuing: 0) } }
         }
     }
 
@@ -168,7 +186,7 @@ extension Connection {
     /// `blocking` is false and the rest has not arrived.
     private func continueLargePayload(_ fd: Int32, blocking: Bool) throws -> (bytes: [UInt8], range: Range<Int>)? {
         guard var payload = largePayload.take() else { return nil }
-        let checked = payload.header.checksum != nil
+        let checked = payload.header.isChecked
         while payload.filled < payload.length {
             let (filled, length) = (payload.filled, payload.length)
             let count: Int?
@@ -192,10 +210,36 @@ extension Connection {
             }
             payload.filled += count
         }
-        if let expected = payload.header.checksum, payload.checksum != expected {
+        var expected = payload.header.checksum
+        if payload.header.trailerSize > 0 {
+            do {
+                expected = try receiveTrailer(fd, blocking: blocking, received: payload.header.size + payload.length)
+            } catch {
+                largePayload = payload
+                throw error
+            }
+            guard expected != nil else {
+                largePayload = payload
+                return nil
+            }
+        }
+        if let expected, payload.checksum != expected {
             throw WireError.checksumMismatch(expected: expected, actual: payload.checksum)
         }
         return (payload.bytes, 0 ..< payload.length)
+    }
+
+    /// Under `receiveLock`, once a large payload (`received` bytes of its frame) has been read:
+    /// the checksum in its trailer, read as it comes (with whatever follows it, kept for the
+    /// next frames); nil when `blocking` is false and not all of it has come.
+    func receiveTrailer(_ fd: Int32, blocking: Bool, received: Int) throws -> UInt32? {
+        while true {
+            if let trailer = frames.takeTrailer() { return trailer }
+            let buffer = readBuffer()
+            guard let count = try readSome(fd, into: buffer.baseAddress!, count: buffer.count, blocking: blocking) else { return nil }
+            if count == 0 { throw ConnectionError.truncatedMessage(received: received + frames.pendingByteCount) }
+            frames.append(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+        }
     }
 
     /// Keeps `bytes`, a large message's buffer once decoded, for the next large message (whose
@@ -211,7 +255,7 @@ extension Connection {
 
     /// Reads up to `count` bytes into `buffer`: how many came (0 at end-of-file), or nil when
     /// `blocking` is false and none are there now.
-    private func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, blocking: Bool) throws(ConnectionError) -> Int? {
+    func readSome(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int, blocking: Bool) throws(ConnectionError) -> Int? {
         // A pipe has no per-call nonblocking read: it is asked first (one reader at a time in
         // this process holds `receiveLock`).
         if !blocking, !isSocket, try !waitForInput(fd, until: .now) { return nil }

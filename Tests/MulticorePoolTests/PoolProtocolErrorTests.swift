@@ -21,9 +21,9 @@ enum Garbage: String, Codable, Sendable {
 
     var bytes: [UInt8] {
         func header(announcing length: UInt32) -> [UInt8] {
-            var bytes: [UInt8] = []
-            withUnsafeBytes(of: length.littleEndian) { bytes += $0 }
-            return bytes + [0, 0, 0, 0] + [1, 2, 3, 4] // no checksum matters: the payload never comes
+            var bytes = [UInt8](repeating: 0, count: WireFrame.headerSize)
+            bytes.withUnsafeMutableBytes { WireFrame.writeHeader(length: Int(length), checksum: 0, in: $0) }
+            return bytes + [1, 2, 3, 4] // a well-formed header; the payload never comes
         }
         switch self {
         case .badChecksum:

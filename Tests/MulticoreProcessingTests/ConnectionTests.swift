@@ -117,9 +117,9 @@ struct Message: Codable, Equatable, Sendable {
     /// connection is then broken, as Python's is.
     @Test func recvBytesRefusesALongMessageFromItsHeaderAlone() throws {
         let (a, b) = try Connection.pipe()
-        var bytes: [UInt8] = []
-        withUnsafeBytes(of: UInt32(200_000_000).littleEndian) { bytes += $0 }
-        bytes += [0, 0, 0, 0, 1, 2, 3] // a checksum and the first bytes of the body, no more
+        var bytes = [UInt8](repeating: 0, count: WireFrame.headerSize)
+        bytes.withUnsafeMutableBytes { WireFrame.writeHeader(length: 200_000_000, checksum: 0, in: $0) }
+        bytes += [1, 2, 3] // the first bytes of the body, no more
         _ = bytes.withUnsafeBytes { write(b.fileDescriptor, $0.baseAddress, $0.count) }
         let reader = ValueThread(daemon: true) { () throws -> [UInt8] in try a.recvBytes(maxLength: 100) }
         try reader.start()

@@ -26,14 +26,17 @@ private func transferFaults(_ fault: Fault, every: Int) -> [(SystemCall, every: 
         let (receiver, sender) = try Connection.pipe(duplex: duplex)
         let sizes = [0, 1, 100, 70_000, 1 << 20, 3 << 20 + 17]
         let messages = sizes.enumerated().map { Self.pattern($0.element, seed: $0.offset) }
+        let doubles = (0..<300_001).map { Double($0) * 1.25 }
         try FaultInjection.with(transferFaults(fault, every: 2) + [(.poll, 2, .interrupted)]) {
             // Sent from another thread: a large frame fills the pipe before it is read.
             let writer = JoinableThread {
                 for message in messages { try sender.sendBytes(message) }
+                try sender.send(doubles) // received straight into its array
                 try sender.send(Message(id: 7, body: "after", values: [1.5]))
             }
             try writer.start()
             for message in messages { #expect(try receiver.recvBytes() == message) }
+            #expect(try receiver.recv([Double].self) == doubles)
             #expect(try receiver.recv(Message.self) == Message(id: 7, body: "after", values: [1.5]))
             try writer.join()
             #expect(FaultInjection.callsCounted(duplex ? .send : .write) >= 2 * messages.count, "the faults were met")

@@ -309,6 +309,56 @@ struct NestedNothing: Codable, Equatable {
         }
     }
 
+    /// A payload of 64 KiB or more carries its checksum after it, and its header the checksum of
+    /// its length: a stream of small and large frames, arriving in uneven pieces, splits exactly.
+    @Test func largeFramesCarryTheirChecksumInATrailer() throws {
+        let large = (0..<70_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let frame = try WireFrame.frame(large)
+        #expect(frame.count == WireFrame.headerSize + large.count + WireFrame.trailerSize)
+        let (length, field) = try frame.withUnsafeBytes { try WireFrame.parseHeader(UnsafeRawBufferPointer(rebasing: $0[..<8])) }
+        #expect(length == large.count)
+        #expect(field == withUnsafeBytes(of: UInt32(large.count).littleEndian) { WireFrame.checksum(Array($0)) })
+        let trailer = frame.suffix(4).withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+        #expect(trailer == WireFrame.checksum(large))
+        #expect(try WireFrame.frame(Array(large[..<65_535])).count == WireFrame.headerSize + 65_535, "just below: no trailer")
+
+        let payloads: [[UInt8]] = [[1], large, Array(large[..<65_536]), [], Array(large[..<65_535]), [2, 3]]
+        let stream = try payloads.flatMap { try WireFrame.frame($0) }
+        var reader = WireFrameReader()
+        var received: [[UInt8]] = []
+        var offset = 0, piece = 1
+        while offset < stream.count {
+            let end = min(stream.count, offset + piece)
+            reader.append(stream[offset ..< end])
+            while let payload = try reader.next() { received.append(payload) }
+            offset = end
+            piece = piece * 3 % 10_007 // uneven: headers and trailers are split too
+        }
+        #expect(received == payloads)
+        #expect(reader.pendingByteCount == 0)
+    }
+
+    /// A corrupt trailer fails the payload's checksum; a corrupt length of a large frame is
+    /// refused from its header alone, before its payload arrives.
+    @Test func aLargeFramesTrailerAndLengthAreChecked() throws {
+        var frame = try WireFrame.frame([UInt8](repeating: 4, count: 100_000))
+        frame[frame.count - 1] ^= 0x01
+        var reader = WireFrameReader()
+        reader.append(frame)
+        #expect { try reader.next() } throws: { error in
+            if case WireError.checksumMismatch = error { return true }
+            return false
+        }
+        var header = Array(try WireFrame.frame([UInt8](repeating: 4, count: 100_000)).prefix(WireFrame.headerSize))
+        header[2] ^= 0x10 // 100,000 + 1 MiB
+        var fresh = WireFrameReader()
+        fresh.append(header)
+        #expect { try fresh.next() } throws: { error in
+            if case WireError.corrupt = error { return true }
+            return false
+        }
+    }
+
     @Test func truncatedFrameWaitsForMoreBytes() throws {
         let frame = try WireFrame.frame([1, 2, 3])
         var reader = WireFrameReader()

@@ -71,10 +71,20 @@ public struct WireEncoder {
         try encoder.encodeValue(value)
         let length = encoder.writer.messageCount - WireFrame.headerSize
         guard length <= Int(UInt32.max) else { throw WireError.oversizedFrame(size: length, limit: Int(UInt32.max)) }
-        var checksum: UInt32 = 0
-        try encoder.writer.forEachPiece(from: WireFrame.headerSize) { checksum = WireFrame.checksum($0, continuing: checksum) }
-        encoder.writer.withUnsafeMutableBytes { WireFrame.writeHeader(length: length, checksum: checksum, in: $0) }
-        try body { each in try encoder.writer.forEachPiece(from: 0, each) }
+        guard length >= WireFrame.trailerThreshold else {
+            var checksum: UInt32 = 0
+            try encoder.writer.forEachPiece(from: WireFrame.headerSize) { checksum = WireFrame.checksum($0, continuing: checksum) }
+            encoder.writer.withUnsafeMutableBytes { WireFrame.writeHeader(length: length, checksum: checksum, in: $0) }
+            try body { each in try encoder.writer.forEachPiece(from: 0, each) }
+            return
+        }
+        // A large frame's checksum follows it: taken part by part as the parts go out.
+        encoder.writer.withUnsafeMutableBytes { WireFrame.writeHeader(length: length, checksum: 0, in: $0) }
+        try body { each in
+            var streamer = WireFrameStreamer()
+            try encoder.writer.forEachPiece(from: 0) { try streamer.write($0, with: each) }
+            try streamer.finish(with: each)
+        }
     }
 }
 

@@ -3,15 +3,31 @@ import CMulticore
 /// Length-prefixed, checksummed frames: how encoded values travel on a byte stream (a pipe, a
 /// socket) and are told apart.
 ///
-/// A frame is an 8-byte header, the payload's length (UInt32, little-endian) and its CRC-32C
-/// (UInt32, little-endian), then the payload. A reader refuses a frame longer than its limit
-/// before allocating anything, and a payload whose checksum does not match.
+/// A frame is an 8-byte header, the payload's length (UInt32, little-endian) and a CRC-32C
+/// (UInt32, little-endian), then the payload. For a payload shorter than `trailerThreshold`
+/// the header's CRC is the payload's. A longer payload's CRC follows it (4 more bytes, a
+/// trailer), and the header's CRC is that of its own first four bytes (the length): a sender
+/// writes a large payload piece by piece, taking its checksum over each piece as it goes out,
+/// and a corrupt length is found before anything is allocated for it. A reader refuses a
+/// frame longer than its limit before allocating anything, and a payload whose checksum does
+/// not match.
 public enum WireFrame {
     /// Bytes in a frame header.
     public static let headerSize = 8
 
+    /// Bytes in a large frame's trailer (its payload's CRC-32C).
+    public static let trailerSize = 4
+
+    /// Payloads from this length on carry their checksum in a trailer: 64 KiB.
+    public static let trailerThreshold = 1 << 16
+
     /// The default limit on a frame's payload: 1 GiB.
     public static let defaultLimit = 1 << 30
+
+    /// The checksum field of the header of a frame whose payload (of `length` bytes) has a trailer.
+    static func lengthChecksum(_ length: Int) -> UInt32 {
+        withUnsafeBytes(of: UInt32(length).littleEndian) { mc_crc32c($0.baseAddress, 4, 0) }
+    }
 
     /// The frame carrying `payload`.
     /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
@@ -20,38 +36,52 @@ public enum WireFrame {
             throw .oversizedFrame(size: payload.count, limit: Int(UInt32.max))
         }
         var frame = [UInt8](repeating: 0, count: headerSize)
-        frame.reserveCapacity(headerSize + payload.count)
+        frame.reserveCapacity(headerSize + payload.count + trailerSize)
         frame.append(contentsOf: payload)
         try writeHeader(in: &frame, at: 0)
         return frame
     }
 
-    /// Fills in the header of the frame that starts at `start` in `bytes` and runs to its end
-    /// (room for the header, then the payload): the one place a frame header is written.
+    /// Seals the frame that starts at `start` in `bytes` and runs to its end (room for the
+    /// header, then the payload): fills in its header and, for a large payload, appends its
+    /// trailer. The one place a whole frame's checksum is written.
     /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
     package static func writeHeader(in bytes: inout [UInt8], at start: Int) throws(WireError) {
         var failure: WireError?
+        var trailer: UInt32?
         bytes.withUnsafeMutableBytes { raw in
-            do throws(WireError) { try writeHeader(in: UnsafeMutableRawBufferPointer(rebasing: raw[start...])) } catch { failure = error }
+            do throws(WireError) { trailer = try seal(UnsafeMutableRawBufferPointer(rebasing: raw[start...])) } catch { failure = error }
         }
         if let failure { throw failure }
+        if let trailer { withUnsafeBytes(of: trailer.littleEndian) { bytes.append(contentsOf: $0) } }
     }
 
-    /// Fills in the header of the frame that `frame` holds whole (room for the header, then the payload).
+    /// Fills in the header of the frame that `frame` holds whole (room for the header, then the
+    /// payload), and returns the trailer's checksum when the payload is large enough to have
+    /// one (the caller sends it after the frame).
     /// - Throws: `WireError.oversizedFrame` for a payload of 4 GiB or more.
-    package static func writeHeader(in frame: UnsafeMutableRawBufferPointer) throws(WireError) {
+    package static func seal(_ frame: UnsafeMutableRawBufferPointer) throws(WireError) -> UInt32? {
         precondition(frame.count >= headerSize, "no room for the frame header")
         let length = frame.count - headerSize
         guard length <= Int(UInt32.max) else { throw .oversizedFrame(size: length, limit: Int(UInt32.max)) }
-        writeHeader(length: length, checksum: mc_crc32c(frame.baseAddress! + headerSize, length, 0), in: frame)
+        let checksum = mc_crc32c(frame.baseAddress! + headerSize, length, 0)
+        guard length >= trailerThreshold else {
+            writeHeader(length: length, checksum: checksum, in: frame)
+            return nil
+        }
+        writeHeader(length: length, checksum: lengthChecksum(length), in: frame)
+        return checksum
     }
 
-    /// Stores a header for a payload of `length` bytes (at most `UInt32.max`) and `checksum` in
-    /// the first `headerSize` bytes of `frame`.
+    /// Stores the header of a frame whose payload is `length` bytes (at most `UInt32.max`) in
+    /// the first `headerSize` bytes of `frame`: with `checksum` for a payload shorter than
+    /// `trailerThreshold`; a longer one's header holds the checksum of its length (the
+    /// payload's own goes in its trailer, and `checksum` is ignored).
     package static func writeHeader(length: Int, checksum: UInt32, in frame: UnsafeMutableRawBufferPointer) {
         precondition(frame.count >= headerSize && (0...Int(UInt32.max)).contains(length), "a frame header out of range")
         frame.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 0, as: UInt32.self)
-        frame.storeBytes(of: checksum.littleEndian, toByteOffset: 4, as: UInt32.self)
+        let field = length >= trailerThreshold ? lengthChecksum(length) : checksum
+        frame.storeBytes(of: field.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     /// CRC-32C (Castagnoli) of `bytes`, with the CPU's instruction where it has one.
@@ -80,6 +110,9 @@ public enum WireFrame {
         let (length, checksum) = bytes.withUnsafeBytes { raw in
             (Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))),
              UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+        }
+        if length >= trailerThreshold, checksum != lengthChecksum(length) {
+            throw .corrupt(offset: offset, reason: "a frame header whose length (\(length)) does not match its checksum")
         }
         if length > limit { throw .oversizedFrame(size: length, limit: limit) }
         return (length, checksum)
@@ -114,12 +147,27 @@ public enum FrameFormat: Sendable, Equatable {
     }
 }
 
-/// A frame's header, read: how long it is, the payload's length, and its checksum (nil when
-/// the format has none).
+/// A frame's header, read: how long it is, the payload's length, its checksum (nil when the
+/// format has none, or when it follows the payload), and the bytes after the payload (4 when
+/// the checksum follows it, `WireFrame.trailerSize`).
 public struct FrameHeader: Equatable, Sendable {
     public let size: Int
     public let length: Int
     public let checksum: UInt32?
+    public let trailerSize: Int
+
+    init(size: Int, length: Int, checksum: UInt32?, trailerSize: Int = 0) {
+        self.size = size
+        self.length = length
+        self.checksum = checksum
+        self.trailerSize = trailerSize
+    }
+
+    /// Whether the payload is checked: a checksum in the header or in the trailer.
+    var isChecked: Bool { checksum != nil || trailerSize > 0 }
+
+    /// Bytes of the whole frame: header, payload, trailer.
+    var frameSize: Int { size + length + trailerSize }
 }
 
 /// Splits a byte stream into frames as bytes arrive: feed it what a read returned, take every
@@ -145,6 +193,9 @@ public struct WireFrameReader {
         case .multicore:
             guard available >= WireFrame.headerSize else { return nil }
             let (length, checksum) = try WireFrame.parseHeader(buffer, at: start, limit: limit)
+            if length >= WireFrame.trailerThreshold {
+                return FrameHeader(size: WireFrame.headerSize, length: length, checksum: nil, trailerSize: WireFrame.trailerSize)
+            }
             return FrameHeader(size: WireFrame.headerSize, length: length, checksum: checksum)
         case .python:
             guard available >= 4 else { return nil }
@@ -191,7 +242,7 @@ public struct WireFrameReader {
     public var hasCompleteFrame: Bool {
         do {
             guard let header = try header() else { return false }
-            return buffer.count - start - header.size >= header.length
+            return buffer.count - start >= header.frameSize
         } catch {
             return true
         }
@@ -207,18 +258,30 @@ public struct WireFrameReader {
     /// - Throws: `WireError.oversizedFrame`, `.corrupt`.
     public func incompleteFrameHeader() throws(WireError) -> FrameHeader? {
         guard let header = try header() else { return nil }
-        return buffer.count - start - header.size < header.length ? header : nil
+        return buffer.count - start < header.frameSize ? header : nil
     }
 
     /// Consumes the buffered header of an incomplete frame and returns the part of its payload
     /// that has arrived: the caller reads the rest of the payload itself (straight into its
-    /// final place, for a large one). Call it only after `incompleteFrameHeader()` returned one.
+    /// final place, for a large one). Bytes past the payload (part of its trailer) stay, for
+    /// `takeTrailer`. Call it only after `incompleteFrameHeader()` returned one.
     public mutating func takeIncompletePayload() -> ArraySlice<UInt8> {
-        let size = (try? header())??.size ?? WireFrame.headerSize
-        let arrived = buffer[(start + size)...]
-        buffer = []
+        let header = (try? header()) ?? nil
+        let payloadStart = start + (header?.size ?? WireFrame.headerSize)
+        let payloadEnd = Swift.min(buffer.count, payloadStart + (header?.length ?? buffer.count))
+        let arrived = buffer[payloadStart ..< payloadEnd]
+        buffer = Array(buffer[payloadEnd...])
         start = 0
         return arrived
+    }
+
+    /// The checksum in the trailer that comes next (after a payload taken with
+    /// `takeIncompletePayload` and read by the caller), once its 4 bytes have arrived; nil until then.
+    public mutating func takeTrailer() -> UInt32? {
+        guard buffer.count - start >= WireFrame.trailerSize else { return nil }
+        let checksum = buffer.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
+        start += WireFrame.trailerSize
+        return checksum
     }
 
     /// The next complete payload, or nil if more bytes are needed.
@@ -240,13 +303,47 @@ public struct WireFrameReader {
     /// `nextInPlace()` for the frame whose header `nextFrameHeader()` just returned (not read again).
     package mutating func nextInPlace(_ header: FrameHeader) throws(WireError) -> (bytes: [UInt8], range: Range<Int>)? {
         let length = header.length
-        guard buffer.count - start - header.size >= length else { return nil }
-        let payloadStart = start + header.size
-        if let expected = header.checksum {
+        guard buffer.count - start >= header.frameSize else { return nil }
+        let payloadStart = start + header.size, payloadEnd = payloadStart + length
+        let expected = header.trailerSize > 0
+            ? buffer.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: payloadEnd, as: UInt32.self)) }
+            : header.checksum
+        if let expected {
             let actual = buffer.withUnsafeBytes { mc_crc32c($0.baseAddress! + payloadStart, length, 0) }
             guard actual == expected else { throw .checksumMismatch(expected: expected, actual: actual) }
         }
-        start = payloadStart + length
-        return (buffer, payloadStart..<start)
+        start = payloadEnd + header.trailerSize
+        return (buffer, payloadStart..<payloadEnd)
+    }
+}
+
+/// A large frame on its way out: its bytes (the header first, already filled in, then the
+/// payload) written in parts of at most `partSize` bytes, each checksummed just before it is
+/// written; then the trailer with the payload's checksum.
+package struct WireFrameStreamer {
+    /// The checksum brings a part into the cache, and the write copies it from there (while
+    /// the reader takes the one before).
+    static let partSize = 128 << 10
+    private var checksum: UInt32 = 0
+    private var position = 0
+
+    package init() {}
+
+    /// Writes the next piece of the frame with `write`.
+    package mutating func write(_ piece: UnsafeRawBufferPointer, with write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var offset = 0
+        while offset < piece.count {
+            let part = UnsafeRawBufferPointer(rebasing: piece[offset ..< Swift.min(piece.count, offset + Self.partSize)])
+            let header = Swift.max(0, Swift.min(part.count, WireFrame.headerSize - position)) // the header is not checksummed
+            checksum = mc_crc32c(part.baseAddress! + header, part.count - header, checksum)
+            try write(part)
+            offset += part.count
+            position += part.count
+        }
+    }
+
+    /// Writes the trailer, after the last piece.
+    package func finish(with write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try withUnsafeBytes(of: checksum.littleEndian) { try write($0) }
     }
 }
