@@ -63,7 +63,12 @@ final class SharedTap: @unchecked Sendable { // `tap` is reached only with `lock
         while !readAvailable(), !deadline.hasPassed {
             _ = try? Poll.isReady(descriptor, milliseconds: deadline.pollMilliseconds)
         }
-        let (text, fatalLine, ended) = lock.withLock { (tap.text, tap.fatalLine, tap.ended) }
+        let (text, fatalLine, ended) = lock.withLock {
+            // Closed here, so that a joined child leaves no descriptor open behind it (the reader
+            // thread may hold the tap a moment longer; it reads nothing from an ended tap).
+            tap.close()
+            return (tap.text, tap.fatalLine, tap.ended)
+        }
         if ended { ChildOutputReader.forget(self) }
         return (text, fatalLine)
     }

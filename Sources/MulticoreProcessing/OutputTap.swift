@@ -34,6 +34,8 @@ package final class OutputTap {
     package private(set) var fatalLine: String?
     /// End of file was read: every writer has closed it.
     package private(set) var ended = false
+    /// The read end was closed (`close`), before the tap's end.
+    private var closed = false
 
     /// Takes `descriptor` (closed with the tap), which it makes non-blocking.
     package init(descriptor: Int32, destination: Destination) {
@@ -42,7 +44,15 @@ package final class OutputTap {
         try? FileDescriptor(rawValue: descriptor).setNonBlocking()
     }
 
-    deinit { closeDescriptor(descriptor) }
+    deinit { if !closed { closeDescriptor(descriptor) } }
+
+    /// Closes the read end now, once its end of file was read: not when the last holder of the
+    /// tap lets it go, which may be another thread, later.
+    package func close() {
+        guard ended, !closed else { return }
+        closed = true
+        closeDescriptor(descriptor)
+    }
 
     /// Reads what has arrived, never waiting: passes it on, keeps its tail. At end of file the
     /// unfinished line is passed on too.
