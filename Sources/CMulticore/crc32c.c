@@ -5,84 +5,26 @@
 
 // CRC-32C (Castagnoli), the frame checksum: with the CPU's instruction where it has one.
 
-#define MC_CRC32C_POLY 0x82F63B78u
+#include "crc32c_tables.h"
 
-static uint32_t mc_crc32c_table[8][256];
 static int mc_crc32c_have_sse42;
 
 // The crc32 instruction takes 3 cycles and can start one every cycle: three streams over three
-// blocks, joined by shifting a block's CRC over the zeros of the next ones (the tables below, as
-// in Mark Adler's crc32c.c), run about three times as fast as one stream (8 MB: about 1.7 ms ->
-// 0.6 ms on an idle machine here).
-#define MC_CRC32C_LONG 8192
-#define MC_CRC32C_SHORT 256
-static uint32_t mc_crc32c_long[4][256];
-static uint32_t mc_crc32c_short[4][256];
+// blocks, joined by shifting a block's CRC over the zeros of the next ones (the tables of
+// crc32c_tables.h, made by Scripts/gen-crc32c-tables.py as in Mark Adler's crc32c.c), run about
+// three times as fast as one stream (8 MB: about 1.7 ms -> 0.6 ms on an idle machine here). The
+// tables are constants: made at start-up they cost every process, a worker's too, about 150 us.
 
-// Multiplies the vector `vector` by the 32x32 bit matrix `matrix` over GF(2).
-static uint32_t mc_gf2_times(const uint32_t *matrix, uint32_t vector) {
-    uint32_t sum = 0;
-    for (; vector != 0; vector >>= 1, matrix++)
-        if (vector & 1) sum ^= *matrix;
-    return sum;
-}
-
-static void mc_gf2_square(uint32_t *square, const uint32_t *matrix) {
-    for (int n = 0; n < 32; n++) square[n] = mc_gf2_times(matrix, matrix[n]);
-}
-
-// The operator that feeds `length` zero bytes (a power of two) through a CRC register.
-static void mc_crc32c_zeros_operator(uint32_t *even, size_t length) {
-    uint32_t odd[32];
-    odd[0] = MC_CRC32C_POLY; // one zero bit
-    for (int n = 1; n < 32; n++) odd[n] = 1u << (n - 1);
-    mc_gf2_square(even, odd); // two zero bits
-    mc_gf2_square(odd, even); // four
-    for (;;) {
-        mc_gf2_square(even, odd); // one zero byte the first time, then four, sixteen, ...
-        length >>= 1;
-        if (length == 0) return;
-        mc_gf2_square(odd, even); // two, eight, ...
-        length >>= 1;
-        if (length == 0) break;
-    }
-    memcpy(even, odd, sizeof odd);
-}
-
-// The operator for `length` zero bytes, applied a byte of the register at a time.
-static void mc_crc32c_zeros_tables(uint32_t zeros[4][256], size_t length) {
-    uint32_t operator[32];
-    mc_crc32c_zeros_operator(operator, length);
-    for (uint32_t n = 0; n < 256; n++) {
-        zeros[0][n] = mc_gf2_times(operator, n);
-        zeros[1][n] = mc_gf2_times(operator, n << 8);
-        zeros[2][n] = mc_gf2_times(operator, n << 16);
-        zeros[3][n] = mc_gf2_times(operator, n << 24);
-    }
-}
-
-static inline uint32_t mc_crc32c_shift(uint32_t zeros[4][256], uint32_t crc) {
+static inline uint32_t mc_crc32c_shift(const uint32_t zeros[4][256], uint32_t crc) {
     return zeros[0][crc & 0xFF] ^ zeros[1][(crc >> 8) & 0xFF] ^ zeros[2][(crc >> 16) & 0xFF] ^ zeros[3][crc >> 24];
 }
 
 // Priority 101: before the worker bootstrap (a default-priority constructor in bootstrap.c), which
 // runs a whole worker, frames and their checksums included, before returning.
 __attribute__((constructor(101))) static void mc_crc32c_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t crc = i;
-        for (int j = 0; j < 8; j++) crc = (crc >> 1) ^ (MC_CRC32C_POLY & (0u - (crc & 1u)));
-        mc_crc32c_table[0][i] = crc;
-    }
-    for (int t = 1; t < 8; t++)
-        for (uint32_t i = 0; i < 256; i++)
-            mc_crc32c_table[t][i] = (mc_crc32c_table[t - 1][i] >> 8) ^ mc_crc32c_table[0][mc_crc32c_table[t - 1][i] & 0xFF];
 #if defined(__x86_64__)
     __builtin_cpu_init();
     mc_crc32c_have_sse42 = __builtin_cpu_supports("sse4.2");
-    if (mc_crc32c_have_sse42) {
-        mc_crc32c_zeros_tables(mc_crc32c_long, MC_CRC32C_LONG);
-        mc_crc32c_zeros_tables(mc_crc32c_short, MC_CRC32C_SHORT);
-    }
 #endif
 }
 
@@ -90,7 +32,7 @@ __attribute__((constructor(101))) static void mc_crc32c_init(void) {
 // Three streams over three consecutive blocks of `block` bytes each, while at least that many
 // are left; the register (not inverted) in and out.
 __attribute__((target("sse4.2"))) static inline uint64_t mc_crc32c_hw_blocks(
-    const uint8_t **data, size_t *length, uint64_t crc, size_t block, uint32_t zeros[4][256]) {
+    const uint8_t **data, size_t *length, uint64_t crc, size_t block, const uint32_t zeros[4][256]) {
     const uint8_t *p = *data;
     size_t n = *length;
     while (n >= 3 * block) {
@@ -138,11 +80,15 @@ __attribute__((target("sse4.2"))) static uint32_t mc_crc32c_hw(const uint8_t *p,
 #endif
 
 uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed) {
+#if defined(__x86_64__)
+    if (mc_crc32c_have_sse42) return ~mc_crc32c_hw(data, length, ~seed);
+#endif
+    return mc_crc32c_portable(data, length, seed);
+}
+
+uint32_t mc_crc32c_portable(const void *data, size_t length, uint32_t seed) {
     const uint8_t *p = data;
     uint32_t crc = ~seed;
-#if defined(__x86_64__)
-    if (mc_crc32c_have_sse42) return ~mc_crc32c_hw(p, length, crc);
-#endif
     while (length >= 8) {
         uint32_t low, high;
         __builtin_memcpy(&low, p, 4);

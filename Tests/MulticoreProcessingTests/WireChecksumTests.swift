@@ -1,3 +1,4 @@
+import CMulticore
 import Testing
 @testable import MulticoreProcessing
 
@@ -26,8 +27,11 @@ import Testing
                 let slice = bytes[offset ..< offset + length]
                 let fast = WireFrame.checksum(Array(slice))
                 let unaligned = slice.withUnsafeBytes { mc_crc32c_of($0) }
+                let portable = slice.withUnsafeBytes { mc_crc32c_portable($0.baseAddress, $0.count, 0) }
                 let expected = Self.reference(slice)
-                if fast != expected || unaligned != expected { mismatches.append("offset \(offset), length \(length)") }
+                if fast != expected || unaligned != expected || portable != expected {
+                    mismatches.append("offset \(offset), length \(length)")
+                }
             }
         }
         #expect(mismatches.isEmpty, "\(mismatches)")

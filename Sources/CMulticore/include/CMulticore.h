@@ -64,6 +64,8 @@ size_t mc_current_thread_stack_size(void);
 
 /// CRC-32C (Castagnoli) of `length` bytes, continuing from `seed` (0 to start); SSE 4.2 when present.
 uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed);
+// The same without the CPU's instruction (slicing by 8): what machines without SSE 4.2 run.
+uint32_t mc_crc32c_portable(const void *data, size_t length, uint32_t seed);
 
 /// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
 int mc_pipe_cloexec(int fds[2]);
