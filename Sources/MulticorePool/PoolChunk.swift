@@ -137,18 +137,13 @@ enum PoolReply {
         var failure: (index: Int, error: any Error)?
         let outputs = tasks.withUnsafeBufferPointer { tasks in
             [T.Output](unsafeUninitializedCapacity: tasks.count) { buffer, initialized in
-                // Through pointers: this code is not specialized for `T`, and an array's subscript
-                // and `append` would copy, move and destroy each task and output through calls.
+                // Through the task type's own loop (compiled where it conforms): this code is not
+                // specialized for `T`, and would copy, move and destroy each task and output
+                // through the runtime's value witnesses.
                 guard let source = tasks.baseAddress, let target = buffer.baseAddress else { return }
-                while initialized < tasks.count {
-                    do {
-                        (target + initialized).initialize(to: try source[initialized].run())
-                    } catch {
-                        failure = (initialized, error)
-                        return
-                    }
-                    initialized += 1
-                }
+                let (completed, error) = T._runChunk(source, count: tasks.count, into: target)
+                initialized = completed
+                if let error { failure = (completed, error) }
             }
         }
         return (outputs, failure)

@@ -10,6 +10,34 @@ public protocol ProcessTask: Codable, Sendable {
     associatedtype Output: Codable & Sendable
     /// The work, run in the child process.
     func run() throws -> Output
+
+    /// Runs `count` tasks from `tasks`, in order, into `outputs`, stopping at the first that
+    /// throws: how many ran, and that one's error. What a pool's worker runs a chunk with.
+    ///
+    /// Not for users to implement (the default is the one to use): it is a requirement, not a
+    /// function of the pool, so that its loop is compiled for each task type where the type
+    /// conforms, calling `run()` directly and storing each output in place, instead of running
+    /// through generic code that copies, moves and destroys every task and output through the
+    /// runtime's value witnesses.
+    static func _runChunk(_ tasks: UnsafePointer<Self>, count: Int, into outputs: UnsafeMutablePointer<Output>)
+        -> (completed: Int, error: (any Error)?)
+}
+
+extension ProcessTask {
+    @inlinable
+    public static func _runChunk(_ tasks: UnsafePointer<Self>, count: Int, into outputs: UnsafeMutablePointer<Output>)
+        -> (completed: Int, error: (any Error)?) {
+        var index = 0
+        while index < count {
+            do {
+                (outputs + index).initialize(to: try tasks[index].run())
+            } catch {
+                return (index, error)
+            }
+            index += 1
+        }
+        return (count, nil)
+    }
 }
 
 /// A task that returns nothing (Python's target that returns `None`): write `func run()` and

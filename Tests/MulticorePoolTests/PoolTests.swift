@@ -69,6 +69,22 @@ import MulticoreThreading
         #expect(try mixed.next(timeout: testDeadline) == nil)
     }
 
+    /// A task that throws in the middle of a chunk fails alone: the tasks before it and after it
+    /// in the same chunk give their outputs (the worker runs a chunk through the task type's own
+    /// loop, `ProcessTask._runChunk`, which stops at the throw; the rest then run one by one).
+    @Test func aThrowInTheMiddleOfAChunkFailsOnlyItsTask() throws {
+        let pool = try Pool(processes: 1)
+        defer { pool.terminate() }
+        let results = try pool.imap([0, 2, 3, 4, 5, 6].map { Stock(value: $0) }, chunksize: 6)
+        #expect(try results.next(timeout: testDeadline) == 0)
+        #expect(try results.next(timeout: testDeadline) == 2)
+        #expect(throws: OutOfStock.item("#3")) { try results.next(timeout: testDeadline) }
+        #expect(try results.next(timeout: testDeadline) == 4)
+        #expect(throws: OutOfStock.item("#5")) { try results.next(timeout: testDeadline) }
+        #expect(try results.next(timeout: testDeadline) == 6)
+        #expect(try results.next(timeout: testDeadline) == nil)
+    }
+
     /// Issue 15: imap's results work with for-in, zip and reduce; a task's error is its element.
     @Test func imapResultsAreASequenceOfResults() throws {
         let pool = try Pool(processes: 2)
