@@ -46,6 +46,11 @@ extension PoolSupervisor {
     /// The send buffer of each end of a worker's channel (the kernel doubles it, within its limit).
     static let channelBuffer = 2 << 20
 
+    /// The capacity of a worker's replies' pipe: what an unprivileged process may ask
+    /// (/proc/sys/fs/pipe-max-size), and no more: every pipe of a user counts against its
+    /// pipe-user-pages-soft (64 MiB), past which the user's new pipes get one page.
+    static let repliesCapacity = 1 << 20
+
     /// Starts a worker; false when none could be started (the machine then backs off).
     func startWorker(_ state: PoolManagerState) -> Bool {
         let link: PoolWorkerLink
@@ -60,7 +65,7 @@ extension PoolSupervisor {
             far.allowUnreadBytes(Self.channelBuffer)
             let (replies, repliesFar) = try Connection.pipe(duplex: false, maxFrameSize: channelFrameLimit)
             defer { repliesFar.close() } // the worker's own copy is its only one: its end is seen as end of file
-            replies.allowUnreadBytes(Self.channelBuffer)
+            replies.allowUnreadBytes(Self.repliesCapacity)
             streams = try WorkerStreams(capturingOutput: observation.output != .inherit)
             defer { streams.closeWriteEnds() }
             let worker = PoolWorker(channel: far, replies: repliesFar, initializer: initializer,
