@@ -26,6 +26,11 @@ int mc_socket_send_buffer(int fd, int bytes) {
     return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) == 0 ? 0 : -errno;
 }
 
+int mc_pipe_capacity(int fd, int bytes) {
+    int result = fcntl(fd, F_SETPIPE_SZ, bytes);
+    return result < 0 ? -errno : result;
+}
+
 void mc_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
 
 int mc_send_descriptors(int socket, const int *fds, int count) {

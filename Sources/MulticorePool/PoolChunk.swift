@@ -23,18 +23,40 @@ enum ChunkFormat: UInt8 {
             && WireMemory.mayCopy(T.self)
     }
 
+    /// Each type's format once known, looked up first: in code not specialized for `T` (a
+    /// task or output type from another module), `isPlain` costs protocol conformance and
+    /// metadata lookups, microseconds per one-task chunk on every side.
     private static let known = Locked<[ObjectIdentifier: ChunkFormat]>([:])
 
     /// How `values` travel: `raw` when `T` is plain and the first value's encoding is its memory.
     /// - Throws: what encoding the first value throws (a type that refuses to be encoded).
     static func choose<T: Encodable>(for values: [T]) throws -> ChunkFormat {
-        guard isPlain(T.self), let first = values.first else { return .coded }
+        guard let first = values.first else { return .coded }
+        return try choose(first: first)
+    }
+
+    /// How values of `T` travel, `first` being one of them (encoded once, the first time).
+    static func choose<T: Encodable>(first: T) throws -> ChunkFormat {
         if let format = known.withLock({ $0[ObjectIdentifier(T.self)] }) { return format }
+        guard isPlain(T.self) else {
+            known.withLock { $0[ObjectIdentifier(T.self)] = .coded }
+            return .coded
+        }
         let encoded = try WireEncoder().encode(first)
         let format: ChunkFormat = withUnsafeBytes(of: first) { encoded.elementsEqual($0) } ? .raw : .coded
         known.withLock { $0[ObjectIdentifier(T.self)] = format }
         return format
     }
+
+    /// Whether a chunk of `T`s may be read as `raw`: `isPlain`, asked once per type.
+    static func mayBeRaw<T>(_: T.Type) -> Bool {
+        if let plain = plainTypes.withLock({ $0[ObjectIdentifier(T.self)] }) { return plain }
+        let plain = isPlain(T.self)
+        plainTypes.withLock { $0[ObjectIdentifier(T.self)] = plain }
+        return plain
+    }
+
+    private static let plainTypes = Locked<[ObjectIdentifier: Bool]>([:])
 }
 
 enum PoolChunk {
@@ -63,7 +85,7 @@ enum PoolChunk {
         switch format {
         case .raw:
             let stride = MemoryLayout<T>.stride
-            guard ChunkFormat.isPlain(T.self) else {
+            guard ChunkFormat.mayBeRaw(T.self) else {
                 throw WireError.corrupt(offset: offset, reason: "raw values of \(T.self), which is not plain data")
             }
             guard offset >= 0, bytes.count - offset == count * stride else {
@@ -100,6 +122,9 @@ enum PoolReply {
     ///   that it is sent without a copy).
     static func running<T: ProcessTask>(_: T.Type, id: UInt64, count: Int, format: ChunkFormat, payload: [UInt8], at offset: Int,
                                         room: Int = 0) -> [UInt8] {
+        if count == 1, format == .raw, let frame = runningOne(T.self, id: id, payload: payload, at: offset, room: room) {
+            return frame
+        }
         let tasks: [T]
         do {
             tasks = try PoolChunk.decode(T.self, format: format, count: count, from: payload, at: offset)
@@ -125,6 +150,43 @@ enum PoolReply {
             // An output that cannot be encoded fails only its own task.
             frame.removeSubrange(mark...)
             appendEach(outputs.map { WorkerMain.reply(encoding: $0) }, to: &frame)
+        }
+        return frame
+    }
+
+    /// `running` for a chunk of one plain task (`Pool.map` with chunksize 1, every `submit`),
+    /// without the arrays of tasks and outputs, whose metadata this code, not specialized for
+    /// `T`, looks up at each use. Nil, with nothing run, when the payload is not one `T`: the
+    /// general path says what is wrong with it.
+    private static func runningOne<T: ProcessTask>(_: T.Type, id: UInt64, payload: [UInt8], at offset: Int, room: Int) -> [UInt8]? {
+        let size = MemoryLayout<T>.stride
+        guard ChunkFormat.mayBeRaw(T.self), offset >= 0, payload.count - offset == size else { return nil }
+        var frame = header(id, room: room)
+        let output: T.Output
+        do {
+            output = try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { task in
+                payload.withUnsafeBytes { source in
+                    UnsafeMutableRawBufferPointer(task).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset...]))
+                }
+                return try task[0].run() // plain data: nothing to retain or destroy
+            }
+        } catch {
+            appendEach(CollectionOfOne(WorkerReply(error: error)), to: &frame)
+            return frame
+        }
+        let mark = frame.count
+        frame += [allValues, 0] // the format's place
+        do {
+            let format = try ChunkFormat.choose(first: output)
+            switch format {
+            case .raw: withUnsafeBytes(of: output) { frame.append(contentsOf: $0) }
+            case .coded: try PoolChunk.append([output][...], as: .coded, to: &frame)
+            }
+            frame[mark + 1] = format.rawValue
+        } catch {
+            // An output that cannot be encoded fails its task.
+            frame.removeSubrange(mark...)
+            appendEach(CollectionOfOne(WorkerMain.reply(encoding: output)), to: &frame)
         }
         return frame
     }

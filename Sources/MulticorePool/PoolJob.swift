@@ -77,11 +77,22 @@ enum PoolJobs {
             let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"
             return String(text.prefix(160))
         }
+        // On the manager thread, for every reply: no generic helpers (`flatMap`, `Result.init`),
+        // which cost metadata lookups in this code, not specialized for `Task`.
         let decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void = { job, outcome, worker in
-            let decoded = outcome.flatMap { frame in
-                Result { try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame, at: WorkerMessage.replyBodyOffset) }
+            switch outcome {
+            case .success(let frame):
+                let decoded: Result<ChunkOutcomes<Task.Output>, any Error>
+                do {
+                    decoded = .success(try PoolReply.outcomes(Task.Output.self, count: job.count, from: frame,
+                                                              at: WorkerMessage.replyBodyOffset))
+                } catch {
+                    decoded = .failure(error)
+                }
+                finish(job.index, decoded, worker)
+            case .failure(let error):
+                finish(job.index, .failure(error), worker)
             }
-            finish(job.index, decoded, worker)
         }
         return (describe, decode)
     }

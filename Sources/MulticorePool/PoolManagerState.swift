@@ -19,15 +19,19 @@ final class PoolManagerState {
 /// A worker's process and its channel, as the manager reaches them.
 struct PoolWorkerLink: Sendable {
     let process: ChildProcess<PoolWorker>
+    /// Where its requests go (only written).
     let connection: Connection
+    /// The read end of the pipe its replies come through.
+    let replies: Connection
     /// Readable once the worker has ended (-1: none could be had; it is polled for).
     let exitDescriptor: Int32
     /// Its pid and name, fixed once started.
     let identity: WorkerIdentity
 
-    init(process: ChildProcess<PoolWorker>, connection: Connection) {
+    init(process: ChildProcess<PoolWorker>, connection: Connection, replies: Connection) {
         self.process = process
         self.connection = connection
+        self.replies = replies
         exitDescriptor = process.exitFileDescriptor
         identity = WorkerIdentity(pid: process.pid ?? 0, name: process.name)
     }

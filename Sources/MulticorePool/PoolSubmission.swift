@@ -9,15 +9,31 @@ extension PoolSupervisor {
     /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
     func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
         let future = Future<Task.Output>()
-        try enqueue([task], for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
-                    cancel: { _ = future.cancel() }) { outcome, worker in
-            switch outcome.flatMap({ outcomes in Result { try outcomes.allValues() } }) {
-            case .success(let outputs):
-                try? future.finish(outputs.first.map { .success($0) } ?? .failure(ProcessError.unreadableResult("an empty reply")),
-                                   by: worker)
+        // One task, encoded without an array of tasks (whose metadata this code, not
+        // specialized for `Task`, would look up at each use).
+        let format = try ChunkFormat.choose(first: task)
+        let payload = switch format {
+        case .raw: try PoolJobs.checked(withUnsafeBytes(of: task) { [UInt8]($0) }, count: 1, frameLimit: channelFrameLimit)
+        case .coded: try PoolJobs.payload([task][...], as: .coded, frameLimit: channelFrameLimit)
+        }
+        try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout,
+                    start: { (try? future.setRunningOrNotifyCancel()) ?? false }, cancel: { _ = future.cancel() }) { outcome, worker in
+            // On the manager thread, for every task: the one output taken straight out, with no
+            // generic helpers (each costs metadata lookups in code not specialized for `Task`).
+            let result: Result<Task.Output, any Error>
+            switch outcome {
+            case .success(.values(let outputs)) where outputs.count == 1:
+                result = .success(outputs[0])
+            case .success(let outcomes):
+                do {
+                    result = try outcomes.allValues().first.map { .success($0) } ?? .failure(ProcessError.unreadableResult("an empty reply"))
+                } catch {
+                    result = .failure(error)
+                }
             case .failure(let error):
-                try? future.finish(.failure(error), by: worker)
+                result = .failure(error)
             }
+            try? future.finish(result, by: worker)
         }
         return future
     }
@@ -27,34 +43,34 @@ extension PoolSupervisor {
     /// fails (as Python's Pool fails a chunk). What `Pool` builds its maps on.
     func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
         let future = Future<ChunkOutcomes<Task.Output>>()
-        try enqueue(tasks, for: future, timeout: timeout, start: { (try? future.setRunningOrNotifyCancel()) ?? false },
-                    cancel: { _ = future.cancel() }) { outcome, worker in
+        guard !tasks.isEmpty else {
+            if (try? future.setRunningOrNotifyCancel()) ?? false { try? future.finish(.success(.values([])), by: nil) }
+            return future
+        }
+        let format = try ChunkFormat.choose(for: tasks)
+        let payload = try PoolJobs.payload(tasks[...], as: format, frameLimit: channelFrameLimit)
+        try enqueue(Task.self, count: tasks.count, format: format, payload: payload, for: future, timeout: timeout,
+                    start: { (try? future.setRunningOrNotifyCancel()) ?? false }, cancel: { _ = future.cancel() }) { outcome, worker in
             try? future.finish(outcome, by: worker)
         }
         return future
     }
 
-    /// Schedules one chunk whose outcome completes `future`; cancelling a task that awaits the
-    /// future stops the chunk even while it runs.
+    /// Schedules one chunk of `count` tasks, encoded in `payload`, whose outcome completes
+    /// `future`; cancelling a task that awaits the future stops the chunk even while it runs.
     private func enqueue<Task: ProcessTask, Value>(
-        _ tasks: [Task], for future: Future<Value>, timeout: Duration?, start: @escaping @Sendable () -> Bool,
-        cancel: @escaping @Sendable () -> Void,
+        _: Task.Type, count: Int, format: ChunkFormat, payload: [UInt8], for future: Future<Value>, timeout: Duration?,
+        start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws {
         // The path of every `submit`: one chunk, without the arrays and tuples of a map (in code
         // not specialized for `Task`, each generic type costs a metadata lookup per call).
-        guard !tasks.isEmpty else {
-            if start() { finish(.success(.values([])), nil) }
-            return
-        }
         let typeName = try PoolJobs.typeName(of: Task.self)
-        let format = try ChunkFormat.choose(for: tasks)
-        let payload = try PoolJobs.payload(tasks[...], as: format, frameLimit: channelFrameLimit)
         let (describe, decode) = PoolJobs.closures(Task.self) { _, outcome, worker in finish(outcome, worker) }
         let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
             nextID += 1
             try machine.submit(CollectionOfOne(PoolJob(
-                id: nextID, index: 0, typeName: typeName, count: tasks.count, format: format, payload: payload,
+                id: nextID, index: 0, typeName: typeName, count: count, format: format, payload: payload,
                 timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode)))
             return nextID
         }

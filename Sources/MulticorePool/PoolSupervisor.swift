@@ -178,6 +178,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 guard let link = lock.withLock({ links.removeValue(forKey: worker) }) else { continue }
                 outboxes?.bytes[worker] = nil
                 link.connection.close()
+                link.replies.close()
                 _ = try? link.process.close()
             case .ended(let report, let unexpected):
                 metrics?.exited(report.reason)
@@ -250,10 +251,11 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             }
             var entries = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             for (worker, link, listening) in watched {
+                // Its channel only while requests wait for room in it (it is only written).
                 let pending = outboxes.bytes[worker].map { !$0.isEmpty } ?? false
-                // A channel that failed is not watched (it may stay readable): the worker's exit is.
-                entries.append(pollfd(fd: listening ? link.connection.fileDescriptor : -1,
-                                      events: Int16(POLLIN) | (pending ? Int16(POLLOUT) : 0), revents: 0))
+                entries.append(pollfd(fd: pending ? link.connection.fileDescriptor : -1, events: Int16(POLLOUT), revents: 0))
+                // Replies that failed are not watched (they may stay readable): the worker's exit is.
+                entries.append(pollfd(fd: listening ? link.replies.fileDescriptor : -1, events: Int16(POLLIN), revents: 0))
                 entries.append(pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0))
             }
             // The workers' output, read as it comes (a worker blocked on a full pipe would stall).
@@ -276,19 +278,19 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
                 var sink = [UInt8](repeating: 0, count: 64)
                 while (try? sink.withUnsafeMutableBytes { try FileDescriptor(rawValue: wakeRead).readAvailable(into: $0) }) ?? 0 > 0 {}
             }
-            for (index, tap) in taps.enumerated() where entries[1 + 2 * watched.count + index].revents != 0 {
+            for (index, tap) in taps.enumerated() where entries[1 + 3 * watched.count + index].revents != 0 {
                 tap.readAvailable()
             }
             for (index, (worker, link, _)) in watched.enumerated() {
-                let revents = entries[1 + 2 * index].revents
-                if revents & Int16(POLLOUT) != 0 { flush(link, worker, outboxes) }
-                if revents & ~Int16(POLLOUT) != 0 {
+                // A channel that failed (the worker ended) fails the flush, which drops the outbox.
+                if entries[1 + 3 * index].revents != 0 { flush(link, worker, outboxes) }
+                if entries[2 + 3 * index].revents != 0 {
                     collectReplies(worker, link, outboxes)
                     if memory.perChild != nil, memory.outgrown(link.identity.pid) {
                         lock.withLock { machine.retire(worker, into: &actions) }
                     }
                 }
-                if entries[2 + 2 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
+                if entries[3 + 3 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
                     reap(worker, link, outboxes)
                 }
             }
@@ -308,7 +310,7 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         while true {
             let frame: [UInt8]
             do {
-                guard let next = try link.connection.receiveAvailable() else { return }
+                guard let next = try link.replies.receiveAvailable() else { return }
                 let message = try WorkerMessage(frame: next)
                 frame = next
                 listening = lock.withLock {

@@ -7,15 +7,20 @@ import Glibc
 #endif
 
 /// A pool's worker process: a long-lived `ProcessTask` that runs the tasks it receives on its
-/// channel, one after the other, and answers each with its id and outcome, until told to stop
-/// or the channel ends. Its own result is the number of tasks it ran.
+/// channel, one after the other, and answers each with its id and outcome (on its replies'
+/// pipe), until told to stop or the channel ends. Its own result is the number of tasks it ran.
 ///
 /// Tasks of any type can come: each type is found by its mangled name once, then cached.
 ///
 /// Its process ignores SIGINT (`InterruptIgnoringTask`): a Ctrl-C is for the pool's owner,
 /// which decides what becomes of the pool.
 struct PoolWorker: InterruptIgnoringTask {
+    /// Where its requests come from (and its replies go, without `replies`).
     var channel: Connection
+    /// The write end of a one-way pipe its replies go through: a pipe takes a small message
+    /// for a third of what a socket costs, and its reader takes many in one read for a
+    /// twentieth (a socket frees one buffer per message), which a reply per task pays.
+    var replies: Connection?
     /// Run once before any task (Python's `initializer`); the worker reports how it went in its
     /// first frame (`WorkerMessage.initializerReport`), and exits if it failed.
     var initializer: PoolInitializer?
@@ -25,19 +30,21 @@ struct PoolWorker: InterruptIgnoringTask {
     /// The write end of the pipe the pool reads this worker's standard error from.
     var standardError: Connection?
 
-    /// This process's channel to its pool while it is a pool worker, else -1. Set once, before
-    /// the first task runs: how the tests' hostile tasks reach it, to write garbage to the pool.
+    /// Where this process's replies to its pool go while it is a pool worker, else -1. Set
+    /// once, before the first task runs: how the tests' hostile tasks reach it, to write
+    /// garbage to the pool.
     nonisolated(unsafe) static var channelDescriptor: Int32 = -1
 
     func run() throws -> Int {
         // A chunk's buffers (its message, tasks, outputs and reply: megabytes for a large map)
         // are allocated and freed for every chunk: their pages are kept, not faulted in anew.
         mc_malloc_keep_freed(64 << 20)
-        Self.channelDescriptor = channel.fileDescriptor
+        let replies = replies ?? channel
+        Self.channelDescriptor = replies.fileDescriptor
         redirectOutput()
         if let initializer {
             let failure = initializer.run()
-            try channel.sendBytes(WorkerMessage.initializerReport(failure))
+            try replies.sendBytes(WorkerMessage.initializerReport(failure))
             if failure != nil { return 0 }
         }
         var types: [UInt32: String] = [:]
@@ -62,14 +69,14 @@ struct PoolWorker: InterruptIgnoringTask {
                                               count: header.count, room: WireFrame.headerSize)
                 }
                 // Longer than the pool reads: the chunk fails here, and this worker carries on.
-                if frame.count - WireFrame.headerSize > channel.maxFrameSize {
-                    let error = WireError.oversizedFrame(size: frame.count - WireFrame.headerSize, limit: channel.maxFrameSize)
+                if frame.count - WireFrame.headerSize > replies.maxFrameSize {
+                    let error = WireError.oversizedFrame(size: frame.count - WireFrame.headerSize, limit: replies.maxFrameSize)
                     frame = PoolReply.failing(.failure(type: String(reflecting: WireError.self), message: "the reply \(error)"),
                                               id: header.id, count: header.count, room: WireFrame.headerSize)
                 }
                 // Sent before the next chunk starts: if this worker dies, the pool knows that the
                 // oldest chunk it has no reply for is the one that was running.
-                try channel.sendFrame(&frame)
+                try replies.sendFrame(&frame)
                 done += header.count
             } else {
                 switch PoolRequest(bytes: message) {

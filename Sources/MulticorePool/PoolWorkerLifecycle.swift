@@ -28,6 +28,7 @@ extension PoolSupervisor {
                 _ = try? link.process.join(timeout: .seconds(5))
             }
             link.connection.close()
+            link.replies.close()
         }
         lock.withLock {
             links.removeAll()
@@ -45,6 +46,11 @@ extension PoolSupervisor {
     /// The send buffer of each end of a worker's channel (the kernel doubles it, within its limit).
     static let channelBuffer = 2 << 20
 
+    /// The capacity of a worker's replies' pipe: what an unprivileged process may ask
+    /// (/proc/sys/fs/pipe-max-size), and no more: every pipe of a user counts against its
+    /// pipe-user-pages-soft (64 MiB), past which the user's new pipes get one page.
+    static let repliesCapacity = 1 << 20
+
     /// Starts a worker; false when none could be started (the machine then backs off).
     func startWorker(_ state: PoolManagerState) -> Bool {
         let link: PoolWorkerLink
@@ -57,10 +63,13 @@ extension PoolSupervisor {
             // is still busy with the one before.
             parentEnd.allowUnreadBytes(Self.channelBuffer)
             far.allowUnreadBytes(Self.channelBuffer)
+            let (replies, repliesFar) = try Connection.pipe(duplex: false, maxFrameSize: channelFrameLimit)
+            defer { repliesFar.close() } // the worker's own copy is its only one: its end is seen as end of file
+            replies.allowUnreadBytes(Self.repliesCapacity)
             streams = try WorkerStreams(capturingOutput: observation.output != .inherit)
             defer { streams.closeWriteEnds() }
-            let worker = PoolWorker(channel: far, initializer: initializer, standardOutput: streams.output?.write,
-                                    standardError: streams.error.write)
+            let worker = PoolWorker(channel: far, replies: repliesFar, initializer: initializer,
+                                    standardOutput: streams.output?.write, standardError: streams.error.write)
             let process = ChildProcess(task: worker, name: nil, kind: startMethod.namePrefix + workerKind, daemon: true,
                                        startMethod: startMethod, tapsStandardError: false, logger: nil)
             try process.start()
@@ -71,7 +80,7 @@ extension PoolSupervisor {
                 _ = try? process.join(timeout: .seconds(5))
                 throw ProcessError.spawnFailed(errno: error)
             }
-            link = PoolWorkerLink(process: process, connection: parentEnd)
+            link = PoolWorkerLink(process: process, connection: parentEnd, replies: replies)
         } catch {
             var actions: [PoolAction] = []
             lock.withLock { machine.workerCouldNotStart(reason: "\(error)", now: mc_monotonic_ns(), into: &actions) }

@@ -207,11 +207,19 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
     /// kernel caps at net.core.wmem_max): a message of megabytes then goes in one call instead of
     /// as many as the default buffer (about 200 kB) divides it into, each waiting for the peer to
     /// be scheduled. Best effort: nothing changes where the system refuses.
+    /// On a one-way pipe, the pipe's capacity (F_SETPIPE_SZ) grows instead, to at most 1 MiB
+    /// where the system refuses more.
     package func allowUnreadBytes(_ bytes: Int) {
-        guard isSocket else { return }
         let descriptor = fileDescriptor
         guard descriptor >= 0 else { return }
-        try? DescriptorPair.setSendBuffer(of: FileDescriptor(rawValue: descriptor), to: Int32(clamping: bytes))
+        let fd = FileDescriptor(rawValue: descriptor)
+        guard isSocket else {
+            if (try? DescriptorPair.setPipeCapacity(of: fd, to: Int32(clamping: bytes))) == nil, bytes > 1 << 20 {
+                try? DescriptorPair.setPipeCapacity(of: fd, to: 1 << 20)
+            }
+            return
+        }
+        try? DescriptorPair.setSendBuffer(of: fd, to: Int32(clamping: bytes))
     }
 
     /// Whether `close` was called. Python: `Connection.closed`.

@@ -16,6 +16,14 @@ package enum DescriptorPair {
         if result < 0 { throw Errno(rawValue: -result) }
     }
 
+    /// Asks for `bytes` of capacity on pipe `descriptor` (F_SETPIPE_SZ; above
+    /// /proc/sys/fs/pipe-max-size, 1 MiB by default, only with CAP_SYS_RESOURCE): how much its
+    /// writer may write before its reader reads. (Not a `SystemCall`: it never blocks.)
+    package static func setPipeCapacity(of descriptor: FileDescriptor, to bytes: Int32) throws(Errno) {
+        let result = mc_pipe_capacity(descriptor.rawValue, bytes)
+        if result < 0 { throw Errno(rawValue: -result) }
+    }
+
     /// pipe2(O_CLOEXEC): the read end, then the write end.
     package static func pipe() throws(Errno) -> (read: FileDescriptor, write: FileDescriptor) {
         try make { mc_pipe_cloexec($0) }

@@ -4,7 +4,7 @@
 ///
 /// Blocking callers use `result(timeout:)`; async code awaits `value`. The process pools reuse
 /// this type.
-public final class Future<Value: Sendable>: @unchecked Sendable { // all state is guarded by `lock`
+public final class Future<Value: Sendable>: @unchecked Sendable { // all state is guarded by `lock`, but the atomic `doneWord`
     enum State {
         case pending
         case running
@@ -13,7 +13,11 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     }
 
     private let lock = Lock()
-    private let condition: Condition
+    /// What `result()` callers sleep on, outside the lock: 0 while not done and nobody sleeps,
+    /// 2 while not done and someone may sleep, 1 once done. They are woken after the lock is let
+    /// go: woken under it (as by a condition), each would at once sleep again on the lock, and
+    /// be woken a second time when it is released.
+    private let doneWord = FutexWord(0)
     private var state = State.pending
     private var callbacks: [@Sendable (Future<Value>) -> Void] = []
     private var waiters: [CompletionWaiter] = []
@@ -24,9 +28,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
 
     /// A pending future. Executors create these; code that implements its own executor may too.
     /// Corresponds to Python's `concurrent.futures.Future()`.
-    public init() {
-        condition = Condition(lock: lock)
-    }
+    public init() {}
 
     // MARK: State
 
@@ -66,6 +68,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
             }
         }
         guard let toRun else { return false }
+        wakeSleepers()
         for callback in toRun { callback(self) }
         return true
     }
@@ -93,17 +96,27 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     }
 
     private func outcome(deadline: Deadline) throws(FutureError) -> Result<Value, any Error> {
-        try lock.withLock { () throws(FutureError) -> Result<Value, any Error> in
-            while true {
+        while true {
+            let done = try lock.withLock { () throws(FutureError) -> Result<Value, any Error>? in
                 switch state {
                 case .finished(let result): return result
                 case .cancelled: throw .cancelled
                 case .pending, .running:
                     if deadline.hasPassed { throw .timeout }
-                    _ = condition.wait(deadline: deadline)
+                    return nil
                 }
             }
+            if let done { return done }
+            // Announce the sleep (0 to 2), unless it finished meanwhile (1): then look again.
+            if doneWord.compareExchangeAcquiring(expected: 0, desired: 2) || doneWord.loadAcquiring() == 2 {
+                _ = doneWord.wait(expected: 2, deadline: deadline)
+            }
         }
+    }
+
+    /// After the lock is let go, once the future is done: wakes the `result()` callers asleep.
+    private func wakeSleepers() {
+        if doneWord.exchangeAcquiringAndReleasing(1) == 2 { doneWord.wake(Int32.max) }
     }
 
     /// The value, awaited without blocking a thread. Cancelling the awaiting task cancels the
@@ -216,13 +229,13 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
             if case .failure = result { return completeLocked(failed: true) }
             return completeLocked(failed: false)
         }
+        wakeSleepers()
         for callback in toRun { callback(self) }
     }
 
-    /// With the lock held and the state just made final: wakes result() callers, tells
-    /// `wait`/`asCompleted` waiters, and hands back the callbacks to run after unlocking.
+    /// With the lock held and the state just made final: tells `wait`/`asCompleted` waiters,
+    /// and hands back the callbacks to run after unlocking (after `wakeSleepers`).
     private func completeLocked(failed: Bool) -> [@Sendable (Future<Value>) -> Void] {
-        condition.notifyAllHeld()
         for waiter in waiters { waiter.futureDone(ObjectIdentifier(self), failed: failed) }
         waiters.removeAll()
         defer { callbacks.removeAll() }

@@ -83,6 +83,11 @@ int mc_socketpair_cloexec(int fds[2]);
 /// net.core.wmem_max): how much one end may write before the other reads. Returns 0 or -errno.
 int mc_socket_send_buffer(int fd, int bytes);
 
+/// Asks for `bytes` of capacity on pipe `fd` (F_SETPIPE_SZ; above /proc/sys/fs/pipe-max-size
+/// only with CAP_SYS_RESOURCE): how much its writer may write before its reader reads.
+/// Returns the capacity set, or -errno.
+int mc_pipe_capacity(int fd, int bytes);
+
 /// Ignores SIGPIPE process-wide, so that writing to a closed pipe fails with EPIPE instead of
 /// killing the process (what CPython does at start-up).
 void mc_ignore_sigpipe(void);
