@@ -23,6 +23,9 @@ let package = Package(
         // Pools as services of a swift-service-lifecycle ServiceGroup: drained on graceful
         // shutdown. Not in the umbrella: the core, and its workers, do not link the library.
         .library(name: "MulticoreServiceLifecycle", targets: ["MulticoreServiceLifecycle"]),
+        // Distributed actors hosted in child processes (Python's Manager, typed). Not in the
+        // umbrella: programs that do not use it, and their workers, do not link it.
+        .library(name: "MulticoreActors", targets: ["MulticoreActors"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -89,6 +92,11 @@ let package = Package(
             dependencies: ["MulticorePool", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
+        .target(
+            name: "MulticoreActors",
+            dependencies: ["MulticoreProcessing", "MulticoreThreading"],
+            swiftSettings: strict
+        ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
         // The crash soak (`multicore soak` and its test): a tool, not library API.
         .target(name: "MulticoreSoak", dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"], swiftSettings: strict),
@@ -150,6 +158,11 @@ let package = Package(
         .testTarget(
             name: "MulticoreNamesTests",
             dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreActorsTests",
+            dependencies: ["MulticoreActors", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
