@@ -69,6 +69,9 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     /// The pid of the host's process.
     public var pid: Int32 { lock.briefly { current.pid } }
 
+    /// How many calls wait for the host's answer (for tests).
+    var pendingCallsForTests: Int { lock.briefly { current.link }.pendingCount }
+
     /// Creates an actor in the host's process and returns a reference to it.
     /// - Throws: `ActorHostError.hostDied`, `.hostShutDown`; `HostedActorError.unknownActorType`.
     public func spawn<A: HostedActor>(_ type: A.Type) async throws -> A {
