@@ -148,8 +148,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
             link.receive()
             let reason = Self.reap(incarnation, name: name)
             system.remove(link, because: reason)
-            link.fail(reason)
             mine.close()
+            link.fail(reason)
         }
         do {
             try reader.start()

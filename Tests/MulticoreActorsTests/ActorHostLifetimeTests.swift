@@ -29,23 +29,14 @@ struct HostStarter: ProcessTask {
     }
 }
 
-/// Whether process `pid` is gone (or a zombie nobody reaps).
-private func isGone(_ pid: Int32) -> Bool {
-    guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
-    defer { fclose(file) }
-    var buffer = [CChar](repeating: 0, count: 512)
-    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return true }
-    let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    guard let close = line.lastIndex(of: ")") else { return true }
-    return line[line.index(after: close)...].split(separator: " ").first == "Z"
-}
-
 /// Starts `count` hosts one after the other, calls an actor in each and shuts it down; returns
 /// what was left behind, or nil.
 func startAndShutDownHosts(_ count: Int) async throws -> String? {
     // A first host starts what stays for the program's life (the output reader thread...).
     let warmup = try await ActorHost()
     await warmup.shutdown()
+    let readerGone = await eventually { !Threading.enumerate().contains { $0.name.hasPrefix("mc-actor-host") } }
+    guard readerGone else { return "the first host's reader thread did not end" }
     let descriptors = openDescriptorCount(), threads = Threading.activeCount()
     var pids: [Int32] = []
     for round in 0..<count {
@@ -58,13 +49,13 @@ func startAndShutDownHosts(_ count: Int) async throws -> String? {
     // The reader threads end just after the shutdown returns.
     let deadline = ContinuousClock.now + testDeadline
     while ContinuousClock.now < deadline {
-        if pids.allSatisfy(isGone), zombieChildCount() == 0, openDescriptorCount() == descriptors,
+        if pids.allSatisfy(processIsGone), zombieChildCount() == 0, openDescriptorCount() == descriptors,
            Threading.activeCount() == threads, activeChildren().isEmpty {
             return nil
         }
         try await Task.sleep(for: .milliseconds(10))
     }
-    return "hosts alive \(pids.filter { !isGone($0) }.count) of \(count), descriptors \(descriptors) -> \(openDescriptorCount()), "
+    return "hosts alive \(pids.filter { !processIsGone($0) }.count) of \(count), descriptors \(descriptors) -> \(openDescriptorCount()), "
         + "threads \(threads) -> \(Threading.activeCount()), zombies \(zombieChildCount()), children \(activeChildren().count)"
 }
 
@@ -124,9 +115,9 @@ struct ActorHostLifetimeTests {
         theirs.close()
         #expect(try mine.poll(timeout: testDeadline))
         let hostPID = try mine.recv(Int32.self)
-        #expect(!isGone(hostPID))
+        #expect(!processIsGone(hostPID))
         try starter.kill()
         #expect(try starter.join(timeout: testDeadline))
-        #expect(eventually { isGone(hostPID) })
+        #expect(eventually { processIsGone(hostPID) })
     }
 }
