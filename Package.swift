@@ -109,6 +109,8 @@ let package = Package(
             name: "MulticoreCLI",
             dependencies: [
                 "Multicore",
+                // The actor rows (`actor.call`, `actor.host_death_detect`).
+                "MulticoreActors",
                 "MulticoreSoak",
                 "CMulticoreBench",
                 "MulticoreBenchReport",
