@@ -159,7 +159,7 @@ let package = Package(
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
+            dependencies: ["Multicore", "MulticoreActors", "MulticoreListener", "MulticoreServiceLifecycle"],
             swiftSettings: strict
         ),
         .testTarget(
