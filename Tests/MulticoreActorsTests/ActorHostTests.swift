@@ -9,8 +9,10 @@ import Glibc
 
 @Suite(.timeLimit(.minutes(5)))
 struct ActorHostTests {
-    @Test func spawnsActorsInTheHostAndCallsThem() async throws {
-        let host = try await ActorHost()
+    @Test(arguments: [StartMethod.spawn, .forkserver])
+    func spawnsActorsInTheHostAndCallsThem(startMethod: StartMethod) async throws {
+        let host = try await ActorHost(startMethod: startMethod)
+        #expect(host.startMethod == startMethod)
         let counter = try await host.spawn(Counter.self)
         #expect(try await counter.add(5) == 5)
         #expect(try await counter.add(2) == 7)
