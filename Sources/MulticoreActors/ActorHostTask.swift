@@ -12,8 +12,15 @@ struct ActorHostTask: InterruptIgnoringTask {
     var number: UInt32
 
     func run() -> NoOutput {
-        let link = ProcessActorSystem.shared.becomeHost(number, channel: channel)
-        link.receive()
+        // The calls run on this thread, between reads (no thread hop); without a wake pipe,
+        // on the cooperative pool.
+        let loop = try? HostLoop()
+        let link = ProcessActorSystem.shared.becomeHost(number, channel: channel, executor: loop)
+        if let loop {
+            loop.run(reading: channel) { link.receiveOne() == .more }
+        } else {
+            link.receive()
+        }
         link.fail(ActorHostError.hostShutDown(name: currentProcessName(), pid: getpid()))
         return NoOutput()
     }

@@ -10,6 +10,8 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     let system: ProcessActorSystem
     /// The process at the other end: a host's number, or 0 (the program) from a host.
     let peer: UInt32
+    /// Where the calls the peer makes run: a host's read loop, or nil (the cooperative pool).
+    let executor: (any TaskExecutor)?
     private let lock = Lock()
     private var nextCall: UInt64 = 0
     private var pending: [UInt64: CheckedContinuation<ActorReply, any Error>] = [:]
@@ -18,7 +20,8 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     private var failure: (any Error)?
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(connection: Connection, system: ProcessActorSystem, peer: UInt32) {
+    init(connection: Connection, system: ProcessActorSystem, peer: UInt32, executor: (any TaskExecutor)? = nil) {
+        self.executor = executor
         self.connection = connection
         self.system = system
         self.peer = peer
@@ -77,25 +80,37 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     @discardableResult
     func receive() -> Bool {
         while true {
-            let message: ActorMessage
-            do {
-                message = try connection.recv(ActorMessage.self)
-            } catch {
-                return false
-            }
-            switch message {
-            case .returned(let call, let value): answer(call, with: .success(.value(value)))
-            case .spawned(let call, let actor): answer(call, with: .success(.actor(actor)))
-            case .threw(let call, let failure): answer(call, with: .failure(failure.error))
-            case .call(let call): serve(call.number) { await self.system.execute(call, for: self) }
-            case .spawn(let call, let typeName, let argument):
-                serve(call) { self.system.spawnHere(typeName, argument: argument, call: call, for: self) }
-            case .release(let call, let actor):
-                serve(call) { self.system.releaseHere(actor, call: call, for: self) }
-            case .cancel(let call): lock.briefly { running[call] }?.cancel()
+            switch receiveOne() {
+            case .more: continue
+            case .ended: return false
             case .shutdown: return true
             }
         }
+    }
+
+    enum Received { case more, ended, shutdown }
+
+    /// Receives and handles one message (blocking until it comes).
+    func receiveOne() -> Received {
+        let message: ActorMessage
+        do {
+            message = try connection.recv(ActorMessage.self)
+        } catch {
+            return .ended
+        }
+        switch message {
+        case .returned(let call, let value): answer(call, with: .success(.value(value)))
+        case .spawned(let call, let actor): answer(call, with: .success(.actor(actor)))
+        case .threw(let call, let failure): answer(call, with: .failure(failure.error))
+        case .call(let call): serve(call.number) { await self.system.execute(call, for: self) }
+        case .spawn(let call, let typeName, let argument):
+            serve(call) { self.system.spawnHere(typeName, argument: argument, call: call, for: self) }
+        case .release(let call, let actor):
+            serve(call) { self.system.releaseHere(actor, call: call, for: self) }
+        case .cancel(let call): lock.briefly { running[call] }?.cancel()
+        case .shutdown: return .shutdown
+        }
+        return .more
     }
 
     private func answer(_ call: UInt64, with outcome: Result<ActorReply, any Error>) {
@@ -107,7 +122,7 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     private func serve(_ call: UInt64, _ work: @escaping @Sendable () async -> Void) {
         lock.briefly {
             guard failure == nil else { return }
-            running[call] = Task {
+            running[call] = Task(executorPreference: executor) {
                 await work()
                 self.lock.briefly { _ = self.running.removeValue(forKey: call) }
             }

@@ -231,8 +231,8 @@ public final class ProcessActorSystem: DistributedActorSystem, @unchecked Sendab
     }
 
     /// In a host's process: this process is host `number`, and talks to the program over `channel`.
-    func becomeHost(_ number: UInt32, channel: Connection) -> ActorLink {
-        let link = ActorLink(connection: channel, system: self, peer: 0)
+    func becomeHost(_ number: UInt32, channel: Connection, executor: (any TaskExecutor)?) -> ActorLink {
+        let link = ActorLink(connection: channel, system: self, peer: 0, executor: executor)
         lock.briefly {
             process = number
             links = [0: link]
