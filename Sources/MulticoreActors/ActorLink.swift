@@ -16,6 +16,10 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     private var nextCall: UInt64 = 0
     private var pending: [UInt64: CheckedContinuation<ActorReply, any Error>] = [:]
     private var running: [UInt64: Task<Void, Never>] = [:]
+    /// Calls registered but not yet written, and those of them cancelled meanwhile: their
+    /// cancel message must follow the call, never pass it.
+    private var unsent: Set<UInt64> = []
+    private var cancelledUnsent: Set<UInt64> = []
     /// Why the link is closed, once it is: what every later request throws.
     private var failure: (any Error)?
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
@@ -44,12 +48,22 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
                     if let failure { return failure }
                     if Task.isCancelled { return CancellationError() }
                     pending[number] = continuation
+                    unsent.insert(number)
                     return nil
                 }
                 if let refused { return continuation.resume(throwing: refused) }
                 do {
                     try transmit(message)
+                    let cancelled = lock.briefly {
+                        unsent.remove(number)
+                        return cancelledUnsent.remove(number) != nil
+                    }
+                    if cancelled { try? transmit(.cancel(call: number)) }
                 } catch {
+                    lock.briefly {
+                        unsent.remove(number)
+                        cancelledUnsent.remove(number)
+                    }
                     // A dead peer: the reader sees its end and fails every call with the reason.
                     // Anything else fails this call alone.
                     if case ConnectionError.brokenPipe = error { return }
@@ -57,9 +71,15 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
                 }
             }
         } onCancel: {
-            guard let continuation = lock.briefly({ pending.removeValue(forKey: number) }) else { return }
+            let (continuation, written) = lock.briefly {
+                let continuation = pending.removeValue(forKey: number)
+                guard continuation != nil, unsent.contains(number) else { return (continuation, true) }
+                cancelledUnsent.insert(number) // the sender tells the peer once the call is out
+                return (continuation, false)
+            }
+            guard let continuation else { return }
             continuation.resume(throwing: CancellationError())
-            try? transmit(.cancel(call: number))
+            if written { try? transmit(.cancel(call: number)) }
         }
     }
 
