@@ -9,6 +9,9 @@ public enum ActorHostError: Error, Sendable, CustomStringConvertible {
     case hostShutDown(name: String, pid: Int32)
     /// An `ActorHost` was created inside a host's own process: hosts are started by the program.
     case insideHost
+    /// `StartMethod.fork` was asked for: a host is a long-lived server with threads of its own,
+    /// started by spawn or the fork server.
+    case forkCannotStartHost
     /// The host answered with a message that does not fit the request (a protocol error).
     case unexpectedReply(String)
 
@@ -18,6 +21,7 @@ public enum ActorHostError: Error, Sendable, CustomStringConvertible {
         case .hostShutDown(let name, let pid):
             "actor host \(name) (pid \(pid)) was shut down; the actors it held are gone (a restarted host starts with none)"
         case .insideHost: "an actor host cannot start another host: start hosts from the program"
+        case .forkCannotStartHost: "an actor host cannot be started by fork: use .spawn or .forkserver"
         case .unexpectedReply(let what): "the actor host answered with an unexpected message: \(what)"
         }
     }

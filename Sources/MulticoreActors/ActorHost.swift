@@ -46,13 +46,13 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
 
     /// Starts a host process.
     /// - Parameters:
-    ///   - startMethod: `.spawn` (the default) or `.forkserver`; `.fork` cannot start a host
-    ///     (it would need this process to have no other thread).
+    ///   - startMethod: `.spawn` (the default) or `.forkserver`.
     ///   - name: the host's name; "ActorHost-N" by default.
-    /// - Throws: `ActorHostError.insideHost` in a host's process; `ProcessError.spawnFailed`,
+    /// - Throws: `ActorHostError.forkCannotStartHost` for `.fork`; `.insideHost` in a host's process; `ProcessError.spawnFailed`,
     ///   `ConnectionError.system` when the system refuses a process or descriptors.
     public init(startMethod: StartMethod = .spawn, name: String? = nil) async throws {
-        self.startMethod = startMethod == .fork ? .spawn : startMethod
+        guard startMethod != .fork else { throw ActorHostError.forkCannotStartHost }
+        self.startMethod = startMethod
         let number = try ProcessActorSystem.shared.newHostNumber()
         self.name = name ?? "ActorHost-\(number)"
         current = try Self.start(number: number, name: self.name, startMethod: self.startMethod)

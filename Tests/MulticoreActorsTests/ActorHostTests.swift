@@ -27,6 +27,16 @@ struct ActorHostTests {
         await host.shutdown()
     }
 
+    @Test func forkCannotStartAHost() async {
+        do {
+            _ = try await ActorHost(startMethod: .fork)
+            Issue.record("a host was started by fork")
+        } catch ActorHostError.forkCannotStartHost {
+        } catch {
+            Issue.record("unexpected error: \(error)")
+        }
+    }
+
     @Test func createsAnActorWithAnArgument() async throws {
         let host = try await ActorHost()
         let account = try await host.spawn(Account.self, argument: .init(owner: "ada", balance: 100))
