@@ -23,6 +23,9 @@ let package = Package(
         // Pools as services of a swift-service-lifecycle ServiceGroup: drained on graceful
         // shutdown. Not in the umbrella: the core, and its workers, do not link the library.
         .library(name: "MulticoreServiceLifecycle", targets: ["MulticoreServiceLifecycle"]),
+        // Distributed actors hosted in child processes (Python's Manager, typed). Not in the
+        // umbrella: programs that do not use it, and their workers, do not link it.
+        .library(name: "MulticoreActors", targets: ["MulticoreActors"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -89,6 +92,11 @@ let package = Package(
             dependencies: ["MulticorePool", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strict
         ),
+        .target(
+            name: "MulticoreActors",
+            dependencies: ["MulticoreProcessing", "MulticoreThreading"],
+            swiftSettings: strict
+        ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
         // The crash soak (`multicore soak` and its test): a tool, not library API.
         .target(name: "MulticoreSoak", dependencies: ["MulticorePool", "MulticoreProcessing", "MulticoreThreading"], swiftSettings: strict),
@@ -101,6 +109,8 @@ let package = Package(
             name: "MulticoreCLI",
             dependencies: [
                 "Multicore",
+                // The actor rows (`actor.call`, `actor.host_death_detect`).
+                "MulticoreActors",
                 "MulticoreSoak",
                 "CMulticoreBench",
                 "MulticoreBenchReport",
@@ -149,7 +159,12 @@ let package = Package(
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
+            dependencies: ["Multicore", "MulticoreActors", "MulticoreListener", "MulticoreServiceLifecycle"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreActorsTests",
+            dependencies: ["MulticoreActors", "MulticoreProcessing", "MulticoreThreading", "MulticoreTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

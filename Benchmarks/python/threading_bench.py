@@ -409,6 +409,41 @@ def shared_value_locked_increment(n):
     return elapsed / (2 * (n // 2))
 
 
+class _ManagedCounter:
+    """The object a Manager holds for actor.call: Multicore's Counter actor."""
+
+    def __init__(self):
+        self.value = 0
+
+    def add(self, n):
+        self.value += n
+        return self.value
+
+
+def _counter_manager():
+    from multiprocessing.managers import BaseManager
+
+    class CounterManager(BaseManager):
+        pass
+
+    CounterManager.register("Counter", _ManagedCounter)
+    return CounterManager
+
+
+def actor_call(n):
+    """A Manager proxy call taking and returning an int (Python's counterpart of a distributed
+    actor's call in a host process), the manager started beforehand."""
+    with _counter_manager()() as manager:
+        counter = manager.Counter()
+        counter.add(1)
+        start = time.perf_counter()
+        for _ in range(n):
+            counter.add(1)
+        elapsed = time.perf_counter() - start
+        assert counter.add(0) == n + 1
+    return elapsed / n
+
+
 BENCHMARKS = {
     "thread.start_join": thread_start_join,
     "lock.uncontended": lock_uncontended,
@@ -421,6 +456,7 @@ BENCHMARKS = {
     "process.start_join.forkserver": lambda n: process_start_join_spawn(n, "forkserver"),
     "process.start_join.fork": lambda n: process_start_join_spawn(n, "fork"),
     "connection.roundtrip": connection_roundtrip,
+    "actor.call": actor_call,
     "connection.bulk_8mb": connection_bulk_8mb,
     "queue.processes": queue_processes,
     "shared.array_write": shared_array_write,

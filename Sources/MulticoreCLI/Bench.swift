@@ -29,7 +29,7 @@ struct Bench {
     /// with threads may not fork (`process.start_join.fork`).
     static let benchmarks: [Benchmark] = {
         let all = ThreadBenchmarks.all + ProcessBenchmarks.all + ProcessBenchmarks.limits + CodingBenchmarks.all
-            + StreamingBenchmarks.all
+            + StreamingBenchmarks.all + ActorBenchmarks.all
         return all.filter { !$0.leavesThreads } + all.filter(\.leavesThreads)
     }()
 

@@ -63,7 +63,7 @@ package enum WorkerMain {
 
     /// Whether `name` could be a mangled type name as `_mangledTypeName` writes them: 1 to 4096
     /// ASCII letters, digits and underscores (identifiers, substitutions and punycode included).
-    static func isPlausibleTypeName(_ name: String) -> Bool {
+    package static func isPlausibleTypeName(_ name: String) -> Bool {
         let utf8 = name.utf8
         guard !utf8.isEmpty, utf8.count <= 4096 else { return false }
         return utf8.allSatisfy { byte in

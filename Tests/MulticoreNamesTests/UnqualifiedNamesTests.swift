@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Multicore
+import MulticoreActors
 import MulticoreListener
 import MulticoreServiceLifecycle
 import Testing
@@ -115,12 +116,25 @@ private struct EveryPublicType {
     var t97: (PoolShutdownError)?
     // MulticoreServiceLifecycle
     var t98: (PoolService)?
+    // MulticoreActors
+    var t99: (ActorHost)?
+    var t100: (ActorHostError)?
+    var t101: (ActorHostDeath)?
+    var t102: (HostedActorError)?
+    var t103: (RemoteCallError)?
+    var t104: (HostedActorID)?
+    var t105: (ProcessActorSystem)?
+    var t106: (HostedCallEncoder)?
+    var t107: (HostedCallDecoder)?
+    var t108: (HostedResultHandler)?
+    var t109: (any HostedActor)?
+    var t110: (any HostedActorWithArgument)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 98)
+        #expect(properties.count == 110)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

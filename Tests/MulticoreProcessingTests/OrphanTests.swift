@@ -21,20 +21,6 @@ struct SpawnsGrandchild: ProcessTask {
     }
 }
 
-/// Whether `pid` has ended: no such process, or a zombie nobody reaped yet.
-func processIsGone(_ pid: pid_t) -> Bool {
-    guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
-    defer { fclose(file) }
-    var buffer = [CChar](repeating: 0, count: 512)
-    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return true }
-    let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // The state follows the command name, which is in parentheses.
-    guard let close = line.lastIndex(of: ")") else { return false }
-    let state = line[line.index(after: close)...].drop { $0 == " " }.first
-    return state == "Z" || state == "X"
-}
-
-
 @Suite(.timeLimit(.minutes(5))) struct OrphanTests {
     @Test(arguments: [StartMethod.spawn, .forkserver, .fork])
     func aGrandchildDiesWhenItsParentIsKilled(method: StartMethod) throws {

@@ -65,6 +65,19 @@ public func openDescriptorCount() -> Int {
     return count - 3 // ".", ".." and the directory's own descriptor
 }
 
+/// Whether `pid` has ended: no such process, or a zombie nobody reaped yet.
+public func processIsGone(_ pid: pid_t) -> Bool {
+    guard let file = fopen("/proc/\(pid)/stat", "r") else { return true }
+    defer { fclose(file) }
+    var buffer = [CChar](repeating: 0, count: 512)
+    guard fgets(&buffer, Int32(buffer.count), file) != nil else { return true }
+    let line = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // The state follows the command name, which is in parentheses.
+    guard let close = line.lastIndex(of: ")") else { return false }
+    let state = line[line.index(after: close)...].drop { $0 == " " }.first
+    return state == "Z" || state == "X"
+}
+
 /// Children of this process that ended and were never reaped.
 public func zombieChildCount() -> Int {
     guard let directory = opendir("/proc") else { return -1 }

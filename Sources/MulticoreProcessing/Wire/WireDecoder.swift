@@ -19,6 +19,17 @@ public struct WireDecoder {
         try decode(type, from: bytes, descriptors: nil)
     }
 
+    /// Decodes a `T` that fills `bytes` exactly, whose `init(from:)` implementations see
+    /// `userInfo` (a distributed actor's, which finds its actor system there).
+    package func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], userInfo: [CodingUserInfoKey: Any]) throws -> T {
+        let decoder = _WireDecoder(reader: WireReader(bytes, offset: 0, end: nil), maximumDepth: maximumDepth)
+        defer { decoder.finish() }
+        decoder.userInfo = userInfo
+        let value = try decoder.decodeValue(type)
+        if decoder.reader.remaining > 0 { throw WireError.trailingBytes(decoder.reader.remaining) }
+        return value
+    }
+
     /// Decodes a `T` that fills `bytes` from `offset` to the end (a message's tail, uncopied).
     package func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], offset: Int) throws -> T {
         try decode(type, from: bytes, offset: offset, descriptors: nil)
@@ -79,7 +90,8 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     /// decoder is used again: `restart`).
     @exclusivity(unchecked) private(set) var identity = WireCoderIdentity()
     var codingPath: [any CodingKey] { [] }
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    /// What `decode(_:from:userInfo:)` was given; empty otherwise.
+    var userInfo: [CodingUserInfoKey: Any] = [:]
 
     init(reader: WireReader, maximumDepth: Int) {
         self.reader = reader

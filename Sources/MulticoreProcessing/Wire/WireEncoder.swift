@@ -45,6 +45,17 @@ public struct WireEncoder {
         return encoder.writer.bytes
     }
 
+    /// The bytes of `value`, whose `encode(to:)` implementations see `userInfo` (a distributed
+    /// actor's, which finds its actor system there).
+    /// - Throws: whatever `value`'s `encode(to:)` throws.
+    package func encode<T: Encodable>(_ value: T, userInfo: [CodingUserInfoKey: Any]) throws -> [UInt8] {
+        let encoder = _WireEncoder()
+        defer { encoder.finish() }
+        encoder.userInfo = userInfo
+        try encoder.encodeValue(value)
+        return encoder.writer.bytes
+    }
+
     /// The bytes of `Array(elements)`, without making that array (a pool's chunk of tasks).
     /// - Throws: what an element's `encode(to:)` throws.
     package func encode<T: Encodable>(contentsOf elements: ArraySlice<T>) throws -> [UInt8] {
@@ -100,7 +111,9 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     /// so one serves every value of a type (making one costs an allocation and metadata lookups).
     @exclusivity(unchecked) private(set) var keyedContainers = WireReusables()
     var codingPath: [any CodingKey] { [] }
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    /// What `encode(_:userInfo:)` was given (a distributed actor system, for the actors in a
+    /// call's arguments); empty otherwise.
+    var userInfo: [CodingUserInfoKey: Any] = [:]
 
     /// Which encoder this is, for its keyed containers: its address and a number no other has
     /// (a new one for each message when the encoder is used again: `restart`).

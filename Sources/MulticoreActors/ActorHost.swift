@@ -1,0 +1,181 @@
+import Distributed
+import MulticoreProcessing
+import MulticoreThreading
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process that holds distributed actors for this program: Python's
+/// `multiprocessing.Manager` (its server process), typed. Start one, spawn actors in it, and
+/// call them as any actor:
+///
+///     let host = try await ActorHost()
+///     let counter = try await host.spawn(Counter.self)
+///     try await counter.add(5)
+///
+/// The process is a re-executed copy of this program, started as `ChildProcess` starts one
+/// (`StartMethod.spawn` or `.forkserver`), and dies with the program. Its actors live until
+/// released (`release()`) or until the host shuts down (`shutdown()`, or this program's exit).
+///
+/// When the process dies (a trap, a signal, an exit), every call in flight on its actors and
+/// every later one throws `ActorHostError.hostDied`, naming the host, its pid and how it ended.
+/// `restart()` starts a fresh process: the old actors are gone, and new ones start empty.
+public final class ActorHost: @unchecked Sendable { // `current` and `closing` are guarded by `lock`
+    /// The process of the host as it runs now.
+    private final class Incarnation: Sendable {
+        let number: UInt32
+        let process: ChildProcess<ActorHostTask>
+        let link: ActorLink
+        let pid: Int32
+
+        init(number: UInt32, process: ChildProcess<ActorHostTask>, link: ActorLink, pid: Int32) {
+            self.number = number
+            self.process = process
+            self.link = link
+            self.pid = pid
+        }
+    }
+
+    /// How the host's processes are started.
+    public let startMethod: StartMethod
+    /// The host's name, as its process knows it ("ActorHost-1").
+    public let name: String
+    private let lock = Lock()
+    private var current: Incarnation
+    private var closing = false
+
+    /// Starts a host process.
+    /// - Parameters:
+    ///   - startMethod: `.spawn` (the default) or `.forkserver`.
+    ///   - name: the host's name; "ActorHost-N" by default.
+    /// - Throws: `ActorHostError.forkCannotStartHost` for `.fork`; `.insideHost` in a host's process; `ProcessError.spawnFailed`,
+    ///   `ConnectionError.system` when the system refuses a process or descriptors.
+    public init(startMethod: StartMethod = .spawn, name: String? = nil) async throws {
+        guard startMethod != .fork else { throw ActorHostError.forkCannotStartHost }
+        self.startMethod = startMethod
+        let number = try ProcessActorSystem.shared.newHostNumber()
+        self.name = name ?? "ActorHost-\(number)"
+        current = try Self.start(number: number, name: self.name, startMethod: self.startMethod)
+    }
+
+    deinit {
+        // A host nobody can reach any more is told to exit; its reader thread then ends.
+        if !closing { current.link.reply(.shutdown) }
+    }
+
+    /// The host's number (`HostedActorID.process` of its actors); a restart gives a new one.
+    public var number: UInt32 { lock.briefly { current.number } }
+
+    /// The pid of the host's process.
+    public var pid: Int32 { lock.briefly { current.pid } }
+
+    /// How many calls wait for the host's answer (for tests).
+    var pendingCallsForTests: Int { lock.briefly { current.link }.pendingCount }
+
+    /// Creates an actor in the host's process and returns a reference to it.
+    /// - Throws: `ActorHostError.hostDied`, `.hostShutDown`; `HostedActorError.unknownActorType`.
+    public func spawn<A: HostedActor>(_ type: A.Type) async throws -> A {
+        try await spawn(A.self, argument: nil)
+    }
+
+    /// Creates an actor in the host's process with `argument` (`init(argument:actorSystem:)`),
+    /// and returns a reference to it.
+    /// - Throws: what `spawn(_:)` throws; an encoding error of `argument`.
+    public func spawn<A: HostedActorWithArgument>(_ type: A.Type, argument: A.Argument) async throws -> A {
+        try await spawn(A.self, argument: ProcessActorSystem.shared.encode(argument))
+    }
+
+    private func spawn<A: DistributedActor>(_ type: A.Type, argument: [UInt8]?) async throws -> A where A.ActorSystem == ProcessActorSystem {
+        guard let typeName = _mangledTypeName(A.self) else { throw HostedActorError.unknownActorType(String(reflecting: A.self)) }
+        let link = lock.briefly { current.link }
+        let reply = try await link.request { .spawn(call: $0, typeName: typeName, argument: argument) }
+        guard case .actor(let id) = reply else { throw ActorHostError.unexpectedReply("\(reply) to a spawn") }
+        return try A.resolve(id: id, using: ProcessActorSystem.shared)
+    }
+
+    /// Ends the host: its process exits, its actors with it; calls in flight and later calls
+    /// throw `ActorHostError.hostShutDown`. Returns once the process is gone. Calling it again
+    /// does nothing.
+    public func shutdown() async {
+        let incarnation = lock.briefly {
+            closing = true
+            return current
+        }
+        await Self.stop(incarnation)
+    }
+
+    /// Replaces the host's process with a fresh one (a dead one, or a live one after shutting it
+    /// down). The actors of the old process are gone, with their state: calls on them keep
+    /// throwing the error that ended it; spawn new ones.
+    /// - Throws: what `init` throws.
+    public func restart() async throws {
+        let old = lock.briefly { current }
+        await Self.stop(old)
+        let number = try ProcessActorSystem.shared.newHostNumber()
+        let fresh = try Self.start(number: number, name: name, startMethod: startMethod)
+        lock.briefly {
+            current = fresh
+            closing = false
+        }
+    }
+
+    /// Asks the process to exit, and waits until its reader has seen it go (killing it if it
+    /// has not exited within a second).
+    private static func stop(_ incarnation: Incarnation) async {
+        incarnation.link.reply(.shutdown)
+        let ended = Task { await incarnation.link.ended() }
+        let timer = Task {
+            try await Task.sleep(for: .seconds(1))
+            try? incarnation.process.kill()
+        }
+        await ended.value
+        timer.cancel()
+    }
+
+    /// Starts host `number`: its process, its link and the thread that reads the link.
+    private static func start(number: UInt32, name: String, startMethod: StartMethod) throws -> Incarnation {
+        let (mine, theirs) = try Connection.pipe()
+        let process = ChildProcess(task: ActorHostTask(channel: theirs, number: number), name: name, kind: "ActorHost",
+                                   daemon: true, startMethod: startMethod, tapsStandardError: true, logger: nil)
+        try process.start()
+        // Only the host holds its end now: its death is this end's end of file.
+        theirs.close()
+        let system = ProcessActorSystem.shared
+        let link = ActorLink(connection: mine, system: system, peer: number)
+        system.add(link)
+        let incarnation = Incarnation(number: number, process: process, link: link, pid: process.pid ?? 0)
+        let reader = JoinableThread(name: "mc-actor-host-\(number)", daemon: true) {
+            link.receive()
+            let reason = Self.reap(incarnation, name: name)
+            system.remove(link, because: reason)
+            mine.close()
+            link.fail(reason)
+        }
+        do {
+            try reader.start()
+        } catch {
+            try? process.kill()
+            _ = try? process.join(timeout: nil)
+            system.remove(link, because: error)
+            throw error
+        }
+        return incarnation
+    }
+
+    /// Waits for the host's process to end (it has closed its end of the link), and says how it ended.
+    private static func reap(_ incarnation: Incarnation, name: String) -> any Error {
+        let process = incarnation.process
+        if (try? process.join(timeout: .seconds(1))) != true {
+            try? process.kill()
+            _ = try? process.join(timeout: nil)
+        }
+        do {
+            _ = try process.result()
+            return ActorHostError.hostShutDown(name: name, pid: incarnation.pid)
+        } catch ProcessError.crashed(let report), ProcessError.exitedWithoutResult(let report) {
+            return ActorHostError.hostDied(ActorHostDeath(name: name, number: incarnation.number, report: report))
+        } catch {
+            return ActorHostError.hostShutDown(name: name, pid: incarnation.pid)
+        }
+    }
+}
