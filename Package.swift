@@ -23,6 +23,10 @@ let package = Package(
         // Pools as services of a swift-service-lifecycle ServiceGroup: drained on graceful
         // shutdown. Not in the umbrella: the core, and its workers, do not link the library.
         .library(name: "MulticoreServiceLifecycle", targets: ["MulticoreServiceLifecycle"]),
+        // The pool across machines on PostgreSQL: `Cluster` submits, `ClusterNode` runs. Not in
+        // the umbrella: postgres-nio (and SwiftNIO, Foundation) stay out of programs and workers
+        // that do not use it.
+        .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -37,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // Service and ServiceGroup (MulticoreServiceLifecycle only).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The PostgreSQL client of the cluster (MulticoreCluster only).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -87,6 +93,15 @@ let package = Package(
         .target(
             name: "MulticoreServiceLifecycle",
             dependencies: ["MulticorePool", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MulticoreCluster",
+            dependencies: [
+                "MulticorePool", "MulticoreProcessing", "MulticoreThreading",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
@@ -146,10 +161,31 @@ let package = Package(
             path: "Tests/PoolServiceExample",
             swiftSettings: strict
         ),
+        // The task types the cluster tests send, shared by the tests and the node they start.
+        .target(
+            name: "ClusterTestTasks",
+            dependencies: ["MulticoreProcessing"],
+            path: "Tests/ClusterTestTasks",
+            swiftSettings: strict
+        ),
+        // A cluster node in a process of its own (SIGSTOPped and SIGKILLed by the tests).
+        .executableTarget(
+            name: "ClusterNodeExample",
+            dependencies: ["MulticoreCluster", "ClusterTestTasks", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ClusterNodeExample",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreClusterTests",
+            dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreTestSupport", "MulticoreThreading", "MulticoreProcessing",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle"],
+            dependencies: ["Multicore", "MulticoreListener", "MulticoreServiceLifecycle", "MulticoreCluster"],
             swiftSettings: strict
         ),
         .testTarget(

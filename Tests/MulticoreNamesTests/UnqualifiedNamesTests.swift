@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Multicore
+import MulticoreCluster
 import MulticoreListener
 import MulticoreServiceLifecycle
 import Testing
@@ -115,12 +116,18 @@ private struct EveryPublicType {
     var t97: (PoolShutdownError)?
     // MulticoreServiceLifecycle
     var t98: (PoolService)?
+    // MulticoreCluster
+    var t99: (Cluster)?
+    var t100: (ClusterDatabase)?
+    var t101: (ClusterError)?
+    var t102: (ClusterLimits)?
+    var t103: (ClusterNode)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 98)
+        #expect(properties.count == 103)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")
