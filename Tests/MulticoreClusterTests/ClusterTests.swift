@@ -176,6 +176,61 @@ struct ClusterTests {
         await cluster.shutdown()
         try await stop(nodeRun)
     }
+
+    /// A node process is SIGKILLed (its worker dies with it) while it runs a task: the node in
+    /// this process requeues it and runs attempt 2, the one outcome.
+    @Test func aKilledNodesTaskRunsAgainOnAnotherNode() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_killed"
+        let gates = NSTemporaryDirectory() + "multicore-gates-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: gates, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: gates) }
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+
+        let killed = try ProgramRun(beside: "ClusterNodeExample", [url, schema, "1", "200", "1000"])
+        let future = try await cluster.submit(WaitForGate(directory: gates, value: 5))
+        let claimed = try await inspector.waitFor(
+            "SELECT count(*) FROM $schema.tasks t JOIN $schema.nodes n ON n.id = t.owner WHERE t.state = 1 AND n.pid = \(killed.pid)",
+            toBe: 1)
+        #expect(claimed, "\(killed.output)")
+        killed.signalGroup(SIGKILL)
+        #expect(killed.wait(within: testDeadline) == -SIGKILL)
+
+        let (_, nodeRun) = try startNode(url, schema: schema, processes: 1)
+        #expect(FileManager.default.createFile(atPath: WaitForGate.gate(in: gates, node: getpid()), contents: nil))
+        #expect(try await within { try await future.value } == GateOutput(doubled: 10, node: getpid()))
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks", toBe: 0))
+        // The dead node's row went with the rescue.
+        #expect(try await inspector.int("SELECT count(*) FROM $schema.nodes WHERE pid = \(killed.pid)") == 0)
+        await cluster.shutdown()
+        try await stop(nodeRun)
+    }
+
+    /// Every connection of the submitter and of the node (the LISTEN connections included) is
+    /// terminated by the server mid-map: both reconnect, and every task has its one output.
+    @Test func terminatedConnectionsReconnectAndTheMapEnds() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_terminate"
+        let (_, nodeRun) = try startNode(url, schema: schema)
+        let cluster = try await Cluster(url: url, schema: schema, pollInterval: .milliseconds(200))
+        let inspector = try QueueInspector(url: url, schema: schema)
+
+        let inputs = (0..<3000).map { Twice(value: $0) }
+        let map = Task { try await cluster.map(inputs) }
+        // Once some outcomes are recorded, cut every other client connection of the database.
+        #expect(try await inspector.waitFor("SELECT least(count(*), 1) FROM $schema.tasks WHERE state >= 2", toBe: 1))
+        let terminated = try await inspector.int("""
+            SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend') cut
+            """)
+        #expect((terminated ?? 0) >= 3, "the node's and the submitter's connections, LISTENs included")
+        let doubled = try await within(.seconds(60), "the map") { try await map.value }
+        #expect(doubled == inputs.map { $0.value * 2 })
+        #expect(try await inspector.int("SELECT count(*) FROM $schema.tasks") == 0)
+        await cluster.shutdown()
+        try await stop(nodeRun)
+    }
 }
 
 @Suite struct ClusterDatabaseTests {
