@@ -27,6 +27,9 @@ public final class Cluster: Sendable {
     public let pollInterval: Duration
     /// Tasks inserted per statement (and per notification) by `map` and `submit(contentsOf:)`.
     public static let batchSize = 1000
+    /// Tries of a batch's insert before `submit` gives up with `ClusterError.database` (about 10 s
+    /// of back-off: a dropped connection or a server restart in between is waited out).
+    static let insertAttempts = 8
 
     private let client: PostgresClient
     private let statements: ClusterStatements
@@ -101,14 +104,23 @@ public final class Cluster: Sendable {
             let payloads = try batch.map { try ClusterTaskKind.payload($0) }
             let batchFutures = batch.map { _ in Future<Task.Output>() }
             let seqs = try collector.reserve(batchFutures.map { ClusterCollector.deliver(to: $0, task: typeName) })
-            do {
-                try await statements.insert(client, session: session, seqs: seqs, kinds: Array(repeating: kind, count: seqs.count),
-                                            payloads: payloads, timeoutsMilliseconds: Array(repeating: timeoutMilliseconds, count: seqs.count),
-                                            maxAttempts: Int32(maxAttempts))
-            } catch {
-                let failure = ClusterError.database(String(reflecting: error))
-                collector.fail(seqs, with: failure)
-                throw failure
+            var backoff = ClusterBackoff()
+            for attempt in 1...Self.insertAttempts {
+                do {
+                    try await statements.insert(client, session: session, seqs: seqs, kinds: Array(repeating: kind, count: seqs.count),
+                                                payloads: payloads,
+                                                timeoutsMilliseconds: Array(repeating: timeoutMilliseconds, count: seqs.count),
+                                                maxAttempts: Int32(maxAttempts))
+                    break
+                } catch {
+                    // A lost connection, a restarting server: the insert is idempotent, so try again.
+                    guard attempt < Self.insertAttempts, !Swift.Task.isCancelled else {
+                        let failure = ClusterError.database(String(reflecting: error))
+                        collector.fail(seqs, with: failure)
+                        throw failure
+                    }
+                    try? await Swift.Task.sleep(for: backoff.next())
+                }
             }
             futures += batchFutures
         }

@@ -5,9 +5,10 @@ import MulticoreThreading
 import PostgresNIO
 
 /// A submitter's side of the outcomes: the futures not yet done, by sequence number, and the loop
-/// that takes finished rows of its session out of the table (deleting them) when a notification
-/// rings, and every `pollInterval` while anything is pending (polling is the truth: a
-/// notification can be lost with its connection).
+/// that reads finished rows of its session when a notification rings, and every `pollInterval`
+/// while anything is pending (polling is the truth: a notification can be lost with its
+/// connection). Each read deletes the rows the previous one delivered: a reply lost with its
+/// connection loses no outcome.
 final class ClusterCollector: Sendable {
     typealias Deliver = @Sendable (Result<DeliveredOutcome, ClusterError>) -> Void
 
@@ -53,13 +54,16 @@ final class ClusterCollector: Sendable {
     /// Drains until cancelled.
     func run(_ client: PostgresClient, _ statements: ClusterStatements, session: UUID, pollInterval: Duration, logger: Logger) async {
         var backoff = ClusterBackoff()
+        // Rows delivered, deleted by the next read.
+        var acknowledged: [Int64] = []
         while !Task.isCancelled {
             await doorbell.wait(upTo: pollInterval)
-            guard pendingCount > 0 else { continue }
+            guard pendingCount > 0 || !acknowledged.isEmpty else { continue }
             do {
                 var drained: [DeliveredOutcome]
                 repeat {
-                    drained = try await statements.drain(client, session: session, limit: 1000)
+                    drained = try await statements.drain(client, session: session, acknowledged: acknowledged, limit: 1000)
+                    acknowledged = drained.map(\.id)
                     deliver(drained)
                 } while drained.count == 1000
                 backoff.reset()

@@ -32,6 +32,10 @@ public final class ClusterNode: Sendable {
     public let deadAfter: Duration
     /// The longest a node goes without looking for tasks when no notification comes (default 1 s).
     public let pollInterval: Duration
+    /// The most tasks the node holds per worker process, running or waiting in its local pool
+    /// (default 16): claims come in batches, so small tasks do not pay a round trip each, and a
+    /// node holds no more than it will soon run (a dead node's are rescued all the same).
+    public let tasksPerProcess: Int
     private let kinds: [String: ClusterTaskKind]
     private let logger: Logger
     private let incarnation = Locked<UUID?>(nil)
@@ -41,15 +45,21 @@ public final class ClusterNode: Sendable {
     ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
     ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
     ///   - tasks: the task types this node runs; it claims no other.
+    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess: as the properties of the same names.
     ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
     /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
-    ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` below 1).
+    ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` or
+    ///   `tasksPerProcess` below 1).
     public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
                 heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
-                logger: Logger? = nil) throws {
+                tasksPerProcess: Int = 16, logger: Logger? = nil) throws {
         database = try ClusterDatabase(url: url, schema: schema)
         self.processes = processes ?? cpuCount()
         guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
+        guard tasksPerProcess >= 1 else {
+            throw ClusterError.invalidConfiguration("tasksPerProcess must be at least 1, not \(tasksPerProcess)")
+        }
+        self.tasksPerProcess = tasksPerProcess
         guard !tasks.isEmpty else { throw ClusterError.invalidConfiguration("a node needs at least one task type") }
         guard heartbeat > .zero, pollInterval > .zero else {
             throw ClusterError.invalidConfiguration("heartbeat and pollInterval must be positive")
@@ -99,7 +109,7 @@ public final class ClusterNode: Sendable {
             throw ClusterError.database(String(reflecting: error))
         }
         let executor = try ProcessPoolExecutor(maxWorkers: processes, logger: logger, label: "ClusterNode")
-        let work = ClusterNodeWork(kinds: kinds, capacity: 2 * processes)
+        let work = ClusterNodeWork(capacity: tasksPerProcess * processes)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.beat(client, statements, host: host, pid: pid, work: work) }
             group.addTask { await self.listen(work: work) }
@@ -131,8 +141,8 @@ public final class ClusterNode: Sendable {
         logger.notice("cluster node joined", metadata: ["node": "\(node)", "kinds": "\(kinds.count)"])
     }
 
-    /// Claims as many tasks as there are free slots (twice the processes: the next task waits in
-    /// the pool while one runs), runs each in the pool, and queues its outcome for `record`.
+    /// Claims as many tasks as there are free slots (`tasksPerProcess` per process, at most 100
+    /// a claim), runs each in the pool, and queues its outcome for `record`.
     private func claimAndRun(_ client: PostgresClient, _ statements: ClusterStatements, executor: ProcessPoolExecutor,
                              work: ClusterNodeWork) async {
         let kindNames = kinds.keys.sorted()
@@ -158,13 +168,17 @@ public final class ClusterNode: Sendable {
                     await work.ready.wait(upTo: pollInterval)
                     continue
                 }
-                work.started(claimed.count)
+                work.started(claimed.map(\.id))
                 for task in claimed {
-                    guard let kind = kinds[task.kind] else { continue }
+                    guard let kind = kinds[task.kind] else {
+                        // The claim asks for known kinds only; should a row say otherwise, it fails alone.
+                        work.finished(.failure(task, type: "UnknownTaskType", message: "this node does not run \(task.kind)"), owner: task.owner)
+                        continue
+                    }
                     group.addTask {
                         let outcome = await kind.run(task, executor)
                         // A task stopped because the node is stopping is handed back, not failed.
-                        if !Task.isCancelled { work.finished(outcome, owner: task.owner) } else { work.abandoned() }
+                        if !Task.isCancelled { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
                     }
                 }
             }
@@ -185,6 +199,7 @@ public final class ClusterNode: Sendable {
                 do {
                     let recorded = try await statements.complete(client, node: owner, host: host, pid: pid, outcomes: outcomes.map(\.outcome))
                     backoff.reset()
+                    work.released(outcomes.map(\.outcome.id))
                     let lost = outcomes.filter { !recorded.contains($0.outcome.id) }
                     if !lost.isEmpty {
                         refused.withLock { $0 += lost.count }
@@ -203,14 +218,22 @@ public final class ClusterNode: Sendable {
         }
     }
 
-    /// Heartbeats, joins again under a new incarnation when declared dead, and rescues the tasks
-    /// of dead nodes.
+    /// Heartbeats, joins again under a new incarnation when declared dead, gives back claims it
+    /// never received, and rescues the tasks of dead nodes.
     private func beat(_ client: PostgresClient, _ statements: ClusterStatements, host: String, pid: Int32, work: ClusterNodeWork) async {
         while !Task.isCancelled {
             do {
                 if let node = id, try await !statements.heartbeat(client, node: node) {
                     logger.notice("cluster node was declared dead; joining again", metadata: ["node": "\(node)"])
                     try await register(client, statements, host: host, pid: pid)
+                }
+                if let node = id {
+                    let released = try await statements.releaseUnheld(client, node: node, held: work.held, grace: deadAfter)
+                    if released > 0 {
+                        logger.notice("cluster node gave back tasks claimed without its knowing (a lost reply)",
+                                      metadata: ["tasks": "\(released)"])
+                        work.ready.ring()
+                    }
                 }
                 let rescued = try await statements.rescue(client, deadAfter: deadAfter)
                 if rescued.requeued + rescued.failed > 0 {
@@ -243,23 +266,33 @@ final class ClusterNodeWork: Sendable {
     private struct State {
         var running = 0
         var outcomes: [Pending] = []
+        /// Claimed and not yet recorded (running, or its outcome waiting for `record`).
+        var held: Set<Int64> = []
     }
 
     let capacity: Int
-    let kinds: [String: ClusterTaskKind]
     let slotFreed = Doorbell()
     let ready = Doorbell()
     let outcomesReady = Doorbell()
     private let state = Locked(State())
 
-    init(kinds: [String: ClusterTaskKind], capacity: Int) {
-        self.kinds = kinds
+    init(capacity: Int) {
         self.capacity = capacity
     }
 
     var freeSlots: Int { state.withLock { capacity - $0.running } }
 
-    func started(_ count: Int) { state.withLock { $0.running += count } }
+    func started(_ ids: [Int64]) {
+        state.withLock {
+            $0.running += ids.count
+            $0.held.formUnion(ids)
+        }
+    }
+
+    var held: [Int64] { state.withLock { Array($0.held) } }
+
+    /// Outcomes recorded (or refused): the queue no longer needs them held.
+    func released(_ ids: [Int64]) { state.withLock { $0.held.subtract(ids) } }
 
     func finished(_ outcome: TaskOutcome, owner: UUID) {
         state.withLock {
@@ -270,8 +303,11 @@ final class ClusterNodeWork: Sendable {
         slotFreed.ring()
     }
 
-    func abandoned() {
-        state.withLock { $0.running -= 1 }
+    func abandoned(_ id: Int64) {
+        state.withLock {
+            $0.running -= 1
+            $0.held.remove(id)
+        }
         slotFreed.ring()
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Logging
 import MulticoreTestSupport
+import MulticoreThreading
 import PostgresNIO
 
 /// One throwaway PostgreSQL server per test process, started on first use by
@@ -67,19 +68,27 @@ enum ThrowawayPostgres {
     }
 }
 
-/// Runs `body`, failing with `DeadlineExceeded` if it takes longer than `limit` (it is then
-/// cancelled): every wait in the cluster tests is bounded.
+/// Runs `body`, failing with `DeadlineExceeded` if it takes longer than `limit`: every wait in
+/// the cluster tests is bounded. Past the limit the body is cancelled and left behind, so a body
+/// that ignores cancellation cannot hold the test (a task group would wait for it).
 func within<T: Sendable>(_ limit: Duration = testDeadline, _ what: String = "the operation",
                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw DeadlineExceeded(what: what, limit: limit) }
-        return value
+    let first = Locked<CheckedContinuation<T, any Error>?>(nil)
+    let work = Task<Void, Never> {
+        let outcome: Result<T, any Error>
+        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+        first.withLock { $0.take() }?.resume(with: outcome)
+    }
+    let timer = Task<Void, Never> {
+        try? await Task.sleep(for: limit)
+        first.withLock { $0.take() }?.resume(throwing: DeadlineExceeded(what: what, limit: limit))
+    }
+    defer {
+        work.cancel()
+        timer.cancel()
+    }
+    return try await withCheckedThrowingContinuation { continuation in
+        first.withLock { $0 = continuation }
     }
 }
 
@@ -108,14 +117,13 @@ final class QueueInspector: Sendable {
     deinit { running.cancel() }
 
     /// The first column of the first row of `sql` (with `$schema` replaced), as an Int64.
+    /// Bounded by `testDeadline`.
     func int(_ sql: String) async throws -> Int64? {
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "$schema", with: schema)))
-        for try await value in rows.decode(Int64?.self) { return value }
-        return nil
-    }
-
-    func execute(_ sql: String) async throws {
-        try await client.query(PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "$schema", with: schema)))
+        let client = client, query = PostgresQuery(unsafeSQL: sql.replacingOccurrences(of: "$schema", with: schema))
+        return try await within(testDeadline, sql) {
+            for try await value in try await client.query(query).decode(Int64?.self) { return value }
+            return nil
+        }
     }
 
     /// Polls `sql` (bounded) until it returns `expected`.
