@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import MulticoreCluster
 import MulticoreTestSupport
-import MulticoreThreading
 import PostgresNIO
 
 /// One throwaway PostgreSQL server per test process, started on first use by
@@ -69,27 +69,10 @@ enum ThrowawayPostgres {
 }
 
 /// Runs `body`, failing with `DeadlineExceeded` if it takes longer than `limit`: every wait in
-/// the cluster tests is bounded. Past the limit the body is cancelled and left behind, so a body
-/// that ignores cancellation cannot hold the test (a task group would wait for it).
+/// the cluster tests is bounded, also by a body that ignores cancellation.
 func within<T: Sendable>(_ limit: Duration = testDeadline, _ what: String = "the operation",
                          _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let first = Locked<CheckedContinuation<T, any Error>?>(nil)
-    let work = Task<Void, Never> {
-        let outcome: Result<T, any Error>
-        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
-        first.withLock { $0.take() }?.resume(with: outcome)
-    }
-    let timer = Task<Void, Never> {
-        try? await Task.sleep(for: limit)
-        first.withLock { $0.take() }?.resume(throwing: DeadlineExceeded(what: what, limit: limit))
-    }
-    defer {
-        work.cancel()
-        timer.cancel()
-    }
-    return try await withCheckedThrowingContinuation { continuation in
-        first.withLock { $0 = continuation }
-    }
+    try await withAbandoningDeadline(limit, orThrow: { DeadlineExceeded(what: what, limit: limit) }, body)
 }
 
 struct DeadlineExceeded: Error, CustomStringConvertible {
