@@ -26,6 +26,10 @@ let package = Package(
         // Distributed actors hosted in child processes (Python's Manager, typed). Not in the
         // umbrella: programs that do not use it, and their workers, do not link it.
         .library(name: "MulticoreActors", targets: ["MulticoreActors"]),
+        // The pool across machines on PostgreSQL: `Cluster` submits, `ClusterNode` runs. Not in
+        // the umbrella: postgres-nio (and SwiftNIO, Foundation) stay out of programs and workers
+        // that do not use it.
+        .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
     ],
     dependencies: [
@@ -40,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // Service and ServiceGroup (MulticoreServiceLifecycle only).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The PostgreSQL client of the cluster (MulticoreCluster only).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -95,6 +101,15 @@ let package = Package(
         .target(
             name: "MulticoreActors",
             dependencies: ["MulticoreProcessing", "MulticoreThreading"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MulticoreCluster",
+            dependencies: [
+                "MulticorePool", "MulticoreProcessing", "MulticoreThreading",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .target(name: "Multicore", dependencies: ["MulticoreThreading", "MulticoreProcessing", "MulticorePool"], swiftSettings: strict),
@@ -156,10 +171,31 @@ let package = Package(
             path: "Tests/PoolServiceExample",
             swiftSettings: strict
         ),
+        // The task types the cluster tests send, shared by the tests and the node they start.
+        .target(
+            name: "ClusterTestTasks",
+            dependencies: ["MulticoreProcessing"],
+            path: "Tests/ClusterTestTasks",
+            swiftSettings: strict
+        ),
+        // A cluster node in a process of its own (SIGSTOPped and SIGKILLed by the tests).
+        .executableTarget(
+            name: "ClusterNodeExample",
+            dependencies: ["MulticoreCluster", "ClusterTestTasks", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/ClusterNodeExample",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MulticoreClusterTests",
+            dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreTestSupport", "MulticoreThreading", "MulticoreProcessing",
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Every public name, unqualified, next to Foundation, Glibc and Dispatch: a clash breaks its build.
         .testTarget(
             name: "MulticoreNamesTests",
-            dependencies: ["Multicore", "MulticoreActors", "MulticoreListener", "MulticoreServiceLifecycle"],
+            dependencies: ["Multicore", "MulticoreActors", "MulticoreListener", "MulticoreServiceLifecycle", "MulticoreCluster"],
             swiftSettings: strict
         ),
         .testTarget(

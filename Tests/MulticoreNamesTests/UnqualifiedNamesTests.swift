@@ -6,6 +6,7 @@ import Foundation
 import Glibc
 import Multicore
 import MulticoreActors
+import MulticoreCluster
 import MulticoreListener
 import MulticoreServiceLifecycle
 import Testing
@@ -129,12 +130,18 @@ private struct EveryPublicType {
     var t108: (HostedResultHandler)?
     var t109: (any HostedActor)?
     var t110: (any HostedActorWithArgument)?
+    // MulticoreCluster
+    var t111: (Cluster)?
+    var t112: (ClusterDatabase)?
+    var t113: (ClusterError)?
+    var t114: (ClusterLimits)?
+    var t115: (ClusterNode)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 110)
+        #expect(properties.count == 115)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

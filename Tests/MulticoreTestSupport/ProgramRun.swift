@@ -13,9 +13,14 @@ public final class ProgramRun {
 
     /// Starts the executable beside the test bundle named `name` (SwiftPM builds every
     /// product of the package there) with `arguments`.
-    public init(beside name: String, _ arguments: [String]) throws {
+    public convenience init(beside name: String, _ arguments: [String]) throws {
         let path = Self.besideTheTests(name)
         guard access(path, X_OK) == 0 else { throw ProgramRunError("\(name) was not built beside the tests: \(path)") }
+        try self.init(path: path, arguments)
+    }
+
+    /// Starts the executable at `path` (a script with its `#!` line too) with `arguments`.
+    public init(path: String, _ arguments: [String]) throws {
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { throw ProgramRunError("pipe: errno \(errno)") }
         // Close-on-exec, so that no other child a test starts meanwhile holds the write end.
@@ -160,5 +165,5 @@ public final class ProgramRun {
 /// A program could not be started.
 public struct ProgramRunError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }

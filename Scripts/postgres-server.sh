@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the cluster tests (and anyone trying the cluster out).
+#
+#   Scripts/postgres-server.sh install            installs the server binaries if absent (Debian's
+#                                                 `postgresql`, with apt-get: needs root)
+#   Scripts/postgres-server.sh bindir             prints the folder of initdb and pg_ctl
+#   Scripts/postgres-server.sh start DIR [PID]    initdb into DIR/data (DIR: an empty folder), starts
+#                                                 the server on 127.0.0.1 and a free port, fsync off,
+#                                                 and prints its URL; with PID, the server is stopped
+#                                                 and DIR removed once that process is gone (a test
+#                                                 run that crashed leaves nothing running)
+#   Scripts/postgres-server.sh stop DIR           stops it (immediate) and removes DIR
+#
+# pg_ctl refuses to run as root: as root, the server runs as the `postgres` user (made by the
+# Debian package), which owns DIR.
+set -euo pipefail
+
+bindir() {
+    local candidate
+    if command -v pg_config > /dev/null; then
+        candidate=$(pg_config --bindir 2> /dev/null || true)
+        if [ -n "$candidate" ] && [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then
+            echo "$candidate"
+            return 0
+        fi
+    fi
+    for candidate in $(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V -r); do
+        if [ -x "$candidate/initdb" ] && [ -x "$candidate/pg_ctl" ]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Runs a command as the server's user: `postgres` when we are root, else ourselves.
+as_server() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+install() {
+    if bindir > /dev/null; then return 0; fi
+    if [ "$(id -u)" != 0 ]; then
+        echo "postgres-server: no PostgreSQL server binaries (initdb, pg_ctl), and not root to install them" >&2
+        return 1
+    fi
+    echo "postgres-server: installing Debian's postgresql package" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq > /dev/null
+    apt-get install -y -qq --no-install-recommends postgresql > /dev/null
+    bindir > /dev/null
+}
+
+start() {
+    local dir=$1 watch=${2:-}
+    local bin
+    bin=$(bindir) || { echo "postgres-server: no PostgreSQL server binaries; run '$0 install' as root" >&2; return 1; }
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
+    as_server "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-sync > "$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; return 1; }
+    local port tries=0
+    while :; do
+        port=$((20000 + RANDOM % 30000))
+        if as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 start -o \
+            "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            > /dev/null 2>&1; then
+            break
+        fi
+        tries=$((tries + 1))
+        # A port in use is the usual reason; anything else shows in the log after a few tries.
+        if [ "$tries" -ge 5 ]; then
+            echo "postgres-server: the server did not start; its log:" >&2
+            cat "$dir/log" >&2 || true
+            return 1
+        fi
+    done
+    if [ -n "$watch" ]; then
+        # Stops the server once the process that asked for it is gone, however it ended.
+        setsid bash -c "while kill -0 $watch 2> /dev/null; do sleep 1; done; '$0' stop '$dir'" < /dev/null > /dev/null 2>&1 &
+    fi
+    echo "postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop() {
+    local dir=$1 bin
+    if [ -d "$dir/data" ] && bin=$(bindir); then
+        as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop > /dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+}
+
+case "${1:-}" in
+    install) install ;;
+    bindir) bindir ;;
+    start) start "${2:?start DIR [PID]}" "${3:-}" ;;
+    stop) stop "${2:?stop DIR}" ;;
+    *) echo "usage: $0 install | bindir | start DIR [PID] | stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,322 @@
+import struct Foundation.UUID
+import class Foundation.ProcessInfo
+import Logging
+import MulticorePool
+import MulticoreProcessing
+import MulticoreThreading
+import PostgresNIO
+
+/// A machine's share of a cluster: claims the tasks it knows from the queue, runs them in a
+/// local `ProcessPoolExecutor` (a trap or a killed worker fails that task only), records their
+/// outcomes, heartbeats, and rescues the tasks of nodes that stopped heartbeating.
+///
+///     let node = try ClusterNode(url: "postgres://queue@db/queue", processes: 8, tasks: [Twice.self])
+///     try await node.run()        // until the task running it is cancelled
+///
+/// Any executable that contains the task types can be a node (its workers are copies of it). A
+/// node claims only the task types it is given, so a build that lacks a type never claims it.
+///
+/// Exactly one outcome per task: a node's identity in the queue is an *incarnation*, new at each
+/// `run` and whenever the node finds it was declared dead; an outcome counts only if the task is
+/// still running under the incarnation and attempt that claimed it. Execution is at least once:
+/// the task of a node that stopped heartbeating runs again elsewhere (up to the task's
+/// `maxAttempts`), and what the old node finishes later is refused.
+public final class ClusterNode: Sendable {
+    public let database: ClusterDatabase
+    /// Worker processes of the local pool.
+    public let processes: Int
+    /// How often the node marks itself alive and looks for dead nodes' tasks (default 2 s).
+    public let heartbeat: Duration
+    /// A node whose last heartbeat is older than this (by the database's clock) is dead, and its
+    /// running tasks are requeued (default 10 s).
+    public let deadAfter: Duration
+    /// The longest a node goes without looking for tasks when no notification comes (default 1 s).
+    public let pollInterval: Duration
+    /// The most tasks the node holds per worker process, running or waiting in its local pool
+    /// (default 16): claims come in batches, so small tasks do not pay a round trip each, and a
+    /// node holds no more than it will soon run (a dead node's are rescued all the same).
+    public let tasksPerProcess: Int
+    private let kinds: [String: ClusterTaskKind]
+    private let logger: Logger
+    private let incarnation = Locked<UUID?>(nil)
+    private let refused = Locked(0)
+
+    /// - Parameters:
+    ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
+    ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
+    ///   - tasks: the task types this node runs; it claims no other.
+    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess: as the properties of the same names.
+    ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
+    /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
+    ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` or
+    ///   `tasksPerProcess` below 1).
+    public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
+                heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
+                tasksPerProcess: Int = 16, logger: Logger? = nil) throws {
+        database = try ClusterDatabase(url: url, schema: schema)
+        self.processes = processes ?? cpuCount()
+        guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
+        guard tasksPerProcess >= 1 else {
+            throw ClusterError.invalidConfiguration("tasksPerProcess must be at least 1, not \(tasksPerProcess)")
+        }
+        self.tasksPerProcess = tasksPerProcess
+        guard !tasks.isEmpty else { throw ClusterError.invalidConfiguration("a node needs at least one task type") }
+        guard heartbeat > .zero, pollInterval > .zero else {
+            throw ClusterError.invalidConfiguration("heartbeat and pollInterval must be positive")
+        }
+        guard deadAfter > heartbeat else {
+            throw ClusterError.invalidConfiguration("deadAfter (\(deadAfter)) must be longer than heartbeat (\(heartbeat))")
+        }
+        self.heartbeat = heartbeat
+        self.deadAfter = deadAfter
+        self.pollInterval = pollInterval
+        var kinds: [String: ClusterTaskKind] = [:]
+        for type in tasks {
+            let kind = try Self.kind(of: type)
+            kinds[kind.name] = kind
+        }
+        self.kinds = kinds
+        self.logger = logger ?? Logger(label: "MulticoreCluster", factory: { _ in SwiftLogNoOpLogHandler() })
+    }
+
+    private static func kind<Task: ProcessTask>(of type: Task.Type) throws -> ClusterTaskKind { try ClusterTaskKind.of(type) }
+
+    /// The node's current incarnation in the queue (nil before `run` registered it).
+    public var id: UUID? { incarnation.withLock { $0 } }
+
+    /// How many outcomes the queue refused because the task was no longer this incarnation's at
+    /// that attempt (it was declared dead meanwhile).
+    public var refusedOutcomes: Int { refused.withLock { $0 } }
+
+    /// Runs the node until the calling task is cancelled: then it claims nothing more, stops its
+    /// running tasks (their workers are killed), hands them back to the queue with their attempt
+    /// not counted, and removes itself.
+    /// - Throws: `ClusterError.database` when the queue cannot be reached at start (after that,
+    ///   lost connections are retried with back-off); pool configuration errors.
+    public func run() async throws {
+        let client = PostgresClient(configuration: database.clientConfiguration(maximumConnections: 4), backgroundLogger: logger)
+        let clientRun = Task { await client.run() }
+        defer { clientRun.cancel() }
+        let statements = ClusterStatements(database: database, logger: logger)
+        let host = ProcessInfo.processInfo.hostName
+        let pid = currentProcess().pid
+        do {
+            try await ClusterSchema.migrate(client, schema: database.schema, logger: logger)
+            try await register(client, statements, host: host, pid: pid)
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw ClusterError.database(String(reflecting: error))
+        }
+        let executor = try ProcessPoolExecutor(maxWorkers: processes, logger: logger, label: "ClusterNode")
+        let work = ClusterNodeWork(capacity: tasksPerProcess * processes)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.beat(client, statements, host: host, pid: pid, work: work) }
+            group.addTask { await self.listen(work: work) }
+            group.addTask { await self.record(client, statements, host: host, pid: pid, work: work) }
+            await self.claimAndRun(client, statements, executor: executor, work: work)
+            group.cancelAll()
+        }
+        Self.release(executor)
+        // Hands back what was running, outside the cancelled task (its queries would be refused).
+        let node = id, logger = logger
+        await Task {
+            guard let node else { return }
+            do {
+                try await statements.leave(client, node: node)
+            } catch {
+                logger.notice("cluster node could not hand back its tasks (they are rescued once it is found dead): \(error)")
+            }
+        }.value
+        incarnation.withLock { $0 = nil }
+    }
+
+    /// Lets the pool go without waiting: its running tasks were stopped with the claim loop.
+    private static func release(_ executor: ProcessPoolExecutor) { executor.shutdown(wait: false, cancelFutures: true) }
+
+    private func register(_ client: PostgresClient, _ statements: ClusterStatements, host: String, pid: Int32) async throws {
+        let node = UUID()
+        try await statements.register(client, node: node, host: host, pid: pid, kinds: kinds.keys.sorted())
+        incarnation.withLock { $0 = node }
+        logger.notice("cluster node joined", metadata: ["node": "\(node)", "kinds": "\(kinds.count)"])
+    }
+
+    /// Claims as many tasks as there are free slots (`tasksPerProcess` per process, at most 100
+    /// a claim), runs each in the pool, and queues its outcome for `record`.
+    private func claimAndRun(_ client: PostgresClient, _ statements: ClusterStatements, executor: ProcessPoolExecutor,
+                             work: ClusterNodeWork) async {
+        let kindNames = kinds.keys.sorted()
+        var backoff = ClusterBackoff()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let free = work.freeSlots
+                guard free > 0, let node = id else {
+                    await work.slotFreed.wait(upTo: pollInterval)
+                    continue
+                }
+                let claimed: [ClaimedTask]
+                do {
+                    claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, 100))
+                    backoff.reset()
+                } catch {
+                    if Task.isCancelled { break }
+                    logger.notice("cluster node cannot claim: \(error)")
+                    try? await Task.sleep(for: backoff.next())
+                    continue
+                }
+                if claimed.isEmpty {
+                    await work.ready.wait(upTo: pollInterval)
+                    continue
+                }
+                work.started(claimed.map(\.id))
+                for task in claimed {
+                    guard let kind = kinds[task.kind] else {
+                        // The claim asks for known kinds only; should a row say otherwise, it fails alone.
+                        work.finished(.failure(task, type: "UnknownTaskType", message: "this node does not run \(task.kind)"), owner: task.owner)
+                        continue
+                    }
+                    group.addTask {
+                        let outcome = await kind.run(task, executor)
+                        // A task stopped because the node is stopping is handed back, not failed.
+                        if !Task.isCancelled { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes queued outcomes in batches, fenced by incarnation and attempt.
+    private func record(_ client: PostgresClient, _ statements: ClusterStatements, host: String, pid: Int32,
+                        work: ClusterNodeWork) async {
+        var backoff = ClusterBackoff()
+        while !Task.isCancelled {
+            let batch = work.takeOutcomes()
+            if batch.isEmpty {
+                await work.outcomesReady.wait(upTo: pollInterval)
+                continue
+            }
+            for (owner, outcomes) in Dictionary(grouping: batch, by: \.owner) {
+                do {
+                    let recorded = try await statements.complete(client, node: owner, host: host, pid: pid, outcomes: outcomes.map(\.outcome))
+                    backoff.reset()
+                    work.released(outcomes.map(\.outcome.id))
+                    let lost = outcomes.filter { !recorded.contains($0.outcome.id) }
+                    if !lost.isEmpty {
+                        refused.withLock { $0 += lost.count }
+                        for item in lost {
+                            logger.notice("cluster node: outcome refused, the task is no longer this node's",
+                                          metadata: ["task": "\(item.outcome.id)", "attempt": "\(item.outcome.attempt)", "node": "\(owner)"])
+                        }
+                    }
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.notice("cluster node cannot record outcomes: \(error)")
+                    work.requeue(outcomes)
+                    try? await Task.sleep(for: backoff.next())
+                }
+            }
+        }
+    }
+
+    /// Heartbeats, joins again under a new incarnation when declared dead, gives back claims it
+    /// never received, and rescues the tasks of dead nodes.
+    private func beat(_ client: PostgresClient, _ statements: ClusterStatements, host: String, pid: Int32, work: ClusterNodeWork) async {
+        while !Task.isCancelled {
+            do {
+                if let node = id, try await !statements.heartbeat(client, node: node) {
+                    logger.notice("cluster node was declared dead; joining again", metadata: ["node": "\(node)"])
+                    try await register(client, statements, host: host, pid: pid)
+                }
+                if let node = id {
+                    let released = try await statements.releaseUnheld(client, node: node, held: work.held, grace: deadAfter)
+                    if released > 0 {
+                        logger.notice("cluster node gave back tasks claimed without its knowing (a lost reply)",
+                                      metadata: ["tasks": "\(released)"])
+                        work.ready.ring()
+                    }
+                }
+                let rescued = try await statements.rescue(client, deadAfter: deadAfter)
+                if rescued.requeued + rescued.failed > 0 {
+                    logger.notice("cluster node rescued the tasks of dead nodes",
+                                  metadata: ["requeued": "\(rescued.requeued)", "failed": "\(rescued.failed)"])
+                    work.ready.ring()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.notice("cluster node heartbeat failed: \(error)")
+            }
+            try? await Task.sleep(for: heartbeat)
+        }
+    }
+
+    /// Listens for new tasks on a connection of its own (a hint: polling is the truth), and
+    /// connects again with back-off when it drops.
+    private func listen(work: ClusterNodeWork) async {
+        await ClusterListener(database: database, channel: database.readyChannel, logger: logger).run { work.ready.ring() }
+    }
+}
+
+/// What a node's loops share: free slots, the outcomes not yet recorded, and their doorbells.
+final class ClusterNodeWork: Sendable {
+    struct Pending: Sendable {
+        let outcome: TaskOutcome
+        let owner: UUID
+    }
+
+    private struct State {
+        var running = 0
+        var outcomes: [Pending] = []
+        /// Claimed and not yet recorded (running, or its outcome waiting for `record`).
+        var held: Set<Int64> = []
+    }
+
+    let capacity: Int
+    let slotFreed = Doorbell()
+    let ready = Doorbell()
+    let outcomesReady = Doorbell()
+    private let state = Locked(State())
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    var freeSlots: Int { state.withLock { capacity - $0.running } }
+
+    func started(_ ids: [Int64]) {
+        state.withLock {
+            $0.running += ids.count
+            $0.held.formUnion(ids)
+        }
+    }
+
+    var held: [Int64] { state.withLock { Array($0.held) } }
+
+    /// Outcomes recorded (or refused): the queue no longer needs them held.
+    func released(_ ids: [Int64]) { state.withLock { $0.held.subtract(ids) } }
+
+    func finished(_ outcome: TaskOutcome, owner: UUID) {
+        state.withLock {
+            $0.running -= 1
+            $0.outcomes.append(Pending(outcome: outcome, owner: owner))
+        }
+        outcomesReady.ring()
+        slotFreed.ring()
+    }
+
+    func abandoned(_ id: Int64) {
+        state.withLock {
+            $0.running -= 1
+            $0.held.remove(id)
+        }
+        slotFreed.ring()
+    }
+
+    func takeOutcomes() -> [Pending] {
+        state.withLock { state in
+            defer { state.outcomes.removeAll() }
+            return state.outcomes
+        }
+    }
+
+    func requeue(_ outcomes: [Pending]) { state.withLock { $0.outcomes.insert(contentsOf: outcomes, at: 0) } }
+}

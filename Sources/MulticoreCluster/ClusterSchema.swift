@@ -1,0 +1,82 @@
+import Logging
+import PostgresNIO
+
+/// The cluster's tables, created and migrated by the library: versioned (a `migrations` table in
+/// the schema), idempotent, and safe when several nodes and submitters start at once (one
+/// transaction under an advisory lock keyed by the schema's name).
+///
+/// - `nodes`: one row per node *incarnation* (a new id each time a node starts, or comes back
+///   after it was declared dead), with its heartbeat, on the database's clock.
+/// - `tasks`: one row per task, from submit until its submitter took its outcome (then deleted).
+///   `state` 0 ready, 1 running (`owner`, `attempt`), 2 succeeded (`result`), 3 failed
+///   (`error_type`, `error_message`). `session` and `seq` say whose and which it is.
+enum ClusterSchema {
+    /// The latest version; `migrate` brings a schema up to it.
+    static let version = 1
+
+    /// The statements of each version, in order.
+    static func migration(_ version: Int, schema s: String) -> [String] {
+        switch version {
+        case 1:
+            [
+                """
+                CREATE TABLE \(s).nodes (
+                    id uuid PRIMARY KEY, host text NOT NULL, pid int NOT NULL, kinds text[] NOT NULL,
+                    started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL DEFAULT now())
+                """,
+                """
+                CREATE TABLE \(s).tasks (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    session uuid NOT NULL, seq bigint NOT NULL,
+                    kind text NOT NULL, payload bytea NOT NULL,
+                    state smallint NOT NULL DEFAULT 0,
+                    priority smallint NOT NULL DEFAULT 0,
+                    run_at timestamptz NOT NULL DEFAULT now(),
+                    attempt int NOT NULL DEFAULT 0, max_attempts int NOT NULL DEFAULT 3,
+                    timeout_ms bigint,
+                    owner uuid, claimed_at timestamptz,
+                    result bytea, error_type text, error_message text, node_host text, node_pid int,
+                    finished_at timestamptz,
+                    UNIQUE (session, seq)
+                ) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000,
+                        autovacuum_vacuum_cost_delay = 0)
+                """,
+                "CREATE INDEX tasks_ready ON \(s).tasks (priority, run_at, id) WHERE state = 0",
+                "CREATE INDEX tasks_running ON \(s).tasks (owner) WHERE state = 1",
+                "CREATE INDEX tasks_done ON \(s).tasks (session) WHERE state >= 2",
+            ]
+        default: []
+        }
+    }
+
+    /// Creates the schema and its tables, or brings them up to `version`; does nothing when they
+    /// are current. Returns the version found before.
+    @discardableResult
+    static func migrate(_ client: PostgresClient, schema s: String, logger: Logger) async throws -> Int {
+        try await client.withTransaction(logger: logger) { connection in
+            // Serialises concurrent migrations of this schema (released at commit).
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(s + ".migrations")))", logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(s)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                CREATE TABLE IF NOT EXISTS \(s).migrations (
+                    version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                """), logger: logger)
+            var found = 0
+            for try await current in try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT coalesce(max(version), 0) FROM \(s).migrations"), logger: logger
+            ).decode(Int32.self) {
+                found = Int(current)
+            }
+            if found < version {
+                for next in (found + 1)...version {
+                    for statement in migration(next, schema: s) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: "INSERT INTO \(s).migrations (version) VALUES (\(next))"), logger: logger)
+                }
+            }
+            return found
+        }
+    }
+}

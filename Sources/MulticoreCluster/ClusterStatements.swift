@@ -1,0 +1,264 @@
+import struct Foundation.UUID
+import Logging
+import PostgresNIO
+
+/// A task as a node claimed it: what to run, and the attempt and owner its outcome is fenced by.
+struct ClaimedTask: Sendable {
+    let id: Int64
+    let kind: String
+    let payload: ByteBuffer
+    let attempt: Int32
+    let timeout: Duration?
+    /// The node incarnation that claimed it.
+    let owner: UUID
+}
+
+/// What a node recorded for one attempt of a task.
+struct TaskOutcome: Sendable {
+    static let succeeded: Int16 = 2
+    static let failed: Int16 = 3
+
+    let id: Int64
+    let attempt: Int32
+    let state: Int16
+    let result: ByteBuffer
+    let errorType: String
+    let errorMessage: String
+
+    static func success(_ task: ClaimedTask, result: ByteBuffer) -> TaskOutcome {
+        TaskOutcome(id: task.id, attempt: task.attempt, state: succeeded, result: result, errorType: "", errorMessage: "")
+    }
+
+    static func failure(_ task: ClaimedTask, type: String, message: String) -> TaskOutcome {
+        TaskOutcome(id: task.id, attempt: task.attempt, state: failed, result: ByteBuffer(), errorType: type, errorMessage: message)
+    }
+}
+
+/// An outcome a submitter read from the table (deleted there by its next read).
+struct DeliveredOutcome: Sendable {
+    let id: Int64
+    let seq: Int64
+    let state: Int16
+    let result: ByteBuffer?
+    let errorType: String?
+    let errorMessage: String?
+    let host: String?
+    let pid: Int32?
+    let attempt: Int32
+}
+
+/// Every SQL statement of the cluster, on the tables of `ClusterSchema`. Each is one statement
+/// (one round trip, its own transaction); leases and ages are judged by the database's `now()`,
+/// never by a node's clock.
+struct ClusterStatements: Sendable {
+    let database: ClusterDatabase
+    let logger: Logger
+    private var s: String { database.schema }
+    /// The longest a statement waits for its reply (`withAbandoningDeadline`).
+    static let replyDeadline: Duration = .seconds(15)
+
+    /// Runs `query` and `read`s its rows, bounded by `replyDeadline`.
+    private func run<T: Sendable>(_ client: PostgresClient, _ query: PostgresQuery,
+                                  _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
+        let logger = logger
+        return try await withAbandoningDeadline(Self.replyDeadline, orThrow: {
+            ClusterError.database("no reply from the server within \(Self.replyDeadline)")
+        }) { try await read(try await client.query(query, logger: logger)) }
+    }
+
+    // MARK: Submitters
+
+    /// Inserts a batch of tasks of one session and wakes the nodes (one NOTIFY per batch: NOTIFY
+    /// serialises commits). Idempotent: a batch tried again after its connection died (committed
+    /// or not) inserts each task once.
+    func insert(_ client: PostgresClient, session: UUID, seqs: [Int64], kinds: [String], payloads: [ByteBuffer],
+                timeoutsMilliseconds: [Int64], maxAttempts: Int32) async throws {
+        try await run(client, """
+            WITH inserted AS (
+                INSERT INTO \(unescaped: s).tasks (session, seq, kind, payload, timeout_ms, max_attempts)
+                SELECT \(session), seq, kind, payload, nullif(timeout_ms, -1), \(maxAttempts)
+                  FROM unnest(\(seqs)::bigint[], \(kinds)::text[], \(payloads)::bytea[], \(timeoutsMilliseconds)::bigint[])
+                       AS t(seq, kind, payload, timeout_ms)
+                ON CONFLICT (session, seq) DO NOTHING
+                RETURNING 1)
+            SELECT (SELECT count(*) FROM inserted), pg_notify(\(database.readyChannel), '')
+            """) { _ in }
+    }
+
+    /// Reads up to `limit` finished tasks of `session`, and deletes those of the previous read
+    /// (`acknowledged`: delivered by then). Deleting only what an earlier reply brought keeps an
+    /// outcome whose reply was lost with its connection: it is read again next time.
+    func drain(_ client: PostgresClient, session: UUID, acknowledged: [Int64], limit: Int) async throws -> [DeliveredOutcome] {
+        try await run(client, """
+            WITH gone AS (DELETE FROM \(unescaped: s).tasks WHERE id = ANY(\(acknowledged)::bigint[]))
+            SELECT id, seq, state, result, error_type, error_message, node_host, node_pid, attempt FROM \(unescaped: s).tasks
+             WHERE session = \(session) AND state >= 2 AND NOT (id = ANY(\(acknowledged)::bigint[]))
+             LIMIT \(limit)
+            """) { rows in
+            var delivered: [DeliveredOutcome] = []
+            for try await (id, seq, state, result, errorType, errorMessage, host, pid, attempt) in rows.decode(
+                (Int64, Int64, Int16, ByteBuffer?, String?, String?, String?, Int32?, Int32).self) {
+                delivered.append(DeliveredOutcome(id: id, seq: seq, state: state, result: result, errorType: errorType,
+                                                  errorMessage: errorMessage, host: host, pid: pid, attempt: attempt))
+            }
+            return delivered
+        }
+    }
+
+    /// Deletes what is left of a session (a submitter that shuts down).
+    func forget(_ client: PostgresClient, session: UUID) async throws {
+        try await run(client, "DELETE FROM \(unescaped: s).tasks WHERE session = \(session)") { _ in }
+    }
+
+    // MARK: Nodes
+
+    func register(_ client: PostgresClient, node: UUID, host: String, pid: Int32, kinds: [String]) async throws {
+        try await run(client, """
+            INSERT INTO \(unescaped: s).nodes (id, host, pid, kinds) VALUES (\(node), \(host), \(pid), \(kinds)::text[])
+            """) { _ in }
+    }
+
+    /// Marks the node alive; false when its row is gone: it was declared dead.
+    func heartbeat(_ client: PostgresClient, node: UUID) async throws -> Bool {
+        try await run(client, """
+            UPDATE \(unescaped: s).nodes SET heartbeat_at = now() WHERE id = \(node) RETURNING 1
+            """) { rows in
+            var found = false
+            for try await _ in rows.decode(Int32.self) { found = true }
+            return found
+        }
+    }
+
+    /// Claims up to `limit` ready tasks of the kinds this node knows, oldest first, for the
+    /// incarnation `node` (which must still be registered: a node declared dead claims nothing).
+    /// The materialized CTE is a fence: inlined (PostgreSQL 12 and later inline CTEs), the planner
+    /// may run the LIMIT subquery again for each row it updates, and with SKIP LOCKED each run
+    /// finds other rows (a node once claimed 9,000 tasks with a LIMIT of 32, seen here). SKIP
+    /// LOCKED lets nodes claim side by side. The attempt is counted here, so crash loops count too.
+    func claim(_ client: PostgresClient, node: UUID, kinds: [String], limit: Int) async throws -> [ClaimedTask] {
+        try await run(client, """
+            WITH next AS MATERIALIZED (
+                SELECT id FROM \(unescaped: s).tasks
+                 WHERE state = 0 AND run_at <= now() AND kind = ANY(\(kinds)::text[])
+                   AND EXISTS (SELECT 1 FROM \(unescaped: s).nodes WHERE id = \(node))
+                 ORDER BY priority, run_at, id
+                 LIMIT \(limit)
+                 FOR UPDATE SKIP LOCKED)
+            UPDATE \(unescaped: s).tasks t SET state = 1, attempt = t.attempt + 1, owner = \(node), claimed_at = now()
+              FROM next WHERE t.id = next.id
+            RETURNING t.id, t.kind, t.payload, t.attempt, t.timeout_ms
+            """) { rows in
+            var claimed: [ClaimedTask] = []
+            for try await (id, kind, payload, attempt, timeout) in rows.decode((Int64, String, ByteBuffer, Int32, Int64?).self) {
+                claimed.append(ClaimedTask(id: id, kind: kind, payload: payload, attempt: attempt,
+                                           timeout: timeout.map { .milliseconds($0) }, owner: node))
+            }
+            return claimed
+        }
+    }
+
+    /// Records a batch of outcomes, each only if the task is still running under `node` at the
+    /// same attempt (a node declared dead, whose task was requeued, changes nothing), and wakes
+    /// the submitters concerned (one NOTIFY per session and batch). Returns the ids recorded.
+    func complete(_ client: PostgresClient, node: UUID, host: String, pid: Int32, outcomes: [TaskOutcome]) async throws -> Set<Int64> {
+        try await run(client, """
+            WITH done AS (
+                UPDATE \(unescaped: s).tasks t
+                   SET state = d.state, result = CASE WHEN d.state = 2 THEN d.result END,
+                       error_type = nullif(d.error_type, ''), error_message = nullif(d.error_message, ''),
+                       node_host = \(host), node_pid = \(pid), finished_at = now(), owner = NULL
+                  FROM unnest(\(outcomes.map(\.id))::bigint[], \(outcomes.map(\.attempt))::int[],
+                              \(outcomes.map(\.state))::smallint[], \(outcomes.map(\.result))::bytea[],
+                              \(outcomes.map(\.errorType))::text[], \(outcomes.map(\.errorMessage))::text[])
+                       AS d(id, attempt, state, result, error_type, error_message)
+                 WHERE t.id = d.id AND t.state = 1 AND t.owner = \(node) AND t.attempt = d.attempt
+                RETURNING t.id, t.session),
+            woken AS (
+                SELECT pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
+                  FROM (SELECT DISTINCT session FROM done) sessions)
+            SELECT id, (SELECT count(*) FROM woken) FROM done
+            """) { rows in
+            var recorded: Set<Int64> = []
+            for try await (id, _) in rows.decode((Int64, Int64).self) { recorded.insert(id) }
+            return recorded
+        }
+    }
+
+    /// Requeues the tasks of nodes that are gone or whose last heartbeat is older than
+    /// `deadAfter` (by the database's clock), or fails them with `NodeLost` once their attempts
+    /// are used up; then deletes those nodes' rows. Any node may run it; SKIP LOCKED keeps
+    /// concurrent rescuers apart. Returns the tasks requeued and failed.
+    func rescue(_ client: PostgresClient, deadAfter: Duration) async throws -> (requeued: Int, failed: Int) {
+        let seconds = Self.seconds(deadAfter)
+        return try await run(client, """
+            WITH dead AS MATERIALIZED (
+                SELECT t.id FROM \(unescaped: s).tasks t LEFT JOIN \(unescaped: s).nodes n ON n.id = t.owner
+                 WHERE t.state = 1 AND (n.id IS NULL OR n.heartbeat_at < now() - make_interval(secs => \(seconds)))
+                 FOR UPDATE OF t SKIP LOCKED),
+            rescued AS (
+                UPDATE \(unescaped: s).tasks t SET
+                    state = CASE WHEN t.attempt < t.max_attempts THEN 0 ELSE 3 END,
+                    error_type = CASE WHEN t.attempt < t.max_attempts THEN NULL ELSE 'NodeLost' END,
+                    error_message = CASE WHEN t.attempt < t.max_attempts THEN NULL
+                        ELSE 'every node that ran the task stopped heartbeating while running it' END,
+                    finished_at = CASE WHEN t.attempt < t.max_attempts THEN NULL ELSE now() END,
+                    owner = NULL
+                  FROM dead WHERE t.id = dead.id
+                RETURNING t.session, t.state),
+            woken AS (
+                SELECT pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
+                  FROM (SELECT DISTINCT session FROM rescued WHERE state = 3) sessions),
+            ready AS (
+                SELECT pg_notify(\(database.readyChannel), '') FROM (SELECT 1 FROM rescued WHERE state = 0 LIMIT 1) one),
+            gone AS (
+                DELETE FROM \(unescaped: s).nodes WHERE heartbeat_at < now() - make_interval(secs => \(seconds)))
+            SELECT (SELECT count(*) FROM rescued WHERE state = 0), (SELECT count(*) FROM rescued WHERE state = 3),
+                   (SELECT count(*) FROM woken), (SELECT count(*) FROM ready)
+            """) { rows in
+            var counts = (requeued: 0, failed: 0)
+            for try await (requeued, failed, _, _) in rows.decode((Int64, Int64, Int64, Int64).self) {
+                counts = (Int(requeued), Int(failed))
+            }
+            return counts
+        }
+    }
+
+    /// Gives back the tasks the queue says `node` runs but the node does not hold (`held`): a
+    /// claim whose reply was lost with its connection committed without the node knowing. Only
+    /// claims older than `grace` count (a reply may still be on its way). Their attempt stays
+    /// counted, so a claim that comes back is fenced apart from the lost one.
+    func releaseUnheld(_ client: PostgresClient, node: UUID, held: [Int64], grace: Duration) async throws -> Int {
+        try await run(client, """
+            WITH lost AS MATERIALIZED (
+                SELECT id FROM \(unescaped: s).tasks
+                 WHERE state = 1 AND owner = \(node) AND NOT (id = ANY(\(held)::bigint[]))
+                   AND claimed_at < now() - make_interval(secs => \(Self.seconds(grace)))
+                 FOR UPDATE SKIP LOCKED),
+            released AS (
+                UPDATE \(unescaped: s).tasks t SET state = 0, owner = NULL FROM lost WHERE t.id = lost.id RETURNING 1)
+            SELECT (SELECT count(*) FROM released)
+            """) { rows in
+            var count = 0
+            for try await released in rows.decode(Int64.self) { count = Int(released) }
+            return count
+        }
+    }
+
+    /// A node that stops: its running tasks go back to the queue (their attempt not counted) and
+    /// its row goes.
+    func leave(_ client: PostgresClient, node: UUID) async throws {
+        try await run(client, """
+            WITH handed AS (
+                UPDATE \(unescaped: s).tasks SET state = 0, owner = NULL, attempt = attempt - 1
+                 WHERE state = 1 AND owner = \(node)
+                RETURNING 1),
+            removed AS (DELETE FROM \(unescaped: s).nodes WHERE id = \(node))
+            SELECT (SELECT count(*) FROM handed), pg_notify(\(database.readyChannel), '')
+            """) { _ in }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

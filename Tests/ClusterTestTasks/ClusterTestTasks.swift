@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import MulticoreProcessing
+
+// The task types the cluster tests send: linked into the test binary (its in-process nodes'
+// workers are copies of it) and into ClusterNodeExample (a node in a process of its own), so
+// that both find them by the same mangled name.
+
+/// Doubles a number.
+public struct Twice: ProcessTask, Equatable {
+    public var value: Int
+    public init(value: Int) { self.value = value }
+    public func run() -> Int { value * 2 }
+}
+
+/// Doubles a number, or traps (its worker dies with SIGILL, or SIGTRAP) when told to.
+public struct TrapWhenTold: ProcessTask {
+    public var value: Int
+    public var trap: Bool
+    public init(value: Int, trap: Bool) {
+        self.value = value
+        self.trap = trap
+    }
+
+    public func run() -> Int {
+        if trap { fatalError("deliberate trap in TrapWhenTold(\(value))") }
+        return value * 2
+    }
+}
+
+/// What `WaitForGate` returns: its doubled value and the pid of the node that ran it (its
+/// worker's parent).
+public struct GateOutput: Codable, Sendable, Equatable {
+    public var doubled: Int
+    public var node: Int32
+    public init(doubled: Int, node: Int32) {
+        self.doubled = doubled
+        self.node = node
+    }
+}
+
+/// An error a task throws when its wait ran out.
+public struct GateNeverOpened: Error, Codable, CustomStringConvertible {
+    public var path: String
+    public var description: String { "no file \(path) within 30 s" }
+}
+
+/// Waits until the file `<directory>/open-<pid of its node>` exists (at most 30 s), then
+/// returns its doubled value and its node's pid: the test opens each node's gate in turn, so
+/// it decides which node finishes first.
+public struct WaitForGate: ProcessTask {
+    public var directory: String
+    public var value: Int
+    public init(directory: String, value: Int) {
+        self.directory = directory
+        self.value = value
+    }
+
+    public static func gate(in directory: String, node: Int32) -> String { "\(directory)/open-\(node)" }
+
+    public func run() throws -> GateOutput {
+        let node = getppid()
+        let path = Self.gate(in: directory, node: node)
+        for _ in 0..<6000 {
+            if access(path, F_OK) == 0 { return GateOutput(doubled: value * 2, node: node) }
+            usleep(5000)
+        }
+        throw GateNeverOpened(path: path)
+    }
+}
+
+/// Every type above: what a test node serves.
+public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self]
