@@ -350,7 +350,7 @@ public final class Connection: Codable, @unchecked Sendable { // the descriptor 
             }
             return
         }
-        let header = frameFormat.header(length: payload.count, checksum: 0) // CPython's frames have no checksum
+        let header = FrameFormat.pythonHeader(length: payload.count)
         // A small message goes out in one write with its header, as CPython sends it.
         if payload.count < Self.largePayloadSize { try sendBuffer(header + payload) } else { try sendBuffers(header, payload) }
     }

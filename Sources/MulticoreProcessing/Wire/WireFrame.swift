@@ -128,20 +128,15 @@ public enum FrameFormat: Sendable, Equatable {
     /// What a `Listener` or `Client` connection speaks, so that Python can be the peer.
     case python
 
-    /// The header that announces a payload of `length` bytes (`checksum` for Multicore's).
-    func header(length: Int, checksum: @autoclosure () -> UInt32) -> [UInt8] {
+    /// CPython's header for a payload of `length` bytes (Multicore's frames are written by
+    /// `WireFrame`, which also checksums them).
+    static func pythonHeader(length: Int) -> [UInt8] {
         var header = [UInt8]()
-        switch self {
-        case .multicore:
-            withUnsafeBytes(of: UInt32(length).littleEndian) { header.append(contentsOf: $0) }
-            withUnsafeBytes(of: checksum().littleEndian) { header.append(contentsOf: $0) }
-        case .python:
-            if length > Int(Int32.max) {
-                withUnsafeBytes(of: Int32(-1).bigEndian) { header.append(contentsOf: $0) }
-                withUnsafeBytes(of: UInt64(length).bigEndian) { header.append(contentsOf: $0) }
-            } else {
-                withUnsafeBytes(of: Int32(length).bigEndian) { header.append(contentsOf: $0) }
-            }
+        if length > Int(Int32.max) {
+            withUnsafeBytes(of: Int32(-1).bigEndian) { header.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt64(length).bigEndian) { header.append(contentsOf: $0) }
+        } else {
+            withUnsafeBytes(of: Int32(length).bigEndian) { header.append(contentsOf: $0) }
         }
         return header
     }
