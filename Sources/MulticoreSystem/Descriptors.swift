@@ -53,6 +53,18 @@ extension FileDescriptor {
         }
     }
 
+    /// Writes `bytes` to a kernel control file (a cgroup's, /proc's, sysfs') in one write(2).
+    /// Such a file takes each write as one command: a text split over two writes would be two
+    /// commands (a pid "4242" sent as "42" and "42" moves two other processes), so this never
+    /// splits it and the fault injector never shortens it (the kernel takes a control write whole
+    /// or refuses it). EINTR makes the write again.
+    /// - Throws: the kernel's refusal (ESRCH: no such process; EINVAL: not a value it accepts),
+    ///   or EIO if the kernel took part of it.
+    package func writeCommand(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        let written = try SystemCall.files.perform { negatedErrno(Glibc.write(rawValue, bytes.baseAddress, bytes.count)) }
+        if written != bytes.count { throw .ioError }
+    }
+
     /// Reads exactly `buffer.count` bytes; false at end-of-file before that.
     package func readExactly(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Bool {
         var offset = 0

@@ -95,6 +95,7 @@ package struct MemoryCgroup: Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// Writes `text` to the control file `path` as one command (see `writeCommand`).
     static func write(_ text: String, to path: String) throws(Errno) {
         let opened = Result { try FileDescriptor.open(path, .writeOnly, options: .closeOnExec) }
         guard case .success(let file) = opened else {
@@ -102,7 +103,7 @@ package struct MemoryCgroup: Sendable {
             throw Errno.ioError
         }
         defer { try? file.close() }
-        let written = Array(text.utf8).withUnsafeBytes { bytes in Result { () throws(Errno) in try file.writeAll(bytes) } }
+        let written = Array(text.utf8).withUnsafeBytes { bytes in Result { () throws(Errno) in try file.writeCommand(bytes) } }
         try written.get()
     }
 }
