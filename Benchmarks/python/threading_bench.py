@@ -457,6 +457,7 @@ BENCHMARKS = {
     "process.start_join.fork": lambda n: process_start_join_spawn(n, "fork"),
     "connection.roundtrip": connection_roundtrip,
     "actor.call": actor_call,
+    "actor.call.direct": actor_call,
     "connection.bulk_8mb": connection_bulk_8mb,
     "queue.processes": queue_processes,
     "shared.array_write": shared_array_write,

@@ -14,7 +14,7 @@ struct ActorHostTask: InterruptIgnoringTask {
     func run() -> NoOutput {
         // The calls run on this thread, between reads (no thread hop); without a wake pipe,
         // on the cooperative pool.
-        let loop = try? HostLoop()
+        let loop = try? LinkLoop()
         let link = ProcessActorSystem.shared.becomeHost(number, channel: channel, executor: loop)
         if let loop {
             loop.run(reading: channel) { link.receiveOne() == .more }

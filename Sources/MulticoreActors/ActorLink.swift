@@ -100,6 +100,11 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     @discardableResult
     func receive() -> Bool {
         while true {
+            // Waits in poll(2), not in read(2): a reader asleep in read on this socket is woken
+            // whenever the peer reads what this end sent (the kernel's "write space" wake-up
+            // ignores what the sleeper waits for), a wasted wake-up per call; poll's sleeper is
+            // woken only for input. A failed poll is met again by the receive that follows.
+            _ = try? connection.poll(timeout: nil)
             switch receiveOne() {
             case .more: continue
             case .ended: return false

@@ -14,7 +14,14 @@ enum ActorBenchmarks {
         // in the same slices. Python: a `BaseManager` proxy call on a registered class.
         Benchmark(name: "actor.call", unit: "s/call", iterations: 20_000, quickIterations: 4_000,
                   pythonDivisor: 4, slices: 4, maxRawRatio: 1.5, minPythonSpeedup: 2,
-                  multicore: actorCalls, raw: { n in (try? ProcessBenchmarks.connectionRoundTrip(n)) ?? .nan },
+                  multicore: { n in try actorCalls(n) }, raw: { n in (try? ProcessBenchmarks.connectionRoundTrip(n)) ?? .nan },
+                  leavesThreads: true),
+        // The same calls inside `withDirectCalls`: each answer resumes its caller on the
+        // thread that read it (one wake-up in this process instead of two).
+        Benchmark(name: "actor.call.direct", unit: "s/call", iterations: 20_000, quickIterations: 4_000,
+                  pythonDivisor: 4, slices: 4, maxRawRatio: 1.5, minPythonSpeedup: 2,
+                  multicore: { n in try actorCalls(n, direct: true) },
+                  raw: { n in (try? ProcessBenchmarks.connectionRoundTrip(n)) ?? .nan },
                   leavesThreads: true),
         // From a host's SIGKILL until each of 4 callers waiting on its actors holds the error.
         Benchmark(name: "actor.host_death_detect", unit: "s/death", iterations: 10, quickIterations: 4,
@@ -38,13 +45,20 @@ enum ActorBenchmarks {
     }
 
     /// Seconds per call of `add(1)` on an actor in a host (started beforehand), over `n` calls.
-    static func actorCalls(_ n: Int) throws -> Double {
+    /// `direct`: the calls are made inside `withDirectCalls`.
+    static func actorCalls(_ n: Int, direct: Bool = false) throws -> Double {
         try blocking {
             let host = try await ActorHost()
             let counter = try await host.spawn(Counter.self)
             _ = try await counter.add(0)
             let start = MonotonicClock.now
-            for _ in 0..<n { _ = try await counter.add(1) }
+            if direct {
+                try await host.withDirectCalls {
+                    for _ in 0..<n { _ = try await counter.add(1) }
+                }
+            } else {
+                for _ in 0..<n { _ = try await counter.add(1) }
+            }
             let elapsed = MonotonicClock.now - start
             guard try await counter.add(0) == n else { throw BenchmarkError("calls were lost") }
             await host.shutdown()

@@ -5,18 +5,25 @@ import MulticoreThreading
 import Glibc
 #endif
 
-/// A host's read loop, and the executor its calls run on: one thread reads the program's
-/// messages and runs the tasks of the calls (and so the hosted actors' code, default actors
-/// running on their task's preferred executor) between reads. A call then costs the host no
-/// thread hop: the message is read, the call run and its answer written on one thread. The
-/// price: a call that computes for long, without an `await`, holds up the host's other calls
-/// and its reading (a cancel message included) until it returns; use several hosts for
-/// parallel work.
-final class HostLoop: TaskExecutor, @unchecked Sendable { // `jobs` and `sleeping` are guarded by `lock`
+/// The read loop of one end of a link, and an executor whose jobs run on it: one thread reads
+/// the peer's messages and runs the queued jobs between reads. A job that runs here costs no
+/// thread hop: the message is read, and the task it resumes runs on, on one thread.
+///
+/// In a host, every call the program makes runs here (the hosted actors' code, default actors
+/// running on their task's preferred executor): the price is that a call that computes for
+/// long, without an `await`, holds up the host's other calls and its reading (a cancel message
+/// included) until it returns; use several hosts for parallel work. In the program, the tasks
+/// inside `ActorHost.withDirectCalls` run here, with the same price for that host's callers.
+///
+/// Once the loop has ended (the link is closed), its jobs go to the global concurrent
+/// executor: a task that prefers it is never stranded.
+final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` and `ended` are guarded by `lock`
     private let lock = Lock()
     private var jobs: [UnownedJob] = []
     /// Whether the loop waits in poll, so that a job enqueued from another thread must wake it.
     private var sleeping = false
+    /// Whether `run` has returned: jobs go to the global concurrent executor then.
+    private var ended = false
     /// A pipe whose message wakes the loop (a job came from another thread).
     private let wakeReader: Connection
     private let wakeWriter: Connection
@@ -27,17 +34,31 @@ final class HostLoop: TaskExecutor, @unchecked Sendable { // `jobs` and `sleepin
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let wake = lock.briefly {
+        let (wake, elsewhere) = lock.briefly {
+            if ended { return (false, true) }
             jobs.append(job)
             defer { sleeping = false }
-            return sleeping
+            return (sleeping, false)
         }
+        if elsewhere { return globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
         if wake { try? wakeWriter.sendBytes([]) }
+    }
+
+    /// Ends the loop's service: the jobs still queued, and every later one, go to the global
+    /// concurrent executor.
+    private func end() {
+        let left = lock.briefly {
+            ended = true
+            defer { jobs = [] }
+            return jobs
+        }
+        for job in left { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
     }
 
     /// Runs the queued jobs, and `receive` for each message `connection` has, until `receive`
     /// returns false (the program is gone or said `shutdown`).
     func run(reading connection: Connection, _ receive: () -> Bool) {
+        defer { end() }
         while true {
             while let batch = takeJobs() {
                 for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
