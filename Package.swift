@@ -181,7 +181,7 @@ let package = Package(
         // A cluster node in a process of its own (SIGSTOPped and SIGKILLed by the tests).
         .executableTarget(
             name: "ClusterNodeExample",
-            dependencies: ["MulticoreCluster", "ClusterTestTasks", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreThreading", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ClusterNodeExample",
             swiftSettings: strict
         ),
