@@ -222,9 +222,9 @@ public final class ClusterNode: Sendable {
                     continue
                 }
                 work.launch(task.id) {
-                    let outcome = await kind.run(task, executor)
-                    // A task stopped (withdrawn, or the node stopping) is handed back or dropped, not failed.
-                    if !Task.isCancelled { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
+                    // A task stopped (withdrawn, or the node stopping) is handed back or dropped, not failed;
+                    // one whose outcome came first is recorded (the queue's fence decides whether it counts).
+                    if let outcome = await kind.run(task, executor) { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
                 }
             }
         }

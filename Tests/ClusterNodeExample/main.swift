@@ -11,8 +11,9 @@ import Logging
 import MulticoreCluster
 import MulticoreThreading
 
-// SIGTERM is blocked before any other thread starts (threads inherit the mask) and taken by a
-// thread of its own in `sigwait`; the node's workers are spawned with their own mask.
+// SIGTERM is blocked before any other thread starts (threads inherit the mask: so this main is
+// synchronous, with no await that would start the concurrency runtime's threads first) and taken
+// by a thread of its own in `sigwait`; the node's workers are spawned with their own mask.
 var termination = sigset_t()
 sigemptyset(&termination)
 sigaddset(&termination, SIGTERM)
@@ -32,7 +33,13 @@ let logger: Logger = {
 let node = try ClusterNode(url: arguments[1], schema: arguments[2], processes: processes, tasks: clusterTestTaskTypes,
                            heartbeat: .milliseconds(heartbeat), deadAfter: .milliseconds(deadAfter),
                            pollInterval: .milliseconds(200), gracePeriod: .milliseconds(grace), logger: logger)
-let running = Task { try await node.run() }
+let ended = Event()
+let failure = Locked<(any Error)?>(nil)
+// Detached: top-level code is the main actor's, and the main thread waits below.
+let running = Task.detached {
+    do { try await node.run() } catch { failure.withLock { $0 = error } }
+    ended.set()
+}
 let watcher = JoinableThread(name: "sigterm", daemon: true) { [termination] in
     var waited = termination
     var signal: Int32 = 0
@@ -41,5 +48,9 @@ let watcher = JoinableThread(name: "sigterm", daemon: true) { [termination] in
     running.cancel()
 }
 try watcher.start()
-try await running.value
+_ = try ended.wait()
+if let error = failure.withLock({ $0 }) {
+    print("node failed: \(error)")
+    exit(1)
+}
 print("node stopped")
