@@ -11,13 +11,20 @@ import Testing
 /// nothing more, finishes its running tasks within its grace period (or hands them back, their
 /// attempt not counted), removes itself and exits with 0.
 extension ClusterTests {
+    /// A node process of one worker with a grace period of `graceMilliseconds`, a handle, a
+    /// queue inspector, and a folder for gates.
+    private func startGatedNodeProcess(_ url: String, schema: String, graceMilliseconds: Int) async throws
+        -> (Cluster, QueueInspector, ProgramRun, GateFolder) {
+        let cluster = try await Cluster(url: url, schema: schema), inspector = try QueueInspector(url: url, schema: schema)
+        let gates = try GateFolder()
+        let node = try ProgramRun(beside: "ClusterNodeExample", [url, schema, "1", "200", "1000", "\(graceMilliseconds)"])
+        return (cluster, inspector, node, gates)
+    }
+
     @Test func aTerminatedNodeFinishesItsRunningTaskClaimsNothingMoreAndExits() async throws {
         let url = try ThrowawayPostgres.url
         let schema = "t_sigterm"
-        let gates = try GateFolder()
-        let cluster = try await Cluster(url: url, schema: schema)
-        let inspector = try QueueInspector(url: url, schema: schema)
-        let node = try ProgramRun(beside: "ClusterNodeExample", [url, schema, "1", "200", "1000", "20000"])
+        let (cluster, inspector, node, gates) = try await startGatedNodeProcess(url, schema: schema, graceMilliseconds: 20000)
         defer {
             node.signalGroup(SIGKILL)
             _ = node.wait(within: testDeadline)
@@ -48,10 +55,7 @@ extension ClusterTests {
     @Test func aTerminatedNodeHandsBackWhatOutlivesItsGracePeriod() async throws {
         let url = try ThrowawayPostgres.url
         let schema = "t_handback"
-        let gates = try GateFolder()
-        let cluster = try await Cluster(url: url, schema: schema)
-        let inspector = try QueueInspector(url: url, schema: schema)
-        let node = try ProgramRun(beside: "ClusterNodeExample", [url, schema, "1", "200", "1000", "300"])
+        let (cluster, inspector, node, gates) = try await startGatedNodeProcess(url, schema: schema, graceMilliseconds: 300)
         defer {
             node.signalGroup(SIGKILL)
             _ = node.wait(within: testDeadline)
