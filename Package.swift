@@ -31,6 +31,9 @@ let package = Package(
         // that do not use it.
         .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
+        // `multicore-cluster status`: the cluster's queue and nodes. An executable of its own, so
+        // that `multicore` and its workers do not link postgres-nio.
+        .executable(name: "multicore-cluster", targets: ["MulticoreClusterCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -133,6 +136,11 @@ let package = Package(
                 // The benchmark's metrics backend (`executor.processes.submit.metrics`).
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "MulticoreClusterCLI",
+            dependencies: ["MulticoreCluster"],
             swiftSettings: strict
         ),
         // What every test target shares: the test deadline, bounded polling, the child reaper.

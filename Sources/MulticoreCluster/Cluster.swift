@@ -278,6 +278,13 @@ public final class Cluster: Sendable {
         try await asDatabaseError { try await statements.deleteJob(client, id: job.id) }
     }
 
+    /// The queue now: unfinished tasks by type (ready, delayed, running), failures of the last
+    /// minute, the nodes with their last heartbeat. What `multicore-cluster status` prints.
+    /// - Throws: `ClusterError.database`.
+    public func queueStatus() async throws -> ClusterStatus {
+        try await asDatabaseError { try await statements.status(client) }
+    }
+
     /// `body`, its errors as `ClusterError.database`.
     private func asDatabaseError<T>(_ body: () async throws -> T) async throws -> T {
         do {

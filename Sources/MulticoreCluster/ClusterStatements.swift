@@ -61,7 +61,7 @@ struct ClusterStatements: Sendable {
     static let replyDeadline: Duration = .seconds(15)
 
     /// Runs `query` and `read`s its rows, bounded by `replyDeadline`.
-    private func run<T: Sendable>(_ client: PostgresClient, _ query: PostgresQuery,
+    func run<T: Sendable>(_ client: PostgresClient, _ query: PostgresQuery,
                                   _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
         let logger = logger
         return try await withAbandoningDeadline(Self.replyDeadline, orThrow: {
