@@ -132,6 +132,9 @@ public final class Cluster: Sendable {
                                                 payloads: payloads,
                                                 timeoutsMilliseconds: Array(repeating: timeoutMilliseconds, count: seqs.count),
                                                 maxAttempts: Int32(maxAttempts))
+                    // A future cancelled while its row was being inserted was withdrawn too early
+                    // (a delete before the insert): withdrawn again now that the row exists.
+                    for (future, seq) in zip(batchFutures, seqs) where future.isCancelled { withdrawals.add(seq) }
                     break
                 } catch {
                     // A lost connection, a restarting server: the insert is idempotent, so try again.
