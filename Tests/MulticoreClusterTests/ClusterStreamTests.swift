@@ -78,13 +78,14 @@ extension ClusterTests {
 
     /// A map of tasks that would each run 30 s, on two nodes: cancelled once both run some, it
     /// throws `CancellationError`, and within a second no node runs any of its tasks and none is
-    /// left in the queue. The nodes go on serving.
+    /// left in the queue. The nodes go on serving. Their heartbeat (when they also look for
+    /// withdrawn tasks) is 5 s: what stops the tasks within the second is the `cancel` notification.
     @Test func aCancelledMapStopsOnEveryNodeWithinASecond() async throws {
         let url = try ThrowawayPostgres.url
         let schema = "t_cancelmap"
         let gates = try GateFolder()
-        let (first, firstRun) = try startNode(url, schema: schema)
-        let (second, secondRun) = try startNode(url, schema: schema)
+        let (first, firstRun) = try startNode(url, schema: schema, heartbeat: .seconds(5), deadAfter: .seconds(20))
+        let (second, secondRun) = try startNode(url, schema: schema, heartbeat: .seconds(5), deadAfter: .seconds(20))
         let cluster = try await Cluster(url: url, schema: schema)
         let inspector = try QueueInspector(url: url, schema: schema)
         let tasks = (0..<200).map { WaitForGate(directory: gates.path, value: $0) }
