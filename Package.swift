@@ -31,6 +31,9 @@ let package = Package(
         // that do not use it.
         .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
+        // `multicore-cluster status`: the cluster's queue and nodes. An executable of its own, so
+        // that `multicore` and its workers do not link postgres-nio.
+        .executable(name: "multicore-cluster", targets: ["MulticoreClusterCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
@@ -135,6 +138,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "MulticoreClusterCLI",
+            dependencies: ["MulticoreCluster"],
+            swiftSettings: strict
+        ),
         // What every test target shares: the test deadline, bounded polling, the child reaper.
         .target(
             name: "MulticoreTestSupport",
@@ -181,7 +189,7 @@ let package = Package(
         // A cluster node in a process of its own (SIGSTOPped and SIGKILLed by the tests).
         .executableTarget(
             name: "ClusterNodeExample",
-            dependencies: ["MulticoreCluster", "ClusterTestTasks", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreThreading", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ClusterNodeExample",
             swiftSettings: strict
         ),

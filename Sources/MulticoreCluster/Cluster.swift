@@ -1,3 +1,4 @@
+import struct Foundation.Date
 import struct Foundation.UUID
 import Logging
 import MulticoreProcessing
@@ -34,6 +35,8 @@ public final class Cluster: Sendable {
     private let client: PostgresClient
     private let statements: ClusterStatements
     private let collector: ClusterCollector
+    private let jobs: ClusterJobWatch
+    private let withdrawals: ClusterWithdrawals
     private let background: Locked<[Task<Void, Never>]>
 
     /// Connects, creates or migrates the schema, and starts listening for outcomes.
@@ -48,6 +51,8 @@ public final class Cluster: Sendable {
         let client = PostgresClient(configuration: database.clientConfiguration(maximumConnections: 4), backgroundLogger: logger)
         let statements = ClusterStatements(database: database, logger: logger)
         let collector = ClusterCollector()
+        let jobs = ClusterJobWatch()
+        let withdrawals = ClusterWithdrawals()
         let session = UUID()
         let clientRun = Task { await client.run() }
         do {
@@ -60,11 +65,16 @@ public final class Cluster: Sendable {
         let listening = Event()
         let listener = Task {
             await ClusterListener(database: database, channel: database.doneChannel(session), logger: logger)
-                .run(listening: { listening.set() }) { collector.doorbell.ring() }
+                .run(listening: { listening.set() }) { _ in
+                    collector.doorbell.ring()
+                    jobs.doorbell.ring()
+                }
         }
         let drainer = Task {
             await collector.run(client, statements, session: session, pollInterval: pollInterval, logger: logger)
         }
+        let jobWatch = Task { await jobs.run(client, statements, pollInterval: pollInterval, logger: logger) }
+        let withdrawing = Task { await withdrawals.run(client, statements, session: session, logger: logger) }
         self.database = database
         self.session = session
         self.maxAttempts = maxAttempts
@@ -72,13 +82,16 @@ public final class Cluster: Sendable {
         self.client = client
         self.statements = statements
         self.collector = collector
-        background = Locked([clientRun, listener, drainer])
+        self.jobs = jobs
+        self.withdrawals = withdrawals
+        background = Locked([clientRun, listener, drainer, jobWatch, withdrawing])
         let deadline = ContinuousClock.now + .seconds(5)
         while !listening.isSet, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
     }
 
     deinit {
         collector.close()
+        jobs.close()
         for task in background.withLock({ $0 }) { task.cancel() }
     }
 
@@ -104,6 +117,14 @@ public final class Cluster: Sendable {
             let payloads = try batch.map { try ClusterTaskKind.payload($0) }
             let batchFutures = batch.map { _ in Future<Task.Output>() }
             let seqs = try collector.reserve(batchFutures.map { ClusterCollector.deliver(to: $0, task: typeName) })
+            // A future cancelled (by `cancel()`, or by cancelling the task awaiting it) withdraws its task.
+            for (future, seq) in zip(batchFutures, seqs) {
+                future.addDoneCallback { [collector, withdrawals] done in
+                    guard done.isCancelled else { return }
+                    collector.drop(seq)
+                    withdrawals.add(seq)
+                }
+            }
             var backoff = ClusterBackoff()
             for attempt in 1...Self.insertAttempts {
                 do {
@@ -111,6 +132,9 @@ public final class Cluster: Sendable {
                                                 payloads: payloads,
                                                 timeoutsMilliseconds: Array(repeating: timeoutMilliseconds, count: seqs.count),
                                                 maxAttempts: Int32(maxAttempts))
+                    // A future cancelled while its row was being inserted was withdrawn too early
+                    // (a delete before the insert): withdrawn again now that the row exists.
+                    for (future, seq) in zip(batchFutures, seqs) where future.isCancelled { withdrawals.add(seq) }
                     break
                 } catch {
                     // A lost connection, a restarting server: the insert is idempotent, so try again.
@@ -129,20 +153,156 @@ public final class Cluster: Sendable {
 
     /// Runs every task on the cluster and returns their outputs in order (inserted in batches of
     /// `batchSize`). Python's `Pool.map`: the first failed task's error, in input order, is thrown.
+    /// Cancelling the calling task cancels the map: its queued tasks never run, its running ones
+    /// are stopped on their nodes, and it throws `CancellationError`.
     /// - Parameter timeout: each task's timeout on its node, as in `submit`.
     public func map<S: Sequence>(_ tasks: S, timeout: Duration? = nil) async throws -> [S.Element.Output] where S.Element: ProcessTask {
         let futures = try await submit(contentsOf: Array(tasks), timeout: timeout)
-        var outputs: [S.Element.Output] = []
-        outputs.reserveCapacity(futures.count)
-        for future in futures { outputs.append(try await future.value) }
-        return outputs
+        return try await withTaskCancellationHandler {
+            var outputs: [S.Element.Output] = []
+            outputs.reserveCapacity(futures.count)
+            do {
+                for future in futures { outputs.append(try await future.value) }
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw error
+            }
+            return outputs
+        } onCancel: {
+            for future in futures { future.cancel() }
+        }
+    }
+
+    /// The outputs of `tasks` in input order, as an `AsyncSequence` with back-pressure: at most
+    /// `bufferSize` tasks are in the queue or running (sent in batches as the window empties),
+    /// so an endless input works. Cancelling the iterating task or leaving the loop cancels the
+    /// tasks in flight. See `ClusterOutputs`.
+    /// - Parameter timeout: each task's timeout on its node, as in `submit`.
+    public func results<S: Sequence>(of tasks: S, bufferSize: Int = 2 * Cluster.batchSize, timeout: Duration? = nil)
+        -> ClusterOutputs<S> where S.Element: ProcessTask {
+        ClusterOutputs(source: ClusterSource(cluster: self, tasks: tasks, bufferSize: bufferSize, timeout: timeout))
+    }
+
+    /// The outcomes of `tasks` as they complete, each with its input index, as an
+    /// `AsyncSequence` (Python's `as_completed`), with back-pressure and cancellation as
+    /// `results(of:)`. See `ClusterCompletions`.
+    public func completions<S: Sequence>(of tasks: S, bufferSize: Int = 2 * Cluster.batchSize, timeout: Duration? = nil)
+        -> ClusterCompletions<S> where S.Element: ProcessTask {
+        ClusterCompletions(source: ClusterSource(cluster: self, tasks: tasks, bufferSize: bufferSize, timeout: timeout))
+    }
+
+    // MARK: Durable jobs
+
+    /// Sends `task` as a durable job: its outcome stays in the queue after it ran (until
+    /// `delete(_:)`, or the nodes' `jobRetention`), and any process connected to the same
+    /// database and schema can await it (`value(of:)`) or fetch it (`status(of:)`) by its id.
+    /// Jobs are not tied to this handle: `shutdown` leaves them queued.
+    /// - Parameters:
+    ///   - key: makes the submission idempotent: while a job with this key is queued or running,
+    ///     enqueueing another with the same key returns that job's id and adds nothing. Once it
+    ///     finished (or was cancelled), the key is free again.
+    ///   - priority: smaller runs first (-32768...32767, default 0; as Oban, 0 is the usual).
+    ///   - runAt: when it may start, by the database's clock: `.now`, `.after(duration)`, `.at(date)`.
+    ///   - timeout: how long it may run once a node started it, as in `submit`.
+    /// - Throws: `ClusterError.invalidConfiguration` (a priority out of range, an empty key),
+    ///   `.payloadTooLarge`, the task's encoding error, `.shutDown`, `.database`.
+    public func enqueue<Task: ProcessTask>(_ task: Task, key: String? = nil, priority: Int = 0, runAt: ClusterJobStart = .now,
+                                           timeout: Duration? = nil) async throws -> ClusterJob<Task.Output> {
+        guard let priority = Int16(exactly: priority) else {
+            throw ClusterError.invalidConfiguration("priority must be within -32768...32767, not \(priority)")
+        }
+        if key?.isEmpty == true { throw ClusterError.invalidConfiguration("a job's key must not be empty") }
+        let kind = try ClusterTaskKind.name(of: Task.self)
+        let payload = try ClusterTaskKind.payload(task)
+        var at: Date?
+        var delay = 0.0
+        switch runAt {
+        case .now: break
+        case .after(let duration): delay = ClusterStatements.seconds(duration)
+        case .at(let date): at = date
+        }
+        let timeoutMilliseconds = timeout.map { Int64(ClusterStatements.seconds($0) * 1000) } ?? -1
+        // One number for every try: a try after a lost reply finds the row an earlier one committed.
+        let seq = try collector.reserveJob()
+        var backoff = ClusterBackoff()
+        for attempt in 1...Self.insertAttempts {
+            do {
+                if let id = try await statements.enqueue(client, session: session, seq: seq, kind: kind, payload: payload, key: key,
+                                                         priority: priority, runAt: at, delaySeconds: delay,
+                                                         timeoutMilliseconds: timeoutMilliseconds, maxAttempts: Int32(maxAttempts)) {
+                    return ClusterJob(id: id)
+                }
+                // The job that held the key finished between the insert and the look-up: try again.
+            } catch {
+                guard attempt < Self.insertAttempts, !Swift.Task.isCancelled else { throw ClusterError.database(String(reflecting: error)) }
+                try? await Swift.Task.sleep(for: backoff.next())
+            }
+        }
+        throw ClusterError.database("the job could not be inserted nor found in \(Self.insertAttempts) tries")
+    }
+
+    /// The job's output, once it finished (awaited: a notification wakes the handle that
+    /// enqueued it, polling every `pollInterval` any other). Cancelling the waiting task stops
+    /// the wait, not the job.
+    /// - Throws: the job's error (`ClusterError.taskFailed`, `.nodeLost`, `.undecodableResult`),
+    ///   `ClusterError.cancelled` when it was cancelled, `.unknownJob` when there is no such job,
+    ///   `.shutDown`, `CancellationError`.
+    public func value<Output>(of job: ClusterJob<Output>) async throws -> Output {
+        let row = try await jobs.finished(job.id)
+        return try row.outcome(as: Output.self, task: String(reflecting: Output.self)).get()
+    }
+
+    /// Where the job is now: queued, running, or finished with its outcome.
+    /// - Throws: `ClusterError.unknownJob` when there is no such job; `.database`.
+    public func status<Output>(of job: ClusterJob<Output>) async throws -> ClusterJobStatus<Output> {
+        let rows = try await asDatabaseError { try await statements.jobs(client, ids: [job.id]) }
+        guard let row = rows.first else { throw ClusterError.unknownJob(job.id) }
+        switch row.state {
+        case 0: return .queued(attempt: Int(row.attempt))
+        case 1: return .running(attempt: Int(row.attempt))
+        default: return .finished(row.outcome(as: Output.self, task: String(reflecting: Output.self)))
+        }
+    }
+
+    /// Cancels the job unless it finished: queued, it never runs; running, it is stopped on its
+    /// node. Its outcome is then `ClusterError.cancelled`. Returns whether it was cancelled
+    /// (false: it had finished).
+    /// - Throws: `ClusterError.database`.
+    @discardableResult
+    public func cancel<Output>(_ job: ClusterJob<Output>) async throws -> Bool {
+        try await asDatabaseError { try await statements.cancelJob(client, id: job.id) }
+    }
+
+    /// Deletes a finished job's row (its outcome can no longer be fetched). Returns false when
+    /// there is no finished job of that id (it is queued or running, or already gone).
+    /// - Throws: `ClusterError.database`.
+    @discardableResult
+    public func delete<Output>(_ job: ClusterJob<Output>) async throws -> Bool {
+        try await asDatabaseError { try await statements.deleteJob(client, id: job.id) }
+    }
+
+    /// The queue now: unfinished tasks by type (ready, delayed, running), failures of the last
+    /// minute, the nodes with their last heartbeat. What `multicore-cluster status` prints.
+    /// - Throws: `ClusterError.database`.
+    public func queueStatus() async throws -> ClusterStatus {
+        try await asDatabaseError { try await statements.status(client) }
+    }
+
+    /// `body`, its errors as `ClusterError.database`.
+    private func asDatabaseError<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw ClusterError.database(String(reflecting: error))
+        }
     }
 
     /// Stops the handle: futures still pending fail with `ClusterError.shutDown`, the session's
-    /// rows are deleted (queued tasks never run; running ones finish on their nodes, and their
-    /// outcomes are dropped), and the connections close.
+    /// rows are deleted (queued tasks never run; running ones are stopped on their nodes), and
+    /// the connections close. Durable jobs stay queued.
     public func shutdown() async {
         collector.close()
+        jobs.close()
         let statements = statements, client = client, session = session
         await Task { try? await statements.forget(client, session: session) }.value
         for task in background.withLock({ $0 }) { task.cancel() }

@@ -33,6 +33,19 @@ final class ClusterCollector: Sendable {
         }
     }
 
+    /// A sequence number for a durable job: numbered among the session's tasks, delivered by
+    /// the job watch rather than by this collector.
+    func reserveJob() throws -> Int64 {
+        try state.withLock { state in
+            guard !state.closed else { throw ClusterError.shutDown }
+            defer { state.nextSeq += 1 }
+            return state.nextSeq
+        }
+    }
+
+    /// Forgets the future of `seq` (it was cancelled: its row is withdrawn).
+    func drop(_ seq: Int64) { _ = state.withLock { $0.pending.removeValue(forKey: seq) } }
+
     /// Fails the futures of `seqs` (their rows could not be inserted).
     func fail(_ seqs: [Int64], with error: ClusterError) {
         let delivers = state.withLock { state in seqs.compactMap { state.pending.removeValue(forKey: $0) } }
@@ -89,23 +102,7 @@ final class ClusterCollector: Sendable {
             case .failure(let error):
                 try? future.finish(.failure(error), by: nil)
             case .success(let row):
-                let worker = row.pid.map { WorkerIdentity(pid: $0, name: "ClusterNode@\(row.host ?? "?")") }
-                if row.state == TaskOutcome.succeeded {
-                    let result = Result<Output, any Error> {
-                        do {
-                            return try WireDecoder().decode(Output.self, from: row.result.map { Array(buffer: $0) } ?? [])
-                        } catch {
-                            throw ClusterError.undecodableResult(type: task, reason: String(describing: error))
-                        }
-                    }
-                    try? future.finish(result, by: worker)
-                } else if row.errorType == "NodeLost" {
-                    try? future.finish(.failure(ClusterError.nodeLost(attempts: Int(row.attempt), message: row.errorMessage ?? "")), by: nil)
-                } else {
-                    let error = ClusterError.taskFailed(type: row.errorType ?? "", message: row.errorMessage ?? "",
-                                                       host: row.host ?? "", pid: row.pid ?? 0, attempt: Int(row.attempt))
-                    try? future.finish(.failure(error), by: worker)
-                }
+                try? future.finish(row.outcome(as: Output.self, task: task).mapError { $0 as any Error }, by: row.worker)
             }
         }
     }

@@ -25,6 +25,11 @@ public enum ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
     case undecodableResult(type: String, reason: String)
     /// The cluster handle was shut down before the task had an outcome.
     case shutDown
+    /// The durable job was cancelled (`Cluster.cancel(_:)`) before it had an outcome.
+    case cancelled
+    /// No durable job has this id in the queue (never enqueued there, or deleted: by
+    /// `Cluster.delete(_:)`, or past the nodes' `jobRetention`).
+    case unknownJob(Int64)
     /// The database could not be reached or refused a statement (`reason`: its error).
     case database(String)
 
@@ -41,6 +46,8 @@ public enum ClusterError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nodeLost(let attempts, let message): "\(message) (\(attempts) attempts)"
         case .undecodableResult(let type, let reason): "the result of \(type) cannot be decoded: \(reason)"
         case .shutDown: "the cluster handle was shut down before the task had an outcome"
+        case .cancelled: "the job was cancelled before it had an outcome"
+        case .unknownJob(let id): "no job \(id) in the queue (never enqueued in this schema, or deleted)"
         case .database(let reason): "database error: \(reason)"
         }
     }

@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 
 /// LISTENs on one channel over a connection of its own (postgres-nio's pool has no LISTEN),
-/// calling `wake` for each notification and once after each (re)connection, since notifications
+/// calling `wake` with each notification's payload, and with "" after each (re)connection, since notifications
 /// sent while it was away are lost; reconnects with back-off until the calling task is cancelled.
 /// Notifications are hints: whoever is woken polls the table, which is the truth.
 struct ClusterListener: Sendable {
@@ -11,7 +11,7 @@ struct ClusterListener: Sendable {
     let logger: Logger
 
     /// Runs until cancelled; `listening` is called each time the LISTEN is in place.
-    func run(listening: @Sendable () -> Void = {}, wake: @Sendable () -> Void) async {
+    func run(listening: @Sendable () -> Void = {}, wake: @Sendable (_ payload: String) -> Void) async {
         var backoff = ClusterBackoff()
         var connectionID = 0
         while !Task.isCancelled {
@@ -23,8 +23,8 @@ struct ClusterListener: Sendable {
                 try await connection.listen(on: channel) { notifications in
                     backoff.reset()
                     listening()
-                    wake()
-                    for try await _ in notifications { wake() }
+                    wake("")
+                    for try await notification in notifications { wake(notification.payload) }
                 }
             } catch {
                 if Task.isCancelled { return }

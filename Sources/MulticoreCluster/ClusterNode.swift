@@ -36,23 +36,33 @@ public final class ClusterNode: Sendable {
     /// (default 16): claims come in batches, so small tasks do not pay a round trip each, and a
     /// node holds no more than it will soon run (a dead node's are rescued all the same).
     public let tasksPerProcess: Int
+    /// How long a stopping node lets its running tasks finish (default 30 s): past it, it stops
+    /// them and hands them back to the queue, their attempt not counted.
+    public let gracePeriod: Duration
+    /// How long finished durable jobs are kept for `Cluster.status(of:)` and `value(of:)` before
+    /// the nodes delete them (default 24 hours, as River).
+    public let jobRetention: Duration
     private let kinds: [String: ClusterTaskKind]
     private let logger: Logger
     private let incarnation = Locked<UUID?>(nil)
+    /// What the current `run` holds.
+    private let work = Locked<ClusterNodeWork?>(nil)
     private let refused = Locked(0)
 
     /// - Parameters:
     ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
     ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
     ///   - tasks: the task types this node runs; it claims no other.
-    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess: as the properties of the same names.
+    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess, gracePeriod, jobRetention: as the
+    ///     properties of the same names.
     ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
     /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
     ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` or
     ///   `tasksPerProcess` below 1).
     public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
                 heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
-                tasksPerProcess: Int = 16, logger: Logger? = nil) throws {
+                tasksPerProcess: Int = 16, gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400),
+                logger: Logger? = nil) throws {
         database = try ClusterDatabase(url: url, schema: schema)
         self.processes = processes ?? cpuCount()
         guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
@@ -67,6 +77,11 @@ public final class ClusterNode: Sendable {
         guard deadAfter > heartbeat else {
             throw ClusterError.invalidConfiguration("deadAfter (\(deadAfter)) must be longer than heartbeat (\(heartbeat))")
         }
+        guard gracePeriod >= .zero, jobRetention > .zero else {
+            throw ClusterError.invalidConfiguration("gracePeriod must not be negative, jobRetention must be positive")
+        }
+        self.gracePeriod = gracePeriod
+        self.jobRetention = jobRetention
         self.heartbeat = heartbeat
         self.deadAfter = deadAfter
         self.pollInterval = pollInterval
@@ -88,12 +103,31 @@ public final class ClusterNode: Sendable {
     /// that attempt (it was declared dead meanwhile).
     public var refusedOutcomes: Int { refused.withLock { $0 } }
 
-    /// Runs the node until the calling task is cancelled: then it claims nothing more, stops its
-    /// running tasks (their workers are killed), hands them back to the queue with their attempt
-    /// not counted, and removes itself.
+    /// Tasks the node is running now (claimed, not yet finished or stopped).
+    public var runningTasks: Int { work.withLock { $0?.running ?? 0 } }
+
+    /// Runs the node until the calling task is cancelled: then it claims nothing more, lets its
+    /// running tasks finish for up to `gracePeriod` and records their outcomes, stops those still
+    /// running (their workers are killed) and hands them back to the queue with their attempt not
+    /// counted, and removes itself. A task whose submitter cancelled it is stopped meanwhile.
     /// - Throws: `ClusterError.database` when the queue cannot be reached at start (after that,
     ///   lost connections are retried with back-off); pool configuration errors.
     public func run() async throws {
+        let current = ClusterNodeWork(capacity: tasksPerProcess * processes)
+        work.withLock { $0 = current }
+        defer { work.withLock { $0 = nil } }
+        // The node serves in a task of its own: cancelling the caller stops it the slow way (claims
+        // stop, running tasks finish), where cancelling the task would stop everything at once.
+        let serving = Task { try await self.serve(current) }
+        try await withTaskCancellationHandler {
+            try await serving.value
+        } onCancel: {
+            // Before it serves (connecting, migrating), there is nothing to finish.
+            if !current.stop() { serving.cancel() }
+        }
+    }
+
+    private func serve(_ work: ClusterNodeWork) async throws {
         let client = PostgresClient(configuration: database.clientConfiguration(maximumConnections: 4), backgroundLogger: logger)
         let clientRun = Task { await client.run() }
         defer { clientRun.cancel() }
@@ -109,26 +143,40 @@ public final class ClusterNode: Sendable {
             throw ClusterError.database(String(reflecting: error))
         }
         let executor = try ProcessPoolExecutor(maxWorkers: processes, logger: logger, label: "ClusterNode")
-        let work = ClusterNodeWork(capacity: tasksPerProcess * processes)
+        guard work.startServing() else {
+            Self.release(executor)
+            await leave(client, statements)
+            throw CancellationError()
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.beat(client, statements, host: host, pid: pid, work: work) }
             group.addTask { await self.listen(work: work) }
             group.addTask { await self.record(client, statements, host: host, pid: pid, work: work) }
+            group.addTask { await self.stopWithdrawn(client, statements, work: work) }
             await self.claimAndRun(client, statements, executor: executor, work: work)
+            logger.notice("cluster node stopping: it claims nothing more", metadata: ["running": "\(work.running)"])
+            // Lets what runs finish, up to the grace period, and records the outcomes.
+            await work.waitUntilIdle(upTo: gracePeriod)
+            let stopped = work.stopRunners()
+            if stopped > 0 { logger.notice("cluster node stops the tasks still running, to hand them back", metadata: ["tasks": "\(stopped)"]) }
+            await work.waitUntilIdle(upTo: .seconds(10))
+            await work.waitUntilRecorded(upTo: .seconds(10))
             group.cancelAll()
         }
         Self.release(executor)
-        // Hands back what was running, outside the cancelled task (its queries would be refused).
-        let node = id, logger = logger
-        await Task {
-            guard let node else { return }
-            do {
-                try await statements.leave(client, node: node)
-            } catch {
-                logger.notice("cluster node could not hand back its tasks (they are rescued once it is found dead): \(error)")
-            }
-        }.value
+        await leave(client, statements)
+    }
+
+    /// Hands back what was running, and removes the node's row.
+    private func leave(_ client: PostgresClient, _ statements: ClusterStatements) async {
+        guard let node = id else { return }
+        do {
+            try await statements.leave(client, node: node)
+        } catch {
+            logger.notice("cluster node could not hand back its tasks (they are rescued once it is found dead): \(error)")
+        }
         incarnation.withLock { $0 = nil }
+        logger.notice("cluster node left", metadata: ["node": "\(node)"])
     }
 
     /// Lets the pool go without waiting: its running tasks were stopped with the claim loop.
@@ -142,45 +190,63 @@ public final class ClusterNode: Sendable {
     }
 
     /// Claims as many tasks as there are free slots (`tasksPerProcess` per process, at most 100
-    /// a claim), runs each in the pool, and queues its outcome for `record`.
+    /// a claim), runs each in the pool, and queues its outcome for `record`; until the node stops.
     private func claimAndRun(_ client: PostgresClient, _ statements: ClusterStatements, executor: ProcessPoolExecutor,
                              work: ClusterNodeWork) async {
         let kindNames = kinds.keys.sorted()
         var backoff = ClusterBackoff()
-        await withDiscardingTaskGroup { group in
-            while !Task.isCancelled {
-                let free = work.freeSlots
-                guard free > 0, let node = id else {
-                    await work.slotFreed.wait(upTo: pollInterval)
+        while !work.isStopping {
+            let free = work.freeSlots
+            guard free > 0, let node = id else {
+                await work.slotFreed.wait(upTo: pollInterval)
+                continue
+            }
+            let claimed: [ClaimedTask]
+            do {
+                claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, 100))
+                backoff.reset()
+            } catch {
+                logger.notice("cluster node cannot claim: \(error)")
+                try? await Task.sleep(for: backoff.next())
+                continue
+            }
+            if claimed.isEmpty {
+                await work.ready.wait(upTo: pollInterval)
+                continue
+            }
+            work.started(claimed.map(\.id))
+            for task in claimed {
+                guard let kind = kinds[task.kind] else {
+                    // The claim asks for known kinds only; should a row say otherwise, it fails alone.
+                    work.finished(.failure(task, type: "UnknownTaskType", message: "this node does not run \(task.kind)"), owner: task.owner)
                     continue
                 }
-                let claimed: [ClaimedTask]
-                do {
-                    claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, 100))
-                    backoff.reset()
-                } catch {
-                    if Task.isCancelled { break }
-                    logger.notice("cluster node cannot claim: \(error)")
-                    try? await Task.sleep(for: backoff.next())
-                    continue
+                work.launch(task.id) {
+                    // A task stopped (withdrawn, or the node stopping) is handed back or dropped, not failed;
+                    // one whose outcome came first is recorded (the queue's fence decides whether it counts).
+                    if let outcome = await kind.run(task, executor) { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
                 }
-                if claimed.isEmpty {
-                    await work.ready.wait(upTo: pollInterval)
-                    continue
+            }
+        }
+    }
+
+    /// Stops the tasks whose submitter cancelled them, or that the queue no longer gives this
+    /// incarnation: at a `cancel` notification, and at each heartbeat (polling is the truth).
+    private func stopWithdrawn(_ client: PostgresClient, _ statements: ClusterStatements, work: ClusterNodeWork) async {
+        while !Task.isCancelled {
+            await work.withdrawn.wait(upTo: heartbeat)
+            let running = work.runningIDs
+            guard !running.isEmpty, let node = id else { continue }
+            do {
+                let stale = try await statements.stale(client, node: node, held: running)
+                if !stale.isEmpty {
+                    logger.notice("cluster node stops tasks that are no longer its own (cancelled or requeued)",
+                                  metadata: ["tasks": "\(stale.count)"])
+                    work.stopRunners(stale)
                 }
-                work.started(claimed.map(\.id))
-                for task in claimed {
-                    guard let kind = kinds[task.kind] else {
-                        // The claim asks for known kinds only; should a row say otherwise, it fails alone.
-                        work.finished(.failure(task, type: "UnknownTaskType", message: "this node does not run \(task.kind)"), owner: task.owner)
-                        continue
-                    }
-                    group.addTask {
-                        let outcome = await kind.run(task, executor)
-                        // A task stopped because the node is stopping is handed back, not failed.
-                        if !Task.isCancelled { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
-                    }
-                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.notice("cluster node cannot check its tasks: \(error)")
             }
         }
     }
@@ -235,6 +301,7 @@ public final class ClusterNode: Sendable {
                         work.ready.ring()
                     }
                 }
+                try await statements.prune(client, jobRetention: jobRetention)
                 let rescued = try await statements.rescue(client, deadAfter: deadAfter)
                 if rescued.requeued + rescued.failed > 0 {
                     logger.notice("cluster node rescued the tasks of dead nodes",
@@ -252,11 +319,14 @@ public final class ClusterNode: Sendable {
     /// Listens for new tasks on a connection of its own (a hint: polling is the truth), and
     /// connects again with back-off when it drops.
     private func listen(work: ClusterNodeWork) async {
-        await ClusterListener(database: database, channel: database.readyChannel, logger: logger).run { work.ready.ring() }
+        await ClusterListener(database: database, channel: database.readyChannel, logger: logger).run { payload in
+            if payload == "cancel" { work.withdrawn.ring() } else { work.ready.ring() }
+        }
     }
 }
 
-/// What a node's loops share: free slots, the outcomes not yet recorded, and their doorbells.
+/// What a node's loops share: free slots, the tasks running (each in a task of its own, so that
+/// it can be stopped alone), the outcomes not yet recorded, and their doorbells.
 final class ClusterNodeWork: Sendable {
     struct Pending: Sendable {
         let outcome: TaskOutcome
@@ -265,15 +335,22 @@ final class ClusterNodeWork: Sendable {
 
     private struct State {
         var running = 0
+        var runners: [Int64: Task<Void, Never>] = [:]
         var outcomes: [Pending] = []
         /// Claimed and not yet recorded (running, or its outcome waiting for `record`).
         var held: Set<Int64> = []
+        var stopping = false
+        var serving = false
     }
 
     let capacity: Int
     let slotFreed = Doorbell()
     let ready = Doorbell()
     let outcomesReady = Doorbell()
+    /// Rung by a `cancel` notification: some running task may have been withdrawn.
+    let withdrawn = Doorbell()
+    /// Rung when the last task held was recorded or let go (a stopping node waits for it).
+    private let emptied = Doorbell()
     private let state = Locked(State())
 
     init(capacity: Int) {
@@ -281,6 +358,28 @@ final class ClusterNodeWork: Sendable {
     }
 
     var freeSlots: Int { state.withLock { capacity - $0.running } }
+    var running: Int { state.withLock { $0.running } }
+    var runningIDs: [Int64] { state.withLock { Array($0.runners.keys) } }
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// Asks the node to stop; returns whether it was serving (else there is nothing to finish).
+    func stop() -> Bool {
+        let serving = state.withLock { state in
+            state.stopping = true
+            return state.serving
+        }
+        ready.ring()
+        slotFreed.ring()
+        return serving
+    }
+
+    /// Marks the node serving; false when it was asked to stop before.
+    func startServing() -> Bool {
+        state.withLock { state in
+            state.serving = true
+            return !state.stopping
+        }
+    }
 
     func started(_ ids: [Int64]) {
         state.withLock {
@@ -289,14 +388,36 @@ final class ClusterNodeWork: Sendable {
         }
     }
 
+    /// Runs `body` for the task `id` in a task of its own, which `stopRunners` cancels.
+    func launch(_ id: Int64, _ body: @escaping @Sendable () async -> Void) {
+        // Registered under the lock, so the runner's end (which takes the lock) comes after.
+        state.withLock { $0.runners[id] = Task { await body() } }
+    }
+
+    /// Stops the runners of `ids` (nil: every one): their workers are killed, and they end as
+    /// abandoned. Returns how many there were.
+    @discardableResult
+    func stopRunners(_ ids: [Int64]? = nil) -> Int {
+        let runners = state.withLock { state in ids.map { $0.compactMap { state.runners[$0] } } ?? Array(state.runners.values) }
+        for runner in runners { runner.cancel() }
+        return runners.count
+    }
+
     var held: [Int64] { state.withLock { Array($0.held) } }
 
     /// Outcomes recorded (or refused): the queue no longer needs them held.
-    func released(_ ids: [Int64]) { state.withLock { $0.held.subtract(ids) } }
+    func released(_ ids: [Int64]) {
+        let empty = state.withLock { state in
+            state.held.subtract(ids)
+            return state.held.isEmpty
+        }
+        if empty { emptied.ring() }
+    }
 
     func finished(_ outcome: TaskOutcome, owner: UUID) {
         state.withLock {
             $0.running -= 1
+            $0.runners[outcome.id] = nil
             $0.outcomes.append(Pending(outcome: outcome, owner: owner))
         }
         outcomesReady.ring()
@@ -304,11 +425,30 @@ final class ClusterNodeWork: Sendable {
     }
 
     func abandoned(_ id: Int64) {
-        state.withLock {
-            $0.running -= 1
-            $0.held.remove(id)
+        let empty = state.withLock { state in
+            state.running -= 1
+            state.runners[id] = nil
+            state.held.remove(id)
+            return state.held.isEmpty
         }
         slotFreed.ring()
+        if empty { emptied.ring() }
+    }
+
+    /// Returns once nothing runs, or after `limit` (a stopping node: nothing new is claimed).
+    func waitUntilIdle(upTo limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while running > 0, ContinuousClock.now < deadline {
+            await slotFreed.wait(upTo: min(.milliseconds(100), deadline - ContinuousClock.now))
+        }
+    }
+
+    /// Returns once every outcome is recorded, or after `limit`.
+    func waitUntilRecorded(upTo limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while state.withLock({ !$0.held.isEmpty }), ContinuousClock.now < deadline {
+            await emptied.wait(upTo: min(.milliseconds(100), deadline - ContinuousClock.now))
+        }
     }
 
     func takeOutcomes() -> [Pending] {

@@ -9,10 +9,14 @@ import PostgresNIO
 ///   after it was declared dead), with its heartbeat, on the database's clock.
 /// - `tasks`: one row per task, from submit until its submitter took its outcome (then deleted).
 ///   `state` 0 ready, 1 running (`owner`, `attempt`), 2 succeeded (`result`), 3 failed
-///   (`error_type`, `error_message`). `session` and `seq` say whose and which it is.
+///   (`error_type`, `error_message`), 4 cancelled (durable jobs only: a session's cancelled
+///   tasks are deleted). `session` and `seq` say whose and which it is.
+/// - Version 2: durable jobs (`job`: kept after their outcome, until deleted or past the nodes'
+///   `jobRetention`), their idempotency `key` (unique among the jobs not finished), and
+///   `failures`, one row per failed task for an hour (what `multicore cluster status` counts).
 enum ClusterSchema {
     /// The latest version; `migrate` brings a schema up to it.
-    static let version = 1
+    static let version = 2
 
     /// The statements of each version, in order.
     static func migration(_ version: Int, schema s: String) -> [String] {
@@ -44,6 +48,17 @@ enum ClusterSchema {
                 "CREATE INDEX tasks_ready ON \(s).tasks (priority, run_at, id) WHERE state = 0",
                 "CREATE INDEX tasks_running ON \(s).tasks (owner) WHERE state = 1",
                 "CREATE INDEX tasks_done ON \(s).tasks (session) WHERE state >= 2",
+            ]
+        case 2:
+            [
+                "ALTER TABLE \(s).tasks ADD COLUMN job boolean NOT NULL DEFAULT false, ADD COLUMN key text",
+                "CREATE UNIQUE INDEX tasks_key ON \(s).tasks (key) WHERE state < 2",
+                "CREATE INDEX tasks_jobs_finished ON \(s).tasks (finished_at) WHERE job AND state >= 2",
+                """
+                CREATE TABLE \(s).failures (
+                    at timestamptz NOT NULL DEFAULT now(), kind text NOT NULL, error_type text, node_host text)
+                """,
+                "CREATE INDEX failures_at ON \(s).failures (at)",
             ]
         default: []
         }

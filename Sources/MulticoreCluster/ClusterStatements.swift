@@ -1,3 +1,4 @@
+import struct Foundation.Date
 import struct Foundation.UUID
 import Logging
 import PostgresNIO
@@ -17,6 +18,8 @@ struct ClaimedTask: Sendable {
 struct TaskOutcome: Sendable {
     static let succeeded: Int16 = 2
     static let failed: Int16 = 3
+    /// A durable job cancelled before its outcome.
+    static let cancelled: Int16 = 4
 
     let id: Int64
     let attempt: Int32
@@ -58,7 +61,7 @@ struct ClusterStatements: Sendable {
     static let replyDeadline: Duration = .seconds(15)
 
     /// Runs `query` and `read`s its rows, bounded by `replyDeadline`.
-    private func run<T: Sendable>(_ client: PostgresClient, _ query: PostgresQuery,
+    func run<T: Sendable>(_ client: PostgresClient, _ query: PostgresQuery,
                                   _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
         let logger = logger
         return try await withAbandoningDeadline(Self.replyDeadline, orThrow: {
@@ -92,22 +95,107 @@ struct ClusterStatements: Sendable {
         try await run(client, """
             WITH gone AS (DELETE FROM \(unescaped: s).tasks WHERE id = ANY(\(acknowledged)::bigint[]))
             SELECT id, seq, state, result, error_type, error_message, node_host, node_pid, attempt FROM \(unescaped: s).tasks
-             WHERE session = \(session) AND state >= 2 AND NOT (id = ANY(\(acknowledged)::bigint[]))
+             WHERE session = \(session) AND state >= 2 AND NOT job AND NOT (id = ANY(\(acknowledged)::bigint[]))
              LIMIT \(limit)
+            """) { rows in try await Self.outcomes(rows) }
+    }
+
+    /// Deletes what is left of a session (a submitter that shuts down), its durable jobs apart.
+    func forget(_ client: PostgresClient, session: UUID) async throws {
+        try await run(client, """
+            WITH gone AS (DELETE FROM \(unescaped: s).tasks WHERE session = \(session) AND NOT job RETURNING state)
+            SELECT count(*), (SELECT count(*) FROM (SELECT pg_notify(\(database.readyChannel), 'cancel')
+                                                   WHERE EXISTS (SELECT 1 FROM gone WHERE state = 1)) woken) FROM gone
+            """) { _ in }
+    }
+
+    /// Deletes the tasks `seqs` of `session` (their futures were cancelled): those queued never
+    /// run; for those running, the nodes are told to look (`cancel` on the ready channel), and
+    /// stop them on finding them gone (`stale`).
+    func withdraw(_ client: PostgresClient, session: UUID, seqs: [Int64]) async throws {
+        try await run(client, """
+            WITH gone AS (DELETE FROM \(unescaped: s).tasks WHERE session = \(session) AND seq = ANY(\(seqs)::bigint[]) AND NOT job
+                          RETURNING state)
+            SELECT count(*), (SELECT count(*) FROM (SELECT pg_notify(\(database.readyChannel), 'cancel')
+                                                   WHERE EXISTS (SELECT 1 FROM gone WHERE state = 1)) woken) FROM gone
+            """) { _ in }
+    }
+
+    // MARK: Durable jobs
+
+    /// Inserts a durable job, or finds the one that holds `key` (not finished yet), and returns
+    /// its id; nil when neither (the key's job finished in between: try again). Idempotent: tried
+    /// again after its connection died, it finds its own row by `session` and `seq`.
+    func enqueue(_ client: PostgresClient, session: UUID, seq: Int64, kind: String, payload: ByteBuffer, key: String?,
+                 priority: Int16, runAt: Date?, delaySeconds: Double, timeoutMilliseconds: Int64, maxAttempts: Int32) async throws -> Int64? {
+        try await run(client, """
+            WITH new AS (
+                INSERT INTO \(unescaped: s).tasks (session, seq, kind, payload, priority, run_at, timeout_ms, max_attempts, job, key)
+                VALUES (\(session), \(seq), \(kind), \(payload), \(priority),
+                        coalesce(\(runAt)::timestamptz, now()) + make_interval(secs => \(delaySeconds)),
+                        nullif(\(timeoutMilliseconds), -1), \(maxAttempts), true, \(key))
+                ON CONFLICT DO NOTHING
+                RETURNING id),
+            woken AS (SELECT pg_notify(\(database.readyChannel), '') FROM new)
+            SELECT id, (SELECT count(*) FROM woken) FROM new
+            UNION ALL
+            (SELECT id, 0 FROM \(unescaped: s).tasks
+              WHERE ((session = \(session) AND seq = \(seq)) OR (key = \(key) AND state < 2)) AND NOT EXISTS (SELECT 1 FROM new)
+              ORDER BY (session = \(session) AND seq = \(seq)) DESC LIMIT 1)
             """) { rows in
-            var delivered: [DeliveredOutcome] = []
-            for try await (id, seq, state, result, errorType, errorMessage, host, pid, attempt) in rows.decode(
-                (Int64, Int64, Int16, ByteBuffer?, String?, String?, String?, Int32?, Int32).self) {
-                delivered.append(DeliveredOutcome(id: id, seq: seq, state: state, result: result, errorType: errorType,
-                                                  errorMessage: errorMessage, host: host, pid: pid, attempt: attempt))
-            }
-            return delivered
+            var found: Int64?
+            for try await (id, _) in rows.decode((Int64, Int64).self) { found = found ?? id }
+            return found
         }
     }
 
-    /// Deletes what is left of a session (a submitter that shuts down).
-    func forget(_ client: PostgresClient, session: UUID) async throws {
-        try await run(client, "DELETE FROM \(unescaped: s).tasks WHERE session = \(session)") { _ in }
+    /// The rows of the durable jobs `ids` that exist, finished or not.
+    func jobs(_ client: PostgresClient, ids: [Int64]) async throws -> [DeliveredOutcome] {
+        try await run(client, """
+            SELECT id, seq, state, result, error_type, error_message, node_host, node_pid, attempt FROM \(unescaped: s).tasks
+             WHERE id = ANY(\(ids)::bigint[]) AND job
+            """) { rows in try await Self.outcomes(rows) }
+    }
+
+    /// Marks a durable job cancelled unless it finished; a node running it is told to look, and
+    /// stops it. Returns whether it was cancelled.
+    func cancelJob(_ client: PostgresClient, id: Int64) async throws -> Bool {
+        try await run(client, """
+            WITH target AS MATERIALIZED (
+                SELECT id, state FROM \(unescaped: s).tasks WHERE id = \(id) AND job AND state < 2 FOR UPDATE),
+            cancelled AS (
+                UPDATE \(unescaped: s).tasks t SET state = \(TaskOutcome.cancelled), owner = NULL, finished_at = now()
+                  FROM target WHERE t.id = target.id
+                RETURNING target.state AS was, t.session),
+            woken AS (
+                SELECT pg_notify(\(database.readyChannel), CASE WHEN was = 1 THEN 'cancel' ELSE '' END),
+                       pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
+                  FROM cancelled)
+            SELECT was, (SELECT count(*) FROM woken) FROM cancelled
+            """) { rows in
+            var cancelled = false
+            for try await _ in rows.decode((Int16, Int64).self) { cancelled = true }
+            return cancelled
+        }
+    }
+
+    /// Deletes a finished durable job; returns whether there was one.
+    func deleteJob(_ client: PostgresClient, id: Int64) async throws -> Bool {
+        try await run(client, "DELETE FROM \(unescaped: s).tasks WHERE id = \(id) AND job AND state >= 2 RETURNING 1") { rows in
+            var deleted = false
+            for try await _ in rows.decode(Int32.self) { deleted = true }
+            return deleted
+        }
+    }
+
+    private static func outcomes(_ rows: PostgresRowSequence) async throws -> [DeliveredOutcome] {
+        var delivered: [DeliveredOutcome] = []
+        for try await (id, seq, state, result, errorType, errorMessage, host, pid, attempt) in rows.decode(
+            (Int64, Int64, Int16, ByteBuffer?, String?, String?, String?, Int32?, Int32).self) {
+            delivered.append(DeliveredOutcome(id: id, seq: seq, state: state, result: result, errorType: errorType,
+                                              errorMessage: errorMessage, host: host, pid: pid, attempt: attempt))
+        }
+        return delivered
     }
 
     // MARK: Nodes
@@ -172,7 +260,10 @@ struct ClusterStatements: Sendable {
                               \(outcomes.map(\.errorType))::text[], \(outcomes.map(\.errorMessage))::text[])
                        AS d(id, attempt, state, result, error_type, error_message)
                  WHERE t.id = d.id AND t.state = 1 AND t.owner = \(node) AND t.attempt = d.attempt
-                RETURNING t.id, t.session),
+                RETURNING t.id, t.session, t.kind, t.state, t.error_type),
+            failed AS (
+                INSERT INTO \(unescaped: s).failures (kind, error_type, node_host)
+                SELECT kind, error_type, \(host) FROM done WHERE state = \(TaskOutcome.failed)),
             woken AS (
                 SELECT pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
                   FROM (SELECT DISTINCT session FROM done) sessions)
@@ -204,7 +295,9 @@ struct ClusterStatements: Sendable {
                     finished_at = CASE WHEN t.attempt < t.max_attempts THEN NULL ELSE now() END,
                     owner = NULL
                   FROM dead WHERE t.id = dead.id
-                RETURNING t.session, t.state),
+                RETURNING t.session, t.state, t.kind),
+            lost AS (
+                INSERT INTO \(unescaped: s).failures (kind, error_type) SELECT kind, 'NodeLost' FROM rescued WHERE state = 3),
             woken AS (
                 SELECT pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
                   FROM (SELECT DISTINCT session FROM rescued WHERE state = 3) sessions),
@@ -242,6 +335,35 @@ struct ClusterStatements: Sendable {
             for try await released in rows.decode(Int64.self) { count = Int(released) }
             return count
         }
+    }
+
+    /// The tasks of `held` that the queue no longer says `node` runs: withdrawn or cancelled by
+    /// their submitter, or requeued while the node was taken for dead. The node stops them.
+    func stale(_ client: PostgresClient, node: UUID, held: [Int64]) async throws -> [Int64] {
+        try await run(client, """
+            SELECT h FROM unnest(\(held)::bigint[]) h
+             WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).tasks t WHERE t.id = h AND t.state = 1 AND t.owner = \(node))
+            """) { rows in
+            var stale: [Int64] = []
+            for try await id in rows.decode(Int64.self) { stale.append(id) }
+            return stale
+        }
+    }
+
+    /// Deletes finished durable jobs older than `retention`, and failures older than an hour
+    /// (a thousand rows at most each time: nodes run it at each heartbeat).
+    func prune(_ client: PostgresClient, jobRetention retention: Duration) async throws {
+        try await run(client, """
+            WITH old AS (
+                DELETE FROM \(unescaped: s).tasks WHERE id IN (
+                    SELECT id FROM \(unescaped: s).tasks
+                     WHERE job AND state >= 2 AND finished_at < now() - make_interval(secs => \(Self.seconds(retention)))
+                     LIMIT 1000)),
+            forgotten AS (
+                DELETE FROM \(unescaped: s).failures WHERE ctid IN (
+                    SELECT ctid FROM \(unescaped: s).failures WHERE at < now() - interval '1 hour' LIMIT 1000))
+            SELECT 1
+            """) { _ in }
     }
 
     /// A node that stops: its running tasks go back to the queue (their attempt not counted) and

@@ -8,7 +8,9 @@ import PostgresNIO
 /// came back. A node claims only the kinds it was given.
 struct ClusterTaskKind: Sendable {
     let name: String
-    let run: @Sendable (ClaimedTask, ProcessPoolExecutor) async -> TaskOutcome
+    /// Runs a claimed task; nil when the calling task was cancelled before the task's outcome
+    /// came (its worker was stopped): the node hands it back or drops it, it does not fail.
+    let run: @Sendable (ClaimedTask, ProcessPoolExecutor) async -> TaskOutcome?
 
     /// The queue's name for `type`.
     static func name<Task: ProcessTask>(of type: Task.Type) throws(ClusterError) -> String {
@@ -33,6 +35,8 @@ struct ClusterTaskKind: Sendable {
                                     message: "the result is \(bytes.count) bytes, over the cluster's limit of \(ClusterLimits.maximumPayload)")
                 }
                 return .success(claimed, result: ByteBuffer(bytes: bytes))
+            } catch is CancellationError where Swift.Task.isCancelled {
+                return nil
             } catch {
                 return .failure(claimed, type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
             }

@@ -9,6 +9,13 @@ public struct PoolCompletion<Output: Sendable>: Sendable {
     public let result: Result<Output, any Error>
     /// The worker process that ran it (see `Future.worker`); nil if none did (cancelled).
     public let worker: WorkerIdentity?
+
+    /// Also what a cluster's `completions(of:)` yields (its worker: the node process).
+    package init(index: Int, result: Result<Output, any Error>, worker: WorkerIdentity?) {
+        self.index = index
+        self.result = result
+        self.worker = worker
+    }
 }
 
 /// The outcomes of a pool's tasks as they complete, each with its input index, as an

@@ -11,15 +11,16 @@ import Testing
 
 /// A node in this process, serving the test task types, with short intervals; stopped by
 /// cancelling its task.
-private func startNode(_ url: String, schema: String, processes: Int = 2, tasks: [any ProcessTask.Type] = clusterTestTaskTypes)
+func startNode(_ url: String, schema: String, processes: Int = 2, tasks: [any ProcessTask.Type] = clusterTestTaskTypes,
+               tasksPerProcess: Int = 16, heartbeat: Duration = .milliseconds(200), deadAfter: Duration = .seconds(1))
     throws -> (ClusterNode, Task<Void, any Error>) {
-    let node = try ClusterNode(url: url, schema: schema, processes: processes, tasks: tasks, heartbeat: .milliseconds(200),
-                               deadAfter: .seconds(1), pollInterval: .milliseconds(200))
+    let node = try ClusterNode(url: url, schema: schema, processes: processes, tasks: tasks, heartbeat: heartbeat,
+                               deadAfter: deadAfter, pollInterval: .milliseconds(200), tasksPerProcess: tasksPerProcess)
     return (node, Task { try await node.run() })
 }
 
 /// The outcome of `future`, waited for at most `testDeadline`.
-private func outcomeOf<Value: Sendable>(_ future: Future<Value>) async -> Result<Value, any Error> {
+func outcomeOf<Value: Sendable>(_ future: Future<Value>) async -> Result<Value, any Error> {
     do {
         return .success(try await within { try await future.value })
     } catch {
@@ -28,7 +29,7 @@ private func outcomeOf<Value: Sendable>(_ future: Future<Value>) async -> Result
 }
 
 /// Stops an in-process node and waits (bounded) for its `run` to return.
-private func stop(_ node: Task<Void, any Error>) async throws {
+func stop(_ node: Task<Void, any Error>) async throws {
     node.cancel()
     _ = try await within(testDeadline, "the node's run after cancel") { try? await node.value }
 }
@@ -123,8 +124,9 @@ struct ClusterTests {
             try await group.waitForAll()
         }
         let inspector = try QueueInspector(url: url, schema: schema)
-        #expect(try await inspector.int("SELECT count(*) FROM $schema.migrations") == 1)
-        #expect(try await inspector.int("SELECT max(version)::bigint FROM $schema.migrations") == 1)
+        // Each version once: 1 (tasks and nodes), 2 (durable jobs, failures).
+        #expect(try await inspector.int("SELECT count(*) FROM $schema.migrations") == 2)
+        #expect(try await inspector.int("SELECT max(version)::bigint FROM $schema.migrations") == 2)
     }
 
     /// A node process is stopped (SIGSTOP) while it runs a task: past `deadAfter` the node in this

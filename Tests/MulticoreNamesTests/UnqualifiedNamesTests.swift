@@ -136,12 +136,18 @@ private struct EveryPublicType {
     var t113: (ClusterError)?
     var t114: (ClusterLimits)?
     var t115: (ClusterNode)?
+    var t116: (ClusterJob<Int>)?
+    var t117: (ClusterJobStatus<Int>)?
+    var t118: (ClusterJobStart)?
+    var t119: (ClusterOutputs<[ForkClosure<Int>]>)?
+    var t120: (ClusterCompletions<[ForkClosure<Int>]>)?
+    var t121: (ClusterStatus)?
 }
 
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 115)
+        #expect(properties.count == 121)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")

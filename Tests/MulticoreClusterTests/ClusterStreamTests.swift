@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ClusterTestTasks
+import Foundation
+import MulticoreCluster
+import MulticoreTestSupport
+import MulticoreThreading
+import Testing
+
+/// A sequence of `Twice` tasks that counts how many were read from it.
+struct CountedTasks: Sequence, Sendable {
+    let count: Int
+    let read = Locked(0)
+
+    func makeIterator() -> AnyIterator<Twice> {
+        var next = 0
+        return AnyIterator { [read, count] in
+            guard next < count else { return nil }
+            defer { next += 1 }
+            read.withLock { $0 += 1 }
+            return Twice(value: next)
+        }
+    }
+}
+
+/// `results(of:)` and `completions(of:)`, and cancelling a map: its queued tasks never run and
+/// its running ones are stopped on their nodes.
+extension ClusterTests {
+    /// The outputs come in order, and the input is read as they are taken: never more than
+    /// `bufferSize` tasks ahead, nor more rows in the queue.
+    @Test func resultsComeInOrderWithBackPressure() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_results"
+        let (_, nodeRun) = try startNode(url, schema: schema)
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        let tasks = CountedTasks(count: 3000)
+        var outputs: [Int] = []
+        var mostAhead = 0
+        var mostRows: Int64 = 0
+        for try await output in cluster.results(of: tasks, bufferSize: 400) {
+            outputs.append(output)
+            mostAhead = max(mostAhead, tasks.read.withLock { $0 } - outputs.count)
+            if outputs.count % 500 == 0 { mostRows = max(mostRows, try await inspector.int("SELECT count(*) FROM $schema.tasks") ?? 0) }
+        }
+        #expect(outputs == (0..<3000).map { $0 * 2 })
+        #expect(mostAhead <= 400, "read \(mostAhead) tasks ahead of the outputs taken")
+        #expect(mostRows <= 400 + 1000, "\(mostRows) rows in the queue (at most the window, and the delivered rows not yet deleted)")
+        await cluster.shutdown()
+        try await stop(nodeRun)
+    }
+
+    /// Each task's outcome comes once, with its index; a task that traps is an outcome like any other.
+    @Test func completionsGiveEachOutcomeOnceWithItsIndex() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_completions"
+        let (_, nodeRun) = try startNode(url, schema: schema)
+        let cluster = try await Cluster(url: url, schema: schema)
+        var seen = Set<Int>()
+        for try await completion in cluster.completions(of: (0..<300).map { TrapWhenTold(value: $0, trap: $0 == 17) }, bufferSize: 64) {
+            #expect(seen.insert(completion.index).inserted)
+            if completion.index == 17 {
+                guard case .failure(ClusterError.taskFailed(_, let message, _, _, _)) = completion.result else {
+                    Issue.record("the trapping task ended with \(completion.result)")
+                    continue
+                }
+                #expect(message.contains("deliberate trap"))
+            } else {
+                #expect(try completion.result.get() == completion.index * 2)
+                #expect(completion.worker?.name.hasPrefix("ClusterNode@") == true)
+            }
+        }
+        #expect(seen == Set(0..<300))
+        await cluster.shutdown()
+        try await stop(nodeRun)
+    }
+
+    /// A map of tasks that would each run 30 s, on two nodes: cancelled once both run some, it
+    /// throws `CancellationError`, and within a second no node runs any of its tasks and none is
+    /// left in the queue. The nodes go on serving. Their heartbeat (when they also look for
+    /// withdrawn tasks) is 5 s: what stops the tasks within the second is the `cancel` notification.
+    @Test func aCancelledMapStopsOnEveryNodeWithinASecond() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_cancelmap"
+        let gates = try GateFolder()
+        let (first, firstRun) = try startNode(url, schema: schema, heartbeat: .seconds(5), deadAfter: .seconds(20))
+        let (second, secondRun) = try startNode(url, schema: schema, heartbeat: .seconds(5), deadAfter: .seconds(20))
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        let tasks = (0..<200).map { WaitForGate(directory: gates.path, value: $0) }
+        let map = Task { try await cluster.map(tasks) }
+        #expect(await eventually { first.runningTasks > 0 && second.runningTasks > 0 })
+
+        let cancelled = ContinuousClock.now
+        map.cancel()
+        let stopped = await eventually { first.runningTasks == 0 && second.runningTasks == 0 }
+        let elapsed = ContinuousClock.now - cancelled
+        #expect(stopped)
+        #expect(elapsed < .seconds(1), "the nodes ran the cancelled map's tasks for \(elapsed)")
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks", toBe: 0, within: .seconds(1)))
+        await #expect(throws: CancellationError.self) { try await within { try await map.value } }
+
+        // Both nodes still serve.
+        #expect(try await within { try await cluster.map((0..<100).map { Twice(value: $0) }) } == (0..<100).map { $0 * 2 })
+        await cluster.shutdown()
+        try await stop(firstRun)
+        try await stop(secondRun)
+    }
+
+    /// Leaving a `results(of:)` loop early withdraws the tasks still in flight.
+    @Test func leavingAResultsLoopWithdrawsTheTasksInFlight() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_leaveloop"
+        let closed = try GateFolder(), open = try GateFolder()
+        let (node, nodeRun) = try startNode(url, schema: schema, processes: 1)
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        // The first task returns at once; the others would wait 30 s for their gate.
+        #expect(open.open(for: getpid()))
+        let tasks = [WaitForGate(directory: open.path, value: 0)] + (1..<50).map { WaitForGate(directory: closed.path, value: $0) }
+        var taken = 0
+        for try await _ in cluster.results(of: tasks, bufferSize: 20) {
+            taken += 1
+            break
+        }
+        #expect(taken == 1)
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks", toBe: 0))
+        #expect(await eventually { node.runningTasks == 0 })
+        await cluster.shutdown()
+        try await stop(nodeRun)
+    }
+}
