@@ -36,6 +36,9 @@ public final class ClusterNode: Sendable {
     /// (default 16): claims come in batches, so small tasks do not pay a round trip each, and a
     /// node holds no more than it will soon run (a dead node's are rescued all the same).
     public let tasksPerProcess: Int
+    /// How often the queue's tables are vacuumed, by one node at a time (`ClusterJanitor`;
+    /// default 5 s).
+    public let vacuumInterval: Duration
     private let kinds: [String: ClusterTaskKind]
     private let logger: Logger
     private let incarnation = Locked<UUID?>(nil)
@@ -45,14 +48,15 @@ public final class ClusterNode: Sendable {
     ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
     ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
     ///   - tasks: the task types this node runs; it claims no other.
-    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess: as the properties of the same names.
+    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess, vacuumInterval: as the properties
+    ///     of the same names.
     ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
     /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
     ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` or
     ///   `tasksPerProcess` below 1).
     public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
                 heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
-                tasksPerProcess: Int = 16, logger: Logger? = nil) throws {
+                tasksPerProcess: Int = 16, vacuumInterval: Duration = .seconds(5), logger: Logger? = nil) throws {
         database = try ClusterDatabase(url: url, schema: schema)
         self.processes = processes ?? cpuCount()
         guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
@@ -61,8 +65,8 @@ public final class ClusterNode: Sendable {
         }
         self.tasksPerProcess = tasksPerProcess
         guard !tasks.isEmpty else { throw ClusterError.invalidConfiguration("a node needs at least one task type") }
-        guard heartbeat > .zero, pollInterval > .zero else {
-            throw ClusterError.invalidConfiguration("heartbeat and pollInterval must be positive")
+        guard heartbeat > .zero, pollInterval > .zero, vacuumInterval > .zero else {
+            throw ClusterError.invalidConfiguration("heartbeat, pollInterval and vacuumInterval must be positive")
         }
         guard deadAfter > heartbeat else {
             throw ClusterError.invalidConfiguration("deadAfter (\(deadAfter)) must be longer than heartbeat (\(heartbeat))")
@@ -70,6 +74,7 @@ public final class ClusterNode: Sendable {
         self.heartbeat = heartbeat
         self.deadAfter = deadAfter
         self.pollInterval = pollInterval
+        self.vacuumInterval = vacuumInterval
         var kinds: [String: ClusterTaskKind] = [:]
         for type in tasks {
             let kind = try Self.kind(of: type)
@@ -114,6 +119,7 @@ public final class ClusterNode: Sendable {
             group.addTask { await self.beat(client, statements, host: host, pid: pid, work: work) }
             group.addTask { await self.listen(work: work) }
             group.addTask { await self.record(client, statements, host: host, pid: pid, work: work) }
+            group.addTask { await ClusterJanitor(database: self.database, interval: self.vacuumInterval, logger: self.logger).run(client) }
             await self.claimAndRun(client, statements, executor: executor, work: work)
             group.cancelAll()
         }

@@ -11,7 +11,7 @@ import Testing
 
 /// A node in this process, serving the test task types, with short intervals; stopped by
 /// cancelling its task.
-private func startNode(_ url: String, schema: String, processes: Int = 2, tasks: [any ProcessTask.Type] = clusterTestTaskTypes)
+func startNode(_ url: String, schema: String, processes: Int = 2, tasks: [any ProcessTask.Type] = clusterTestTaskTypes)
     throws -> (ClusterNode, Task<Void, any Error>) {
     let node = try ClusterNode(url: url, schema: schema, processes: processes, tasks: tasks, heartbeat: .milliseconds(200),
                                deadAfter: .seconds(1), pollInterval: .milliseconds(200))
@@ -28,7 +28,7 @@ private func outcomeOf<Value: Sendable>(_ future: Future<Value>) async -> Result
 }
 
 /// Stops an in-process node and waits (bounded) for its `run` to return.
-private func stop(_ node: Task<Void, any Error>) async throws {
+func stop(_ node: Task<Void, any Error>) async throws {
     node.cancel()
     _ = try await within(testDeadline, "the node's run after cancel") { try? await node.value }
 }
@@ -167,6 +167,9 @@ struct ClusterTests {
         #expect(await eventually { stopped.output.contains("outcome refused") }, "\(stopped.output)")
         #expect(!future.isDone)
         #expect(try await inspector.int("SELECT count(*) FROM $schema.tasks WHERE state = 1 AND attempt = 2") == 1)
+        // It finds it was declared dead and joins again, under a new incarnation.
+        #expect(await eventually { stopped.output.contains("joining again") }, "\(stopped.output)")
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.nodes WHERE pid = \(stopped.pid)", toBe: 1))
 
         // This node's attempt is the one outcome.
         #expect(FileManager.default.createFile(atPath: WaitForGate.gate(in: gates, node: getpid()), contents: nil))
@@ -206,7 +209,6 @@ struct ClusterTests {
         await cluster.shutdown()
         try await stop(nodeRun)
     }
-
     /// The LISTEN connections of the submitter and of the node are terminated by the server
     /// mid-map: polling carries the map meanwhile, both listeners connect again, and every task
     /// has its one output.
