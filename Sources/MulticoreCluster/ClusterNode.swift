@@ -110,6 +110,8 @@ public final class ClusterNode: Sendable {
             try await register(client, statements, host: host, pid: pid)
         } catch let error as CancellationError {
             throw error
+        } catch let error as ClusterError {
+            throw error
         } catch {
             throw ClusterError.database(String(reflecting: error))
         }

@@ -84,5 +84,5 @@ enum ClusterSchema {
     }
 
     /// The longest a migration may take, its connection included.
-    static let migrationDeadline: Duration = .seconds(30)
+    static let migrationDeadline: Duration = .seconds(60)
 }

@@ -17,7 +17,7 @@ extension ClusterTests {
     /// statements on the dead connections fail at once (never wait for a reply that cannot come),
     /// everything connects again, every task has its one output, and both sides listen again.
     @Test func terminatedConnectionsMidMapReconnectAndEveryTaskHasOneOutcome() async throws {
-        try await mapThroughFaults(url: try ThrowawayPostgres.url, schema: "t_terminate_all",
+        try await mapThroughFaults(url: try ThrowawayPostgres.url, schema: "t_killall",
                                    what: "every connection terminated 3 times", rounds: 3) { round, inspector in
             let terminated = try await inspector.int("""
                 SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -34,7 +34,7 @@ extension ClusterTests {
     @Test func aServerRestartMidMapIsWaitedOutAndEveryTaskHasOneOutcome() async throws {
         let server = try ThrowawayPostgres.server.get()
         try await mapThroughFaults(url: server.url, schema: "t_restart", what: "a server restart", rounds: 1) { _, _ in
-            try server.restart()
+            try await server.restart()
         }
     }
 
@@ -44,6 +44,17 @@ extension ClusterTests {
     private func mapThroughFaults(url: String, schema: String, what: String, rounds: Int,
                                   _ fault: (_ round: Int, _ inspector: QueueInspector) async throws -> Void) async throws {
         let (_, nodeRun) = try startNode(url, schema: schema)
+        do {
+            try await mapOnTheNode(url: url, schema: schema, what: what, rounds: rounds, fault)
+        } catch {
+            try await stop(nodeRun)
+            throw error
+        }
+        try await stop(nodeRun)
+    }
+
+    private func mapOnTheNode(url: String, schema: String, what: String, rounds: Int,
+                              _ fault: (_ round: Int, _ inspector: QueueInspector) async throws -> Void) async throws {
         let cluster = try await Cluster(url: url, schema: schema, pollInterval: .milliseconds(200))
         let inspector = try QueueInspector(url: url, schema: schema)
         #expect(try await inspector.waitFor(listeners, toBe: 2))
@@ -66,7 +77,6 @@ extension ClusterTests {
         #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.nodes", toBe: 1))
         #expect(try await inspector.waitFor(listeners, toBe: 2))
         await cluster.shutdown()
-        try await stop(nodeRun)
     }
 
     /// The queue stays small: delivered rows are deleted, and the nodes' janitors VACUUM the

@@ -39,9 +39,9 @@ struct NetworkHosts {
         return reason
     }()
 
-    init(count: Int) throws {
+    init(count: Int) async throws {
         prefix = "mc\(getpid() % 10_000_000)x"
-        let made = runProgram(scriptPath("network-hosts.sh"), ["create", prefix, "\(count)", "\(getpid())"])
+        let made = try await runProgramAside(scriptPath("network-hosts.sh"), ["create", prefix, "\(count)", "\(getpid())"])
         let lines = made.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.filter { $0.count == 4 }
         guard made.status == 0, lines.count == count else {
             _ = runProgram(scriptPath("network-hosts.sh"), ["remove", prefix, "\(count)"])
@@ -51,12 +51,12 @@ struct NetworkHosts {
         network = lines[0][3]
     }
 
-    func cut(_ host: Host) throws { try run(["cut", host.name]) }
-    func restore(_ host: Host) throws { try run(["restore", host.name]) }
+    func cut(_ host: Host) async throws { try await run(["cut", host.name]) }
+    func restore(_ host: Host) async throws { try await run(["restore", host.name]) }
     func remove() { _ = runProgram(scriptPath("network-hosts.sh"), ["remove", prefix, "\(hosts.count)"]) }
 
-    private func run(_ arguments: [String]) throws {
-        let done = runProgram(scriptPath("network-hosts.sh"), arguments)
+    private func run(_ arguments: [String]) async throws {
+        let done = try await runProgramAside(scriptPath("network-hosts.sh"), arguments)
         guard done.status == 0 else { throw ProgramRunError("network-hosts.sh \(arguments) failed: \(done.output)") }
     }
 }
@@ -69,10 +69,10 @@ extension ClusterTests {
     /// new incarnation. The submitter gets exactly one outcome: host 2's.
     @Test(.enabled(if: NetworkHosts.unavailable == nil, "needs root and iproute2's ip (network namespaces)"))
     func aHostCutOffHasItsTaskRescuedAndItsLateOutcomeRefused() async throws {
-        let network = try NetworkHosts(count: 2)
+        let network = try await NetworkHosts(count: 2)
         defer { network.remove() }
         let (one, two) = (network.hosts[0], network.hosts[1])
-        let server = try PostgresServer.start(addresses: [one.outside, two.outside], network: network.network).get()
+        let server = try await aside { PostgresServer.start(addresses: [one.outside, two.outside], network: network.network) }.get()
         defer { server.stop() }
         let schema = "t_hosts"
         let gates = NSTemporaryDirectory() + "multicore-gates-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -103,7 +103,7 @@ extension ClusterTests {
         nodeTwo = try startNode(on: two)
         let twoPid = try #require(nodeTwo?.pid)
 
-        try network.cut(one)
+        try await network.cut(one)
         let cutAt = ContinuousClock.now
         let rescued = try await inspector.waitFor("""
             SELECT count(*) FROM $schema.tasks t JOIN $schema.nodes n ON n.id = t.owner
@@ -114,7 +114,7 @@ extension ClusterTests {
 
         // Host 1's attempt finishes while it is cut off; back, its outcome is refused.
         #expect(FileManager.default.createFile(atPath: WaitForGate.gate(in: gates, node: nodeOne.pid), contents: nil))
-        try network.restore(one)
+        try await network.restore(one)
         #expect(await eventually { nodeOne.output.contains("outcome refused") }, "\(nodeOne.output)")
         #expect(!future.isDone)
         // It joins again (a new incarnation, its old one declared dead).

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import MulticoreCluster
 import MulticoreTestSupport
+import MulticoreThreading
 import PostgresNIO
 
 /// A throwaway PostgreSQL server started by Scripts/postgres-server.sh (initdb in a temporary
@@ -38,8 +39,8 @@ struct PostgresServer: Sendable {
 
     /// `pg_ctl restart -m fast`: every client is disconnected, and the server comes back on the
     /// same port.
-    func restart() throws {
-        let restarted = Self.runScript(["restart", directory])
+    func restart() async throws {
+        let restarted = try await runProgramAside(scriptPath("postgres-server.sh"), ["restart", directory])
         guard restarted.status == 0 else { throw ProgramRunError("the restart failed (status \(restarted.status)): \(restarted.output)") }
     }
 
@@ -78,6 +79,20 @@ func runProgram(_ path: String, _ arguments: [String], within limit: Duration = 
     } catch {
         return (-1, "\(error)")
     }
+}
+
+/// Runs `work` on a thread of its own: the test waits for it without holding one of the few
+/// threads of the cooperative pool (2 here) for seconds.
+func aside<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+    let done = Future<T>()
+    try JoinableThread(name: "aside", daemon: true) { try? done.finish(.success(work()), by: nil) }.start()
+    return try await done.value
+}
+
+/// `runProgram`, aside.
+func runProgramAside(_ path: String, _ arguments: [String], within limit: Duration = testDeadline) async throws
+    -> (status: Int32, output: String) {
+    try await aside { runProgram(path, arguments, within: limit) }
 }
 
 /// The server the cluster tests share, started on first use; each test uses a schema of its own.
