@@ -4,16 +4,24 @@
 #   Scripts/postgres-server.sh install            installs the server binaries if absent (Debian's
 #                                                 `postgresql`, with apt-get: needs root)
 #   Scripts/postgres-server.sh bindir             prints the folder of initdb and pg_ctl
-#   Scripts/postgres-server.sh start DIR [PID]    initdb into DIR/data (DIR: an empty folder), starts
+#   Scripts/postgres-server.sh start DIR [PID [ADDRESSES NETWORK]]
+#                                                 initdb into DIR/data (DIR: an empty folder), starts
 #                                                 the server on 127.0.0.1 and a free port, fsync off,
 #                                                 and prints its URL; with PID, the server is stopped
 #                                                 and DIR removed once that process is gone (a test
-#                                                 run that crashed leaves nothing running)
+#                                                 run that crashed leaves nothing running); with
+#                                                 ADDRESSES (comma-separated) it listens there too,
+#                                                 and admits clients from NETWORK (a CIDR) without a
+#                                                 password, as it does on loopback
+#   Scripts/postgres-server.sh restart DIR        restarts it (`pg_ctl restart -m fast`: clients are
+#                                                 disconnected, the same port and options)
 #   Scripts/postgres-server.sh stop DIR           stops it (immediate) and removes DIR
 #
 # pg_ctl refuses to run as root: as root, the server runs as the `postgres` user (made by the
 # Debian package), which owns DIR.
 set -euo pipefail
+# shellcheck source=debian-package.sh
+source "$(dirname "$0")/debian-package.sh"
 
 bindir() {
     local candidate
@@ -38,31 +46,25 @@ as_server() {
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-install() {
-    if bindir > /dev/null; then return 0; fi
-    if [ "$(id -u)" != 0 ]; then
-        echo "postgres-server: no PostgreSQL server binaries (initdb, pg_ctl), and not root to install them" >&2
-        return 1
-    fi
-    echo "postgres-server: installing Debian's postgresql package" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq > /dev/null
-    apt-get install -y -qq --no-install-recommends postgresql > /dev/null
-    bindir > /dev/null
-}
+install() { debian_install postgres-server postgresql bindir; }
 
 start() {
-    local dir=$1 watch=${2:-}
+    local dir=$1 watch=${2:-} addresses=${3:-} network=${4:-}
     local bin
     bin=$(bindir) || { echo "postgres-server: no PostgreSQL server binaries; run '$0 install' as root" >&2; return 1; }
     if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
     as_server "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-sync > "$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; return 1; }
+    local listen=127.0.0.1
+    if [ -n "$addresses" ]; then
+        listen="127.0.0.1,$addresses"
+        echo "host all all $network trust" | as_server tee -a "$dir/data/pg_hba.conf" > /dev/null
+    fi
     local port tries=0
     while :; do
         port=$((20000 + RANDOM % 30000))
         if as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 start -o \
-            "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            "-c listen_addresses=$listen -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
             > /dev/null 2>&1; then
             break
         fi
@@ -81,6 +83,13 @@ start() {
     echo "postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+restart() {
+    local dir=$1 bin
+    bin=$(bindir) || { echo "postgres-server: no PostgreSQL server binaries" >&2; return 1; }
+    as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 30 restart > /dev/null 2>&1 \
+        || { echo "postgres-server: the restart failed; its log:" >&2; tail -n 20 "$dir/log" >&2; return 1; }
+}
+
 stop() {
     local dir=$1 bin
     if [ -d "$dir/data" ] && bin=$(bindir); then
@@ -92,7 +101,8 @@ stop() {
 case "${1:-}" in
     install) install ;;
     bindir) bindir ;;
-    start) start "${2:?start DIR [PID]}" "${3:-}" ;;
+    start) start "${2:?start DIR [PID [ADDRESSES NETWORK]]}" "${3:-}" "${4:-}" "${5:-}" ;;
+    restart) restart "${2:?restart DIR}" ;;
     stop) stop "${2:?stop DIR}" ;;
-    *) echo "usage: $0 install | bindir | start DIR [PID] | stop DIR" >&2; exit 2 ;;
+    *) echo "usage: $0 install | bindir | start DIR [PID [ADDRESSES NETWORK]] | restart DIR | stop DIR" >&2; exit 2 ;;
 esac

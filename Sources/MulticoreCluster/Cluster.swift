@@ -59,7 +59,7 @@ public final class Cluster: Sendable {
             try await ClusterSchema.migrate(client, schema: database.schema, logger: logger)
         } catch {
             clientRun.cancel()
-            throw ClusterError.database(String(reflecting: error))
+            throw error as? ClusterError ?? ClusterError.database(String(reflecting: error))
         }
         // The LISTEN is in place before the first task goes in (else its outcome waits for a poll).
         let listening = Event()

@@ -42,6 +42,9 @@ public final class ClusterNode: Sendable {
     /// How long finished durable jobs are kept for `Cluster.status(of:)` and `value(of:)` before
     /// the nodes delete them (default 24 hours, as River).
     public let jobRetention: Duration
+    /// How often the queue's tables are vacuumed, by one node at a time (`ClusterJanitor`;
+    /// default 5 s).
+    public let vacuumInterval: Duration
     private let kinds: [String: ClusterTaskKind]
     private let logger: Logger
     private let incarnation = Locked<UUID?>(nil)
@@ -53,8 +56,8 @@ public final class ClusterNode: Sendable {
     ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
     ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
     ///   - tasks: the task types this node runs; it claims no other.
-    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess, gracePeriod, jobRetention: as the
-    ///     properties of the same names.
+    ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess, gracePeriod, jobRetention,
+    ///     vacuumInterval: as the properties of the same names.
     ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
     /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
     ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` or
@@ -62,7 +65,7 @@ public final class ClusterNode: Sendable {
     public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
                 heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
                 tasksPerProcess: Int = 16, gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400),
-                logger: Logger? = nil) throws {
+                vacuumInterval: Duration = .seconds(5), logger: Logger? = nil) throws {
         database = try ClusterDatabase(url: url, schema: schema)
         self.processes = processes ?? cpuCount()
         guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
@@ -71,8 +74,8 @@ public final class ClusterNode: Sendable {
         }
         self.tasksPerProcess = tasksPerProcess
         guard !tasks.isEmpty else { throw ClusterError.invalidConfiguration("a node needs at least one task type") }
-        guard heartbeat > .zero, pollInterval > .zero else {
-            throw ClusterError.invalidConfiguration("heartbeat and pollInterval must be positive")
+        guard heartbeat > .zero, pollInterval > .zero, vacuumInterval > .zero else {
+            throw ClusterError.invalidConfiguration("heartbeat, pollInterval and vacuumInterval must be positive")
         }
         guard deadAfter > heartbeat else {
             throw ClusterError.invalidConfiguration("deadAfter (\(deadAfter)) must be longer than heartbeat (\(heartbeat))")
@@ -85,6 +88,7 @@ public final class ClusterNode: Sendable {
         self.heartbeat = heartbeat
         self.deadAfter = deadAfter
         self.pollInterval = pollInterval
+        self.vacuumInterval = vacuumInterval
         var kinds: [String: ClusterTaskKind] = [:]
         for type in tasks {
             let kind = try Self.kind(of: type)
@@ -139,6 +143,8 @@ public final class ClusterNode: Sendable {
             try await register(client, statements, host: host, pid: pid)
         } catch let error as CancellationError {
             throw error
+        } catch let error as ClusterError {
+            throw error
         } catch {
             throw ClusterError.database(String(reflecting: error))
         }
@@ -153,6 +159,7 @@ public final class ClusterNode: Sendable {
             group.addTask { await self.listen(work: work) }
             group.addTask { await self.record(client, statements, host: host, pid: pid, work: work) }
             group.addTask { await self.stopWithdrawn(client, statements, work: work) }
+            group.addTask { await ClusterJanitor(database: self.database, interval: self.vacuumInterval, logger: self.logger).run(client) }
             await self.claimAndRun(client, statements, executor: executor, work: work)
             logger.notice("cluster node stopping: it claims nothing more", metadata: ["running": "\(work.running)"])
             // Lets what runs finish, up to the grace period, and records the outcomes.

@@ -68,30 +68,36 @@ enum ClusterSchema {
     /// are current. Returns the version found before.
     @discardableResult
     static func migrate(_ client: PostgresClient, schema s: String, logger: Logger) async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
-            // Serialises concurrent migrations of this schema (released at commit).
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(s + ".migrations")))", logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(s)"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: """
-                CREATE TABLE IF NOT EXISTS \(s).migrations (
-                    version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-                """), logger: logger)
-            var found = 0
-            for try await current in try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT coalesce(max(version), 0) FROM \(s).migrations"), logger: logger
-            ).decode(Int32.self) {
-                found = Int(current)
-            }
-            if found < version {
-                for next in (found + 1)...version {
-                    for statement in migration(next, schema: s) {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                    }
-                    try await connection.query(
-                        PostgresQuery(unsafeSQL: "INSERT INTO \(s).migrations (version) VALUES (\(next))"), logger: logger)
+        // Bounded: a server that cannot be reached fails the start instead of holding it.
+        try await withBoundedConnection(client, within: migrationDeadline) { connection in
+            try await connection.withTransaction(logger: logger) { connection in
+                // Serialises concurrent migrations of this schema (released at commit).
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(s + ".migrations")))", logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(s)"), logger: logger)
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    CREATE TABLE IF NOT EXISTS \(s).migrations (
+                        version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+                    """), logger: logger)
+                var found = 0
+                for try await current in try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT coalesce(max(version), 0) FROM \(s).migrations"), logger: logger
+                ).decode(Int32.self) {
+                    found = Int(current)
                 }
+                if found < version {
+                    for next in (found + 1)...version {
+                        for statement in migration(next, schema: s) {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await connection.query(
+                            PostgresQuery(unsafeSQL: "INSERT INTO \(s).migrations (version) VALUES (\(next))"), logger: logger)
+                    }
+                }
+                return found
             }
-            return found
         }
     }
+
+    /// The longest a migration may take, its connection included.
+    static let migrationDeadline: Duration = .seconds(60)
 }

@@ -57,16 +57,17 @@ struct ClusterStatements: Sendable {
     let database: ClusterDatabase
     let logger: Logger
     private var s: String { database.schema }
-    /// The longest a statement waits for its reply (`withAbandoningDeadline`).
-    static let replyDeadline: Duration = .seconds(15)
+    /// The longest a statement waits for its reply (`withBoundedConnection`).
+    static let replyDeadline: Duration = .seconds(10)
 
-    /// Runs `query` and `read`s its rows, bounded by `replyDeadline`.
+    /// Runs `query` and `read`s its rows on a connection of `client`, bounded: by
+    /// `replyDeadline`, and by the connection's closing (`withBoundedConnection`).
     func run<T: Sendable>(_ client: PostgresClient, _ query: PostgresQuery,
                                   _ read: @escaping @Sendable (PostgresRowSequence) async throws -> T) async throws -> T {
         let logger = logger
-        return try await withAbandoningDeadline(Self.replyDeadline, orThrow: {
-            ClusterError.database("no reply from the server within \(Self.replyDeadline)")
-        }) { try await read(try await client.query(query, logger: logger)) }
+        return try await withBoundedConnection(client, within: Self.replyDeadline) { connection in
+            try await read(try await connection.query(query, logger: logger))
+        }
     }
 
     // MARK: Submitters

@@ -154,7 +154,7 @@ public final class ProgramRun {
         return String(decoding: text, as: UTF8.self)
     }
 
-    private static func besideTheTests(_ name: String) -> String {
+    public static func besideTheTests(_ name: String) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         let path = String(decoding: buffer[0..<max(0, length)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
