@@ -104,7 +104,7 @@ struct ActorHostFailureTests {
     @Test func aHostCallsBackAnActorOfTheProgram() async throws {
         let host = try await ActorHost()
         let counter = try await host.spawn(Counter.self)
-        let sink = Sink(actorSystem: .shared)
+        let sink = Sink.local()
         _ = try await counter.add(7)
         #expect(try await counter.report(to: sink, times: 3) == 3)
         #expect(try await sink.count() == 3)

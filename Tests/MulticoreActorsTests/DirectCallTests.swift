@@ -54,7 +54,7 @@ struct DirectCallTests {
         #expect(sum == 200 * 201 / 2)
         #expect(threads == [reader], "each caller resumed on the reader thread")
         // A host's call back to an actor of this program is served meanwhile (on the pool).
-        let sink = Sink(actorSystem: .shared)
+        let sink = Sink.local()
         let reported = try await host.withDirectCalls { try await counter.report(to: sink, times: 3) }
         #expect(reported == 3)
         #expect(try await sink.count() == 3)

@@ -109,3 +109,10 @@ distributed actor Sink: HostedActor {
 
     distributed func count() -> Int { notes.count }
 }
+
+extension Sink {
+    /// A sink of this program. Made here: Swift 6.3 can reject a distributed actor's implicit
+    /// initializer called from another file ("'nonisolated' on an actor's synchronous
+    /// initializer is invalid"), depending on how the files are batched into compiler jobs.
+    static func local() -> Sink { Sink(actorSystem: .shared) }
+}
