@@ -330,3 +330,39 @@ struct ManagedObjectsTests {
         await manager.shutdown()
     }
 }
+
+/// The README's Manager example, as it is written there.
+distributed actor Worker: HostedActor {
+    distributed func work(_ name: String, _ scores: ManagedDictionary<String, Int>, _ lock: ManagedLock,
+                          _ total: ManagedValue<Int>, _ done: ManagedQueue<String>) async throws {
+        try await lock.withLock(timeout: .seconds(5)) {              // with lock:
+            try await total.set(try await total.get() + 1)           //     total.value += 1
+        }
+        try await scores.set(name, name.count)                       // scores[name] = len(name)
+        try await done.put(name)                                     // done.put(name)
+    }
+}
+
+@Suite(.timeLimit(.minutes(5)))
+struct ManagerExampleTests {
+    @Test func theReadmeExampleRuns() async throws {
+        let manager = try await ActorManager()                                // with Manager() as manager:
+        let scores: ManagedDictionary<String, Int> = try await manager.dict() //     scores = manager.dict()
+        let lock = try await manager.lock()                                   //     lock = manager.Lock()
+        let total = try await manager.value(0)                                //     total = manager.Value("i", 0)
+        let done: ManagedQueue<String> = try await manager.queue()            //     done = manager.Queue()
+        let hosts = [try await ActorHost(), try await ActorHost()]            //     (a process each)
+        let workers = [try await hosts[0].spawn(Worker.self), try await hosts[1].spawn(Worker.self)]
+        let calls = zip(["ada", "alan"], workers).map { name, worker in       //     workers = [Process(...)]
+            Task { try await worker.work(name, scores, lock, total, done) }   //     w.start()
+        }
+        var finished: [String] = []
+        for _ in calls { finished.append(try await done.get(timeout: .seconds(5))) }
+        #expect(finished.sorted() == ["ada", "alan"])                         //     ['ada', 'alan']
+        #expect(try await total.get() == 2)                                   //     total.value: 2
+        #expect(try await scores.copy() == ["ada": 3, "alan": 4])             //     dict(scores)
+        for call in calls { try await call.value }                            //     w.join()
+        for host in hosts { await host.shutdown() }
+        await manager.shutdown()
+    }
+}
