@@ -331,11 +331,12 @@ struct ManagedObjectsTests {
     }
 }
 
-/// The README's Manager example, as it is written there.
+/// The README's Manager example, as it is written there (its timeouts the tests' deadline: a
+/// loaded machine starts processes slowly).
 distributed actor Worker: HostedActor {
     distributed func work(_ name: String, _ scores: ManagedDictionary<String, Int>, _ lock: ManagedLock,
                           _ total: ManagedValue<Int>, _ done: ManagedQueue<String>) async throws {
-        try await lock.withLock(timeout: .seconds(5)) {              // with lock:
+        try await lock.withLock(timeout: testDeadline) {             // with lock:
             try await total.set(try await total.get() + 1)           //     total.value += 1
         }
         try await scores.set(name, name.count)                       // scores[name] = len(name)
@@ -357,7 +358,7 @@ struct ManagerExampleTests {
             Task { try await worker.work(name, scores, lock, total, done) }   //     w.start()
         }
         var finished: [String] = []
-        for _ in calls { finished.append(try await done.get(timeout: .seconds(5))) }
+        for _ in calls { finished.append(try await done.get(timeout: testDeadline)) }
         #expect(finished.sorted() == ["ada", "alan"])                         //     ['ada', 'alan']
         #expect(try await total.get() == 2)                                   //     total.value: 2
         #expect(try await scores.copy() == ["ada": 3, "alan": 4])             //     dict(scores)
