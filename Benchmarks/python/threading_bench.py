@@ -388,6 +388,20 @@ def _locked_adder(value, count, start, done):
     done.set()
 
 
+def _timed_run(workers, start, finished):
+    """Starts `workers` (threads or processes), lets them go at the barrier `start`, and
+    returns the seconds until `finished()` returns; joins them."""
+    for w in workers:
+        w.start()
+    start.wait()
+    begin = time.perf_counter()
+    finished()
+    elapsed = time.perf_counter() - begin
+    for w in workers:
+        w.join()
+    return elapsed
+
+
 def shared_value_locked_increment(n):
     # Two spawned processes each add 1 to a shared Value n/2 times under its lock; per increment.
     import multiprocessing
@@ -396,15 +410,7 @@ def shared_value_locked_increment(n):
     start = context.Barrier(3)
     done = [context.Event(), context.Event()]
     processes = [context.Process(target=_locked_adder, args=(value, n // 2, start, d)) for d in done]
-    for p in processes:
-        p.start()
-    start.wait()
-    begin = time.perf_counter()
-    for d in done:
-        d.wait()
-    elapsed = time.perf_counter() - begin
-    for p in processes:
-        p.join()
+    elapsed = _timed_run(processes, start, lambda: [d.wait() for d in done])
     assert value.value == 2 * (n // 2)
     return elapsed / (2 * (n // 2))
 
@@ -444,6 +450,30 @@ def actor_call(n):
     return elapsed / n
 
 
+def actor_call_throughput(n, managers=1):
+    """8 threads calling one managed object at once (with 2 managers, 4 threads on each one's
+    object): seconds per call, the inverse of the calls per second (actor.call.throughput)."""
+    started = [_counter_manager()() for _ in range(managers)]
+    for manager in started:
+        manager.start()
+    counters = [manager.Counter() for manager in started]
+    callers, each = 8, max(1, n // 8)
+    gate = threading.Barrier(callers + 1)
+
+    def call(counter):
+        counter.add(0)  # each thread's proxy opens its own connection first
+        gate.wait()
+        for _ in range(each):
+            counter.add(1)
+
+    threads = [threading.Thread(target=call, args=(counters[i % managers],)) for i in range(callers)]
+    elapsed = _timed_run(threads, gate, lambda: [t.join() for t in threads])
+    assert sum(counter.add(0) for counter in counters) == callers * each
+    for manager in started:
+        manager.shutdown()
+    return elapsed / (callers * each)
+
+
 BENCHMARKS = {
     "thread.start_join": thread_start_join,
     "lock.uncontended": lock_uncontended,
@@ -458,6 +488,8 @@ BENCHMARKS = {
     "connection.roundtrip": connection_roundtrip,
     "actor.call": actor_call,
     "actor.call.direct": actor_call,
+    "actor.call.throughput": actor_call_throughput,
+    "actor.call.throughput.2hosts": lambda n: actor_call_throughput(n, 2),
     "connection.bulk_8mb": connection_bulk_8mb,
     "queue.processes": queue_processes,
     "shared.array_write": shared_array_write,

@@ -12,6 +12,12 @@ public enum ActorHostError: Error, Sendable, CustomStringConvertible {
     /// `StartMethod.fork` was asked for: a host is a long-lived server with threads of its own,
     /// started by spawn or the fork server.
     case forkCannotStartHost
+    /// The host's process served its `maxCallsPerHost` calls and was replaced by a fresh one
+    /// (between calls: every call it accepted was answered): a call on one of its actors throws
+    /// this. `host.spawn` makes actors in the fresh process.
+    case hostRetired(name: String, pid: Int32, calls: Int)
+    /// `maxCallsPerHost` must be at least 1.
+    case maxCallsNotPositive(Int)
     /// The host answered with a message that does not fit the request (a protocol error).
     case unexpectedReply(String)
 
@@ -20,6 +26,10 @@ public enum ActorHostError: Error, Sendable, CustomStringConvertible {
         case .hostDied(let death): death.description
         case .hostShutDown(let name, let pid):
             "actor host \(name) (pid \(pid)) was shut down; the actors it held are gone (a restarted host starts with none)"
+        case .hostRetired(let name, let pid, let calls):
+            "actor host \(name) (pid \(pid)) was retired after serving its \(calls) calls (maxCallsPerHost) and replaced by a fresh process; "
+                + "the actors it held are gone, and their state: spawn new ones on the host"
+        case .maxCallsNotPositive(let calls): "maxCallsPerHost must be at least 1, not \(calls)"
         case .insideHost: "an actor host cannot start another host: start hosts from the program"
         case .forkCannotStartHost: "an actor host cannot be started by fork: use .spawn or .forkserver"
         case .unexpectedReply(let what): "the actor host answered with an unexpected message: \(what)"

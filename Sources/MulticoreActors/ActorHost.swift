@@ -20,6 +20,9 @@ import Glibc
 /// When the process dies (a trap, a signal, an exit), every call in flight on its actors and
 /// every later one throws `ActorHostError.hostDied`, naming the host, its pid and how it ended.
 /// `restart()` starts a fresh process: the old actors are gone, and new ones start empty.
+///
+/// A host is a resource as a pool's worker is: with `maxCallsPerHost`, its process is replaced
+/// after serving that many calls (see `init`).
 public final class ActorHost: @unchecked Sendable { // `current` and `closing` are guarded by `lock`
     /// The process of the host as it runs now.
     private final class Incarnation: Sendable {
@@ -43,6 +46,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     public let startMethod: StartMethod
     /// The host's name, as its process knows it ("ActorHost-1").
     public let name: String
+    /// How many calls a process of the host serves before a fresh one replaces it; nil: no limit.
+    public let maxCallsPerHost: Int?
     private let lock = Lock()
     private var current: Incarnation
     private var closing = false
@@ -51,14 +56,24 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     /// - Parameters:
     ///   - startMethod: `.spawn` (the default) or `.forkserver`.
     ///   - name: the host's name; "ActorHost-N" by default.
-    /// - Throws: `ActorHostError.forkCannotStartHost` for `.fork`; `.insideHost` in a host's process; `ProcessError.spawnFailed`,
-    ///   `ConnectionError.system` when the system refuses a process or descriptors.
-    public init(startMethod: StartMethod = .spawn, name: String? = nil) async throws {
+    ///   - maxCallsPerHost: with a number, the process serves that many distributed calls on its
+    ///     actors (from this program, or passed on from other hosts; spawns and releases are not
+    ///     counted), then is retired between calls: later calls on its actors throw
+    ///     `ActorHostError.hostRetired` at once, the calls it accepted are all answered, and then
+    ///     a fresh process takes its place (`spawn` makes actors there) and the old one exits,
+    ///     its actors and their state with it. Python's `maxtasksperchild`, for a host.
+    /// - Throws: `ActorHostError.forkCannotStartHost` for `.fork`; `.maxCallsNotPositive`;
+    ///   `.insideHost` in a host's process; `ProcessError.spawnFailed`, `ConnectionError.system`
+    ///   when the system refuses a process or descriptors.
+    public init(startMethod: StartMethod = .spawn, name: String? = nil, maxCallsPerHost: Int? = nil) async throws {
         guard startMethod != .fork else { throw ActorHostError.forkCannotStartHost }
+        if let maxCallsPerHost, maxCallsPerHost < 1 { throw ActorHostError.maxCallsNotPositive(maxCallsPerHost) }
         self.startMethod = startMethod
+        self.maxCallsPerHost = maxCallsPerHost
         let number = try ProcessActorSystem.shared.newHostNumber()
         self.name = name ?? "ActorHost-\(number)"
-        current = try Self.start(number: number, name: self.name, startMethod: self.startMethod)
+        current = try Self.start(number: number, name: self.name, startMethod: self.startMethod, maxCalls: maxCallsPerHost)
+        watch(current)
     }
 
     deinit {
@@ -133,11 +148,37 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         let old = lock.briefly { current }
         await Self.stop(old)
         let number = try ProcessActorSystem.shared.newHostNumber()
-        let fresh = try Self.start(number: number, name: name, startMethod: startMethod)
+        let fresh = try Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost)
+        watch(fresh)
         lock.briefly {
             current = fresh
             closing = false
         }
+    }
+
+    /// Retires a process that has served its `maxCallsPerHost` calls, once the last is answered.
+    private func watch(_ incarnation: Incarnation) {
+        incarnation.link.budget?.whenSpent { [weak self] in
+            Task { await self?.retire(incarnation) }
+        }
+    }
+
+    /// Replaces a process that has served its calls: a fresh one takes its place first (spawns
+    /// go there from then on), then the old one exits. If no fresh process can be started, the
+    /// host stays retired (its spawns throw `ActorHostError.hostRetired`) until `restart()`.
+    private func retire(_ old: Incarnation) async {
+        if lock.briefly({ !closing && current === old }),
+           let number = try? ProcessActorSystem.shared.newHostNumber(),
+           let fresh = try? Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost) {
+            watch(fresh)
+            let replaced = lock.briefly { () -> Bool in
+                guard !closing, current === old else { return false }
+                current = fresh
+                return true
+            }
+            if !replaced { await Self.stop(fresh) }
+        }
+        await Self.stop(old)
     }
 
     /// Asks the process to exit, and waits until its reader has seen it go (killing it if it
@@ -154,7 +195,7 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     }
 
     /// Starts host `number`: its process, its link and the thread that reads the link.
-    private static func start(number: UInt32, name: String, startMethod: StartMethod) throws -> Incarnation {
+    private static func start(number: UInt32, name: String, startMethod: StartMethod, maxCalls: Int?) throws -> Incarnation {
         let (mine, theirs) = try Connection.pipe()
         let process = ChildProcess(task: ActorHostTask(channel: theirs, number: number), name: name, kind: "ActorHost",
                                    daemon: true, startMethod: startMethod, tapsStandardError: true, logger: nil)
@@ -170,12 +211,16 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
             _ = try? process.join(timeout: nil)
             throw error
         }
-        let link = ActorLink(connection: mine, system: system, peer: number)
+        let pid = process.pid ?? 0
+        let budget = maxCalls.map { CallBudget(limit: $0, name: name, pid: pid) }
+        let link = ActorLink(connection: mine, system: system, peer: number, budget: budget)
         system.add(link)
-        let incarnation = Incarnation(number: number, process: process, link: link, loop: loop, pid: process.pid ?? 0)
+        let incarnation = Incarnation(number: number, process: process, link: link, loop: loop, pid: pid)
         let reader = JoinableThread(name: "mc-actor-host-\(number)", daemon: true) {
             loop.run(reading: mine) { link.receiveOne() == .more }
-            let reason = Self.reap(incarnation, name: name)
+            let reaped = Self.reap(incarnation, name: name)
+            // A process retired for its calls ended for that reason, which its actors' calls throw.
+            let reason: any Error = budget.flatMap { $0.isRetiring ? $0.retired as any Error : nil } ?? reaped
             system.remove(link, because: reason)
             mine.close()
             link.fail(reason)

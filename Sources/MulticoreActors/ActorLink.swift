@@ -12,6 +12,8 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     let peer: UInt32
     /// Where the calls the peer makes run: a host's read loop, or nil (the cooperative pool).
     let executor: (any TaskExecutor)?
+    /// The calls the peer (a host with `maxCallsPerHost`) may still serve, if limited.
+    let budget: CallBudget?
     private let lock = Lock()
     private var nextCall: UInt64 = 0
     private var pending: [UInt64: CheckedContinuation<ActorReply, any Error>] = [:]
@@ -24,8 +26,10 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     private var failure: (any Error)?
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(connection: Connection, system: ProcessActorSystem, peer: UInt32, executor: (any TaskExecutor)? = nil) {
+    init(connection: Connection, system: ProcessActorSystem, peer: UInt32, executor: (any TaskExecutor)? = nil,
+         budget: CallBudget? = nil) {
         self.executor = executor
+        self.budget = budget
         self.connection = connection
         self.system = system
         self.peer = peer
@@ -42,6 +46,10 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
             return nextCall
         }
         let message = make(number)
+        // A call on a host with `maxCallsPerHost` takes one of its calls, given back answered.
+        let budget: CallBudget? = if case .call = message { self.budget } else { nil }
+        try budget?.take()
+        defer { budget?.done() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ActorReply, any Error>) in
                 let refused: (any Error)? = lock.briefly {

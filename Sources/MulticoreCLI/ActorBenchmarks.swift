@@ -23,6 +23,15 @@ enum ActorBenchmarks {
                   multicore: { n in try actorCalls(n, direct: true) },
                   raw: { n in (try? ProcessBenchmarks.connectionRoundTrip(n)) ?? .nan },
                   leavesThreads: true),
+        // 8 callers at once on one actor, then on 2 actors in 2 hosts: seconds per call, the
+        // inverse of the calls per second. Python: 8 threads calling one managed object (2
+        // managers' objects, 4 threads each), the same way.
+        Benchmark(name: "actor.call.throughput", unit: "s/call", iterations: 40_000, quickIterations: 8_000,
+                  pythonDivisor: 4, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
+                  multicore: { n in try throughput(n, hosts: 1) }, raw: nil, leavesThreads: true),
+        Benchmark(name: "actor.call.throughput.2hosts", unit: "s/call", iterations: 40_000, quickIterations: 8_000,
+                  pythonDivisor: 4, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
+                  multicore: { n in try throughput(n, hosts: 2) }, raw: nil, leavesThreads: true),
         // From a host's SIGKILL until each of 4 callers waiting on its actors holds the error.
         Benchmark(name: "actor.host_death_detect", unit: "s/death", iterations: 10, quickIterations: 4,
                   pythonDivisor: 1, slices: 1, maxRawRatio: nil, minPythonSpeedup: nil,
@@ -63,6 +72,35 @@ enum ActorBenchmarks {
             guard try await counter.add(0) == n else { throw BenchmarkError("calls were lost") }
             await host.shutdown()
             return elapsed / Double(n)
+        }
+    }
+
+    /// Seconds per call of `add(1)` made by 8 callers at once (about `n` in all), spread over
+    /// one actor in each of `hosts` hosts (started beforehand): the inverse of the calls per second.
+    static func throughput(_ n: Int, hosts: Int) throws -> Double {
+        try blocking {
+            var started: [ActorHost] = [], counters: [Counter] = []
+            for _ in 0..<hosts {
+                let host = try await ActorHost()
+                started.append(host)
+                counters.append(try await host.spawn(Counter.self))
+            }
+            for counter in counters { _ = try await counter.add(0) }
+            let callers = 8, each = max(1, n / 8)
+            let start = MonotonicClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<callers {
+                    let counter = counters[caller % hosts]
+                    group.addTask { for _ in 0..<each { _ = try await counter.add(1) } }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = MonotonicClock.now - start
+            var total = 0
+            for counter in counters { total += try await counter.add(0) }
+            guard total == callers * each else { throw BenchmarkError("calls were lost") }
+            for host in started { await host.shutdown() }
+            return elapsed / Double(callers * each)
         }
     }
 

@@ -73,6 +73,9 @@ distributed actor Counter: HostedActor {
 
     /// How many actors this process keeps alive until released.
     distributed func keptActors() -> Int { actorSystem.keptCount }
+
+    /// How many descriptors this process has open.
+    distributed func openDescriptors() -> Int { openDescriptorCount() }
 }
 
 /// An actor created with a value.

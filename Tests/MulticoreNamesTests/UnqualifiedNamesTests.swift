@@ -130,6 +130,14 @@ private struct EveryPublicType {
     var t108: (HostedResultHandler)?
     var t109: (any HostedActor)?
     var t110: (any HostedActorWithArgument)?
+    var t122: (ActorManager)?
+    var t123: (ManagedDictionary<String, Int>)?
+    var t124: (ManagedList<Int>)?
+    var t125: (ManagedValue<Int>)?
+    var t126: (ManagedQueue<Int>)?
+    var t127: (ManagedLock)?
+    var t128: (ManagedEvent)?
+    var t129: (ManagedError)?
     // MulticoreCluster
     var t111: (Cluster)?
     var t112: (ClusterDatabase)?
@@ -147,7 +155,7 @@ private struct EveryPublicType {
 @Suite struct UnqualifiedNamesTests {
     @Test func everyPublicTypeIsUsableUnqualified() {
         let properties = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }
-        #expect(properties.count == 121)
+        #expect(properties.count == 129)
         // Each name found Multicore's type, not a namesake (Glibc's `Semaphore` is a pointer).
         for name in properties {
             #expect(name.hasPrefix("Swift.Optional<Multicore") || name.hasPrefix("Swift.Optional<any Multicore"), "\(name)")
@@ -159,7 +167,7 @@ private struct EveryPublicType {
         let listed = Mirror(reflecting: EveryPublicType()).children.map { String(reflecting: type(of: $0.value)) }.joined(separator: " ")
         let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources").standardized
         let files = try #require(FileManager.default.enumerator(atPath: sources.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
-        let declaration = /^(?:public|open)\s+(?:final\s+)?(?:class|struct|enum|protocol|typealias|actor)\s+([A-Za-z_][A-Za-z0-9_]*)/.anchorsMatchLineEndings()
+        let declaration = /^(?:public|open)\s+(?:final\s+)?(?:class|struct|enum|protocol|typealias|actor|distributed\s+actor)\s+([A-Za-z_][A-Za-z0-9_]*)/.anchorsMatchLineEndings()
         var names: Set<String> = []
         for file in files {
             let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
