@@ -59,26 +59,33 @@ final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` 
     /// returns false (the program is gone or said `shutdown`).
     func run(reading connection: Connection, _ receive: () -> Bool) {
         defer { end() }
+        var entries = [pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: wakeReader.fileDescriptor, events: Int16(POLLIN), revents: 0)]
         while true {
             while let batch = takeJobs() {
                 for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
             }
-            while (try? connection.poll(timeout: .zero)) == true {
+            // A message the connection holds already is taken without a system call; else one
+            // poll(2) waits for the next message or job, and a message is read when it says so
+            // (a message and its answer cost a poll, a read and a send: no poll to look first).
+            if connection.hasBufferedMessage {
                 guard receive() else { return }
-                while let batch = takeJobs() {
-                    for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
-                }
+                continue
             }
             let idle = lock.briefly {
                 sleeping = jobs.isEmpty
                 return sleeping
             }
             guard idle else { continue }
-            var entries = [pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0),
-                           pollfd(fd: wakeReader.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+            entries[0].revents = 0
+            entries[1].revents = 0
             _ = try? Poll.wait(&entries, milliseconds: -1)
             lock.briefly { sleeping = false }
             if entries[1].revents != 0 { _ = try? wakeReader.recvBytes() }
+            // Input, end of file or an error: `receive` reads it, or sees the end.
+            if entries[0].revents != 0 {
+                guard receive() else { return }
+            }
         }
     }
 

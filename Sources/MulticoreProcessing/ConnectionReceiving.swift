@@ -271,6 +271,12 @@ extension Connection {
         }
     }
 
+    /// Whether a whole message is buffered here already: `recv` then returns it without a
+    /// system call (a loop that polls the descriptor itself looks here first).
+    package var hasBufferedMessage: Bool {
+        receiveLock.withLock { frames.hasCompleteFrame }
+    }
+
     /// Whether a message (or end-of-file) can be received without blocking, waiting up to
     /// `timeout` for one (nil: as long as it takes). Corresponds to Python's
     /// `Connection.poll(timeout=0.0)`.
