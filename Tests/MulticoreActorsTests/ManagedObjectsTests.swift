@@ -1,6 +1,7 @@
 import Distributed
 @testable import MulticoreActors
 import MulticoreTestSupport
+import MulticoreThreading
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -49,14 +50,28 @@ distributed actor ManagedUser: HostedActor {
     }
 }
 
-/// Polls `condition` until it holds or the test deadline passes.
+/// The tasks these tests start, and their polling, run on threads of their own: on the
+/// cooperative pool (2 threads, shared with every suite running meanwhile, many of whose tests
+/// block a thread while they wait) a task of this file was seen to wait 22 s to start in a full
+/// run, and over 100 s, past its test's deadline, under ThreadSanitizer. (Nil if no thread could
+/// be had: the tasks then run on the cooperative pool.)
+private let ownThreads = try? ThreadPoolExecutor(maxWorkers: 4, threadNamePrefix: "managed-tests")
+
+/// A task of its own that runs on `ownThreads`.
+private func started<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> Task<T, any Error> {
+    Task(executorPreference: ownThreads, operation: body)
+}
+
+/// Polls `condition` until it holds or the test deadline passes, on `ownThreads`.
 private func eventuallyTrue(_ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + testDeadline
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(1))
+    try await withTaskExecutorPreference(ownThreads) {
+        let deadline = ContinuousClock.now + testDeadline
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        return false
     }
-    return false
 }
 
 /// The ready-made managed objects (`ActorManager`), each used from the program and from actors
@@ -177,7 +192,7 @@ struct ManagedObjectsTests {
         #expect(try await lock.acquire(timeout: .zero))
         #expect(try await !lock.tryAcquire())
         #expect(try await !lock.acquire(timeout: .milliseconds(20)))
-        let waiting = Task { try await lock.acquire(timeout: testDeadline) }
+        let waiting = started { try await lock.acquire(timeout: testDeadline) }
         #expect(try await eventuallyTrue { try await lock.waitingCount() == 1 })
         // The host serves other calls, on the lock and on other objects, while the acquire waits.
         try await value.set("y")
@@ -204,7 +219,7 @@ struct ManagedObjectsTests {
         let manager = try await ActorManager()
         let lock = try await manager.lock()
         #expect(try await lock.acquire())
-        let waiting = Task { try await lock.acquire() } // no timeout: only cancellation ends it
+        let waiting = started { try await lock.acquire() } // no timeout: only cancellation ends it
         #expect(try await eventuallyTrue { try await lock.waitingCount() == 1 })
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
@@ -225,7 +240,7 @@ struct ManagedObjectsTests {
         await #expect(throws: ManagedError.full) { try await queue.putNowait("c") }
         await #expect(throws: ManagedError.full) { try await queue.put("c", timeout: .milliseconds(20)) }
         // A put that waits for room holds up nothing, and goes in when a get makes room.
-        let waitingPut = Task { try await queue.put("c", timeout: testDeadline) }
+        let waitingPut = started { try await queue.put("c", timeout: testDeadline) }
         #expect(try await eventuallyTrue { try await queue.waitingCount() == 1 })
         #expect(try await queue.count() == 2)
         #expect(try await queue.get() == "a")
@@ -236,7 +251,7 @@ struct ManagedObjectsTests {
         await #expect(throws: ManagedError.negativeMaxSize(-1)) { _ = try await manager.queue(of: Int.self, maxSize: -1) }
 
         // A get that waits for an item holds up nothing, and takes the next put.
-        let waitingGet = Task { try await queue.get(timeout: testDeadline) }
+        let waitingGet = started { try await queue.get(timeout: testDeadline) }
         #expect(try await eventuallyTrue { try await queue.waitingCount() == 1 })
         #expect(try await queue.count() == 0)
         try await queue.put("d")
@@ -247,7 +262,7 @@ struct ManagedObjectsTests {
         #expect(try await !queue.join(timeout: .zero))
         for _ in 0..<3 { try await queue.taskDone() }
         #expect(try await !queue.join(timeout: .milliseconds(10)))
-        let joined = Task { try await queue.join(timeout: testDeadline) }
+        let joined = started { try await queue.join(timeout: testDeadline) }
         #expect(try await eventuallyTrue { try await queue.waitingCount() == 1 })
         try await queue.taskDone()
         #expect(try await joined.value)
@@ -258,7 +273,7 @@ struct ManagedObjectsTests {
     @Test func aCancelledGetLeavesTheLineAndTakesNoItem() async throws {
         let manager = try await ActorManager()
         let queue: ManagedQueue<Int> = try await manager.queue()
-        let waiting = Task { try await queue.get() } // no timeout: only cancellation ends it
+        let waiting = started { try await queue.get() } // no timeout: only cancellation ends it
         #expect(try await eventuallyTrue { try await queue.waitingCount() == 1 })
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
@@ -322,7 +337,7 @@ struct ManagedObjectsTests {
         let manager = try await ActorManager()
         let list: ManagedList<Int> = try await manager.list([1])
         let queue: ManagedQueue<Int> = try await manager.queue()
-        let waiting = Task { try await queue.get() }
+        let waiting = started { try await queue.get() }
         #expect(try await eventuallyTrue { try await queue.waitingCount() == 1 })
         kill(manager.host.pid, SIGKILL)
         await #expect(throws: ActorHostError.self) { _ = try await waiting.value }
