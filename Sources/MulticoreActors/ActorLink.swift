@@ -98,7 +98,8 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
 
     /// Writes one message (blocking while the socket is full).
     func transmit(_ message: ActorMessage) throws {
-        try connection.send(message)
+        var frame = try message.frame()
+        try connection.sendFrame(&frame)
     }
 
     // MARK: Receiving
@@ -127,7 +128,7 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     func receiveOne() -> Received {
         let message: ActorMessage
         do {
-            message = try connection.recv(ActorMessage.self)
+            message = try ActorMessage(payload: connection.recvBytes())
         } catch {
             return .ended
         }

@@ -1,9 +1,10 @@
 import MulticoreProcessing
 
 /// What the program and a host say to each other over the host's connection: every message is
-/// one `Connection` frame of this type, and the values inside (arguments, results, errors,
-/// an actor's argument) are wire bytes of their own, coded with the actor system at hand.
-enum ActorMessage: Codable, Sendable {
+/// one `Connection` frame, written and read by hand (`ActorMessageCoding.swift`), and the values
+/// inside (arguments, results, errors, an actor's argument) are wire bytes of their own, coded
+/// with the actor system at hand.
+enum ActorMessage: Sendable {
     /// Run a distributed func; answered by `returned` or `threw` with the same call number.
     case call(ActorCall)
     /// A call, spawn or release succeeded: the result's bytes (empty for a `Void` result).
@@ -26,7 +27,7 @@ enum ActorMessage: Codable, Sendable {
 /// One distributed call: the actor, the target (the mangled name of the func's distributed
 /// thunk, the same in every process of one binary), generic substitutions (mangled type names)
 /// and each argument's bytes.
-struct ActorCall: Codable, Sendable {
+struct ActorCall: Sendable {
     var number: UInt64
     var actor: HostedActorID
     var target: String
@@ -74,65 +75,3 @@ struct ActorFailure: Codable, Sendable {
     }
 }
 
-extension ActorMessage {
-    /// A message is written as its kind's number, then its fields in order: the synthesized
-    /// coding of an enum with payloads writes the case's name and a nested container, which
-    /// cost a tenth of a host's time per call.
-    private enum Kind: UInt8 { case call, returned, threw, cancel, spawn, spawned, release, shutdown }
-    private enum CodingKeys: CodingKey { case kind, call, first, second }
-
-    init(from decoder: any Decoder) throws {
-        let fields = try decoder.container(keyedBy: CodingKeys.self)
-        let number = try fields.decode(UInt8.self, forKey: .kind)
-        guard let kind = Kind(rawValue: number) else {
-            throw DecodingError.dataCorruptedError(forKey: .kind, in: fields, debugDescription: "no message of kind \(number)")
-        }
-        switch kind {
-        case .call: self = .call(try fields.decode(ActorCall.self, forKey: .first))
-        case .returned: self = .returned(call: try fields.decode(UInt64.self, forKey: .call), value: try fields.decode([UInt8].self, forKey: .first))
-        case .threw: self = .threw(call: try fields.decode(UInt64.self, forKey: .call), failure: try fields.decode(ActorFailure.self, forKey: .first))
-        case .cancel: self = .cancel(call: try fields.decode(UInt64.self, forKey: .call))
-        case .spawn:
-            self = .spawn(call: try fields.decode(UInt64.self, forKey: .call), typeName: try fields.decode(String.self, forKey: .first),
-                          argument: try fields.decodeIfPresent([UInt8].self, forKey: .second))
-        case .spawned: self = .spawned(call: try fields.decode(UInt64.self, forKey: .call), actor: try fields.decode(HostedActorID.self, forKey: .first))
-        case .release: self = .release(call: try fields.decode(UInt64.self, forKey: .call), actor: try fields.decode(HostedActorID.self, forKey: .first))
-        case .shutdown: self = .shutdown
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var fields = encoder.container(keyedBy: CodingKeys.self)
-        switch self {
-        case .call(let call):
-            try fields.encode(Kind.call.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .first)
-        case .returned(let call, let value):
-            try fields.encode(Kind.returned.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .call)
-            try fields.encode(value, forKey: .first)
-        case .threw(let call, let failure):
-            try fields.encode(Kind.threw.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .call)
-            try fields.encode(failure, forKey: .first)
-        case .cancel(let call):
-            try fields.encode(Kind.cancel.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .call)
-        case .spawn(let call, let typeName, let argument):
-            try fields.encode(Kind.spawn.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .call)
-            try fields.encode(typeName, forKey: .first)
-            try fields.encodeIfPresent(argument, forKey: .second)
-        case .spawned(let call, let actor):
-            try fields.encode(Kind.spawned.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .call)
-            try fields.encode(actor, forKey: .first)
-        case .release(let call, let actor):
-            try fields.encode(Kind.release.rawValue, forKey: .kind)
-            try fields.encode(call, forKey: .call)
-            try fields.encode(actor, forKey: .first)
-        case .shutdown:
-            try fields.encode(Kind.shutdown.rawValue, forKey: .kind)
-        }
-    }
-}

@@ -38,6 +38,8 @@ public final class ProcessActorSystem: DistributedActorSystem, @unchecked Sendab
     private var gone: [UInt32: any Error] = [:]
     /// The numbers of this program's hosts, from 1.
     private var lastHost: UInt32 = 0
+    /// The signatures of the targets this process has run calls on.
+    private let signatures = TargetSignatures()
 
     private init() {}
 
@@ -151,6 +153,9 @@ public final class ProcessActorSystem: DistributedActorSystem, @unchecked Sendab
             }
             guard let actor else { throw HostedActorError.actorNotFound(call.actor) }
             var decoder = HostedCallDecoder(system: self, call: call)
+            if let signature = signatures.signature(of: call.target) {
+                return await execute(signature, on: actor, decoder: &decoder, handler: handler)
+            }
             try await executeDistributedTarget(on: actor, target: RemoteCallTarget(call.target), invocationDecoder: &decoder,
                                                handler: handler)
         } catch {

@@ -1,0 +1,76 @@
+@testable import MulticoreActors
+import MulticoreProcessing
+import Testing
+
+/// The messages between the program and a host, written and read by hand.
+@Suite struct ActorMessageCodingTests {
+    static let actor = HostedActorID(process: 3, serial: 0x0102_0304_0506_0708)
+
+    static let every: [ActorMessage] = [
+        .call(ActorCall(number: 1, actor: actor, target: "$s4main7CounterC3addyS2iYaKFTE", generics: ["Si", "SS"],
+                        arguments: [[1, 2, 3], [], Array(repeating: 9, count: 300)])),
+        .call(ActorCall(number: .max, actor: actor, target: "", generics: [], arguments: [])),
+        .returned(call: 2, value: [7, 7]),
+        .returned(call: 3, value: []),
+        .threw(call: 4, failure: ActorFailure(HostedActorError.actorNotFound(actor))),
+        .cancel(call: 5),
+        .spawn(call: 6, typeName: "4main7CounterC", argument: nil),
+        .spawn(call: 7, typeName: "4main7CounterC", argument: [0, 1]),
+        .spawned(call: 8, actor: actor),
+        .release(call: 9, actor: actor),
+        .shutdown,
+    ]
+
+    /// A frame's payload: what follows the room for its header.
+    static func payload(_ message: ActorMessage) throws -> [UInt8] {
+        Array(try message.frame().dropFirst(WireFrame.headerSize))
+    }
+
+    @Test func everyKindOfMessageReadsBackAsWritten() throws {
+        for message in Self.every {
+            let bytes = try Self.payload(message)
+            let read = try ActorMessage(payload: bytes)
+            #expect(try Self.payload(read) == bytes, "\(message)")
+        }
+        guard case .call(let call) = try ActorMessage(payload: Self.payload(Self.every[0])) else {
+            Issue.record("a call read back as another kind")
+            return
+        }
+        #expect(call.number == 1 && call.actor == Self.actor && call.target == "$s4main7CounterC3addyS2iYaKFTE")
+        #expect(call.generics == ["Si", "SS"] && call.arguments == [[1, 2, 3], [], Array(repeating: 9, count: 300)])
+        guard case .spawn(_, _, let argument) = try ActorMessage(payload: Self.payload(Self.every[7])), argument == [0, 1] else {
+            Issue.record("a spawn's argument did not read back")
+            return
+        }
+        guard case .threw(_, let failure) = try ActorMessage(payload: Self.payload(Self.every[4])),
+              case HostedActorError.actorNotFound(let id)? = failure.error as? HostedActorError else {
+            Issue.record("a failure did not read back as its error")
+            return
+        }
+        #expect(id == Self.actor)
+    }
+
+    @Test func aMessageCutShortAnywhereIsRefusedAsTruncated() throws {
+        for message in Self.every {
+            let bytes = try Self.payload(message)
+            for length in 0 ..< bytes.count {
+                #expect(throws: WireError.self, "\(message) cut to \(length) bytes") { try ActorMessage(payload: Array(bytes.prefix(length))) }
+            }
+        }
+    }
+
+    @Test func trailingBytesAnUnknownKindAndANameThatIsNotUTF8AreRefused() throws {
+        #expect(throws: WireError.trailingBytes(1)) { try ActorMessage(payload: Self.payload(.cancel(call: 1)) + [0]) }
+        var unknown = try Self.payload(.cancel(call: 1))
+        unknown[0] = 200
+        #expect(throws: WireError.self) { try ActorMessage(payload: unknown) }
+        // A spawn of the type named "ab", then that name's second byte made invalid UTF-8.
+        var badName = try Self.payload(.spawn(call: 1, typeName: "ab", argument: nil))
+        badName[1 + 8 + 4 + 1] = 0xFF
+        #expect(throws: WireError.self) { try ActorMessage(payload: badName) }
+        // A length that claims more than the message holds is refused before anything is read.
+        var huge = try Self.payload(.returned(call: 1, value: [1]))
+        huge.replaceSubrange(9 ..< 13, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: WireError.self) { try ActorMessage(payload: huge) }
+    }
+}
