@@ -202,13 +202,15 @@ public final class ProcessActorSystem: DistributedActorSystem, @unchecked Sendab
     /// The wire bytes of an argument or a result; an actor among them travels as its id, and
     /// an actor of this process is then kept until released.
     func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        try WireEncoder().encode(value, userInfo: [.actorSystemKey: self])
+        if let bytes = ScalarValues.bytes(of: value) { return bytes }
+        return try WireEncoder().encode(value, userInfo: [.actorSystemKey: self])
     }
 
     /// Decodes an argument or a result; an actor among them becomes this process's actor or a
     /// remote proxy.
     func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try WireDecoder().decode(type, from: bytes, userInfo: [.actorSystemKey: self])
+        if let value = try ScalarValues.value(type, from: bytes) { return value }
+        return try WireDecoder().decode(type, from: bytes, userInfo: [.actorSystemKey: self])
     }
 
     // MARK: Hosts and links

@@ -10,11 +10,17 @@ import MulticoreSystem
 /// doing the same work, and the raw pthread calls), so that ratios hold on a noisy machine;
 /// with `--peers`, loky, pebble and joblib too, and with `--svg`, the run drawn as a picture.
 struct Bench {
+    /// Whether `filter` selects the benchmark `name`: a part of it, or all of it (`name$`).
+    static func selects(_ filter: String, _ name: String) -> Bool {
+        filter.hasSuffix("$") ? name == filter.dropLast() : name.contains(filter)
+    }
+
     /// One JSON object per line instead of the table.
     var json = false
     /// Fewer iterations and rounds.
     var quick = false
-    /// Only the benchmarks whose name contains this text.
+    /// Only the benchmarks whose name contains this text (whose name is this text, when it
+    /// ends with `$`).
     var filter: String?
     /// Leave CPython out.
     var skipPython = false
@@ -46,7 +52,7 @@ struct Bench {
             print(BenchRow.header(peers: peers))
         }
         var rows: [BenchRow] = []
-        for benchmark in Self.benchmarks where filter.map({ benchmark.name.contains($0) }) ?? true {
+        for benchmark in Self.benchmarks where filter.map({ Self.selects($0, benchmark.name) }) ?? true {
             let iterations = quick ? benchmark.quickIterations : benchmark.iterations
             var ours: [Double] = [], raws: [Double] = [], pythons: [Double] = []
             var peerFigures: [[PeerFigure]] = []

@@ -24,7 +24,7 @@ enum MulticoreCommand {
             --json           One JSON object per line: name, unit, multicore, python, raw
                              (and peers, with --peers).
             --quick          Fewer iterations and rounds: finishes in well under a minute.
-            --filter TEXT    Run only the benchmarks whose name contains TEXT.
+            --filter TEXT    Run only the benchmarks whose name contains TEXT (is TEXT, with a final $).
             --skip-python    Leave CPython out (its column is then null).
             --rounds N       Rounds per benchmark; the median is reported (default 5, 2 with --quick).
             --peers          Also measure loky, pebble and joblib where they have the same work

@@ -74,3 +74,40 @@ import Testing
         #expect(throws: WireError.self) { try ActorMessage(payload: huge) }
     }
 }
+
+/// Numbers, flags and strings as arguments and results: their bare bytes.
+@Suite struct ScalarValuesTests {
+    func roundTrip<T: Equatable>(_ value: T) throws -> T? {
+        guard let bytes = ScalarValues.bytes(of: value) else { return nil }
+        return try ScalarValues.value(T.self, from: bytes)
+    }
+
+    @Test func eachScalarReadsBackAsWritten() throws {
+        #expect(try roundTrip(Int.min) == Int.min)
+        #expect(try roundTrip(Int64(-7)) == -7)
+        #expect(try roundTrip(UInt64.max) == UInt64.max)
+        #expect(try roundTrip(Int32.min) == Int32.min)
+        #expect(try roundTrip(UInt32(42)) == 42)
+        #expect(try roundTrip(UInt(9)) == 9)
+        #expect(try roundTrip(-0.25) == -0.25)
+        #expect(try roundTrip(Double.nan).map(\.isNaN) == true)
+        #expect(try roundTrip(true) == true && roundTrip(false) == false)
+        #expect(try roundTrip("héllo, 世界") == "héllo, 世界")
+        #expect(try roundTrip("") == "")
+        #expect(ScalarValues.bytes(of: Int.max) == [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
+    }
+
+    @Test func otherTypesAreLeftToTheGenericCoder() throws {
+        #expect(ScalarValues.bytes(of: [1, 2]) == nil)
+        #expect(ScalarValues.bytes(of: Optional(1)) == nil)
+        #expect(try ScalarValues.value([Int].self, from: []) == nil)
+        #expect(try ScalarValues.value(Int?.self, from: [1, 0, 0, 0, 0, 0, 0, 0]) == nil)
+    }
+
+    @Test func bytesThatCannotBeTheTypeAreRefused() {
+        #expect(throws: WireError.truncated(offset: 7, needed: 1)) { try ScalarValues.value(Int.self, from: [1, 2, 3, 4, 5, 6, 7]) }
+        #expect(throws: WireError.trailingBytes(1)) { try ScalarValues.value(UInt32.self, from: [1, 2, 3, 4, 5]) }
+        #expect(throws: WireError.self) { try ScalarValues.value(Bool.self, from: [2]) }
+        #expect(throws: WireError.self) { try ScalarValues.value(String.self, from: [0xC3]) }
+    }
+}
