@@ -1,7 +1,7 @@
 import MulticoreProcessing
 
 /// How an `ActorHost` and the calls to its actors fail for reasons of the host's process.
-public enum ActorHostError: Error, Sendable, CustomStringConvertible {
+public enum ActorHostError: Error, Sendable, Codable, CustomStringConvertible {
     /// The host's process ended without being shut down (a trap, a signal, an exit): every
     /// call in flight and every later call on its actors throws this.
     case hostDied(ActorHostDeath)
@@ -38,7 +38,7 @@ public enum ActorHostError: Error, Sendable, CustomStringConvertible {
 }
 
 /// How a host's process ended: its name and pid, why it ended, and the end of its stderr.
-public struct ActorHostDeath: Sendable, CustomStringConvertible {
+public struct ActorHostDeath: Sendable, Codable, CustomStringConvertible {
     /// The host's name ("ActorHost-1").
     public let name: String
     /// The host's number (`ActorHost.number`) at the time.

@@ -243,6 +243,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
             try? process.kill()
             _ = try? process.join(timeout: nil)
         }
+        // Its pidfd is let go of as soon as its end is known, not when the host is dropped.
+        defer { try? process.close() }
         do {
             _ = try process.result()
             return ActorHostError.hostShutDown(name: name, pid: incarnation.pid)

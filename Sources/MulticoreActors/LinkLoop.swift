@@ -34,21 +34,29 @@ final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` 
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let (wake, elsewhere) = lock.briefly {
-            if ended { return (false, true) }
+        // The wake-up is written with the lock held, so that `end` never closes the pipe under
+        // it (its descriptor could be another file's by then). It never blocks: one message at
+        // most waits in the pipe, since only the first job after the loop fell asleep writes.
+        let elsewhere = lock.withLock {
+            if ended { return true }
             jobs.append(job)
-            defer { sleeping = false }
-            return (sleeping, false)
+            if sleeping {
+                sleeping = false
+                try? wakeWriter.sendBytes([])
+            }
+            return false
         }
-        if elsewhere { return globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
-        if wake { try? wakeWriter.sendBytes([]) }
+        if elsewhere { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
     }
 
     /// Ends the loop's service: the jobs still queued, and every later one, go to the global
-    /// concurrent executor.
+    /// concurrent executor; the wake-up pipe is closed (a host that was shut down holds no
+    /// descriptor).
     private func end() {
-        let left = lock.briefly {
+        let left = lock.withLock {
             ended = true
+            wakeReader.close()
+            wakeWriter.close()
             defer { jobs = [] }
             return jobs
         }

@@ -7,9 +7,9 @@ import Glibc
 /// trap, a crash), stopped by its owner (a pool's timeout, a cancel, `terminate`...), killed by
 /// the kernel for memory, or killed by someone else. Python reports only an exit code, where an
 /// OOM kill looks like any SIGKILL.
-public enum ExitReason: Sendable, Hashable, CustomStringConvertible {
+public enum ExitReason: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Why an owner (a pool, or the code holding a `ChildProcess`) stopped its child.
-    public enum Stop: String, Sendable, Hashable {
+    public enum Stop: String, Sendable, Hashable, Codable {
         /// The task it ran passed its timeout.
         case timeout
         /// The task it ran was cancelled.

@@ -4,7 +4,7 @@ import MulticoreThreading
 /// `ProcessError.crashed` and `.exitedWithoutResult` for a `ChildProcess`, carry, so that a
 /// Swift trap's own message ("Fatal error: Index out of range") reaches the caller with the task
 /// that caused it.
-public struct ExitReport: Sendable, Hashable, CustomStringConvertible {
+public struct ExitReport: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The process: its pid and name.
     public let worker: WorkerIdentity
     /// Python's convention: the exit status, or -N for signal N.

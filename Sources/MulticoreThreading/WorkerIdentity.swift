@@ -2,7 +2,7 @@
 /// thread pool. A future keeps it beside its outcome (`Future.worker`), so an error rethrown
 /// from a worker (as itself, when its type is `Codable`) still says where it was thrown, as
 /// Python's remote traceback does.
-public struct WorkerIdentity: Sendable, Hashable, CustomStringConvertible {
+public struct WorkerIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The worker's pid: the worker process's, or, for a thread, this process's.
     public let pid: Int32
     /// The worker's name: "SpawnProcess-3" (ProcessPoolExecutor), "SpawnPoolWorker-3" (Pool),

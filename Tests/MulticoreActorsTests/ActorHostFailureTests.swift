@@ -129,4 +129,24 @@ struct ActorHostFailureTests {
         await first.shutdown()
         await second.shutdown()
     }
+
+    @Test func aCallForwardedToAHostThatIsGoneThrowsThatHostsErrorTyped() async throws {
+        let first = try await ActorHost()
+        let second = try await ActorHost()
+        let a = try await first.spawn(Counter.self)
+        let b = try await second.spawn(Counter.self)
+        #expect(try await b.addThrough(a, amount: 1) == 1)
+        let (name, pid) = (first.name, first.pid)
+        await first.shutdown()
+        // b's host calls a through the program, which knows a's host is gone: the error crosses
+        // two processes as itself (an `ActorHostError`, not a `RemoteCallError`).
+        do {
+            _ = try await b.addThrough(a, amount: 1)
+            Issue.record("a call on an actor of a host that was shut down returned")
+        } catch ActorHostError.hostShutDown(let thrownName, let thrownPid) {
+            #expect(thrownName == name && thrownPid == pid)
+        }
+        #expect(try await b.total() == 0)
+        await second.shutdown()
+    }
 }

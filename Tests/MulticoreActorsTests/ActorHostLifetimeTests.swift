@@ -39,8 +39,12 @@ func startAndShutDownHosts(_ count: Int) async throws -> String? {
     guard readerGone else { return "the first host's reader thread did not end" }
     let descriptors = openDescriptorCount(), threads = Threading.activeCount()
     var pids: [Int32] = []
+    // The hosts are kept until the count: a host that was shut down holds no descriptor.
+    var hosts: [ActorHost] = []
+    defer { withExtendedLifetime(hosts) {} }
     for round in 0..<count {
         let host = try await ActorHost()
+        hosts.append(host)
         let counter = try await host.spawn(Counter.self)
         guard try await counter.add(round) == round else { return "a wrong total" }
         pids.append(host.pid)
@@ -68,7 +72,6 @@ func spawnAndReleaseActors(_ cycles: Int, callers: Int) async throws -> String? 
         return "the first host's reader thread did not end"
     }
     let descriptors = openDescriptorCount(), threads = Threading.activeCount()
-    // The host is let go of before counting: an `ActorHost` holds its process's descriptor (its pidfd) while it lives.
     let pid: Int32
     switch try await cycleActors(cycles, callers: callers) {
     case .success(let hostPID): pid = hostPID
