@@ -113,11 +113,15 @@ struct ActorHostFailureTests {
         await host.shutdown()
     }
 
-    @Test func anActorOfOneHostIsPassedToAnother() async throws {
+    /// Two hosts with a counter each.
+    func twoHostsWithACounterEach() async throws -> (first: ActorHost, second: ActorHost, a: Counter, b: Counter) {
         let first = try await ActorHost()
         let second = try await ActorHost()
-        let a = try await first.spawn(Counter.self)
-        let b = try await second.spawn(Counter.self)
+        return (first, second, try await first.spawn(Counter.self), try await second.spawn(Counter.self))
+    }
+
+    @Test func anActorOfOneHostIsPassedToAnother() async throws {
+        let (first, second, a, b) = try await twoHostsWithACounterEach()
         // b's host calls a through the program.
         #expect(try await b.addThrough(a, amount: 4) == 4)
         #expect(try await a.total() == 4)
@@ -131,10 +135,7 @@ struct ActorHostFailureTests {
     }
 
     @Test func aCallForwardedToAHostThatIsGoneThrowsThatHostsErrorTyped() async throws {
-        let first = try await ActorHost()
-        let second = try await ActorHost()
-        let a = try await first.spawn(Counter.self)
-        let b = try await second.spawn(Counter.self)
+        let (first, second, a, b) = try await twoHostsWithACounterEach()
         #expect(try await b.addThrough(a, amount: 1) == 1)
         let (name, pid) = (first.name, first.pid)
         await first.shutdown()
