@@ -196,12 +196,20 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
 
     /// Starts host `number`: its process, its link and the thread that reads the link.
     private static func start(number: UInt32, name: String, startMethod: StartMethod, maxCalls: Int?) throws -> Incarnation {
-        let (mine, theirs) = try Connection.pipe()
-        let process = ChildProcess(task: ActorHostTask(channel: theirs, number: number), name: name, kind: "ActorHost",
-                                   daemon: true, startMethod: startMethod, tapsStandardError: true, logger: nil)
-        try process.start()
-        // Only the host holds its end now: its death is this end's end of file.
-        theirs.close()
+        // Two one-way pipes (see `ActorLink.incoming`).
+        let (hostReads, programWrites) = try Connection.pipe(duplex: false)
+        let (programReads, hostWrites) = try Connection.pipe(duplex: false)
+        let process = ChildProcess(task: ActorHostTask(incoming: hostReads, outgoing: hostWrites, number: number), name: name,
+                                   kind: "ActorHost", daemon: true, startMethod: startMethod, tapsStandardError: true, logger: nil)
+        do {
+            try process.start()
+        } catch {
+            for end in [hostReads, programWrites, programReads, hostWrites] { end.close() }
+            throw error
+        }
+        // Only the host holds its ends now: its death is the end of file of what it wrote.
+        hostReads.close()
+        hostWrites.close()
         let system = ProcessActorSystem.shared
         let loop: LinkLoop
         do {
@@ -209,20 +217,23 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         } catch {
             try? process.kill()
             _ = try? process.join(timeout: nil)
+            programReads.close()
+            programWrites.close()
             throw error
         }
         let pid = process.pid ?? 0
         let budget = maxCalls.map { CallBudget(limit: $0, name: name, pid: pid) }
-        let link = ActorLink(connection: mine, system: system, peer: number, budget: budget)
+        let link = ActorLink(incoming: programReads, outgoing: programWrites, system: system, peer: number, budget: budget)
         system.add(link)
         let incarnation = Incarnation(number: number, process: process, link: link, loop: loop, pid: pid)
         let reader = JoinableThread(name: "mc-actor-host-\(number)", daemon: true) {
-            loop.run(reading: mine) { link.receiveOne() == .more }
+            loop.run(reading: programReads) { link.receiveOne() == .more }
             let reaped = Self.reap(incarnation, name: name)
             // A process retired for its calls ended for that reason, which its actors' calls throw.
             let reason: any Error = budget.flatMap { $0.isRetiring ? $0.retired as any Error : nil } ?? reaped
             system.remove(link, because: reason)
-            mine.close()
+            programReads.close()
+            programWrites.close()
             link.fail(reason)
         }
         do {
@@ -231,6 +242,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
             try? process.kill()
             _ = try? process.join(timeout: nil)
             system.remove(link, because: error)
+            programReads.close()
+            programWrites.close()
             throw error
         }
         return incarnation

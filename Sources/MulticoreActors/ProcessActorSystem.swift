@@ -237,9 +237,10 @@ public final class ProcessActorSystem: DistributedActorSystem, @unchecked Sendab
         }
     }
 
-    /// In a host's process: this process is host `number`, and talks to the program over `channel`.
-    func becomeHost(_ number: UInt32, channel: Connection, executor: (any TaskExecutor)?) -> ActorLink {
-        let link = ActorLink(connection: channel, system: self, peer: 0, executor: executor)
+    /// In a host's process: this process is host `number`, and talks to the program over
+    /// `incoming` and `outgoing`.
+    func becomeHost(_ number: UInt32, incoming: Connection, outgoing: Connection, executor: (any TaskExecutor)?) -> ActorLink {
+        let link = ActorLink(incoming: incoming, outgoing: outgoing, system: self, peer: 0, executor: executor)
         lock.briefly {
             process = number
             links = [0: link]
