@@ -80,7 +80,10 @@ enum SoakCommand {
             return 1
         }
         say(describe(report, settings))
-        if report.isSound {
+        // The nodes of an instrumented build report data races on their output.
+        let sanitizerReports = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "WARNING: ThreadSanitizer").count - 1
+        if sanitizerReports > 0 { say("soak: \(sanitizerReports) ThreadSanitizer reports in the nodes' output") }
+        if report.isSound, sanitizerReports == 0 {
             try? FileManager.default.removeItem(atPath: log)
             return 0
         }
@@ -95,7 +98,7 @@ enum SoakCommand {
         var lines = [
             "soak: \(report.tasks) tasks in \(rounded(report.seconds)) s (\(Int(Double(report.tasks) / max(report.seconds, 0.001))) tasks/s): "
                 + "\(report.succeeded) right outputs, \(report.workerKilled) failed with their worker killed, "
-                + "\(report.nodeLost) failed with their node lost \(settings.maxAttempts) times, \(report.otherFailures) other failures, "
+                + "\(report.nodeLost) failed with ClusterError.nodeLost (their node died \(settings.maxAttempts) times: max attempts), \(report.otherFailures) other failures, "
                 + "\(report.wrongOutput) wrong outputs",
             "outcomes: \(report.withoutOutcome) tasks without one, \(report.duplicates) duplicates"
                 + (report.withoutOutcome == 0 && report.duplicates == 0 && !report.timedOut ? " (every task had exactly one outcome)" : ""),
