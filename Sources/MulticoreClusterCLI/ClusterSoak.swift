@@ -182,7 +182,7 @@ enum ClusterSoak {
     static func describe(_ window: Window) -> String {
         var line = "  \(Int(window.end)) s: \(Int(window.tasksPerSecond)) tasks/s"
         if let table = window.table {
-            line += "; tasks table: \(table.live) live, \(table.dead) dead tuples, \(table.bytes / 1024) KiB"
+            line += "; tasks table: \(table.live) live, \(table.dead) dead tuples, \(table.bytes / 1024) KiB, vacuumed \(table.vacuums) times"
         }
         return line
     }

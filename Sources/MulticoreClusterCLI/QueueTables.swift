@@ -10,6 +10,8 @@ final class QueueTables: Sendable {
         var live: Int64
         var dead: Int64
         var bytes: Int64
+        /// VACUUMs of the table so far (the janitor's and autovacuum's).
+        var vacuums: Int64
     }
 
     private let client: PostgresClient
@@ -29,12 +31,13 @@ final class QueueTables: Sendable {
 
     func sample() async throws -> Sample? {
         let query: PostgresQuery = """
-            SELECT n_live_tup, n_dead_tup, pg_total_relation_size(relid)
+            SELECT n_live_tup, n_dead_tup, pg_total_relation_size(relid), vacuum_count + autovacuum_count
             FROM pg_stat_user_tables WHERE schemaname = \(schema) AND relname = 'tasks'
             """
         return try await withBoundedConnection(client, within: .seconds(10)) { connection in
-            for try await (live, dead, bytes) in try await connection.query(query, logger: connection.logger).decode((Int64, Int64, Int64).self) {
-                return Sample(live: live, dead: dead, bytes: bytes)
+            let rows = try await connection.query(query, logger: connection.logger).decode((Int64, Int64, Int64, Int64).self)
+            for try await (live, dead, bytes, vacuums) in rows {
+                return Sample(live: live, dead: dead, bytes: bytes, vacuums: vacuums)
             }
             return nil
         }
