@@ -31,8 +31,9 @@ let package = Package(
         // that do not use it.
         .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
-        // `multicore-cluster status`: the cluster's queue and nodes. An executable of its own, so
-        // that `multicore` and its workers do not link postgres-nio.
+        // `multicore-cluster status | node | map | soak`: the cluster's queue, a node serving the
+        // doubler, a map, the chaos soak. An executable of its own, so that `multicore` and its
+        // workers do not link postgres-nio.
         .executable(name: "multicore-cluster", targets: ["MulticoreClusterCLI"]),
     ],
     dependencies: [
@@ -140,7 +141,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "MulticoreClusterCLI",
-            dependencies: ["MulticoreCluster"],
+            dependencies: [
+                "MulticoreCluster", "MulticorePool", "MulticoreProcessing", "MulticoreThreading", "MulticoreSystem",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // What every test target shares: the test deadline, bounded polling, the child reaper.

@@ -44,6 +44,11 @@ int mc_process_exists(int32_t id) { return kill((pid_t)id, 0) == 0 || errno != E
 
 void mc_clear_parent_death_signal(void) { prctl(PR_SET_PDEATHSIG, 0); }
 
+int mc_signal_on_parent_death(int signal, pid_t parent) {
+    prctl(PR_SET_PDEATHSIG, signal);
+    return getppid() == parent ? 0 : -1;
+}
+
 int mc_outlive_owner_signals(void) {
     // A session (and so a process group) of its own: what is sent to the owner's process group
     // (a terminal's SIGHUP or Ctrl-C, `kill -- -pgid`, SIGKILL included) does not reach it.

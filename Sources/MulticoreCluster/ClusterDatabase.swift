@@ -92,7 +92,7 @@ public struct ClusterDatabase: Sendable {
     }
 
     /// The pool's configuration: a few connections, kept alive.
-    func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
+    package func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password, database: database,
             tls: .disable)

@@ -195,6 +195,10 @@ int mc_process_exists(int32_t id);
 /// Stops the kernel from killing this process when its parent dies (PR_SET_PDEATHSIG 0).
 void mc_clear_parent_death_signal(void);
 
+/// Asks the kernel to send `signal` to this process when its parent (`parent`) dies
+/// (PR_SET_PDEATHSIG); 0, or -1 when the parent is already gone (this process was re-parented).
+int mc_signal_on_parent_death(int signal, pid_t parent);
+
 /// For a process that must outlive its owner (the shared memory tracker): a session and
 /// process group of its own (setsid), so that no signal sent to the owner's group or terminal
 /// reaches it, and every signal that would end or stop it ignored (SIGKILL and SIGSTOP cannot
