@@ -31,8 +31,9 @@ let package = Package(
         // that do not use it.
         .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
-        // `multicore-cluster status`: the cluster's queue and nodes. An executable of its own, so
-        // that `multicore` and its workers do not link postgres-nio.
+        // `multicore-cluster status` (the cluster's queue and nodes) and `bench` (the cluster rows
+        // of the benchmark). An executable of its own, so that `multicore` and its workers do
+        // not link postgres-nio; `multicore cluster ...` and `multicore bench --cluster` run it.
         .executable(name: "multicore-cluster", targets: ["MulticoreClusterCLI"]),
     ],
     dependencies: [
@@ -140,7 +141,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "MulticoreClusterCLI",
-            dependencies: ["MulticoreCluster"],
+            dependencies: [
+                "MulticoreCluster", "MulticoreProcessing", "MulticoreThreading",
+                // The cluster rows of the benchmark (`multicore-cluster bench`): the row type, and
+                // the bare client of their raw references.
+                "MulticoreBenchReport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // What every test target shares: the test deadline, bounded polling, the child reaper.
@@ -196,6 +204,7 @@ let package = Package(
         .testTarget(
             name: "MulticoreClusterTests",
             dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreTestSupport", "MulticoreThreading", "MulticoreProcessing",
+                           "MulticoreBenchReport",
                            .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict

@@ -1,73 +1,31 @@
-// `multicore-cluster status --database URL [--schema NAME]`: what a cluster's queue holds now.
-// An executable of its own: `multicore` (whose workers are copies of it) does not link
-// postgres-nio.
+// `multicore-cluster COMMAND`: the cluster's command-line tools, each in a file of its own
+// (StatusCommand, ClusterBenchCommand, BenchNodeCommand). An executable of its own: `multicore`
+// (whose workers are copies of it) does not link postgres-nio; `multicore cluster ...` runs this
+// one.
 #if canImport(Glibc)
 import Glibc
 #endif
 import Foundation
-import MulticoreCluster
 
 func printError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 
 let usage = """
-    USAGE: multicore-cluster status --database URL [--schema NAME]
+    USAGE: multicore-cluster COMMAND [options]
 
-    Prints a cluster's queue: unfinished tasks by task type (ready, delayed, running), failures in
-    the last minute, and the nodes with their last heartbeat (ages by the database's clock).
-      --database URL   postgres://user[:password]@host[:port]/database
-      --schema NAME    the cluster's schema (default multicore)
 
-    """
-
-func fail(_ message: String) -> Never {
-    printError("multicore-cluster: \(message)\n\n\(usage)")
-    exit(2)
-}
+    """ + StatusCommand.usage + "\n" + ClusterBenchCommand.usage
 
 var arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.first == "status" else {
-    if ["help", "-h", "--help"].contains(arguments.first ?? "") {
-        print(usage, terminator: "")
-        exit(0)
-    }
-    fail(arguments.isEmpty ? "a command is needed" : "unknown command '\(arguments[0])'")
-}
-arguments.removeFirst()
-var url: String?
-var schema = "multicore"
-while !arguments.isEmpty {
-    let option = arguments.removeFirst()
-    guard ["--database", "--schema"].contains(option) else { fail("unknown option '\(option)'") }
-    guard !arguments.isEmpty else { fail("\(option) takes a value") }
-    if option == "--database" { url = arguments.removeFirst() } else { schema = arguments.removeFirst() }
-}
-guard let url else { fail("--database URL is needed") }
-
-/// Pads `text` to `width` columns (right-aligned numbers, left-aligned names).
-func column(_ text: String, _ width: Int, right: Bool = true) -> String {
-    let padding = String(repeating: " ", count: max(0, width - text.count))
-    return right ? padding + text : text + padding
-}
-
-do {
-    let cluster = try await Cluster(url: url, schema: schema)
-    let status = try await cluster.queueStatus()
-    await cluster.shutdown()
-    let nameWidth = max(10, status.queues.map(\.kind.count).max() ?? 0)
-    print("tasks by type\n  \(column("type", nameWidth, right: false))  \(column("ready", 8))  \(column("delayed", 8))  "
-          + "\(column("running", 8))  \(column("failed 1m", 9))")
-    for queue in status.queues {
-        print("  \(column(queue.kind, nameWidth, right: false))  \(column("\(queue.ready)", 8))  \(column("\(queue.delayed)", 8))  "
-              + "\(column("\(queue.running)", 8))  \(column("\(queue.failedLastMinute)", 9))")
-    }
-    if status.queues.isEmpty { print("  (none)") }
-    print("running: \(status.queues.reduce(0) { $0 + $1.running }), failures in the last minute: \(status.failuresLastMinute)")
-    print("nodes: \(status.nodes.count)")
-    for node in status.nodes {
-        let age = (node.secondsSinceHeartbeat * 10).rounded() / 10
-        print("  \(node.host) pid \(node.pid): \(node.running) running, last heartbeat \(age) s ago, \(node.kinds.count) task types (\(node.id))")
-    }
-} catch {
-    printError("multicore-cluster: \(error)\n")
-    exit(1)
+let command = arguments.isEmpty ? "" : arguments.removeFirst()
+switch command {
+case "status": exit(await StatusCommand.run(arguments))
+case "bench": exit(await ClusterBenchCommand.run(arguments))
+// Hidden: a node for the benchmark's node processes (ClusterBenchmarks.nodeDeathRescue).
+case "bench-node": exit(await BenchNodeCommand.run(arguments))
+case "help", "-h", "--help":
+    print(usage, terminator: "")
+    exit(0)
+default:
+    printError("multicore-cluster: \(command.isEmpty ? "a command is needed" : "unknown command '\(command)'")\n\n\(usage)")
+    exit(2)
 }
