@@ -19,7 +19,8 @@ enum ClusterBenchCommand {
             procrastinate (installed from PyPI into .build/cluster-peers-venv the first time).
               --database URL   use this server (each row in a schema of its own, dropped after);
                                by default a throwaway server is started and removed at the end
-              --rounds N       rounds per row; the median is reported (default 3)
+              --rounds N       rounds per row (the map's at most 2); the median is reported
+                               (default 3)
               --filter TEXT    only the rows whose name contains TEXT
               --json           one JSON object per line: name, unit, multicore, python, raw, peers
               --tasks N        tasks of cluster.map.auto's map (default 200000)
