@@ -151,9 +151,13 @@ enum ClusterBenchmarks {
             }
         } catch {
             await cluster.shutdown()
+            nodes.forEach { $0.kill() }
+            await ClusterRawReference.dropSchema(url: context.url, schema: schema)
             throw error
         }
         await cluster.shutdown()
+        nodes.forEach { $0.kill() }
+        await ClusterRawReference.dropSchema(url: context.url, schema: schema)
         return median(samples)
     }
 
