@@ -31,9 +31,10 @@ let package = Package(
         // that do not use it.
         .library(name: "MulticoreCluster", targets: ["MulticoreCluster"]),
         .executable(name: "multicore", targets: ["MulticoreCLI"]),
-        // `multicore-cluster status | node | map | soak`: the cluster's queue, a node serving the
-        // doubler, a map, the chaos soak. An executable of its own, so that `multicore` and its
-        // workers do not link postgres-nio.
+        // `multicore-cluster status | node | map | soak | bench`: the cluster's queue, a node serving
+        // the doubler, a map, the chaos soak, the cluster rows of the benchmark. An executable of
+        // its own, so that `multicore` and its workers do not link postgres-nio; `multicore
+        // cluster ...` and `multicore bench --cluster` run it.
         .executable(name: "multicore-cluster", targets: ["MulticoreClusterCLI"]),
     ],
     dependencies: [
@@ -143,6 +144,9 @@ let package = Package(
             name: "MulticoreClusterCLI",
             dependencies: [
                 "MulticoreCluster", "MulticorePool", "MulticoreProcessing", "MulticoreThreading", "MulticoreSystem",
+                // The cluster rows of the benchmark (`multicore-cluster bench`): the row type, and
+                // the bare client of their raw references.
+                "MulticoreBenchReport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -201,6 +205,7 @@ let package = Package(
         .testTarget(
             name: "MulticoreClusterTests",
             dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreTestSupport", "MulticoreThreading", "MulticoreProcessing",
+                           "MulticoreBenchReport",
                            .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CMulticoreBench.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -190,7 +191,9 @@ int mcb_run_capture(const char *const argv[], char *output, int capacity) {
 
 int mcb_run_collect(const char *const argv[], char *output, int capacity, int with_standard_error) {
     int fds[2];
-    if (capacity < 1 || pipe(fds) != 0) return -1;
+    // Close-on-exec: the child has the pipe as its output only, so the programs it starts in
+    // turn (a server that outlives it) cannot hold the pipe open past its end.
+    if (capacity < 1 || pipe2(fds, O_CLOEXEC) != 0) return -1;
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1);

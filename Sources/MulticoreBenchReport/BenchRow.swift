@@ -11,16 +11,21 @@ package struct BenchGoal: Sendable, Equatable {
     package var minPythonSpeedup: Double?
     /// Most Multicore's figure may be, in its unit.
     package var maxCost: Double?
+    /// How many times faster than the best peer Multicore must be, when it is not the speedup
+    /// asked against CPython (the cluster rows, whose peers are pgqueuer and procrastinate).
+    package var peerSpeedup: Double?
 
-    package init(maxRawRatio: Double? = nil, minPythonSpeedup: Double? = nil, maxCost: Double? = nil) {
+    package init(maxRawRatio: Double? = nil, minPythonSpeedup: Double? = nil, maxCost: Double? = nil, peerSpeedup: Double? = nil) {
         self.maxRawRatio = maxRawRatio
         self.minPythonSpeedup = minPythonSpeedup
         self.maxCost = maxCost
+        self.peerSpeedup = peerSpeedup
     }
 
     /// How many times faster than the best Python peer (loky, pebble, joblib) Multicore must be:
-    /// the speedup asked of it against CPython, or, for a goal without one, no slower than the peer.
-    package var minPeerSpeedup: Double { minPythonSpeedup ?? 1 }
+    /// `peerSpeedup` when given, else the speedup asked of it against CPython, or, for a goal
+    /// without one, no slower than the peer.
+    package var minPeerSpeedup: Double { peerSpeedup ?? minPythonSpeedup ?? 1 }
 }
 
 /// One peer's figure for a row: nil when the peer has the work but its run failed.

@@ -30,6 +30,10 @@ struct Bench {
     var peers = false
     /// Draw the run, and the scaling panel, as an SVG picture into this file.
     var svg: String?
+    /// Add the cluster rows (`multicore-cluster bench`, on a throwaway server it starts).
+    var cluster = false
+    /// Add the cluster rows, measured on this server.
+    var database: String?
 
     /// Every benchmark in its order; those that leave threads behind come last, since a process
     /// with threads may not fork (`process.start_join.fork`).
@@ -79,6 +83,14 @@ struct Bench {
             rows.append(row)
             print(json ? row.json : row.text)
             fflush(nil)
+        }
+        if cluster || database != nil, ClusterSibling.hasRows(matching: filter) {
+            // The cluster rows come from the sibling executable (this one links no PostgreSQL
+            // client), after the others; their table has the peers' columns (pgqueuer, procrastinate).
+            let clusterRows = try ClusterSibling.benchRows(filter: filter, rounds: self.rounds, database: database, peers: peers)
+            if !json, !clusterRows.isEmpty { print("\n" + BenchRow.header(peers: true)) }
+            for row in clusterRows { print(json ? row.json : row.text) }
+            rows += clusterRows
         }
         if let picture {
             let scaling = try ScalingBenchmark.measure(skipPython: skipPython)

@@ -32,6 +32,14 @@ enum MulticoreCommand {
                              table gains the best peer's columns, the JSON a "peers" object.
             --svg FILE       Draw the run into FILE as an SVG picture, with a scaling panel
                              (throughput against 1, 2 and 4 workers; a few seconds more).
+            --cluster        Add the cluster rows (cluster.*: a map on 2 nodes, submit latency,
+                             node death rescue, task crash detection), measured by the
+                             multicore-cluster executable beside this one on a throwaway
+                             PostgreSQL server it starts and removes (a few minutes); with
+                             --peers, pgqueuer and procrastinate too.
+            --database URL   The cluster rows on this server instead (implies --cluster).
+          cluster    Runs `multicore-cluster` (beside this executable) with the arguments that
+                     follow: `multicore cluster status --database URL`, `multicore cluster help`.
           soak       The crash soak: tasks through a process pool whose workers are SIGKILLed at
                      random (about one kill per 1000 tasks); prints the counts of tasks, results,
                      worker-died errors and tasks without an outcome; exits 1 unless every task
@@ -77,9 +85,12 @@ enum MulticoreCommand {
                                   svg: try arguments.option("--svg").map { path in
                                       guard !path.isEmpty, !path.hasPrefix("-") else { throw UsageError("--svg takes a file name, not '\(path)'") }
                                       return path
-                                  })
+                                  },
+                                  cluster: arguments.flag("--cluster"), database: try arguments.option("--database"))
                 try arguments.finish()
                 try bench.run()
+            case "cluster":
+                try ClusterSibling.forward(arguments.rest())
             case "soak":
                 let tasks = try arguments.number("--tasks", 20_000, minimum: 1)
                 let workers = try arguments.number("--workers", 2, minimum: 1)
@@ -158,6 +169,12 @@ struct Arguments {
         guard let text = try option(name) else { return fallback }
         guard let value = Int(text), value >= minimum else { throw UsageError("\(name) takes a number >= \(minimum), not '\(text)'") }
         return value
+    }
+
+    /// Everything not consumed yet, consumed (what `multicore cluster` passes on as it is).
+    mutating func rest() -> [String] {
+        defer { remaining = [] }
+        return remaining
     }
 
     func finish() throws(UsageError) {

@@ -1,5 +1,5 @@
-// `multicore-cluster`: the cluster's commands (status, node, map, soak), each in a file of its
-// own. An executable of its own: `multicore` (whose workers are copies of it) does not link
+// `multicore-cluster`: the cluster's commands (status, node, map, soak, bench), each in a file of
+// its own; `multicore cluster ...` runs this executable. An executable of its own: `multicore` (whose workers are copies of it) does not link
 // postgres-nio. This binary's workers are copies of it too: the task type its nodes run
 // (`Doubler`) is in it, found by its mangled name.
 //
@@ -18,6 +18,7 @@ let usage = """
       node     a node serving the notebook's doubler until SIGTERM or SIGINT
       map      maps the doubler over N numbers on the cluster and prints a checksum
       soak     N tasks over node processes killed at random: exactly one outcome per task
+      bench    the cluster rows of the benchmark, beside a bare client and Python's queues
 
     """
 
@@ -30,6 +31,9 @@ case "status": command = { await StatusCommand.run(rest) }
 case "node": command = { await NodeCommand.run(rest) }
 case "map": command = { await MapCommand.run(rest) }
 case "soak": command = { await SoakCommand.run(rest) }
+case "bench": command = { await ClusterBenchCommand.run(rest) }
+// Hidden: a node for the benchmark's node processes (ClusterBenchmarks.nodeDeathRescue).
+case "bench-node": command = { await BenchNodeCommand.run(rest) }
 case "help", "-h", "--help":
     print(usage, terminator: "")
     exit(0)

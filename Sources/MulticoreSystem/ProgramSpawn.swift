@@ -7,9 +7,10 @@ import SystemPackage
 /// soak's node processes and its server script.
 package enum ProgramSpawn {
     /// posix_spawn of `path` with `arguments`: standard input /dev/null, standard output and error
-    /// `output` (an open descriptor, appended to), in this process's group, with no signal blocked
-    /// or ignored. Its pid; reap it with `ChildWatch.reap`.
-    package static func start(_ path: String, _ arguments: [String], output: Int32) throws(Errno) -> Int32 {
+    /// `output` (an open descriptor, appended to), in this process's group (a group of its own
+    /// when `ownGroup`: one signal to `-pid` then reaches it and its children), with no signal
+    /// blocked or ignored. Its pid; reap it with `ChildWatch.reap`.
+    package static func start(_ path: String, _ arguments: [String], output: Int32, ownGroup: Bool = false) throws(Errno) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -24,7 +25,8 @@ package enum ProgramSpawn {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        if ownGroup { posix_spawnattr_setpgroup(&attributes, 0) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (ownGroup ? POSIX_SPAWN_SETPGROUP : 0)))
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
