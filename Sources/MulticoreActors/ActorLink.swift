@@ -22,10 +22,7 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     let budget: CallBudget?
     private let lock = Lock()
     private var nextCall: UInt64 = 0
-    /// The calls waiting for an answer. Each continuation is resumed exactly once, by whoever
-    /// takes it out of here under the lock (the answer, the cancel, the link's end, a failed
-    /// send): unchecked, as checking would cost an allocation per call.
-    private var pending: [UInt64: UnsafeContinuation<ActorReply, any Error>] = [:]
+    private var pending: [UInt64: CheckedContinuation<ActorReply, any Error>] = [:]
     private var running: [UInt64: Task<Void, Never>] = [:]
     /// Calls registered but not yet written, and those of them cancelled meanwhile: their
     /// cancel message must follow the call, never pass it.
@@ -61,7 +58,7 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
         try budget?.take()
         defer { budget?.done() }
         return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ActorReply, any Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ActorReply, any Error>) in
                 let refused: (any Error)? = lock.briefly {
                     if let failure { return failure }
                     if Task.isCancelled { return CancellationError() }
