@@ -42,7 +42,7 @@ create() {
         echo "$ns $outside $inside 10.$a.0.0/16"
     done
     if [ -n "$watch" ]; then
-        setsid bash -c "while kill -0 $watch 2> /dev/null; do sleep 1; done; '$0' remove '$prefix' '$count'" \
+        setsid bash -c "while [ -r /proc/$watch/status ] && ! grep -q '^State:[[:space:]]*Z' /proc/$watch/status 2> /dev/null; do sleep 1; done; '$0' remove '$prefix' '$count'" \
             < /dev/null > /dev/null 2>&1 &
     fi
 }
@@ -56,6 +56,15 @@ remove() {
 }
 
 install() { debian_install network-hosts iproute2 command -v ip; }
+
+# Descriptors beyond 0-2 that the caller let this script inherit are not its to keep: a server
+# or watcher started here would hold them for its whole life, and a caller's pipe held open
+# that way can make whoever waits for its end of file wait forever (seen: ThreadSanitizer's
+# symbolizer pipe, kept open by a test's server, held `swift test` after the tests had ended).
+for inherited in /proc/$$/fd/*; do
+    inherited=${inherited##*/}
+    case $inherited in 0|1|2|255|*[!0-9]*) ;; *) eval "exec $inherited>&-" 2> /dev/null || true ;; esac
+done
 
 case "${1:-}" in
     install) install ;;

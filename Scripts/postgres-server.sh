@@ -78,7 +78,7 @@ start() {
     done
     if [ -n "$watch" ]; then
         # Stops the server once the process that asked for it is gone, however it ended.
-        setsid bash -c "while kill -0 $watch 2> /dev/null; do sleep 1; done; '$0' stop '$dir'" < /dev/null > /dev/null 2>&1 &
+        setsid bash -c "while [ -r /proc/$watch/status ] && ! grep -q '^State:[[:space:]]*Z' /proc/$watch/status 2> /dev/null; do sleep 1; done; '$0' stop '$dir'" < /dev/null > /dev/null 2>&1 &
     fi
     echo "postgres://postgres@127.0.0.1:$port/postgres"
 }
@@ -97,6 +97,15 @@ stop() {
     fi
     rm -rf "$dir"
 }
+
+# Descriptors beyond 0-2 that the caller let this script inherit are not its to keep: a server
+# or watcher started here would hold them for its whole life, and a caller's pipe held open
+# that way can make whoever waits for its end of file wait forever (seen: ThreadSanitizer's
+# symbolizer pipe, kept open by a test's server, held `swift test` after the tests had ended).
+for inherited in /proc/$$/fd/*; do
+    inherited=${inherited##*/}
+    case $inherited in 0|1|2|255|*[!0-9]*) ;; *) eval "exec $inherited>&-" 2> /dev/null || true ;; esac
+done
 
 case "${1:-}" in
     install) install ;;
