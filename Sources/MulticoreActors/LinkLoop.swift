@@ -35,8 +35,9 @@ final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         // The wake-up is written with the lock held, so that `end` never closes the pipe under
-        // it (its descriptor could be another file's by then). It never blocks: one message at
-        // most waits in the pipe, since only the first job after the loop fell asleep writes.
+        // it (its descriptor could be another file's by then). It never blocks: only the first
+        // job after the loop fell asleep writes, and the loop reads a message each time it wakes
+        // for one, so a message or two at most wait in the pipe.
         let elsewhere = lock.withLock {
             if ended { return true }
             jobs.append(job)
