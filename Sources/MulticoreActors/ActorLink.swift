@@ -103,7 +103,7 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
         try? transmit(message)
     }
 
-    /// Writes one message (blocking while the socket is full).
+    /// Writes one message (blocking while the pipe is full).
     func transmit(_ message: ActorMessage) throws {
         var frame = try message.frame()
         try outgoing.sendFrame(&frame)

@@ -10,13 +10,18 @@ import MulticoreThreading
 /// kept, and the call goes to the runtime's entry point with it; a generic target (a method
 /// of a generic actor, or a generic method), whose types depend on the call's substitutions,
 /// takes the standard path.
-final class TargetSignatures: @unchecked Sendable { // `known` is guarded by `lock`; a `Signature`'s memory is never freed or written once made
+final class TargetSignatures: @unchecked Sendable { // `known` is guarded by `lock`; a `Signature` is never written once made
+    /// At most this many targets are kept: a name that merely demangles well gets a signature
+    /// (whether the func exists is found when it is called), so a peer sending made-up names
+    /// must not grow the table without end. Past it, signatures are worked out per call.
+    static let limit = 4096
+
     private let lock = Lock()
     /// Every target met so far: its signature, or nil for a generic one.
     private var known: [String: Signature?] = [:]
 
-    /// A non-generic target's signature, kept for the life of the process (one per distributed
-    /// func the program calls, so a bounded set).
+    /// A non-generic target's signature: kept for the life of the process (one per distributed
+    /// func the program calls), or, past `limit`, for one call.
     final class Signature: @unchecked Sendable { // immutable after init; its buffers are read-only from then on
         /// The target's name as UTF-8, where the runtime can read it during the call.
         let name: UnsafeMutableBufferPointer<UInt8>
@@ -32,33 +37,51 @@ final class TargetSignatures: @unchecked Sendable { // `known` is guarded by `lo
             for (index, type) in parameterTypes.enumerated() { (self.parameterTypes.baseAddress! + index).initialize(to: type) }
             self.result = result
         }
+
+        deinit {
+            name.deallocate()
+            parameterTypes.deallocate()
+        }
     }
 
     /// The signature of `target`, or nil when it is generic or the runtime does not know it
-    /// (the standard path then reports what is wrong).
+    /// (the standard path then reports what is wrong). Kept for the generic and the known.
     func signature(of target: String) -> Signature? {
         if let found = lock.withLock({ known[target] }) { return found }
-        let made = Self.make(target)
+        let made: Signature?
+        switch Self.make(target) {
+        // Not kept: a name the runtime does not know comes from a corrupt or foreign message, and
+        // such names must not grow the table (the standard path reports them).
+        case .unknown: return nil
+        case .generic: made = nil
+        case .signature(let signature): made = signature
+        }
         return lock.withLock {
             if let raced = known[target] { return raced }
-            known[target] = .some(made)
+            if known.count < Self.limit { known[target] = .some(made) }
             return made
         }
     }
 
-    private static func make(_ target: String) -> Signature? {
+    /// How many targets are kept (for tests).
+    var keptCount: Int { lock.withLock { known.count } }
+
+    private enum Made { case signature(Signature), generic, unknown }
+
+    private static func make(_ target: String) -> Made {
+        guard !target.isEmpty else { return .unknown }
         var name = Array(target.utf8)
-        return name.withUnsafeMutableBufferPointer { utf8 -> Signature? in
+        return name.withUnsafeMutableBufferPointer { utf8 -> Made in
             let start = UnsafePointer(utf8.baseAddress!), length = UInt(utf8.count)
-            guard _getGenericEnvironmentOfDistributedTarget(start, length) == nil else { return nil }
+            guard _getGenericEnvironmentOfDistributedTarget(start, length) == nil else { return .generic }
             let count = __getParameterCount(start, length)
-            guard count >= 0 else { return nil }
+            guard count >= 0 else { return .unknown }
             let types = UnsafeMutableBufferPointer<any Any.Type>.allocate(capacity: max(1, Int(count)))
             defer { types.deallocate() }
             guard parameterTypes(start, length, nil, nil, UnsafeMutableRawPointer(types.baseAddress!), Int(count)) == count,
                   let returnType = __getReturnTypeInfo(start, length, nil, nil),
-                  let result = resultSlot(for: returnType) else { return nil }
-            return Signature(name: target, parameterTypes: Array(types.prefix(Int(count))), result: result)
+                  let result = resultSlot(for: returnType) else { return .unknown }
+            return .signature(Signature(name: target, parameterTypes: Array(types.prefix(Int(count))), result: result))
         }
     }
 }

@@ -1,5 +1,6 @@
 @testable import MulticoreActors
 import MulticoreProcessing
+import MulticoreTestSupport
 import Testing
 
 /// The messages between the program and a host, written and read by hand.
@@ -109,5 +110,55 @@ import Testing
         #expect(throws: WireError.trailingBytes(1)) { try ScalarValues.value(UInt32.self, from: [1, 2, 3, 4, 5]) }
         #expect(throws: WireError.self) { try ScalarValues.value(Bool.self, from: [2]) }
         #expect(throws: WireError.self) { try ScalarValues.value(String.self, from: [0xC3]) }
+    }
+}
+
+/// Target names that are not a distributed func's.
+@Suite struct TargetSignaturesTests {
+    @Test func aNameTheRuntimeCannotReadGetsNoSignatureAndIsNotKept() {
+        let signatures = TargetSignatures()
+        for name in ["", "x", "$s", String(repeating: "\u{FF}", count: 300)] {
+            #expect(signatures.signature(of: name) == nil, "\(name.prefix(20))")
+        }
+        #expect(signatures.keptCount == 0)
+    }
+
+    /// A made-up name that demangles well gets a signature (whether its func exists is found
+    /// when it is called), so made-up names must not grow the table past its limit.
+    @Test func madeUpNamesNeverGrowTheTablePastItsLimit() {
+        let signatures = TargetSignatures()
+        var made = 0
+        for index in 0 ..< TargetSignatures.limit + 50 {
+            let module = "m\(index)"
+            if signatures.signature(of: "$s\(module.utf8.count)\(module)7CounterC3addyS2iYaKFTE") != nil { made += 1 }
+        }
+        #expect(made == TargetSignatures.limit + 50)
+        #expect(signatures.keptCount == TargetSignatures.limit)
+    }
+}
+
+/// A call whose target names no distributed func of this binary (a corrupt or foreign message).
+@Suite struct UnknownTargetTests {
+    @Test func aCallOfAFuncThatDoesNotExistIsAnsweredWithAnError() async throws {
+        let sink = Sink.local()
+        let (peerReads, linkWrites) = try Connection.pipe(duplex: false)
+        let (linkReads, peerWrites) = try Connection.pipe(duplex: false)
+        defer { for end in [peerReads, linkWrites, linkReads, peerWrites] { end.close() } }
+        let link = ActorLink(incoming: linkReads, outgoing: linkWrites, system: .shared, peer: 99)
+        for (number, target) in [(UInt64(7), "$s2m17CounterC3addyS2iYaKFTE"), (8, ""), (9, "not a name")] {
+            let call = ActorCall(number: number, actor: sink.id, target: target, generics: [], arguments: [ScalarValues.bytes(of: 1)!])
+            await ProcessActorSystem.shared.execute(call, for: link)
+            guard case .threw(let answered, _)? = try Self.answer(on: peerReads), answered == number else {
+                Issue.record("a call of \(target.isEmpty ? "an empty name" : target) was not answered with an error")
+                continue
+            }
+        }
+        try await sink.release()
+    }
+
+    /// The message waiting on `connection`, or nil if none comes within the test deadline.
+    static func answer(on connection: Connection) throws -> ActorMessage? {
+        guard try connection.poll(timeout: testDeadline) else { return nil }
+        return try ActorMessage(payload: connection.recvBytes())
     }
 }
