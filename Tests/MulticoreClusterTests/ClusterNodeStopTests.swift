@@ -21,18 +21,26 @@ extension ClusterTests {
         return (cluster, inspector, node, gates)
     }
 
+    /// Whether one task runs on `node` (its row owned by that node's process) within the deadline.
+    func oneTaskRuns(on node: ProgramRun, schema: String, _ inspector: QueueInspector) async throws -> Bool {
+        try await inspector.waitFor(
+            "SELECT count(*) FROM $schema.tasks t JOIN $schema.nodes n ON n.id = t.owner WHERE t.state = 1 AND n.pid = \(node.pid)",
+            toBe: 1)
+    }
+
+    /// Stops `node` and its workers at once, and reaps it.
+    func killAndReap(_ node: ProgramRun) {
+        node.signalGroup(SIGKILL)
+        _ = node.wait(within: testDeadline)
+    }
+
     @Test func aTerminatedNodeFinishesItsRunningTaskClaimsNothingMoreAndExits() async throws {
         let url = try ThrowawayPostgres.url
         let schema = "t_sigterm"
         let (cluster, inspector, node, gates) = try await startGatedNodeProcess(url, schema: schema, graceMilliseconds: 20000)
-        defer {
-            node.signalGroup(SIGKILL)
-            _ = node.wait(within: testDeadline)
-        }
+        defer { killAndReap(node) }
         let running = try await cluster.submit(WaitForGate(directory: gates.path, value: 21))
-        #expect(try await inspector.waitFor(
-            "SELECT count(*) FROM $schema.tasks t JOIN $schema.nodes n ON n.id = t.owner WHERE t.state = 1 AND n.pid = \(node.pid)",
-            toBe: 1), "\(node.output)")
+        #expect(try await oneTaskRuns(on: node, schema: schema, inspector), "\(node.output)")
 
         node.signal(SIGTERM)
         #expect(await eventually { node.output.contains("claims nothing more") }, "\(node.output)")
@@ -56,14 +64,9 @@ extension ClusterTests {
         let url = try ThrowawayPostgres.url
         let schema = "t_handback"
         let (cluster, inspector, node, gates) = try await startGatedNodeProcess(url, schema: schema, graceMilliseconds: 300)
-        defer {
-            node.signalGroup(SIGKILL)
-            _ = node.wait(within: testDeadline)
-        }
+        defer { killAndReap(node) }
         let future = try await cluster.submit(WaitForGate(directory: gates.path, value: 5))
-        #expect(try await inspector.waitFor(
-            "SELECT count(*) FROM $schema.tasks t JOIN $schema.nodes n ON n.id = t.owner WHERE t.state = 1 AND n.pid = \(node.pid)",
-            toBe: 1), "\(node.output)")
+        #expect(try await oneTaskRuns(on: node, schema: schema, inspector), "\(node.output)")
 
         node.signal(SIGTERM)
         #expect(node.wait(within: testDeadline) == 0, "\(node.output)")
