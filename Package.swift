@@ -105,7 +105,7 @@ let package = Package(
         ),
         .target(
             name: "MulticoreActors",
-            dependencies: ["MulticoreProcessing", "MulticoreThreading"],
+            dependencies: ["MulticoreProcessing", "MulticoreSystem", "MulticoreThreading"],
             swiftSettings: strict
         ),
         .target(

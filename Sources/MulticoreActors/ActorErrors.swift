@@ -18,6 +18,8 @@ public enum ActorHostError: Error, Sendable, Codable, CustomStringConvertible {
     case hostRetired(name: String, pid: Int32, calls: Int)
     /// `maxCallsPerHost` must be at least 1.
     case maxCallsNotPositive(Int)
+    /// `callerWait` must not be negative.
+    case callerWaitNegative(Duration)
     /// The host answered with a message that does not fit the request (a protocol error).
     case unexpectedReply(String)
 
@@ -30,6 +32,7 @@ public enum ActorHostError: Error, Sendable, Codable, CustomStringConvertible {
             "actor host \(name) (pid \(pid)) was retired after serving its \(calls) calls (maxCallsPerHost) and replaced by a fresh process; "
                 + "the actors it held are gone, and their state: spawn new ones on the host"
         case .maxCallsNotPositive(let calls): "maxCallsPerHost must be at least 1, not \(calls)"
+        case .callerWaitNegative(let wait): "callerWait must be zero or more, not \(wait)"
         case .insideHost: "an actor host cannot start another host: start hosts from the program"
         case .forkCannotStartHost: "an actor host cannot be started by fork: use .spawn or .forkserver"
         case .unexpectedReply(let what): "the actor host answered with an unexpected message: \(what)"

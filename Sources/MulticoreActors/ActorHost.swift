@@ -48,6 +48,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     public let name: String
     /// How many calls a process of the host serves before a fresh one replaces it; nil: no limit.
     public let maxCallsPerHost: Int?
+    /// How long a call waits for its answer on the calling thread before it suspends (see `init`).
+    public let callerWait: Duration
     private let lock = Lock()
     private var current: Incarnation
     private var closing = false
@@ -62,17 +64,29 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     ///     `ActorHostError.hostRetired` at once, the calls it accepted are all answered, and then
     ///     a fresh process takes its place (`spawn` makes actors there) and the old one exits,
     ///     its actors and their state with it. Python's `maxtasksperchild`, for a host.
+    ///   - callerWait: how long a call on the host's actors waits for its answer on the thread
+    ///     that made it (reading the answer itself, as a blocking `Connection.recv` would) before
+    ///     it suspends as any `await`. A quick call then costs one thread wake-up in this process,
+    ///     not two (the reader's and a cooperative thread's); the price is a cooperative thread
+    ///     held that long at most by a call that is slow to answer (and after such a call, the
+    ///     next ones on the host suspend at once for a while: see `ReadTurn`). One call at a time
+    ///     per host waits so; the others suspend. 0.5 ms by default; `.zero`: every call suspends.
     /// - Throws: `ActorHostError.forkCannotStartHost` for `.fork`; `.maxCallsNotPositive`;
+    ///   `.callerWaitNegative`;
     ///   `.insideHost` in a host's process; `ProcessError.spawnFailed`, `ConnectionError.system`
     ///   when the system refuses a process or descriptors.
-    public init(startMethod: StartMethod = .spawn, name: String? = nil, maxCallsPerHost: Int? = nil) async throws {
+    public init(startMethod: StartMethod = .spawn, name: String? = nil, maxCallsPerHost: Int? = nil,
+                callerWait: Duration = .microseconds(500)) async throws {
         guard startMethod != .fork else { throw ActorHostError.forkCannotStartHost }
         if let maxCallsPerHost, maxCallsPerHost < 1 { throw ActorHostError.maxCallsNotPositive(maxCallsPerHost) }
+        guard callerWait >= .zero else { throw ActorHostError.callerWaitNegative(callerWait) }
+        self.callerWait = callerWait
         self.startMethod = startMethod
         self.maxCallsPerHost = maxCallsPerHost
         let number = try ProcessActorSystem.shared.newHostNumber()
         self.name = name ?? "ActorHost-\(number)"
-        current = try Self.start(number: number, name: self.name, startMethod: self.startMethod, maxCalls: maxCallsPerHost)
+        current = try Self.start(number: number, name: self.name, startMethod: self.startMethod, maxCalls: maxCallsPerHost,
+                             callerWait: callerWait)
         watch(current)
     }
 
@@ -89,6 +103,12 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
 
     /// How many calls wait for the host's answer (for tests).
     var pendingCallsForTests: Int { lock.briefly { current.link }.pendingCount }
+
+    /// How many calls on the current process were answered in their caller's turn, and how many
+    /// turns ran out (`ReadTurn`; zeros when `callerWait` is zero) (for tests).
+    var turnCountsForTests: (answered: Int, missed: Int) {
+        lock.briefly { current.loop }.turns?.countsForTests ?? (0, 0)
+    }
 
     /// Runs `body` with the calls it makes on this host's actors answered on the thread that
     /// reads the host's answers: a call then costs one thread wake-up in this process instead of
@@ -148,7 +168,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         let old = lock.briefly { current }
         await Self.stop(old)
         let number = try ProcessActorSystem.shared.newHostNumber()
-        let fresh = try Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost)
+        let fresh = try Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost,
+                               callerWait: callerWait)
         watch(fresh)
         lock.briefly {
             current = fresh
@@ -169,7 +190,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     private func retire(_ old: Incarnation) async {
         if lock.briefly({ !closing && current === old }),
            let number = try? ProcessActorSystem.shared.newHostNumber(),
-           let fresh = try? Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost) {
+           let fresh = try? Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost,
+                               callerWait: callerWait) {
             watch(fresh)
             let replaced = lock.briefly { () -> Bool in
                 guard !closing, current === old else { return false }
@@ -195,7 +217,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     }
 
     /// Starts host `number`: its process, its link and the thread that reads the link.
-    private static func start(number: UInt32, name: String, startMethod: StartMethod, maxCalls: Int?) throws -> Incarnation {
+    private static func start(number: UInt32, name: String, startMethod: StartMethod, maxCalls: Int?,
+                              callerWait: Duration) throws -> Incarnation {
         // Two one-way pipes (see `ActorLink.incoming`).
         let (hostReads, programWrites) = try Connection.pipe(duplex: false)
         let (programReads, hostWrites) = try Connection.pipe(duplex: false)
@@ -213,7 +236,7 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         let system = ProcessActorSystem.shared
         let loop: LinkLoop
         do {
-            loop = try LinkLoop()
+            loop = try LinkLoop(reading: programReads, turnLimit: callerWait)
         } catch {
             try? process.kill()
             _ = try? process.join(timeout: nil)
@@ -223,11 +246,12 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         }
         let pid = process.pid ?? 0
         let budget = maxCalls.map { CallBudget(limit: $0, name: name, pid: pid) }
-        let link = ActorLink(incoming: programReads, outgoing: programWrites, system: system, peer: number, budget: budget)
+        let link = ActorLink(incoming: programReads, outgoing: programWrites, system: system, peer: number, budget: budget,
+                             turnLoop: loop)
         system.add(link)
         let incarnation = Incarnation(number: number, process: process, link: link, loop: loop, pid: pid)
         let reader = JoinableThread(name: "mc-actor-host-\(number)", daemon: true) {
-            loop.run(reading: programReads) { link.receiveOne() == .more }
+            loop.run { link.receiveOne() == .more }
             let reaped = Self.reap(incarnation, name: name)
             // A process retired for its calls ended for that reason, which its actors' calls throw.
             let reason: any Error = budget.flatMap { $0.isRetiring ? $0.retired as any Error : nil } ?? reaped
@@ -239,6 +263,7 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         do {
             try reader.start()
         } catch {
+            loop.abandon()
             try? process.kill()
             _ = try? process.join(timeout: nil)
             system.remove(link, because: error)

@@ -15,10 +15,10 @@ struct ActorHostTask: InterruptIgnoringTask {
     func run() -> NoOutput {
         // The calls run on this thread, between reads (no thread hop); without a wake pipe,
         // on the cooperative pool.
-        let loop = try? LinkLoop()
+        let loop = try? LinkLoop(reading: incoming)
         let link = ProcessActorSystem.shared.becomeHost(number, incoming: incoming, outgoing: outgoing, executor: loop)
         if let loop {
-            loop.run(reading: incoming) { link.receiveOne() == .more }
+            loop.run { link.receiveOne() == .more }
         } else {
             link.receive()
         }

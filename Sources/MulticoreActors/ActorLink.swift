@@ -20,9 +20,18 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     let executor: (any TaskExecutor)?
     /// The calls the peer (a host with `maxCallsPerHost`) may still serve, if limited.
     let budget: CallBudget?
+    /// In the program: the loop that reads this link, whose turns let a caller read its own
+    /// answer (`ReadTurn`); nil in a host.
+    let turnLoop: LinkLoop?
     private let lock = Lock()
     private var nextCall: UInt64 = 0
-    private var pending: [UInt64: CheckedContinuation<ActorReply, any Error>] = [:]
+    /// Who waits for an answer: a suspended caller, or one that reads in its turn (its answer
+    /// is left here, for it to take).
+    private enum Waiter {
+        case suspended(CheckedContinuation<ActorReply, any Error>)
+        case reading(Result<ActorReply, any Error>?)
+    }
+    private var pending: [UInt64: Waiter] = [:]
     private var running: [UInt64: Task<Void, Never>] = [:]
     /// Calls registered but not yet written, and those of them cancelled meanwhile: their
     /// cancel message must follow the call, never pass it.
@@ -33,8 +42,9 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(incoming: Connection, outgoing: Connection, system: ProcessActorSystem, peer: UInt32, executor: (any TaskExecutor)? = nil,
-         budget: CallBudget? = nil) {
+         budget: CallBudget? = nil, turnLoop: LinkLoop? = nil) {
         self.executor = executor
+        self.turnLoop = turnLoop
         self.budget = budget
         self.incoming = incoming
         self.outgoing = outgoing
@@ -57,12 +67,15 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
         let budget: CallBudget? = if case .call = message { self.budget } else { nil }
         try budget?.take()
         defer { budget?.done() }
+        if let turnLoop, let deadline = turnLoop.beginTurn() {
+            return try await requestInTurn(number, message, loop: turnLoop, until: deadline)
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ActorReply, any Error>) in
                 let refused: (any Error)? = lock.briefly {
                     if let failure { return failure }
                     if Task.isCancelled { return CancellationError() }
-                    pending[number] = continuation
+                    pending[number] = .suspended(continuation)
                     unsent.insert(number)
                     return nil
                 }
@@ -82,12 +95,12 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
                     // A dead peer: the reader sees its end and fails every call with the reason.
                     // Anything else fails this call alone.
                     if case ConnectionError.brokenPipe = error { return }
-                    lock.briefly { pending.removeValue(forKey: number) }?.resume(throwing: error)
+                    takeSuspended(number)?.resume(throwing: error)
                 }
             }
         } onCancel: {
             let (continuation, written) = lock.briefly {
-                let continuation = pending.removeValue(forKey: number)
+                let continuation = takeSuspendedLocked(number)
                 guard continuation != nil, unsent.contains(number) else { return (continuation, true) }
                 cancelledUnsent.insert(number) // the sender tells the peer once the call is out
                 return (continuation, false)
@@ -96,6 +109,111 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
             continuation.resume(throwing: CancellationError())
             if written { try? transmit(.cancel(call: number)) }
         }
+    }
+
+    /// A call made in a turn: it is sent, then this thread reads the link until its answer
+    /// comes (handling what else comes as the loop would) or the turn's time runs out; then it
+    /// waits suspended as any call.
+    private func requestInTurn(_ number: UInt64, _ message: ActorMessage, loop: LinkLoop, until deadline: Deadline) async throws -> ActorReply {
+        let refused: (any Error)? = lock.briefly {
+            if let failure { return failure }
+            if Task.isCancelled { return CancellationError() }
+            pending[number] = .reading(nil)
+            return nil
+        }
+        if let refused {
+            loop.endTurn(.unused)
+            throw refused
+        }
+        do {
+            try transmit(message)
+        } catch {
+            loop.endTurn(.unused)
+            // A dead peer: the loop sees its end and fails every call with the reason.
+            // Anything else fails this call alone.
+            guard case ConnectionError.brokenPipe = error else {
+                lock.briefly { _ = pending.removeValue(forKey: number) }
+                throw error
+            }
+            return try await answerSuspended(number)
+        }
+        var outcome: ReadTurn.Outcome = .missed
+        reading: while true {
+            if !incoming.hasBufferedMessage {
+                guard loop.turns?.waitForInput(until: deadline) == true else { break reading }
+            }
+            guard receiveOne() == .more else {
+                outcome = .linkEnded
+                break reading
+            }
+            if let answer = takeReadAnswer(number) {
+                // What came with it into the connection's buffer is handled before the turn
+                // ends: the loop, waiting in the kernel, would not see it.
+                while incoming.hasBufferedMessage {
+                    guard receiveOne() == .more else {
+                        loop.endTurn(.linkEnded)
+                        return try answer.get()
+                    }
+                }
+                loop.endTurn(.answered)
+                return try answer.get()
+            }
+        }
+        if outcome == .missed {
+            while incoming.hasBufferedMessage {
+                guard receiveOne() == .more else {
+                    outcome = .linkEnded
+                    break
+                }
+            }
+        }
+        loop.endTurn(outcome)
+        return try await answerSuspended(number)
+    }
+
+    /// The answer a call in a turn was left, if it came (taken out of `pending`).
+    private func takeReadAnswer(_ number: UInt64) -> Result<ActorReply, any Error>? {
+        lock.briefly {
+            guard case .reading(let answer?) = pending[number] else { return nil }
+            pending.removeValue(forKey: number)
+            return answer
+        }
+    }
+
+    /// Waits, suspended, for the answer to call `number`, sent already (registered as
+    /// `.reading`): what a call does once its turn has ended without it. Cancelling the
+    /// waiting task makes it throw `CancellationError` at once and tells the peer.
+    private func answerSuspended(_ number: UInt64) async throws -> ActorReply {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ActorReply, any Error>) in
+                let (ready, cancelled): (Result<ActorReply, any Error>?, Bool) = lock.briefly {
+                    // An answer left meanwhile comes first; then the link's end; then a cancel.
+                    if case .reading(let answer?) = pending.removeValue(forKey: number) { return (answer, false) }
+                    if let failure { return (.failure(failure), false) }
+                    if Task.isCancelled { return (.failure(CancellationError()), true) }
+                    pending[number] = .suspended(continuation)
+                    return (nil, false)
+                }
+                if let ready { continuation.resume(with: ready) }
+                if cancelled { try? transmit(.cancel(call: number)) }
+            }
+        } onCancel: {
+            guard let continuation = takeSuspended(number) else { return }
+            continuation.resume(throwing: CancellationError())
+            try? transmit(.cancel(call: number))
+        }
+    }
+
+    /// Takes the continuation of a suspended call out of `pending`.
+    private func takeSuspended(_ number: UInt64) -> CheckedContinuation<ActorReply, any Error>? {
+        lock.briefly { takeSuspendedLocked(number) }
+    }
+
+    /// `takeSuspended`, with `lock` held.
+    private func takeSuspendedLocked(_ number: UInt64) -> CheckedContinuation<ActorReply, any Error>? {
+        guard case .suspended(let continuation) = pending[number] else { return nil }
+        pending.removeValue(forKey: number)
+        return continuation
     }
 
     /// Sends an answer (or a cancel); a peer that is gone does not need it.
@@ -156,7 +274,19 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
 
     private func answer(_ call: UInt64, with outcome: Result<ActorReply, any Error>) {
         // A call whose caller was cancelled has no continuation any more: its answer is dropped.
-        lock.briefly { pending.removeValue(forKey: call) }?.resume(with: outcome)
+        // A caller reading in its turn finds its answer left for it.
+        lock.briefly { () -> CheckedContinuation<ActorReply, any Error>? in
+            switch pending[call] {
+            case .suspended(let continuation):
+                pending.removeValue(forKey: call)
+                return continuation
+            case .reading(nil):
+                pending[call] = .reading(outcome)
+                return nil
+            case .reading, nil:
+                return nil
+            }
+        }?.resume(with: outcome)
     }
 
     /// Runs `work` for the peer in a task of its own, cancellable by a `cancel` message.
@@ -174,15 +304,21 @@ final class ActorLink: @unchecked Sendable { // `nextCall`, `pending`, `running`
 
     /// Closes the link for good: every call waiting for an answer, and every later one, throws
     /// `error`; the calls running for the peer are cancelled. Called once the reader is done.
+    /// An answer that came before the end, for a caller yet to take it (its turn ended just
+    /// before), is kept for it.
     func fail(_ error: any Error) {
         let (waiting, tasks, waiters) = lock.briefly {
             if failure == nil { failure = error }
             defer {
-                pending = [:]
+                pending = pending.filter { if case .reading(.some) = $0.value { true } else { false } }
                 running = [:]
                 endWaiters = []
             }
-            return (Array(pending.values), Array(running.values), endWaiters)
+            let waiting = pending.values.compactMap { waiter -> CheckedContinuation<ActorReply, any Error>? in
+                if case .suspended(let continuation) = waiter { return continuation }
+                return nil
+            }
+            return (waiting, Array(running.values), endWaiters)
         }
         for continuation in waiting { continuation.resume(throwing: error) }
         for task in tasks { task.cancel() }

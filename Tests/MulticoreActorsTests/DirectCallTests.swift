@@ -14,27 +14,6 @@ private func threadName() -> String {
     (MemoryCgroup.readText("/proc/thread-self/comm") ?? "").split(separator: "\n").first.map(String.init) ?? ""
 }
 
-/// A start gate for tasks: each `arrive` returns once `parties` tasks have arrived.
-private final class TaskGate: Sendable {
-    private let parties: Int
-    private let state = Locked<(arrived: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
-
-    init(parties: Int) { self.parties = parties }
-
-    func arrive() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let open: [CheckedContinuation<Void, Never>] = state.withLock { state in
-                state.arrived += 1
-                state.waiting.append(continuation)
-                guard state.arrived == parties else { return [] }
-                defer { state.waiting = [] }
-                return state.waiting
-            }
-            for waiter in open { waiter.resume() }
-        }
-    }
-}
-
 /// `ActorHost.withDirectCalls`: calls answered on the host's reader thread.
 @Suite(.timeLimit(.minutes(5)))
 struct DirectCallTests {

@@ -1,6 +1,7 @@
 import Distributed
 @testable import MulticoreActors
 import MulticoreTestSupport
+import MulticoreThreading
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -118,4 +119,25 @@ extension Sink {
     /// initializer called from another file ("'nonisolated' on an actor's synchronous
     /// initializer is invalid"), depending on how the files are batched into compiler jobs.
     static func local() -> Sink { Sink(actorSystem: .shared) }
+}
+
+/// A start gate for tasks: each `arrive` returns once `parties` tasks have arrived.
+final class TaskGate: Sendable {
+    private let parties: Int
+    private let state = Locked<(arrived: Int, waiting: [CheckedContinuation<Void, Never>])>((0, []))
+
+    init(parties: Int) { self.parties = parties }
+
+    func arrive() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open: [CheckedContinuation<Void, Never>] = state.withLock { state in
+                state.arrived += 1
+                state.waiting.append(continuation)
+                guard state.arrived == parties else { return [] }
+                defer { state.waiting = [] }
+                return state.waiting
+            }
+            for waiter in open { waiter.resume() }
+        }
+    }
 }

@@ -56,6 +56,24 @@ int mc_thread_setname(pthread_t thread, const char *name);
 /// Copies the OS name of `thread` into `buffer` (at least 16 bytes).
 int mc_thread_getname(pthread_t thread, char *buffer, size_t size);
 
+/// A new epoll(7) set (close-on-exec): its descriptor.
+int mc_epoll_create(void);
+
+/// Adds `fd` to the set `epfd`, for input, reported with `tag`. `mode` 0: level-triggered; 1:
+/// also EPOLLEXCLUSIVE (of the sets waiting on `fd` so, an input wakes the first one added that
+/// has a thread waiting, and only that one); 2: EPOLLONESHOT (reported once, then disarmed
+/// until `mc_epoll_arm`).
+int mc_epoll_add(int epfd, int fd, int mode, uint64_t tag);
+
+/// Arms (`armed` 1) or disarms (0) the one-shot `fd` of the set `epfd` (EPOLL_CTL_MOD); armed
+/// with input waiting, it is reported at once.
+int mc_epoll_arm(int epfd, int fd, int armed, uint64_t tag);
+
+/// Waits on the set `epfd` up to `timeout_ns` nanoseconds (negative: no limit) for at most
+/// `capacity` (up to 8) ready descriptors, whose tags it writes to `tags`; returns how many, 0
+/// when the time passed.
+int mc_epoll_wait(int epfd, uint64_t *tags, int capacity, int64_t timeout_ns);
+
 /// The number of CPUs in the calling thread's affinity mask (sched_getaffinity), at least 1.
 int mc_cpu_count(void);
 
