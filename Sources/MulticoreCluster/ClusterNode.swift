@@ -16,6 +16,11 @@ import PostgresNIO
 /// Any executable that contains the task types can be a node (its workers are copies of it). A
 /// node claims only the task types it is given, so a build that lacks a type never claims it.
 ///
+/// Small tasks reach the workers in batches (one message each way per batch, see
+/// `claimAndRun`). A worker that dies during a batch fails no task by itself: the batch's tasks
+/// run again one by one, so a task that traps fails alone, with its own worker's signal, and a
+/// worker killed from outside costs its batch a second run.
+///
 /// Exactly one outcome per task: a node's identity in the queue is an *incarnation*, new at each
 /// `run` and whenever the node finds it was declared dead; an outcome counts only if the task is
 /// still running under the incarnation and attempt that claimed it. Execution is at least once:
