@@ -290,7 +290,11 @@ public final class ClusterNode: Sendable {
             work.measured(tasks: batch.count, seconds: ClusterStatements.seconds(ContinuousClock.now - start))
             work.finished(outcomes, owner: batch[0].owner)
         case .stopped:
-            for task in batch { work.stoppedOrRelaunched(task.id) { await self.runAlone(task, kind, executor, work) } }
+            let again = batch.filter { task in !work.stoppedOrRelaunched(task.id) { await self.runAlone(task, kind, executor, work) } }
+            if !again.isEmpty {
+                logger.notice("cluster node: a batch was stopped for some of its tasks; the others run again alone",
+                              metadata: ["tasks": "\(again.count)"])
+            }
         case .lost:
             logger.notice("cluster node: a worker died during a batch; its tasks run again one by one",
                           metadata: ["tasks": "\(batch.count)"])
