@@ -11,6 +11,10 @@ struct ClusterJanitor: Sendable {
     let database: ClusterDatabase
     let interval: Duration
     let logger: Logger
+    /// How often a `VACUUM` also renews the planner's statistics (`ANALYZE`): it samples up to
+    /// 30,000 rows, which on a full queue cost as much as the `VACUUM` itself (measured here),
+    /// and the claims' plans need them fresh only as the table's size changes.
+    static let analyzeInterval: Duration = .seconds(10)
     /// The longest a `VACUUM` may take before its connection is closed (it is tried again later).
     static let vacuumDeadline: Duration = .seconds(60)
 
@@ -37,12 +41,18 @@ struct ClusterJanitor: Sendable {
             let lock = Self.lockName(schema: s)
             guard try await Self.flag(connection, "SELECT pg_try_advisory_lock(hashtext(\(lock)))", logger) else { return false }
             do {
-                let due = try await Self.flag(connection, """
-                    SELECT coalesce(max(last_vacuum), '-infinity') < now() - make_interval(secs => \(seconds))
+                var due = false, analyze = false
+                for try await (vacuum, statistics) in try await connection.query("""
+                    SELECT coalesce(max(last_vacuum), '-infinity') < now() - make_interval(secs => \(seconds)),
+                           coalesce(max(greatest(last_analyze, last_autoanalyze)), '-infinity')
+                             < now() - make_interval(secs => \(ClusterStatements.seconds(Self.analyzeInterval)))
                       FROM pg_stat_user_tables WHERE relid = \(s + ".tasks")::regclass
-                    """, logger)
+                    """, logger: logger).decode((Bool, Bool).self) {
+                    (due, analyze) = (vacuum, statistics)
+                }
                 if due {
-                    try await connection.query(PostgresQuery(unsafeSQL: "VACUUM (ANALYZE) \(s).tasks, \(s).nodes"), logger: logger)
+                    let options = analyze ? "(ANALYZE) " : ""
+                    try await connection.query(PostgresQuery(unsafeSQL: "VACUUM \(options)\(s).tasks, \(s).nodes"), logger: logger)
                 }
                 _ = try await Self.flag(connection, "SELECT pg_advisory_unlock(hashtext(\(lock)))", logger)
                 return due

@@ -16,6 +16,11 @@ import PostgresNIO
 /// Any executable that contains the task types can be a node (its workers are copies of it). A
 /// node claims only the task types it is given, so a build that lacks a type never claims it.
 ///
+/// Small tasks reach the workers in batches (one message each way per batch, see
+/// `claimAndRun`). A worker that dies during a batch fails no task by itself: the batch's tasks
+/// run again one by one, so a task that traps fails alone, with its own worker's signal, and a
+/// worker killed from outside costs its batch a second run.
+///
 /// Exactly one outcome per task: a node's identity in the queue is an *incarnation*, new at each
 /// `run` and whenever the node finds it was declared dead; an outcome counts only if the task is
 /// still running under the incarnation and attempt that claimed it. Execution is at least once:
@@ -33,8 +38,11 @@ public final class ClusterNode: Sendable {
     /// The longest a node goes without looking for tasks when no notification comes (default 1 s).
     public let pollInterval: Duration
     /// The most tasks the node holds per worker process, running or waiting in its local pool
-    /// (default 16): claims come in batches, so small tasks do not pay a round trip each, and a
-    /// node holds no more than it will soon run (a dead node's are rescued all the same).
+    /// (default 512). Within it, the node holds about what its workers run in a quarter of a
+    /// second (measured as they run; 16 per process before the first ran, at least 2):
+    /// tiny tasks come in large claims and reach the workers in large batches, so they do not
+    /// pay a round trip each, and slow ones are held a few at a time, so a node holds no more
+    /// than it will soon run (a dead node's are rescued all the same).
     public let tasksPerProcess: Int
     /// How long a stopping node lets its running tasks finish (default 30 s): past it, it stops
     /// them and hands them back to the queue, their attempt not counted.
@@ -65,7 +73,7 @@ public final class ClusterNode: Sendable {
     ///   `tasksPerProcess` below 1).
     public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
                 heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
-                tasksPerProcess: Int = 16, gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400),
+                tasksPerProcess: Int = 512, gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400),
                 vacuumInterval: Duration = .seconds(1), logger: Logger? = nil) throws {
         database = try ClusterDatabase(url: url, schema: schema)
         self.processes = processes ?? cpuCount()
@@ -118,7 +126,7 @@ public final class ClusterNode: Sendable {
     /// - Throws: `ClusterError.database` when the queue cannot be reached at start (after that,
     ///   lost connections are retried with back-off); pool configuration errors.
     public func run() async throws {
-        let current = ClusterNodeWork(capacity: tasksPerProcess * processes)
+        let current = ClusterNodeWork(processes: processes, tasksPerProcess: tasksPerProcess)
         work.withLock { $0 = current }
         defer { work.withLock { $0 = nil } }
         // The node serves in a task of its own: cancelling the caller stops it the slow way (claims
@@ -197,8 +205,11 @@ public final class ClusterNode: Sendable {
         logger.notice("cluster node joined", metadata: ["node": "\(node)", "kinds": "\(kinds.count)"])
     }
 
-    /// Claims as many tasks as there are free slots (`tasksPerProcess` per process, at most 100
-    /// a claim), runs each in the pool, and queues its outcome for `record`; until the node stops.
+    /// Claims as many tasks as there are free slots (`ClusterNodeWork.capacity`, at most
+    /// `claimLimit` a claim), runs them in the pool, and queues their outcomes for `record`; until
+    /// the node stops. Tasks without a timeout go to the workers in batches
+    /// (`ClusterNodeWork.batchSize`), each batch one message each way; a task with a timeout runs
+    /// alone, its timeout its own.
     private func claimAndRun(_ client: PostgresClient, _ statements: ClusterStatements, executor: ProcessPoolExecutor,
                              work: ClusterNodeWork) async {
         let kindNames = kinds.keys.sorted()
@@ -211,7 +222,7 @@ public final class ClusterNode: Sendable {
             }
             let claimed: [ClaimedTask]
             do {
-                claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, 100))
+                claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, Self.claimLimit))
                 backoff.reset()
             } catch {
                 logger.notice("cluster node cannot claim: \(error)")
@@ -223,17 +234,72 @@ public final class ClusterNode: Sendable {
                 continue
             }
             work.started(claimed.map(\.id))
+            var batches: [String: [ClaimedTask]] = [:]
             for task in claimed {
                 guard let kind = kinds[task.kind] else {
                     // The claim asks for known kinds only; should a row say otherwise, it fails alone.
-                    work.finished(.failure(task, type: "UnknownTaskType", message: "this node does not run \(task.kind)"), owner: task.owner)
+                    work.finished([.failure(task, type: "UnknownTaskType", message: "this node does not run \(task.kind)")], owner: task.owner)
                     continue
                 }
-                work.launch(task.id) {
-                    // A task stopped (withdrawn, or the node stopping) is handed back or dropped, not failed;
-                    // one whose outcome came first is recorded (the queue's fence decides whether it counts).
-                    if let outcome = await kind.run(task, executor) { work.finished(outcome, owner: task.owner) } else { work.abandoned(task.id) }
+                if task.timeout == nil {
+                    batches[task.kind, default: []].append(task)
+                } else {
+                    work.launch([task.id]) { await self.runAlone(task, kind, executor, work) }
                 }
+            }
+            for (name, tasks) in batches {
+                guard let kind = kinds[name] else { continue }
+                let size = work.batchSize(claimed: tasks.count)
+                for first in stride(from: 0, to: tasks.count, by: size) {
+                    let batch = Array(tasks[first..<min(first + size, tasks.count)])
+                    if batch.count == 1 {
+                        work.launch([batch[0].id]) { await self.runAlone(batch[0], kind, executor, work) }
+                    } else {
+                        work.launch(batch.map(\.id)) { await self.runBatch(batch, kind, executor, work) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The most tasks one claim takes.
+    static let claimLimit = 1000
+
+    /// Runs one task in the pool and queues its outcome. A task stopped (withdrawn, or the node
+    /// stopping) is handed back or dropped, not failed; one whose outcome came first is recorded
+    /// (the queue's fence decides whether it counts).
+    private func runAlone(_ task: ClaimedTask, _ kind: ClusterTaskKind, _ executor: ProcessPoolExecutor, _ work: ClusterNodeWork) async {
+        let start = ContinuousClock.now
+        if let outcome = await kind.run(task, executor) {
+            work.measured(tasks: 1, seconds: ClusterStatements.seconds(ContinuousClock.now - start))
+            work.finished([outcome], owner: task.owner)
+        } else {
+            work.stoppedOrRelaunched(task.id) { await self.runAlone(task, kind, executor, work) }
+        }
+    }
+
+    /// Runs a batch as one chunk on one worker and queues each task's outcome. A worker that died
+    /// during the chunk: each task runs again alone (which of them did it is not known; each then
+    /// gets its own outcome, the culprit its own failure). Stopped: the tasks stopped for
+    /// themselves are handed back or dropped, the others of the batch run again alone.
+    private func runBatch(_ batch: [ClaimedTask], _ kind: ClusterTaskKind, _ executor: ProcessPoolExecutor,
+                          _ work: ClusterNodeWork) async {
+        let start = ContinuousClock.now
+        switch await kind.runBatch(batch, executor) {
+        case .outcomes(let outcomes):
+            work.measured(tasks: batch.count, seconds: ClusterStatements.seconds(ContinuousClock.now - start))
+            work.finished(outcomes, owner: batch[0].owner)
+        case .stopped:
+            let again = batch.filter { task in !work.stoppedOrRelaunched(task.id) { await self.runAlone(task, kind, executor, work) } }
+            if !again.isEmpty {
+                logger.notice("cluster node: a batch was stopped for some of its tasks; the others run again alone",
+                              metadata: ["tasks": "\(again.count)"])
+            }
+        case .lost:
+            logger.notice("cluster node: a worker died during a batch; its tasks run again one by one",
+                          metadata: ["tasks": "\(batch.count)"])
+            await withTaskGroup(of: Void.self) { group in
+                for task in batch { group.addTask { await self.runAlone(task, kind, executor, work) } }
             }
         }
     }
@@ -331,140 +397,4 @@ public final class ClusterNode: Sendable {
             if payload == "cancel" { work.withdrawn.ring() } else { work.ready.ring() }
         }
     }
-}
-
-/// What a node's loops share: free slots, the tasks running (each in a task of its own, so that
-/// it can be stopped alone), the outcomes not yet recorded, and their doorbells.
-final class ClusterNodeWork: Sendable {
-    struct Pending: Sendable {
-        let outcome: TaskOutcome
-        let owner: UUID
-    }
-
-    private struct State {
-        var running = 0
-        var runners: [Int64: Task<Void, Never>] = [:]
-        var outcomes: [Pending] = []
-        /// Claimed and not yet recorded (running, or its outcome waiting for `record`).
-        var held: Set<Int64> = []
-        var stopping = false
-        var serving = false
-    }
-
-    let capacity: Int
-    let slotFreed = Doorbell()
-    let ready = Doorbell()
-    let outcomesReady = Doorbell()
-    /// Rung by a `cancel` notification: some running task may have been withdrawn.
-    let withdrawn = Doorbell()
-    /// Rung when the last task held was recorded or let go (a stopping node waits for it).
-    private let emptied = Doorbell()
-    private let state = Locked(State())
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    var freeSlots: Int { state.withLock { capacity - $0.running } }
-    var running: Int { state.withLock { $0.running } }
-    var runningIDs: [Int64] { state.withLock { Array($0.runners.keys) } }
-    var isStopping: Bool { state.withLock { $0.stopping } }
-
-    /// Asks the node to stop; returns whether it was serving (else there is nothing to finish).
-    func stop() -> Bool {
-        let serving = state.withLock { state in
-            state.stopping = true
-            return state.serving
-        }
-        ready.ring()
-        slotFreed.ring()
-        return serving
-    }
-
-    /// Marks the node serving; false when it was asked to stop before.
-    func startServing() -> Bool {
-        state.withLock { state in
-            state.serving = true
-            return !state.stopping
-        }
-    }
-
-    func started(_ ids: [Int64]) {
-        state.withLock {
-            $0.running += ids.count
-            $0.held.formUnion(ids)
-        }
-    }
-
-    /// Runs `body` for the task `id` in a task of its own, which `stopRunners` cancels.
-    func launch(_ id: Int64, _ body: @escaping @Sendable () async -> Void) {
-        // Registered under the lock, so the runner's end (which takes the lock) comes after.
-        state.withLock { $0.runners[id] = Task { await body() } }
-    }
-
-    /// Stops the runners of `ids` (nil: every one): their workers are killed, and they end as
-    /// abandoned. Returns how many there were.
-    @discardableResult
-    func stopRunners(_ ids: [Int64]? = nil) -> Int {
-        let runners = state.withLock { state in ids.map { $0.compactMap { state.runners[$0] } } ?? Array(state.runners.values) }
-        for runner in runners { runner.cancel() }
-        return runners.count
-    }
-
-    var held: [Int64] { state.withLock { Array($0.held) } }
-
-    /// Outcomes recorded (or refused): the queue no longer needs them held.
-    func released(_ ids: [Int64]) {
-        let empty = state.withLock { state in
-            state.held.subtract(ids)
-            return state.held.isEmpty
-        }
-        if empty { emptied.ring() }
-    }
-
-    func finished(_ outcome: TaskOutcome, owner: UUID) {
-        state.withLock {
-            $0.running -= 1
-            $0.runners[outcome.id] = nil
-            $0.outcomes.append(Pending(outcome: outcome, owner: owner))
-        }
-        outcomesReady.ring()
-        slotFreed.ring()
-    }
-
-    func abandoned(_ id: Int64) {
-        let empty = state.withLock { state in
-            state.running -= 1
-            state.runners[id] = nil
-            state.held.remove(id)
-            return state.held.isEmpty
-        }
-        slotFreed.ring()
-        if empty { emptied.ring() }
-    }
-
-    /// Returns once nothing runs, or after `limit` (a stopping node: nothing new is claimed).
-    func waitUntilIdle(upTo limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
-        while running > 0, ContinuousClock.now < deadline {
-            await slotFreed.wait(upTo: min(.milliseconds(100), deadline - ContinuousClock.now))
-        }
-    }
-
-    /// Returns once every outcome is recorded, or after `limit`.
-    func waitUntilRecorded(upTo limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
-        while state.withLock({ !$0.held.isEmpty }), ContinuousClock.now < deadline {
-            await emptied.wait(upTo: min(.milliseconds(100), deadline - ContinuousClock.now))
-        }
-    }
-
-    func takeOutcomes() -> [Pending] {
-        state.withLock { state in
-            defer { state.outcomes.removeAll() }
-            return state.outcomes
-        }
-    }
-
-    func requeue(_ outcomes: [Pending]) { state.withLock { $0.outcomes.insert(contentsOf: outcomes, at: 0) } }
 }

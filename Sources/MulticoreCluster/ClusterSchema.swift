@@ -14,9 +14,10 @@ import PostgresNIO
 /// - Version 2: durable jobs (`job`: kept after their outcome, until deleted or past the nodes'
 ///   `jobRetention`), their idempotency `key` (unique among the jobs not finished), and
 ///   `failures`, one row per failed task for an hour (what `multicore cluster status` counts).
+/// - Version 3: the key's index holds the rows that have a key, no longer every row.
 enum ClusterSchema {
     /// The latest version; `migrate` brings a schema up to it.
-    static let version = 2
+    static let version = 3
 
     /// The statements of each version, in order.
     static func migration(_ version: Int, schema s: String) -> [String] {
@@ -59,6 +60,13 @@ enum ClusterSchema {
                     at timestamptz NOT NULL DEFAULT now(), kind text NOT NULL, error_type text, node_host text)
                 """,
                 "CREATE INDEX failures_at ON \(s).failures (at)",
+            ]
+        case 3:
+            // Keys only: the tasks of a map have none, and an entry each for a NULL key cost an
+            // index insertion at each insert and each claim.
+            [
+                "DROP INDEX \(s).tasks_key",
+                "CREATE UNIQUE INDEX tasks_key ON \(s).tasks (key) WHERE state < 2 AND key IS NOT NULL",
             ]
         default: []
         }

@@ -74,16 +74,22 @@ struct ClusterStatements: Sendable {
 
     /// Inserts a batch of tasks of one session and wakes the nodes (one NOTIFY per batch: NOTIFY
     /// serialises commits). Idempotent: a batch tried again after its connection died (committed
-    /// or not) inserts each task once.
+    /// or not) inserts each task once. A batch is one statement, so its rows are all there or
+    /// none: the insert looks once for any row of the batch's range of `seqs` (consecutive, as
+    /// `ClusterCollector.reserve` gives them) and inserts nothing if there is one. Cheaper than
+    /// `ON CONFLICT` (a speculative insertion per row: a third of an insert's cost, measured
+    /// here); a try that overlaps an earlier one still running on the server fails on the unique
+    /// index, and is tried again.
     func insert(_ client: PostgresClient, session: UUID, seqs: [Int64], kinds: [String], payloads: [ByteBuffer],
                 timeoutsMilliseconds: [Int64], maxAttempts: Int32) async throws {
+        guard let first = seqs.min(), let last = seqs.max() else { return }
         try await run(client, """
             WITH inserted AS (
                 INSERT INTO \(unescaped: s).tasks (session, seq, kind, payload, timeout_ms, max_attempts)
                 SELECT \(session), seq, kind, payload, nullif(timeout_ms, -1), \(maxAttempts)
                   FROM unnest(\(seqs)::bigint[], \(kinds)::text[], \(payloads)::bytea[], \(timeoutsMilliseconds)::bigint[])
                        AS t(seq, kind, payload, timeout_ms)
-                ON CONFLICT (session, seq) DO NOTHING
+                 WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).tasks WHERE session = \(session) AND seq BETWEEN \(first) AND \(last))
                 RETURNING 1)
             SELECT (SELECT count(*) FROM inserted), pg_notify(\(database.readyChannel), '')
             """) { _ in }

@@ -197,7 +197,10 @@ public final class ProcessPoolExecutor: Sendable {
 
     // What `Pool` and the async sequences build on.
 
-    func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
+    /// `tasks` as one chunk, run one after the other by one worker: one message each way and one
+    /// future for them all. A worker that dies during the chunk fails the whole chunk (the
+    /// cluster's nodes run the tasks of such a chunk again one by one).
+    package func submitChunk<Task: ProcessTask>(_ tasks: [Task], timeout: Duration? = nil) throws -> Future<ChunkOutcomes<Task.Output>> {
         try supervisor.submitChunk(tasks, timeout: timeout)
     }
 

@@ -70,5 +70,45 @@ public struct WaitForGate: ProcessTask {
     }
 }
 
+/// What a `BatchProbe` does.
+public enum ProbeAction: Codable, Sendable {
+    /// Returns its value doubled.
+    case double
+    /// Throws `ProbeRefused`.
+    case refuse
+    /// Traps: its worker dies.
+    case trap
+    /// Sleeps 30 s: past any timeout a test gives it.
+    case sleep
+}
+
+/// What a `BatchProbe` told to refuse throws.
+public struct ProbeRefused: Error, Codable, CustomStringConvertible {
+    public var value: Int
+    public var description: String { "BatchProbe(\(value)) refused" }
+}
+
+/// One kind of task that succeeds, throws, traps or overruns as told: a node runs the tasks of
+/// one kind that it claims at once as a batch, so these put each way of ending into one batch.
+public struct BatchProbe: ProcessTask {
+    public var value: Int
+    public var action: ProbeAction
+    public init(value: Int, action: ProbeAction) {
+        self.value = value
+        self.action = action
+    }
+
+    public func run() throws -> Int {
+        switch action {
+        case .double: return value * 2
+        case .refuse: throw ProbeRefused(value: value)
+        case .trap: fatalError("deliberate trap in BatchProbe(\(value))")
+        case .sleep:
+            sleep(30)
+            return value * 2
+        }
+    }
+}
+
 /// Every type above: what a test node serves.
-public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self]
+public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self, BatchProbe.self]

@@ -129,9 +129,9 @@ struct ClusterTests {
             try await group.waitForAll()
         }
         let inspector = try QueueInspector(url: url, schema: schema)
-        // Each version once: 1 (tasks and nodes), 2 (durable jobs, failures).
-        #expect(try await inspector.int("SELECT count(*) FROM $schema.migrations") == 2)
-        #expect(try await inspector.int("SELECT max(version)::bigint FROM $schema.migrations") == 2)
+        // Each version once: 1 (tasks and nodes), 2 (durable jobs, failures), 3 (the key's index).
+        #expect(try await inspector.int("SELECT count(*) FROM $schema.migrations") == 3)
+        #expect(try await inspector.int("SELECT max(version)::bigint FROM $schema.migrations") == 3)
     }
 
     /// A node process is stopped (SIGSTOP) while it runs a task: past `deadAfter` the node in this
