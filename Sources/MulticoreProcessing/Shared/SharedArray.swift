@@ -17,7 +17,7 @@ public final class SharedArray<Element: BitwiseCopyable>: Codable, Sendable {
     static var smallDataOffset: Int { 64 }
     /// Arrays of at least this many bytes start their elements on a page of their own: a large
     /// copy into memory that does not start on a page runs at half speed here (256 MB: 290 ms
-    /// against 150 ms, glibc's memcpy at offset 128 of a shared page, FIELD-NOTES).
+    /// against 150 ms, glibc's memcpy at offset 128 of a shared page; README, Shared memory).
     static var pageAlignedBytes: Int { 1 << 20 }
     /// The elements of a large array start on the block's second page (the mapping starts on one).
     static var largeDataOffset: Int { 4096 - SharedRegion.headerSize }
