@@ -87,16 +87,27 @@ public final class Pool: Sendable {
     /// - Parameter progress: called with (tasks done, tasks in all) each time a chunk is done,
     ///   in increasing order, on the pool's manager thread (keep it short).
     ///
-    /// Inlined into the caller, where the input is read into an array with calls specialized
-    /// for its type (a lazy sequence is read as fast as an array is copied).
+    /// An input whose count is not known up front (a lazy sequence that is not a `Collection`)
+    /// is sent while it is read, a chunk at a time (`streamingMap`), with at most four chunks
+    /// per worker in flight; with `progress` (whose total needs it) it is read whole first.
+    ///
+    /// Inlined into the caller, where the input is read with calls specialized for its type (a
+    /// lazy sequence is read as fast as an array is copied).
     @inlinable @available(*, noasync, message: "blocks the thread")
     public func map<S: Sequence>(_ tasks: S, chunksize: Int? = nil,
                                  progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) throws -> [S.Element.Output]
         where S.Element: ProcessTask {
-        try mapAsync(tasks, chunksize: chunksize, progress: progress).get()
+        if progress == nil, tasks.underestimatedCount == 0 {
+            try ensureRunning()
+            return try streamingMap(tasks.makeIterator(), readChunk: LazyInput<S.Iterator>.chunkReader(), chunksize: chunksize,
+                                    window: streamingWindow, callback: nil, errorCallback: nil).get()
+        }
+        return try mapAsync(tasks, chunksize: chunksize, progress: progress).get()
     }
 
     /// `map` without waiting. Python: `Pool.map_async(func, iterable, chunksize, callback, error_callback)`.
+    /// The input is read before it returns: an input whose count is not known up front is sent
+    /// while it is read, as in `map` but with no limit on the chunks in flight (it does not wait).
     /// - Parameter progress: as in `map`.
     @inlinable
     public func mapAsync<S: Sequence>(
@@ -105,6 +116,10 @@ public final class Pool: Sendable {
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> AsyncResult<[S.Element.Output]> where S.Element: ProcessTask {
         try ensureRunning() // before the input is read: it may be endless
+        if progress == nil, tasks.underestimatedCount == 0 {
+            return try streamingMap(tasks.makeIterator(), readChunk: LazyInput<S.Iterator>.chunkReader(), chunksize: chunksize,
+                                    window: nil, callback: callback, errorCallback: errorCallback)
+        }
         return try mapAsync(array: Array(tasks), chunksize: chunksize, callback: callback, errorCallback: errorCallback,
                             progress: progress)
     }
@@ -121,12 +136,12 @@ public final class Pool: Sendable {
         let chunkCount = (all.count + size - 1) / size
         let result = Future<[Task.Output]>()
         _ = try result.setRunningOrNotifyCancel()
-        let collector = MapCollector(chunkCount: chunkCount, taskCount: all.count, into: result, callback: callback,
+        let collector = MapCollector<Task.Output>(chunkCount: chunkCount, taskCount: all.count, into: result, callback: callback,
                                      errorCallback: errorCallback, progress: progress)
         if chunkCount == 0 { collector.finishEmpty() }
         let total = all.count
-        let ids = try executor.enqueueChunks(of: all, size: size, timeout: nil, start: { !result.isDone },
-                                             cancel: { collector.cancel() }) { index, outcome, worker in
+        let (ids, _) = try executor.enqueueChunks(of: all, size: size, timeout: nil, start: { !result.isDone },
+                                                  cancel: { collector.cancel() }) { index, outcome, worker in
             collector.complete(index, outcome, tasks: min(size, total - index * size), worker: worker)
         }
         // Cancelling a task that awaits the map stops all of it, running chunks included.
@@ -226,106 +241,6 @@ public final class Pool: Sendable {
 func poolChunkSize(count: Int, workers: Int) -> Int {
     let (size, extra) = count.quotientAndRemainder(dividingBy: max(1, workers * 4))
     return max(1, size + (extra > 0 ? 1 : 0))
-}
-
-/// Gathers a map's chunks as they complete (called on the pool's manager thread, no thread
-/// of its own, no future per chunk) and completes the map's future with every output in
-/// order, or with the first error in input order as soon as every chunk before it is done.
-final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable state is guarded by `lock`
-    private let result: Future<[Output]>
-    private let callback: (@Sendable ([Output]) -> Void)?
-    private let errorCallback: (@Sendable (any Error) -> Void)?
-    private let progress: (@Sendable (Int, Int) -> Void)?
-    private let taskCount: Int
-    private let lock = Lock()
-    /// Each chunk's outputs, and which chunks are done and which failed (kept apart: the
-    /// bookkeeping per chunk touches no generic type, which this unspecialized code pays for).
-    private var values: [[Output]]
-    private var done: [Bool]
-    private var failures: [Int: any Error] = [:]
-    /// Which worker ran each chunk that failed or may fail; the failing one's is the map's `worker`.
-    private var workers: [Int: WorkerIdentity] = [:]
-    /// The chunk whose error is the map's.
-    private var failedChunk: Int?
-    /// Every chunk before this one is done and succeeded.
-    private var next = 0
-    private var finished = false
-    /// Tasks in the chunks done so far, and the last count given to `progress`.
-    private var tasksDone = 0
-    private var tasksReported = 0
-    /// Held while `progress` runs: its calls never overlap and never go backwards.
-    private let progressLock = Lock()
-
-    init(chunkCount: Int, taskCount: Int, into result: Future<[Output]>, callback: (@Sendable ([Output]) -> Void)?,
-         errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?) {
-        values = Array(repeating: [], count: chunkCount)
-        done = Array(repeating: false, count: chunkCount)
-        self.taskCount = taskCount
-        self.result = result
-        self.callback = callback
-        self.errorCallback = errorCallback
-        self.progress = progress
-    }
-
-    /// A map of nothing: done at once.
-    func finishEmpty() { deliver(.success([])) }
-
-    /// The pool dropped the map's chunks (`terminate`): the map fails rather than never ending.
-    func cancel() { deliver(.failure(FutureError.cancelled)) }
-
-    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int, worker: WorkerIdentity?) {
-        let (verdict, done): (Result<[Output], any Error>?, Int) = lock.withLock {
-            tasksDone += tasks
-            let succeeded = if case .success(.values) = outcome { true } else { false }
-            if let worker, !succeeded { workers[index] = worker } // it may be the chunk that fails the map
-            return (decide(index, outcome), tasksDone)
-        }
-        if let progress {
-            progressLock.withLock {
-                guard done > tasksReported else { return }
-                tasksReported = done
-                progress(done, taskCount)
-            }
-        }
-        if let verdict { deliver(verdict) }
-    }
-
-    /// Under the lock: records the chunk, and returns the map's outcome once it is known.
-    private func decide(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) -> Result<[Output], any Error>? {
-        guard !finished else { return nil }
-        switch outcome {
-        case .success(.values(let outputs)): values[index] = outputs
-        case .success(let outcomes):
-            do { values[index] = try outcomes.allValues() } catch { failures[index] = error }
-        case .failure(let error): failures[index] = error
-        }
-        done[index] = true
-        while next < done.count, done[next] {
-            if !failures.isEmpty, let error = failures[next] {
-                failedChunk = next
-                return .failure(error)
-            }
-            next += 1
-        }
-        guard next == done.count else { return nil }
-        var outputs: [Output] = []
-        outputs.reserveCapacity(taskCount)
-        for chunk in values { outputs += chunk }
-        return .success(outputs)
-    }
-
-    private func deliver(_ verdict: Result<[Output], any Error>) {
-        // The map's worker is the one whose chunk failed it (a map that succeeds has none).
-        guard let worker = lock.withLock({ () -> WorkerIdentity?? in
-            defer { finished = true; values = []; workers = [:] }
-            return finished ? nil : .some(failedChunk.flatMap { workers[$0] })
-        }) else { return }
-        guard (try? result.finish(verdict, by: worker)) != nil else { return }
-        switch verdict {
-        case .success(let values): callback?(values)
-        case .failure(let error): errorCallback?(error)
-        }
-    }
 }
 
 /// The lazy results of `imap` and `imapUnordered` (of `Pool` and `ThreadPool`): `for result in

@@ -81,13 +81,15 @@ extension PoolSupervisor {
     /// Schedules `tasks` cut into chunks of `size` (the last may be shorter), each chunk one job,
     /// all under one lock and with one wake-up: what a map does, without an array per chunk.
     /// `finish` gets each chunk's index, outcome and worker as it completes; `start` is asked
-    /// before each chunk runs (false: it was cancelled, and is dropped). Returns the jobs' ids
-    /// (for `interrupt`).
+    /// before each chunk runs (false: it was cancelled, and is dropped). The chunks' indices
+    /// start at `firstIndex` (a streaming map sends its chunks one call each). Returns the jobs'
+    /// ids (for `interrupt`) and the bytes of their payloads.
     @discardableResult
     func enqueueChunks<Task: ProcessTask>(
-        of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        of tasks: [Task], size: Int, firstIndex: Int = 0, timeout: Duration?, start: @escaping @Sendable () -> Bool,
+        cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
-    ) throws -> [UInt64] {
+    ) throws -> (ids: [UInt64], bytes: Int) {
         let size = max(1, size)
         let chunks = stride(from: 0, to: tasks.count, by: size).map { tasks[$0 ..< min($0 + size, tasks.count)] }
         let typeName = try PoolJobs.typeName(of: Task.self)
@@ -101,12 +103,12 @@ extension PoolSupervisor {
         let payloads = try ChunkPayloads.encode(chunks, as: format)
         for (index, tasks) in chunks.enumerated() {
             guard !tasks.isEmpty else {
-                if start() { finish(index, .success(.values([])), nil) }
+                if start() { finish(firstIndex + index, .success(.values([])), nil) }
                 continue
             }
-            encoded.append((index, tasks.count, try PoolJobs.checked(payloads[index], count: tasks.count, frameLimit: channelFrameLimit)))
+            encoded.append((firstIndex + index, tasks.count, try PoolJobs.checked(payloads[index], count: tasks.count, frameLimit: channelFrameLimit)))
         }
-        guard !encoded.isEmpty else { return [] }
+        guard !encoded.isEmpty else { return ([], 0) }
         let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)
         let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
             let firstID = nextID + 1
@@ -119,6 +121,6 @@ extension PoolSupervisor {
             return Array(firstID...nextID)
         }
         wake()
-        return ids
+        return (ids, encoded.reduce(0) { $0 + $1.payload.count })
     }
 }

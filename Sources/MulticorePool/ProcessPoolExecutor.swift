@@ -205,10 +205,12 @@ public final class ProcessPoolExecutor: Sendable {
     }
 
     func enqueueChunks<Task: ProcessTask>(
-        of tasks: [Task], size: Int, timeout: Duration?, start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
+        of tasks: [Task], size: Int, firstIndex: Int = 0, timeout: Duration?, start: @escaping @Sendable () -> Bool,
+        cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
-    ) throws -> [UInt64] {
-        try supervisor.enqueueChunks(of: tasks, size: size, timeout: timeout, start: start, cancel: cancel, finish: finish)
+    ) throws -> (ids: [UInt64], bytes: Int) {
+        try supervisor.enqueueChunks(of: tasks, size: size, firstIndex: firstIndex, timeout: timeout, start: start, cancel: cancel,
+                                     finish: finish)
     }
 
     func interrupt(_ ids: [UInt64]) { supervisor.interrupt(ids) }

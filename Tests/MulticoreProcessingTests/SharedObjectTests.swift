@@ -364,6 +364,23 @@ func threadExists(_ tid: Int32) -> Bool { access("/proc/self/task/\(tid)", F_OK)
         small[1] = 20
         #expect(small.values == [1, 20, 3] && small.lock == nil)
     }
+
+    /// A large array's elements start on a page of their own (a large copy into them runs at
+    /// full speed), a small one's one cache line into its block; a child attaches to either.
+    @Test func aLargeSharedArrayStartsOnAPage() throws {
+        let large = try SharedArray(repeating: -1.0, count: 300_000, lock: false)
+        let small = try SharedArray(repeating: -1.0, count: 1_000, lock: false)
+        let address = { (array: SharedArray<Double>) in array.withUnsafeMutableBufferPointer { Int(bitPattern: $0.baseAddress) } }
+        #expect(address(large) % 4096 == 0)
+        #expect(address(small) % 4096 == SharedRegion.headerSize + SharedArray<Double>.smallDataOffset)
+        for array in [large, small] {
+            let child = ChildProcess(task: ArrayFiller(array: array, factor: 2))
+            try child.start()
+            #expect(try child.join(timeout: testDeadline))
+            #expect(try child.result() == array.count)
+            #expect(array[0] == 0 && array[array.count - 1] == Double(array.count - 1) * 2)
+        }
+    }
 }
 
 /// A timeout above `Threading.timeoutMax` is refused (Python: `OverflowError`), not read as "no limit".

@@ -1,0 +1,155 @@
+import MulticoreProcessing
+import MulticoreThreading
+
+/// Gathers a map's chunks as they complete (called on the pool's manager thread, no thread
+/// of its own, no future per chunk) and completes the map's future with every output in
+/// order, or with the first error in input order as soon as every chunk before it is done.
+///
+/// The chunks are known up front (a map of an array), or added one by one while a streaming
+/// map reads its input (`addChunk`, then `inputEnded`): the outputs are ordered by chunk index
+/// either way, and the map is done once its input has ended and every chunk is.
+final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable state is guarded by `room`'s lock
+    private let result: Future<[Output]>
+    private let callback: (@Sendable ([Output]) -> Void)?
+    private let errorCallback: (@Sendable (any Error) -> Void)?
+    private let progress: (@Sendable (Int, Int) -> Void)?
+    /// The lock, and what a streaming map's reader waits on for room (`waitForRoom`).
+    private let room = Condition(lock: Lock())
+    /// Tasks in all (those read so far, while a streaming map reads its input).
+    private var taskCount: Int
+    /// How many chunks there are; nil while a streaming map still reads its input.
+    private var chunkCount: Int?
+    /// Each chunk's outputs, and which chunks are done and which failed (kept apart: the
+    /// bookkeeping per chunk touches no generic type, which this unspecialized code pays for).
+    private var values: [[Output]]
+    private var done: [Bool]
+    private var chunksDone = 0
+    private var failures: [Int: any Error] = [:]
+    /// Which worker ran each chunk that failed or may fail; the failing one's is the map's `worker`.
+    private var workers: [Int: WorkerIdentity] = [:]
+    /// The chunk whose error is the map's.
+    private var failedChunk: Int?
+    /// Every chunk before this one is done and succeeded.
+    private var next = 0
+    private var finished = false
+    /// Tasks in the chunks done so far, and the last count given to `progress`.
+    private var tasksDone = 0
+    private var tasksReported = 0
+    /// Held while `progress` runs: its calls never overlap and never go backwards.
+    private let progressLock = Lock()
+
+    /// - Parameter chunkCount: the number of chunks, nil for a streaming map (see `addChunk`).
+    init(chunkCount: Int?, taskCount: Int, into result: Future<[Output]>, callback: (@Sendable ([Output]) -> Void)?,
+         errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?) {
+        values = Array(repeating: [], count: chunkCount ?? 0)
+        done = Array(repeating: false, count: chunkCount ?? 0)
+        self.chunkCount = chunkCount
+        self.taskCount = taskCount
+        self.result = result
+        self.callback = callback
+        self.errorCallback = errorCallback
+        self.progress = progress
+    }
+
+    /// A map of nothing: done at once.
+    func finishEmpty() { deliver(.success([])) }
+
+    /// The pool dropped the map's chunks (`terminate`): the map fails rather than never ending.
+    func cancel() { deliver(.failure(FutureError.cancelled)) }
+
+    /// The map failed before all of it was sent (a task that cannot be encoded, a pool shut
+    /// down): it ends with `error`, which the call throws (the error callback is not called).
+    func fail(_ error: any Error) { deliver(.failure(error), callingBack: false) }
+
+    /// Whether the map has its outcome (a chunk failed it, it was cancelled, or it is done).
+    var isFinished: Bool { room.withLock { finished } }
+
+    /// A streaming map: one more chunk, of `tasks` tasks; returns its index.
+    func addChunk(tasks: Int) -> Int {
+        room.withLock {
+            values.append([])
+            done.append(false)
+            taskCount += tasks
+            return done.count - 1
+        }
+    }
+
+    /// A streaming map: its input has ended, every chunk is added.
+    func inputEnded() {
+        let verdict: Result<[Output], any Error>? = room.withLock {
+            chunkCount = done.count
+            return finished ? nil : verdictIfComplete()
+        }
+        if let verdict { deliver(verdict) }
+    }
+
+    /// Waits until fewer than `limit` chunks are in flight, or the map has its outcome.
+    @available(*, noasync, message: "blocks the thread")
+    func waitForRoom(limit: Int) {
+        room.withLock {
+            _ = try? room.waitFor { finished || done.count - chunksDone < limit }
+        }
+    }
+
+    func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int, worker: WorkerIdentity?) {
+        let (verdict, done, total): (Result<[Output], any Error>?, Int, Int) = room.withLock {
+            tasksDone += tasks
+            chunksDone += 1
+            try? room.notifyAll()
+            let succeeded = if case .success(.values) = outcome { true } else { false }
+            if let worker, !succeeded { workers[index] = worker } // it may be the chunk that fails the map
+            return (decide(index, outcome), tasksDone, taskCount)
+        }
+        if let progress {
+            progressLock.withLock {
+                guard done > tasksReported else { return }
+                tasksReported = done
+                progress(done, total)
+            }
+        }
+        if let verdict { deliver(verdict) }
+    }
+
+    /// Under the lock: records the chunk, and returns the map's outcome once it is known.
+    private func decide(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) -> Result<[Output], any Error>? {
+        guard !finished else { return nil }
+        switch outcome {
+        case .success(.values(let outputs)): values[index] = outputs
+        case .success(let outcomes):
+            do { values[index] = try outcomes.allValues() } catch { failures[index] = error }
+        case .failure(let error): failures[index] = error
+        }
+        done[index] = true
+        return verdictIfComplete()
+    }
+
+    /// Under the lock: the first error in input order once every chunk before it is done, or
+    /// every output once every chunk is done and the input has ended; nil before.
+    private func verdictIfComplete() -> Result<[Output], any Error>? {
+        while next < done.count, done[next] {
+            if !failures.isEmpty, let error = failures[next] {
+                failedChunk = next
+                return .failure(error)
+            }
+            next += 1
+        }
+        guard let chunkCount, next == chunkCount else { return nil }
+        var outputs: [Output] = []
+        outputs.reserveCapacity(taskCount)
+        for chunk in values { outputs += chunk }
+        return .success(outputs)
+    }
+
+    private func deliver(_ verdict: Result<[Output], any Error>, callingBack: Bool = true) {
+        // The map's worker is the one whose chunk failed it (a map that succeeds has none).
+        guard let worker = room.withLock({ () -> WorkerIdentity?? in
+            defer { finished = true; values = []; workers = [:]; try? room.notifyAll() }
+            return finished ? nil : .some(failedChunk.flatMap { workers[$0] })
+        }) else { return }
+        guard (try? result.finish(verdict, by: worker)) != nil, callingBack else { return }
+        switch verdict {
+        case .success(let values): callback?(values)
+        case .failure(let error): errorCallback?(error)
+        }
+    }
+}
