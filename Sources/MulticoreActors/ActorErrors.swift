@@ -20,6 +20,8 @@ public enum ActorHostError: Error, Sendable, Codable, CustomStringConvertible {
     case maxCallsNotPositive(Int)
     /// `callerWait` must not be negative.
     case callerWaitNegative(Duration)
+    /// `spin` must not be negative.
+    case spinNegative(Duration)
     /// The host answered with a message that does not fit the request (a protocol error).
     case unexpectedReply(String)
 
@@ -33,6 +35,7 @@ public enum ActorHostError: Error, Sendable, Codable, CustomStringConvertible {
                 + "the actors it held are gone, and their state: spawn new ones on the host"
         case .maxCallsNotPositive(let calls): "maxCallsPerHost must be at least 1, not \(calls)"
         case .callerWaitNegative(let wait): "callerWait must be zero or more, not \(wait)"
+        case .spinNegative(let spin): "spin must be zero or more, not \(spin)"
         case .insideHost: "an actor host cannot start another host: start hosts from the program"
         case .forkCannotStartHost: "an actor host cannot be started by fork: use .spawn or .forkserver"
         case .unexpectedReply(let what): "the actor host answered with an unexpected message: \(what)"

@@ -50,6 +50,8 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     public let maxCallsPerHost: Int?
     /// How long a call waits for its answer on the calling thread before it suspends (see `init`).
     public let callerWait: Duration
+    /// How long each end of the link polls for the next message before it sleeps (see `init`).
+    public let spin: Duration
     private let lock = Lock()
     private var current: Incarnation
     private var closing = false
@@ -71,22 +73,30 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
     ///     held that long at most by a call that is slow to answer (and after such a call, the
     ///     next ones on the host suspend at once for a while: see `ReadTurn`). One call at a time
     ///     per host waits so; the others suspend. 0.5 ms by default; `.zero`: every call suspends.
+    ///   - spin: how long each end of the link polls for the next message before it sleeps in
+    ///     the kernel: the host's loop after it answered a call, a caller in its `callerWait`
+    ///     after it sent one. A call that follows another within that time then wakes no one
+    ///     (on an idle virtual machine a wake-up costs tens of microseconds). It burns CPU for
+    ///     that long at most, and backs off when polling finds nothing (see `SpinWait`); never
+    ///     with one CPU. 30 us by default; `.zero`: never.
     /// - Throws: `ActorHostError.forkCannotStartHost` for `.fork`; `.maxCallsNotPositive`;
-    ///   `.callerWaitNegative`;
+    ///   `.callerWaitNegative` and `.spinNegative`;
     ///   `.insideHost` in a host's process; `ProcessError.spawnFailed`, `ConnectionError.system`
     ///   when the system refuses a process or descriptors.
     public init(startMethod: StartMethod = .spawn, name: String? = nil, maxCallsPerHost: Int? = nil,
-                callerWait: Duration = .microseconds(500)) async throws {
+                callerWait: Duration = .microseconds(500), spin: Duration = .microseconds(30)) async throws {
         guard startMethod != .fork else { throw ActorHostError.forkCannotStartHost }
         if let maxCallsPerHost, maxCallsPerHost < 1 { throw ActorHostError.maxCallsNotPositive(maxCallsPerHost) }
         guard callerWait >= .zero else { throw ActorHostError.callerWaitNegative(callerWait) }
+        guard spin >= .zero else { throw ActorHostError.spinNegative(spin) }
         self.callerWait = callerWait
+        self.spin = spin
         self.startMethod = startMethod
         self.maxCallsPerHost = maxCallsPerHost
         let number = try ProcessActorSystem.shared.newHostNumber()
         self.name = name ?? "ActorHost-\(number)"
         current = try Self.start(number: number, name: self.name, startMethod: self.startMethod, maxCalls: maxCallsPerHost,
-                             callerWait: callerWait)
+                             callerWait: callerWait, spin: spin)
         watch(current)
     }
 
@@ -169,7 +179,7 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         await Self.stop(old)
         let number = try ProcessActorSystem.shared.newHostNumber()
         let fresh = try Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost,
-                               callerWait: callerWait)
+                               callerWait: callerWait, spin: spin)
         watch(fresh)
         lock.briefly {
             current = fresh
@@ -191,7 +201,7 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         if lock.briefly({ !closing && current === old }),
            let number = try? ProcessActorSystem.shared.newHostNumber(),
            let fresh = try? Self.start(number: number, name: name, startMethod: startMethod, maxCalls: maxCallsPerHost,
-                               callerWait: callerWait) {
+                               callerWait: callerWait, spin: spin) {
             watch(fresh)
             let replaced = lock.briefly { () -> Bool in
                 guard !closing, current === old else { return false }
@@ -218,11 +228,12 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
 
     /// Starts host `number`: its process, its link and the thread that reads the link.
     private static func start(number: UInt32, name: String, startMethod: StartMethod, maxCalls: Int?,
-                              callerWait: Duration) throws -> Incarnation {
+                              callerWait: Duration, spin: Duration) throws -> Incarnation {
         // Two one-way pipes (see `ActorLink.incoming`).
         let (hostReads, programWrites) = try Connection.pipe(duplex: false)
         let (programReads, hostWrites) = try Connection.pipe(duplex: false)
-        let process = ChildProcess(task: ActorHostTask(incoming: hostReads, outgoing: hostWrites, number: number), name: name,
+        let process = ChildProcess(task: ActorHostTask(incoming: hostReads, outgoing: hostWrites, number: number,
+                                                             spinNanoseconds: spin.nanoseconds), name: name,
                                    kind: "ActorHost", daemon: true, startMethod: startMethod, tapsStandardError: true, logger: nil)
         do {
             try process.start()
@@ -236,7 +247,7 @@ public final class ActorHost: @unchecked Sendable { // `current` and `closing` a
         let system = ProcessActorSystem.shared
         let loop: LinkLoop
         do {
-            loop = try LinkLoop(reading: programReads, turnLimit: callerWait)
+            loop = try LinkLoop(reading: programReads, turnLimit: callerWait, spin: spin)
         } catch {
             try? process.kill()
             _ = try? process.join(timeout: nil)

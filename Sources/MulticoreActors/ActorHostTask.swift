@@ -11,11 +11,13 @@ struct ActorHostTask: InterruptIgnoringTask {
     var incoming: Connection
     var outgoing: Connection
     var number: UInt32
+    /// How long the host's loop polls for the next message before it sleeps (`SpinWait`).
+    var spinNanoseconds: Int64
 
     func run() -> NoOutput {
         // The calls run on this thread, between reads (no thread hop); without a wake pipe,
         // on the cooperative pool.
-        let loop = try? LinkLoop(reading: incoming)
+        let loop = try? LinkLoop(reading: incoming, spin: .nanoseconds(spinNanoseconds))
         let link = ProcessActorSystem.shared.becomeHost(number, incoming: incoming, outgoing: outgoing, executor: loop)
         if let loop {
             loop.run { link.receiveOne() == .more }

@@ -19,7 +19,7 @@ import Glibc
 ///
 /// Once the loop has ended (the link is closed), its jobs go to the global concurrent
 /// executor: a task that prefers it is never stranded.
-final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` and `ended` are guarded by `lock`
+final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` and `ended` are guarded by `lock`; `spinning` is the loop thread's
     private let lock = Lock()
     private var jobs: [UnownedJob] = []
     /// Whether the loop waits for input, so that a job enqueued from another thread must wake it.
@@ -38,17 +38,23 @@ final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` 
     private let wakeWriter: Connection
     /// In the program: callers that read their own answers for a while (nil in a host).
     let turns: ReadTurn?
+    /// The busy wait before the loop sleeps (`SpinWait`); used by the loop's thread alone.
+    private var spinning: SpinWait
 
     /// A loop that will read `connection`.
-    /// - Parameter turnLimit: callers may read their own answers for up to this long
-    ///   (`ReadTurn`); nil or zero: the loop alone reads.
-    init(reading connection: Connection, turnLimit: Duration? = nil) throws {
+    /// - Parameters:
+    ///   - turnLimit: callers may read their own answers for up to this long (`ReadTurn`),
+    ///     polling for up to `spin` before they sleep; nil or zero: the loop alone reads.
+    ///   - spin: how long the loop polls for the next message before it sleeps (`SpinWait`):
+    ///     in a host; the program's loop, the slow path once callers read, does not.
+    init(reading connection: Connection, turnLimit: Duration? = nil, spin: Duration = .zero) throws {
         self.connection = connection
         let fd = connection.fileDescriptor
         input = fd
+        spinning = SpinWait(limit: turnLimit == nil ? spin : .zero)
         // The turns' set watches the input first: an input goes to a caller in its turn
         // rather than to the loop.
-        turns = try turnLimit.flatMap { $0 > .zero ? try ReadTurn(reading: fd, limit: $0) : nil }
+        turns = try turnLimit.flatMap { $0 > .zero ? try ReadTurn(reading: fd, limit: $0, spin: spin) : nil }
         do {
             (wakeReader, wakeWriter) = try Connection.pipe(duplex: false)
         } catch {
@@ -138,7 +144,6 @@ final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` 
     /// returns false (the program is gone or said `shutdown`) or a caller's turn read the end.
     func run(_ receive: () -> Bool) {
         defer { end() }
-        turns?.loopStarts()
         while true {
             while let batch = takeJobs() {
                 for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
@@ -149,6 +154,18 @@ final class LinkLoop: TaskExecutor, @unchecked Sendable { // `jobs`, `sleeping` 
             // so (a message and its answer cost a wait, a read and a send: no poll to look first).
             if connection.hasBufferedMessage {
                 guard read(receive) else { return }
+                continue
+            }
+            // A message or a job that comes soon is met awake (`SpinWait`).
+            let fd = input
+            var hasInput = false
+            if spinning.spin({
+                hasInput = (try? Poll.isReady(fd, milliseconds: 0)) == true
+                return hasInput || lock.briefly { !jobs.isEmpty }
+            }) {
+                if hasInput {
+                    guard read(receive) else { return }
+                }
                 continue
             }
             let idle = lock.briefly {

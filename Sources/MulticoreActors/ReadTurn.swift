@@ -23,11 +23,15 @@ import Glibc
 /// not the loop; it is armed again as the turn ends (and reported at once if input waits). If
 /// the loop was woken just before a turn began, it waits here until the turn ends, then looks
 /// again; a turn is not taken while the loop reads.
-final class ReadTurn: @unchecked Sendable { // the state below is guarded by `condition`'s lock
+final class ReadTurn: @unchecked Sendable { // the state below is guarded by `condition`'s lock; `spinning`, by the turn
     /// The link's input, alone (the turn's set).
     private let events: EventPoll
     /// How long a turn waits for its answer.
     let limit: Duration
+    /// The link's input.
+    private let input: Int32
+    /// The busy wait before a turn sleeps for input: used by the turn's holder alone.
+    private var spinning: SpinWait
     private let lock = Lock()
     private let condition: Condition
     private var held = false
@@ -43,12 +47,12 @@ final class ReadTurn: @unchecked Sendable { // the state below is guarded by `co
     private var answered = 0
     private var missed = 0
     var countsForTests: (answered: Int, missed: Int) { lock.withLock { (answered, missed) } }
-    /// The loop's thread, which never takes a turn (it is the reader then).
-    private var loopThread: pthread_t?
 
     /// Turns for the link whose input is `fd`; the set is made (and watches `fd`) now, before
     /// the loop's, which is what gives turns the input first.
-    init(reading fd: Int32, limit: Duration) throws {
+    init(reading fd: Int32, limit: Duration, spin: Duration) throws {
+        input = fd
+        spinning = SpinWait(limit: spin)
         events = try EventPoll()
         do {
             try events.add(fd, tag: 0, mode: .exclusive)
@@ -63,14 +67,13 @@ final class ReadTurn: @unchecked Sendable { // the state below is guarded by `co
     // MARK: A caller's turn
 
     /// Takes a turn, or nil when this call may not: another holds one, the loop reads, the link
-    /// ended, the caller is the loop's thread, or calls are skipping turns for now. A turn taken
-    /// must be ended (`end`). Returns its deadline.
+    /// ended, or calls are skipping turns for now. A turn taken must be ended (`end`). Returns
+    /// its deadline. A call made on the loop's own thread (inside `withDirectCalls`) may take
+    /// one too: the loop is then running that call's task, not reading.
     func begin() -> Deadline? {
         guard limit > .zero else { return nil }
-        let me = pthread_self()
         return lock.withLock { () -> Deadline? in
             guard !held, !loopReading, !ended, !closed else { return nil }
-            if let loopThread, pthread_equal(loopThread, me) != 0 { return nil }
             if skips > 0 {
                 skips -= 1
                 return nil
@@ -80,8 +83,11 @@ final class ReadTurn: @unchecked Sendable { // the state below is guarded by `co
         }
     }
 
-    /// Waits, in a turn, until the link has input or `deadline` passes: whether it has.
+    /// Waits, in a turn, until the link has input or `deadline` passes: whether it has. It
+    /// polls for a while first (`SpinWait`), then sleeps.
     func waitForInput(until deadline: Deadline) -> Bool {
+        let fd = input
+        if spinning.spin(until: deadline, { (try? Poll.isReady(fd, milliseconds: 0)) == true }) { return true }
         guard let left = deadline.remaining?.nanoseconds, left > 0 else { return false }
         return ((try? events.wait(nanoseconds: left)) ?? 0) != 0
     }
@@ -141,12 +147,6 @@ final class ReadTurn: @unchecked Sendable { // the state below is guarded by `co
     /// Called by the loop thread once it has read (and handled) a message.
     func loopEndsReading() {
         lock.withLock { loopReading = false }
-    }
-
-    /// Called by the loop thread before it waits for input: from then on no turn is taken
-    /// from it.
-    func loopStarts() {
-        lock.withLock { loopThread = pthread_self() }
     }
 
     /// Whether a turn read the end of the link: the loop ends then.
