@@ -72,6 +72,18 @@ extension ClusterTests {
             }
         }
         #expect(seen == Set(0..<300))
+
+        // With back-pressure: the input is read as the completions are taken, never more than
+        // `bufferSize` ahead.
+        let tasks = CountedTasks(count: 1000)
+        var taken = 0, mostAhead = 0
+        for try await completion in cluster.completions(of: tasks, bufferSize: 100) {
+            #expect(try completion.result.get() == completion.index * 2)
+            taken += 1
+            mostAhead = max(mostAhead, tasks.read.withLock { $0 } - taken)
+        }
+        #expect(taken == 1000)
+        #expect(mostAhead <= 100, "read \(mostAhead) tasks ahead of the completions taken")
         await cluster.shutdown()
         try await stop(nodeRun)
     }
