@@ -40,6 +40,9 @@ enum MulticoreCommand {
             --database URL   The cluster rows on this server instead (implies --cluster).
           cluster    Runs `multicore-cluster` (beside this executable) with the arguments that
                      follow: `multicore cluster status --database URL`, `multicore cluster help`.
+          cluster-soak
+                     The cluster's chaos soak: `multicore-cluster soak` with the arguments that
+                     follow (`multicore cluster-soak --tasks 20000`).
           soak       The crash soak: tasks through a process pool whose workers are SIGKILLed at
                      random (about one kill per 1000 tasks); prints the counts of tasks, results,
                      worker-died errors and tasks without an outcome; exits 1 unless every task
@@ -91,6 +94,8 @@ enum MulticoreCommand {
                 try bench.run()
             case "cluster":
                 try ClusterSibling.forward(arguments.rest())
+            case "cluster-soak":
+                try ClusterSibling.forward(["soak"] + arguments.rest())
             case "soak":
                 let tasks = try arguments.number("--tasks", 20_000, minimum: 1)
                 let workers = try arguments.number("--workers", 2, minimum: 1)

@@ -18,8 +18,11 @@ import PostgresNIO
 ///
 /// Small tasks reach the workers in batches (one message each way per batch, see
 /// `claimAndRun`). A worker that dies during a batch fails no task by itself: the batch's tasks
-/// run again one by one, so a task that traps fails alone, with its own worker's signal, and a
-/// worker killed from outside costs its batch a second run.
+/// run again one by one, each alone on a worker. So a task that traps (or otherwise kills its
+/// own worker) fails alone, with its own worker's signal, and the others succeed; a worker
+/// SIGKILLed from outside mid-batch fails none of them, it costs the batch a second run (at
+/// least once: a task that had finished in the lost batch runs again). A task that runs alone
+/// (a batch of one, one with a timeout, one run again) fails when its worker is killed.
 ///
 /// Exactly one outcome per task: a node's identity in the queue is an *incarnation*, new at each
 /// `run` and whenever the node finds it was declared dead; an outcome counts only if the task is

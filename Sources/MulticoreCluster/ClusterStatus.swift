@@ -5,9 +5,13 @@ import PostgresNIO
 /// tasks not finished by task type, the nodes with their last heartbeat, the failures of the last
 /// minute; ages by the database's clock.
 public struct ClusterStatus: Sendable {
-    /// The unfinished tasks of one task type (`kind`: its mangled name, as nodes claim it).
+    /// The unfinished tasks of one task type (`kind`: its mangled name, as nodes claim it;
+    /// `typeName`: as Swift prints the type).
     public struct Queue: Sendable, Equatable {
         public let kind: String
+        /// The task type as Swift prints it (`String(reflecting:)`, `MyApp.Twice`), read from
+        /// `kind` by the Swift runtime's demangler; `kind` itself when it is not a mangled name.
+        public var typeName: String { TaskTypeName.readable(kind) }
         /// Ready to be claimed now.
         public let ready: Int
         /// Durable jobs whose start time has not come.
@@ -23,8 +27,10 @@ public struct ClusterStatus: Sendable {
         public let id: UUID
         public let host: String
         public let pid: Int32
-        /// The task types it claims.
+        /// The task types it claims (their mangled names).
         public let kinds: [String]
+        /// The task types it claims, as Swift prints them (see `Queue.typeName`).
+        public var typeNames: [String] { kinds.map(TaskTypeName.readable) }
         /// Tasks it holds now.
         public let running: Int
         /// Seconds since its last heartbeat.

@@ -24,7 +24,7 @@ enum NodeCommand {
           --heartbeat S         seconds between heartbeats (default 2)
           --dead-after S        a node silent this long is dead, its tasks requeued (default 10)
           --grace S             how long running tasks may finish when stopping (default 30)
-          --vacuum-interval S   how often one node vacuums the queue (default 5)
+          --vacuum-interval S   how often one node vacuums the queue (default 1)
 
         """
 
@@ -73,7 +73,7 @@ enum NodeCommand {
                 heartbeat: .seconds(decimal: options.seconds("--heartbeat", default: 2)!),
                 deadAfter: .seconds(decimal: options.seconds("--dead-after", default: 10)!),
                 gracePeriod: .seconds(decimal: options.seconds("--grace", default: 30, allowZero: true)!),
-                vacuumInterval: .seconds(decimal: options.seconds("--vacuum-interval", default: 5)!), logger: logger)
+                vacuumInterval: .seconds(decimal: options.seconds("--vacuum-interval", default: 1)!), logger: logger)
         } catch {
             options.fail("\(error)")
         }

@@ -32,7 +32,7 @@ enum SoakCommand {
           --window S           seconds per throughput window (default 10)
           --heartbeat S        the nodes' heartbeat (default 0.2)
           --dead-after S       a node silent this long is dead (default 1)
-          --vacuum-interval S  how often the queue is vacuumed (default 5)
+          --vacuum-interval S  how often the queue is vacuumed (default 1)
 
         """
 
@@ -60,7 +60,7 @@ enum SoakCommand {
         settings.nodes.killEvery = killEvery > 0 ? killEvery : nil
         settings.nodes.heartbeat = options.seconds("--heartbeat", default: 0.2)!
         settings.nodes.deadAfter = options.seconds("--dead-after", default: 1)!
-        settings.nodes.vacuumInterval = options.seconds("--vacuum-interval", default: 5)!
+        settings.nodes.vacuumInterval = options.seconds("--vacuum-interval", default: 1)!
         let log = NSTemporaryDirectory() + "multicore-cluster-soak-nodes-\(getpid()).log"
         guard FileManager.default.createFile(atPath: log, contents: nil) else {
             printError("multicore-cluster soak: cannot write \(log)\n")

@@ -20,7 +20,7 @@ final class SoakNodes: Sendable {
         var schema = "soak"
         var heartbeat = 0.2
         var deadAfter = 1.0
-        var vacuumInterval = 5.0
+        var vacuumInterval = 1.0
         /// Mean seconds between kills; nil: no kills.
         var killEvery: Double? = 0.5
         var seed: UInt64 = 1

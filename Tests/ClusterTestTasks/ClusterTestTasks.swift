@@ -110,5 +110,19 @@ public struct BatchProbe: ProcessTask {
     }
 }
 
+/// Returns `text` repeated `times` times: a large result from a small task (or, with a long
+/// `text`, a large task).
+public struct RepeatText: ProcessTask {
+    public var text: String
+    public var times: Int
+    public init(text: String, times: Int) {
+        self.text = text
+        self.times = times
+    }
+
+    public func run() -> String { String(repeating: text, count: times) }
+}
+
 /// Every type above: what a test node serves.
-public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self, BatchProbe.self]
+public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self, BatchProbe.self,
+                                                           RepeatText.self]

@@ -72,6 +72,18 @@ extension ClusterTests {
             }
         }
         #expect(seen == Set(0..<300))
+
+        // With back-pressure: the input is read as the completions are taken, never more than
+        // `bufferSize` ahead.
+        let tasks = CountedTasks(count: 1000)
+        var taken = 0, mostAhead = 0
+        for try await completion in cluster.completions(of: tasks, bufferSize: 100) {
+            #expect(try completion.result.get() == completion.index * 2)
+            taken += 1
+            mostAhead = max(mostAhead, tasks.read.withLock { $0 } - taken)
+        }
+        #expect(taken == 1000)
+        #expect(mostAhead <= 100, "read \(mostAhead) tasks ahead of the completions taken")
         await cluster.shutdown()
         try await stop(nodeRun)
     }
@@ -119,10 +131,15 @@ extension ClusterTests {
         // The first task returns at once; the others would wait 30 s for their gate.
         #expect(open.open(for: getpid()))
         let tasks = [WaitForGate(directory: open.path, value: 0)] + (1..<50).map { WaitForGate(directory: closed.path, value: $0) }
-        var taken = 0
-        for try await _ in cluster.results(of: tasks, bufferSize: 20) {
-            taken += 1
-            break
+        // The first output comes at once: its node has not measured a task yet, so it runs each
+        // alone (a batch's outcomes come when its last task ends).
+        let taken = try await within(testDeadline, "the first output") {
+            var taken = 0
+            for try await _ in cluster.results(of: tasks, bufferSize: 20) {
+                taken += 1
+                break
+            }
+            return taken
         }
         #expect(taken == 1)
         #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks", toBe: 0))

@@ -79,13 +79,15 @@ struct ClusterTests {
         for (index, future) in futures.enumerated() {
             let outcome = await outcomeOf(future)
             if index == 3 {
-                guard case .failure(ClusterError.taskFailed(let type, let message, _, let pid, let attempt)) = outcome else {
+                guard case .failure(ClusterError.taskFailed(let type, let message, let host, let pid, let attempt)) = outcome else {
                     Issue.record("the trapping task ended with \(outcome)")
                     continue
                 }
                 #expect(type.hasSuffix("PoolError"), "\(type)")
-                #expect(message.contains("trapped") && message.contains("deliberate trap in TrapWhenTold(3)"), "\(message)")
-                #expect(pid == getpid() && attempt == 1)
+                // Named with its node's host and pid, and its worker's pid and signal.
+                #expect(message.contains("trapped (SIG") && message.contains("(pid ")
+                        && message.contains("deliberate trap in TrapWhenTold(3)"), "\(message)")
+                #expect(host == ProcessInfo.processInfo.hostName && pid == getpid() && attempt == 1, "\(host)")
             } else {
                 #expect(try outcome.get() == index * 2)
             }
@@ -277,5 +279,14 @@ struct ClusterTests {
         }
         #expect(throws: ClusterError.self) { try ClusterNode(url: "postgres://me@host", tasks: []) }
         #expect(throws: ClusterError.self) { try ClusterNode(url: "postgres://me@host", processes: 0, tasks: [Twice.self]) }
+    }
+
+    /// `multicore cluster-soak ARGS` is `multicore-cluster soak ARGS` (the issue's name for the
+    /// cluster's soak): without --tasks or --duration it exits 2 with the soak's usage.
+    @Test func multicoreClusterSoakIsTheClusterSoak() throws {
+        let run = try ProgramRun(beside: "multicore", ["cluster-soak"])
+        #expect(run.wait(within: testDeadline) == 2, "\(run.output)")
+        #expect(run.output.contains("one of --tasks N and --duration S is needed")
+                && run.output.contains("USAGE: multicore-cluster soak"), "\(run.output)")
     }
 }
