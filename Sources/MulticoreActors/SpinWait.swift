@@ -11,7 +11,9 @@ import MulticoreThreading
 /// 20 to 50 us first). A call and its answer follow each other within that time when calls come
 /// in a row, so neither end sleeps and neither is woken.
 ///
-/// Its price is the CPU it burns: `limit` per message at most, and it backs off a little: a
+/// Between its looks it yields the CPU (sched_yield): on a busy machine the thread that will
+/// send the message may be waiting for this CPU, and gets it; on an idle one the call returns
+/// at once. Its price is the CPU it burns: `limit` per message at most, and it backs off a little: a
 /// spin that ran out without a message skips the spin of the next wait, two in a row the next
 /// three, and one that found a message resets that. (Not more: when one end sleeps, the other's
 /// next spin misses too, as the sleeper must be woken; a long back-off would keep both asleep
@@ -43,6 +45,9 @@ struct SpinWait {
                 misses = 0
                 return true
             }
+            // On a busy machine the thread that will send the message may be waiting for this
+            // CPU: it gets it. On an idle one this returns at once.
+            yieldProcessor()
         } while Deadline.now.nanoseconds < end
         misses = min(misses + 1, 2)
         skips = (1 << misses) - 1
