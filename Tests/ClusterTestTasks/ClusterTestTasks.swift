@@ -123,6 +123,13 @@ public struct RepeatText: ProcessTask {
     public func run() -> String { String(repeating: text, count: times) }
 }
 
+/// Returns the pid of the worker that ran it (with its value, so that tasks differ).
+public struct WorkerPid: ProcessTask {
+    public var value: Int
+    public init(value: Int) { self.value = value }
+    public func run() -> Int32 { getpid() }
+}
+
 /// Every type above: what a test node serves.
 public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self, BatchProbe.self,
-                                                           RepeatText.self]
+                                                           RepeatText.self, WorkerPid.self]
