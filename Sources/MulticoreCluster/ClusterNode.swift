@@ -71,22 +71,36 @@ public final class ClusterNode: Sendable {
     private let work = Locked<ClusterNodeWork?>(nil)
     private let refused = Locked(0)
 
+    /// A node of the queue at `url` (`ClusterDatabase`), in `schema`; the other parameters are
+    /// those of `init(database:...)`.
+    /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, and what `init(database:...)` throws.
+    public convenience init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
+                            maxTasksPerChild: Int? = nil, heartbeat: Duration = .seconds(2),
+                            deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1), tasksPerProcess: Int = 512,
+                            gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400), vacuumInterval: Duration = .seconds(1),
+                            logger: Logger? = nil) throws {
+        try self.init(database: ClusterDatabase(url: url, schema: schema), processes: processes, tasks: tasks,
+                      maxTasksPerChild: maxTasksPerChild, heartbeat: heartbeat, deadAfter: deadAfter, pollInterval: pollInterval,
+                      tasksPerProcess: tasksPerProcess, gracePeriod: gracePeriod, jobRetention: jobRetention,
+                      vacuumInterval: vacuumInterval, logger: logger)
+    }
+
     /// - Parameters:
-    ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
+    ///   - database: the queue's database and schema; with a postgres-nio configuration,
+    ///     `ClusterDatabase(configuration:schema:)`.
     ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
     ///   - tasks: the task types this node runs; it claims no other.
     ///   - maxTasksPerChild: as the property (nil: workers are never replaced for their count).
     ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess, gracePeriod, jobRetention,
     ///     vacuumInterval: as the properties of the same names.
     ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
-    /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
-    ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes`,
-    ///   `tasksPerProcess` or `maxTasksPerChild` below 1).
-    public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
-                maxTasksPerChild: Int? = nil, heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
+    /// - Throws: `ClusterError.invalidConfiguration` (a non-positive interval, `deadAfter` not
+    ///   above `heartbeat`, no task type, `processes`, `tasksPerProcess` or `maxTasksPerChild` below 1).
+    public init(database: ClusterDatabase, processes: Int? = nil, tasks: [any ProcessTask.Type], maxTasksPerChild: Int? = nil,
+                heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
                 tasksPerProcess: Int = 512, gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400),
                 vacuumInterval: Duration = .seconds(1), logger: Logger? = nil) throws {
-        database = try ClusterDatabase(url: url, schema: schema)
+        self.database = database
         self.processes = processes ?? cpuCount()
         guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
         guard tasksPerProcess >= 1 else {
