@@ -202,6 +202,13 @@ let package = Package(
             path: "Tests/ClusterNodeExample",
             swiftSettings: strict
         ),
+        // Fetches durable jobs' outcomes by id in a process of its own (the tests' other process).
+        .executableTarget(
+            name: "ClusterJobReader",
+            dependencies: ["MulticoreCluster"],
+            path: "Tests/ClusterJobReader",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "MulticoreClusterTests",
             dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreTestSupport", "MulticoreThreading", "MulticoreProcessing",
