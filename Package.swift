@@ -191,7 +191,7 @@ let package = Package(
         // The task types the cluster tests send, shared by the tests and the node they start.
         .target(
             name: "ClusterTestTasks",
-            dependencies: ["MulticoreProcessing"],
+            dependencies: ["MulticoreProcessing", "MulticoreCluster"],
             path: "Tests/ClusterTestTasks",
             swiftSettings: strict
         ),

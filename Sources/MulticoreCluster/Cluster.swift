@@ -22,7 +22,8 @@ public final class Cluster: Sendable {
     /// This handle's id in the queue: its tasks carry it, and its outcomes come on its channel.
     public let session: UUID
     /// How many nodes may run a task that loses its node (missed heartbeats) before it fails
-    /// with `ClusterError.nodeLost` (default 3, as Ray). Errors the task throws are not retried.
+    /// with `ClusterError.nodeLost` (default 3, as Ray). Errors the task throws are not retried
+    /// unless its type asks (`ClusterRetryingTask`).
     public let maxAttempts: Int
     /// The most a finished task waits to be noticed when its notification is lost.
     public let pollInterval: Duration
