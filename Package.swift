@@ -191,7 +191,7 @@ let package = Package(
         // The task types the cluster tests send, shared by the tests and the node they start.
         .target(
             name: "ClusterTestTasks",
-            dependencies: ["MulticoreProcessing"],
+            dependencies: ["MulticoreProcessing", "MulticoreCluster"],
             path: "Tests/ClusterTestTasks",
             swiftSettings: strict
         ),
@@ -200,6 +200,13 @@ let package = Package(
             name: "ClusterNodeExample",
             dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreThreading", .product(name: "Logging", package: "swift-log")],
             path: "Tests/ClusterNodeExample",
+            swiftSettings: strict
+        ),
+        // Fetches durable jobs' outcomes by id in a process of its own (the tests' other process).
+        .executableTarget(
+            name: "ClusterJobReader",
+            dependencies: ["MulticoreCluster"],
+            path: "Tests/ClusterJobReader",
             swiftSettings: strict
         ),
         .testTarget(

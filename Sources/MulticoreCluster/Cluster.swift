@@ -22,7 +22,8 @@ public final class Cluster: Sendable {
     /// This handle's id in the queue: its tasks carry it, and its outcomes come on its channel.
     public let session: UUID
     /// How many nodes may run a task that loses its node (missed heartbeats) before it fails
-    /// with `ClusterError.nodeLost` (default 3, as Ray). Errors the task throws are not retried.
+    /// with `ClusterError.nodeLost` (default 3, as Ray). Errors the task throws are not retried
+    /// unless its type asks (`ClusterRetryingTask`).
     public let maxAttempts: Int
     /// The most a finished task waits to be noticed when its notification is lost.
     public let pollInterval: Duration
@@ -39,12 +40,31 @@ public final class Cluster: Sendable {
     private let withdrawals: ClusterWithdrawals
     private let background: Locked<[Task<Void, Never>]>
 
-    /// Connects, creates or migrates the schema, and starts listening for outcomes.
+    /// Connects to the database of `url` (`ClusterDatabase`), creates or migrates the schema, and
+    /// starts listening for outcomes.
     /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration`;
     ///   `ClusterError.database` when the server cannot be reached.
-    public init(url: String, schema: String = "multicore", maxAttempts: Int = 3, pollInterval: Duration = .milliseconds(500),
+    public convenience init(url: String, schema: String = "multicore", maxAttempts: Int = 3,
+                            pollInterval: Duration = .milliseconds(500), logger: Logger? = nil) async throws {
+        try await self.init(database: ClusterDatabase(url: url, schema: schema), maxAttempts: maxAttempts,
+                            pollInterval: pollInterval, logger: logger)
+    }
+
+    /// Connects with a postgres-nio configuration (what `ClusterDatabase(configuration:)` takes
+    /// from it), creates or migrates the schema, and starts listening for outcomes.
+    /// - Throws: `ClusterError.invalidConfiguration` (TLS, an established channel), `.invalidSchema`;
+    ///   `ClusterError.database` when the server cannot be reached.
+    public convenience init(configuration: PostgresConnection.Configuration, schema: String = "multicore", maxAttempts: Int = 3,
+                            pollInterval: Duration = .milliseconds(500), logger: Logger? = nil) async throws {
+        try await self.init(database: ClusterDatabase(configuration: configuration, schema: schema), maxAttempts: maxAttempts,
+                            pollInterval: pollInterval, logger: logger)
+    }
+
+    /// Connects to `database`, creates or migrates its schema, and starts listening for outcomes.
+    /// - Throws: `ClusterError.invalidConfiguration`; `ClusterError.database` when the server
+    ///   cannot be reached.
+    public init(database: ClusterDatabase, maxAttempts: Int = 3, pollInterval: Duration = .milliseconds(500),
                 logger: Logger? = nil) async throws {
-        let database = try ClusterDatabase(url: url, schema: schema)
         guard maxAttempts >= 1 else { throw ClusterError.invalidConfiguration("maxAttempts must be at least 1, not \(maxAttempts)") }
         guard pollInterval > .zero else { throw ClusterError.invalidConfiguration("pollInterval must be positive") }
         let logger = logger ?? Logger(label: "MulticoreCluster", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -3,14 +3,22 @@ import PostgresNIO
 
 /// Where the cluster's queue lives: a PostgreSQL server, a database on it, and a schema in that
 /// database (`multicore` by default), from a URL such as
-/// `postgres://user:password@127.0.0.1:5432/queue`. Several clusters can share a database with
-/// schemas of their own.
+/// `postgres://user:password@127.0.0.1:5432/queue`, or from a postgres-nio
+/// `PostgresConnection.Configuration`. Several clusters can share a database with schemas of
+/// their own.
 public struct ClusterDatabase: Sendable {
     public var host: String
     public var port: Int
+    /// The server's Unix domain socket: when set, `host` and `port` are not used.
+    public var unixSocketPath: String?
     public var username: String
     public var password: String?
     public var database: String?
+    /// How long a connection may take to open (default 5 s).
+    public var connectTimeout: Duration = .seconds(5)
+    /// Parameters sent to the server at each connection's start (postgres-nio's
+    /// `additionalStartupParameters`, such as `application_name`).
+    public var startupParameters: [(String, String)] = []
     /// The schema of the cluster's tables and the prefix of its notification channels.
     public let schema: String
     /// Parses `postgres://` or `postgresql://` URLs: user, optional password, host, optional port
@@ -68,6 +76,34 @@ public struct ClusterDatabase: Sendable {
         self.schema = schema
     }
 
+    /// Takes from `configuration` its host and port or Unix socket, user, password, database,
+    /// connect timeout and startup parameters: the same connections as a URL with those.
+    /// - Throws: `ClusterError.invalidConfiguration` for TLS (not supported yet, as
+    ///   `sslmode=require` in a URL) or an already established channel (the cluster opens
+    ///   several connections, and opens them again after a loss); `ClusterError.invalidSchema`.
+    public init(configuration: PostgresConnection.Configuration, schema: String = "multicore") throws(ClusterError) {
+        guard !configuration.tls.isAllowed else {
+            throw .invalidConfiguration("TLS is not supported yet: give the configuration tls: .disable")
+        }
+        if let socket = configuration.unixSocketPath {
+            unixSocketPath = socket
+            host = "localhost"
+            port = 5432
+        } else if let host = configuration.host, let port = configuration.port {
+            self.host = host
+            self.port = port
+        } else {
+            throw .invalidConfiguration("a configuration with an established channel cannot open the cluster's connections")
+        }
+        username = configuration.username
+        password = configuration.password
+        database = configuration.database
+        connectTimeout = .nanoseconds(configuration.options.connectTimeout.nanoseconds)
+        startupParameters = configuration.options.additionalStartupParameters
+        guard Self.isValidSchema(schema) else { throw .invalidSchema(schema) }
+        self.schema = schema
+    }
+
     static func isValidSchema(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...24).contains(bytes.count), !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]) else { return false }
@@ -93,20 +129,29 @@ public struct ClusterDatabase: Sendable {
 
     /// The pool's configuration: a few connections, kept alive.
     package func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
-        var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database,
-            tls: .disable)
+        var configuration = if let unixSocketPath {
+            PostgresClient.Configuration(unixSocketPath: unixSocketPath, username: username, password: password, database: database)
+        } else {
+            PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database,
+                                         tls: .disable)
+        }
         configuration.options.maximumConnections = maximumConnections
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = connectTimeout
+        configuration.options.additionalStartupParameters = startupParameters
         return configuration
     }
 
     /// A single connection's configuration (the LISTEN connection: the pool has no LISTEN).
     func connectionConfiguration() -> PostgresConnection.Configuration {
-        var configuration = PostgresConnection.Configuration(
-            host: host, port: port, username: username, password: password, database: database,
-            tls: .disable)
-        configuration.options.connectTimeout = .seconds(5)
+        var configuration = if let unixSocketPath {
+            PostgresConnection.Configuration(unixSocketPath: unixSocketPath, username: username, password: password, database: database)
+        } else {
+            PostgresConnection.Configuration(host: host, port: port, username: username, password: password, database: database,
+                                             tls: .disable)
+        }
+        let (seconds, attoseconds) = connectTimeout.components
+        configuration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        configuration.options.additionalStartupParameters = startupParameters
         return configuration
     }
 

@@ -57,6 +57,13 @@ public final class ClusterNode: Sendable {
     /// default 1 s: at 5,000 tasks a second the table's size crept up with 5 s, and stayed
     /// flat with 1 s; a VACUUM of a small table takes milliseconds).
     public let vacuumInterval: Duration
+    /// After this many tasks a worker of the local pool exits and a fresh one replaces it (nil,
+    /// the default: never), as `ProcessPoolExecutor.maxTasksPerChild`. The pool counts tasks,
+    /// not messages: a batch of claimed tasks (one chunk on one worker) counts as its tasks, and
+    /// the node cuts its batches to at most this many. A worker is given no task once it holds
+    /// its last, but a batch given to a worker with room for fewer runs whole: a worker runs at
+    /// most `maxTasksPerChild` plus one batch less one (with 1, each task runs on a fresh worker).
+    public let maxTasksPerChild: Int?
     private let kinds: [String: ClusterTaskKind]
     private let logger: Logger
     private let incarnation = Locked<UUID?>(nil)
@@ -64,27 +71,46 @@ public final class ClusterNode: Sendable {
     private let work = Locked<ClusterNodeWork?>(nil)
     private let refused = Locked(0)
 
+    /// A node of the queue at `url` (`ClusterDatabase`), in `schema`; the other parameters are
+    /// those of `init(database:...)`.
+    /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, and what `init(database:...)` throws.
+    public convenience init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
+                            maxTasksPerChild: Int? = nil, heartbeat: Duration = .seconds(2),
+                            deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1), tasksPerProcess: Int = 512,
+                            gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400), vacuumInterval: Duration = .seconds(1),
+                            logger: Logger? = nil) throws {
+        try self.init(database: ClusterDatabase(url: url, schema: schema), processes: processes, tasks: tasks,
+                      maxTasksPerChild: maxTasksPerChild, heartbeat: heartbeat, deadAfter: deadAfter, pollInterval: pollInterval,
+                      tasksPerProcess: tasksPerProcess, gracePeriod: gracePeriod, jobRetention: jobRetention,
+                      vacuumInterval: vacuumInterval, logger: logger)
+    }
+
     /// - Parameters:
-    ///   - url: the queue's database (`ClusterDatabase`); `schema`: its schema.
+    ///   - database: the queue's database and schema; with a postgres-nio configuration,
+    ///     `ClusterDatabase(configuration:schema:)`.
     ///   - processes: worker processes of the local pool (default: the CPUs this process may use).
     ///   - tasks: the task types this node runs; it claims no other.
+    ///   - maxTasksPerChild: as the property (nil: workers are never replaced for their count).
     ///   - heartbeat, deadAfter, pollInterval, tasksPerProcess, gracePeriod, jobRetention,
     ///     vacuumInterval: as the properties of the same names.
     ///   - logger: the node's own events (registration, rescues, refused outcomes) at notice.
-    /// - Throws: `ClusterError.invalidURL`, `.invalidSchema`, `.invalidConfiguration` (a
-    ///   non-positive interval, `deadAfter` not above `heartbeat`, no task type, `processes` or
-    ///   `tasksPerProcess` below 1).
-    public init(url: String, schema: String = "multicore", processes: Int? = nil, tasks: [any ProcessTask.Type],
+    /// - Throws: `ClusterError.invalidConfiguration` (a non-positive interval, `deadAfter` not
+    ///   above `heartbeat`, no task type, `processes`, `tasksPerProcess` or `maxTasksPerChild` below 1).
+    public init(database: ClusterDatabase, processes: Int? = nil, tasks: [any ProcessTask.Type], maxTasksPerChild: Int? = nil,
                 heartbeat: Duration = .seconds(2), deadAfter: Duration = .seconds(10), pollInterval: Duration = .seconds(1),
                 tasksPerProcess: Int = 512, gracePeriod: Duration = .seconds(30), jobRetention: Duration = .seconds(86_400),
                 vacuumInterval: Duration = .seconds(1), logger: Logger? = nil) throws {
-        database = try ClusterDatabase(url: url, schema: schema)
+        self.database = database
         self.processes = processes ?? cpuCount()
         guard self.processes >= 1 else { throw ClusterError.invalidConfiguration("processes must be at least 1, not \(self.processes)") }
         guard tasksPerProcess >= 1 else {
             throw ClusterError.invalidConfiguration("tasksPerProcess must be at least 1, not \(tasksPerProcess)")
         }
         self.tasksPerProcess = tasksPerProcess
+        if let maxTasksPerChild, maxTasksPerChild < 1 {
+            throw ClusterError.invalidConfiguration("maxTasksPerChild must be at least 1, not \(maxTasksPerChild)")
+        }
+        self.maxTasksPerChild = maxTasksPerChild
         guard !tasks.isEmpty else { throw ClusterError.invalidConfiguration("a node needs at least one task type") }
         guard heartbeat > .zero, pollInterval > .zero, vacuumInterval > .zero else {
             throw ClusterError.invalidConfiguration("heartbeat, pollInterval and vacuumInterval must be positive")
@@ -160,7 +186,8 @@ public final class ClusterNode: Sendable {
         } catch {
             throw ClusterError.database(String(reflecting: error))
         }
-        let executor = try ProcessPoolExecutor(maxWorkers: processes, logger: logger, label: "ClusterNode")
+        let executor = try ProcessPoolExecutor(maxWorkers: processes, maxTasksPerChild: maxTasksPerChild, logger: logger,
+                                           label: "ClusterNode")
         guard work.startServing() else {
             Self.release(executor)
             await leave(client, statements)
@@ -252,7 +279,8 @@ public final class ClusterNode: Sendable {
             }
             for (name, tasks) in batches {
                 guard let kind = kinds[name] else { continue }
-                let size = work.batchSize(claimed: tasks.count)
+                // Cut to maxTasksPerChild: the pool counts a batch as its tasks.
+                let size = min(work.batchSize(claimed: tasks.count), maxTasksPerChild ?? Int.max)
                 for first in stride(from: 0, to: tasks.count, by: size) {
                     let batch = Array(tasks[first..<min(first + size, tasks.count)])
                     if batch.count == 1 {

@@ -16,6 +16,8 @@ struct ClaimedTask: Sendable {
 
 /// What a node recorded for one attempt of a task.
 struct TaskOutcome: Sendable {
+    /// Ready again: the task threw and its type asks for a retry (`ClusterRetryingTask`).
+    static let ready: Int16 = 0
     static let succeeded: Int16 = 2
     static let failed: Int16 = 3
     /// A durable job cancelled before its outcome.
@@ -34,6 +36,11 @@ struct TaskOutcome: Sendable {
 
     static func failure(_ task: ClaimedTask, type: String, message: String) -> TaskOutcome {
         TaskOutcome(id: task.id, attempt: task.attempt, state: failed, result: ByteBuffer(), errorType: type, errorMessage: message)
+    }
+
+    /// The task threw and runs again (its error stays on the row until the next outcome).
+    static func retry(_ task: ClaimedTask, type: String, message: String) -> TaskOutcome {
+        TaskOutcome(id: task.id, attempt: task.attempt, state: ready, result: ByteBuffer(), errorType: type, errorMessage: message)
     }
 }
 
@@ -254,14 +261,19 @@ struct ClusterStatements: Sendable {
 
     /// Records a batch of outcomes, each only if the task is still running under `node` at the
     /// same attempt (a node declared dead, whose task was requeued, changes nothing), and wakes
-    /// the submitters concerned (one NOTIFY per session and batch). Returns the ids recorded.
+    /// the submitters concerned (one NOTIFY per session and batch). A retry (state 0) makes the
+    /// task ready again after a back-off of 0.1 s doubling with each attempt, up to 10 s, by the
+    /// database's clock. Returns the ids recorded.
     func complete(_ client: PostgresClient, node: UUID, host: String, pid: Int32, outcomes: [TaskOutcome]) async throws -> Set<Int64> {
         try await run(client, """
             WITH done AS (
                 UPDATE \(unescaped: s).tasks t
                    SET state = d.state, result = CASE WHEN d.state = 2 THEN d.result END,
                        error_type = nullif(d.error_type, ''), error_message = nullif(d.error_message, ''),
-                       node_host = \(host), node_pid = \(pid), finished_at = now(), owner = NULL
+                       node_host = \(host), node_pid = \(pid), owner = NULL,
+                       finished_at = CASE WHEN d.state = 0 THEN NULL ELSE now() END,
+                       run_at = CASE WHEN d.state = 0 THEN now() + make_interval(secs => least(0.1 * power(2, t.attempt - 1), 10)::float8)
+                                ELSE t.run_at END
                   FROM unnest(\(outcomes.map(\.id))::bigint[], \(outcomes.map(\.attempt))::int[],
                               \(outcomes.map(\.state))::smallint[], \(outcomes.map(\.result))::bytea[],
                               \(outcomes.map(\.errorType))::text[], \(outcomes.map(\.errorMessage))::text[])
@@ -273,7 +285,7 @@ struct ClusterStatements: Sendable {
                 SELECT kind, error_type, \(host) FROM done WHERE state = \(TaskOutcome.failed)),
             woken AS (
                 SELECT pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
-                  FROM (SELECT DISTINCT session FROM done) sessions)
+                  FROM (SELECT DISTINCT session FROM done WHERE state >= 2) sessions)
             SELECT id, (SELECT count(*) FROM woken) FROM done
             """) { rows in
             var recorded: Set<Int64> = []

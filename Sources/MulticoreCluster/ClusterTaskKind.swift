@@ -34,7 +34,8 @@ struct ClusterTaskKind: Sendable {
     }
 
     static func of<Task: ProcessTask>(_ type: Task.Type) throws(ClusterError) -> ClusterTaskKind {
-        ClusterTaskKind(name: try name(of: type), run: { claimed, executor in
+        let retries = retriesOnError(of: type)
+        return ClusterTaskKind(name: try name(of: type), run: { claimed, executor in
             let task: Task
             switch decode(Task.self, claimed) {
             case .success(let decoded): task = decoded
@@ -45,7 +46,7 @@ struct ClusterTaskKind: Sendable {
             } catch is CancellationError where Swift.Task.isCancelled {
                 return nil
             } catch {
-                return failure(claimed, error)
+                return failure(claimed, error, retries: retries)
             }
         }, runBatch: { claimed, executor in
             var outcomes = [TaskOutcome?](repeating: nil, count: claimed.count)
@@ -78,7 +79,7 @@ struct ClusterTaskKind: Sendable {
                     for (position, result) in zip(positions, results) {
                         switch result {
                         case .success(let output): outcomes[position] = outcome(claimed[position], output: output)
-                        case .failure(let error): outcomes[position] = failure(claimed[position], error)
+                        case .failure(let error): outcomes[position] = failure(claimed[position], error, retries: retries)
                         }
                     }
                 }
@@ -117,8 +118,12 @@ struct ClusterTaskKind: Sendable {
         }
     }
 
-    private static func failure(_ claimed: ClaimedTask, _ error: any Error) -> TaskOutcome {
-        .failure(claimed, type: String(reflecting: Swift.type(of: error)), message: String(describing: error))
+    /// The outcome of a task that failed with `error`: it runs again (`retry`) when the task
+    /// threw it and its type asks for `retries` retries that this attempt has not used up.
+    private static func failure(_ claimed: ClaimedTask, _ error: any Error, retries: Int = 0) -> TaskOutcome {
+        let type = String(reflecting: Swift.type(of: error)), message = String(describing: error)
+        if Int(claimed.attempt) <= retries, isThrownByTask(error) { return .retry(claimed, type: type, message: message) }
+        return .failure(claimed, type: type, message: message)
     }
 
     /// Encodes a task for the queue.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import MulticoreCluster
 import MulticoreProcessing
 
 // The task types the cluster tests send: linked into the test binary (its in-process nodes'
@@ -123,6 +124,59 @@ public struct RepeatText: ProcessTask {
     public func run() -> String { String(repeating: text, count: times) }
 }
 
+/// Returns the pid of the worker that ran it (with its value, so that tasks differ).
+public struct WorkerPid: ProcessTask {
+    public var value: Int
+    public init(value: Int) { self.value = value }
+    public func run() -> Int32 { getpid() }
+}
+
+/// What a `Flaky` task throws while it has failures left.
+public struct FlakyFailure: Error, Codable, CustomStringConvertible {
+    public var attempt: Int
+    public var description: String { "flaky failure at run \(attempt)" }
+}
+
+/// Fails its first `failures` runs, then returns its value doubled. Its runs are counted in
+/// `directory` (a file per run, created atomically), across workers and nodes.
+public struct Flaky: ProcessTask {
+    public var directory: String
+    public var failures: Int
+    public var value: Int
+    public init(directory: String, failures: Int, value: Int) {
+        self.directory = directory
+        self.failures = failures
+        self.value = value
+    }
+
+    /// The number of this run: the first file `run-N` that it creates.
+    static func countRun(in directory: String) throws -> Int {
+        for run in 1...1000 {
+            let descriptor = open("\(directory)/run-\(run)", O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if descriptor >= 0 {
+                close(descriptor)
+                return run
+            }
+            guard errno == EEXIST else { break }
+        }
+        throw GateNeverOpened(path: "\(directory)/run-N")
+    }
+
+    public func run() throws -> Int {
+        let run = try Self.countRun(in: directory)
+        if run <= failures { throw FlakyFailure(attempt: run) }
+        return value * 2
+    }
+}
+
+/// `Flaky`, whose type asks for two retries of its errors.
+public struct FlakyRetried: ClusterRetryingTask {
+    public static let retriesOnError = 2
+    public var flaky: Flaky
+    public init(directory: String, failures: Int, value: Int) { flaky = Flaky(directory: directory, failures: failures, value: value) }
+    public func run() throws -> Int { try flaky.run() }
+}
+
 /// Every type above: what a test node serves.
 public let clusterTestTaskTypes: [any ProcessTask.Type] = [Twice.self, TrapWhenTold.self, WaitForGate.self, BatchProbe.self,
-                                                           RepeatText.self]
+                                                           RepeatText.self, WorkerPid.self, Flaky.self, FlakyRetried.self]

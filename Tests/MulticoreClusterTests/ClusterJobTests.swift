@@ -58,6 +58,33 @@ extension ClusterTests {
         try await stop(nodeRun)
     }
 
+    /// A job's outcome fetched later from another process: this one enqueues two jobs with keys
+    /// and lets its handle go; once a node ran them, a process of its own (ClusterJobReader)
+    /// fetches their outcomes by id alone: the value of one, the failure of the other.
+    @Test func aJobsOutcomeIsFetchedLaterFromAnotherProcess() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_jobprocess"
+        let submitter = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        let doubled = try await submitter.enqueue(Twice(value: 21), key: "report-1")
+        let trapped = try await submitter.enqueue(TrapWhenTold(value: 2, trap: true), key: "report-2")
+        await submitter.shutdown()
+
+        let (_, nodeRun) = try startNode(url, schema: schema)
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks WHERE state >= 2", toBe: 2))
+        try await stop(nodeRun)
+
+        let reader = try ProgramRun(beside: "ClusterJobReader", [url, schema, "\(doubled.id)", "\(trapped.id)"])
+        #expect(reader.wait(within: testDeadline) == 0, "\(reader.output)")
+        let lines = reader.output.split(separator: "\n").map(String.init)
+        #expect(lines.first == "job \(doubled.id): 42", "\(reader.output)")
+        #expect(lines.count == 2 && lines[1].hasPrefix("job \(trapped.id) failed: ") && lines[1].contains("deliberate trap"),
+                "\(reader.output)")
+        // An id the queue does not know is an error, not an outcome.
+        let unknown = try ProgramRun(beside: "ClusterJobReader", [url, schema, "\(trapped.id + 1000)"])
+        #expect(unknown.wait(within: testDeadline) == 1, "\(unknown.output)")
+    }
+
     /// Jobs enqueued while no node runs are claimed by priority (smaller first), one at a time
     /// by a node of one process holding one task.
     @Test func jobsAreClaimedInPriorityOrder() async throws {

@@ -12,9 +12,10 @@ import Testing
 /// A node in this process, serving the test task types, with short intervals; stopped by
 /// cancelling its task.
 func startNode(_ url: String, schema: String, processes: Int = 2, tasks: [any ProcessTask.Type] = clusterTestTaskTypes,
-               tasksPerProcess: Int = 16, heartbeat: Duration = .milliseconds(200), deadAfter: Duration = .seconds(1))
-    throws -> (ClusterNode, Task<Void, any Error>) {
-    let node = try ClusterNode(url: url, schema: schema, processes: processes, tasks: tasks, heartbeat: heartbeat,
+               tasksPerProcess: Int = 16, maxTasksPerChild: Int? = nil, heartbeat: Duration = .milliseconds(200),
+               deadAfter: Duration = .seconds(1)) throws -> (ClusterNode, Task<Void, any Error>) {
+    let node = try ClusterNode(url: url, schema: schema, processes: processes, tasks: tasks, maxTasksPerChild: maxTasksPerChild,
+                               heartbeat: heartbeat,
                                deadAfter: deadAfter, pollInterval: .milliseconds(200), tasksPerProcess: tasksPerProcess)
     return (node, Task { try await node.run() })
 }
