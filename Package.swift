@@ -51,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The PostgreSQL client of the cluster (MulticoreCluster only).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // postgres-nio's TLS: a test builds a configuration that asks for it (and is refused).
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // What Glibc does not import (futex, gettid, thread names), compiled with _GNU_SOURCE.
@@ -214,6 +216,7 @@ let package = Package(
             dependencies: ["MulticoreCluster", "ClusterTestTasks", "MulticoreTestSupport", "MulticoreThreading", "MulticoreProcessing",
                            "MulticoreBenchReport",
                            .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
