@@ -12,7 +12,7 @@ struct PoolJob: Sendable {
     let count: Int
     /// The tasks of the chunk, as `PoolChunk` writes them in `format`.
     let format: ChunkFormat
-    let payload: [UInt8]
+    let payload: PoolPayload
     let timeout: Duration?
     /// Runs left for it if its worker dies.
     var retriesLeft: Int
@@ -48,15 +48,13 @@ enum PoolJobs {
     }
 
     /// `tasks` encoded as one chunk's payload in `format`, within what a frame of `frameLimit` carries.
-    static func payload<Task: ProcessTask>(_ tasks: ArraySlice<Task>, as format: ChunkFormat, frameLimit: Int) throws -> [UInt8] {
-        var payload: [UInt8] = []
-        try PoolChunk.append(tasks, as: format, to: &payload)
-        return try checked(payload, count: tasks.count, frameLimit: frameLimit)
+    static func payload<Task: ProcessTask>(_ tasks: ArraySlice<Task>, as format: ChunkFormat, frameLimit: Int) throws -> PoolPayload {
+        try checked(PoolPayload(tasks, as: format), count: tasks.count, frameLimit: frameLimit)
     }
 
     /// `payload`, the encoding of `count` tasks, if a frame of `frameLimit` carries it.
     /// - Throws: `WireError.oversizedFrame`.
-    static func checked(_ payload: [UInt8], count: Int, frameLimit: Int) throws(WireError) -> [UInt8] {
+    static func checked(_ payload: PoolPayload, count: Int, frameLimit: Int) throws(WireError) -> PoolPayload {
         let maximumPayload = PoolRequest.maximumPayload(frameLimit: frameLimit)
         guard payload.count <= maximumPayload, count <= Int(UInt32.max) else {
             throw .oversizedFrame(size: payload.count, limit: maximumPayload)
@@ -71,7 +69,7 @@ enum PoolJobs {
     ) -> (describe: @Sendable (PoolJob) -> String, decode: @Sendable (PoolJob, Result<[UInt8], any Error>, WorkerIdentity?) -> Void) {
         // Described only if it fails: reflection costs microseconds per task.
         let describe: @Sendable (PoolJob) -> String = { job in
-            guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload, at: 0).first else {
+            guard let first = try? PoolChunk.decode(Task.self, format: job.format, count: job.count, from: job.payload.bytes, at: 0).first else {
                 return "a chunk of \(job.count) tasks of \(Task.self)"
             }
             let text = job.count == 1 ? String(describing: first) : "a chunk of \(job.count) tasks from \(first)"

@@ -17,7 +17,7 @@ enum PoolRequest: Equatable {
     case define(index: UInt32, typeName: String)
     /// `count` tasks of one type (the index of its type), in one `PoolChunk` payload of
     /// `format`; one reply for all.
-    case run(id: UInt64, type: UInt32, count: UInt32, format: ChunkFormat, payload: [UInt8])
+    case run(id: UInt64, type: UInt32, count: UInt32, format: ChunkFormat, payload: PoolPayload)
     case stop
 
     var bytes: [UInt8] {
@@ -39,7 +39,7 @@ enum PoolRequest: Equatable {
             withUnsafeBytes(of: type.littleEndian) { bytes += $0 }
             withUnsafeBytes(of: count.littleEndian) { bytes += $0 }
             bytes.append(format.rawValue)
-            bytes += payload
+            payload.withUnsafeBytes { bytes.append(contentsOf: $0) }
         case .stop:
             bytes.append(2)
         }
@@ -97,7 +97,7 @@ enum PoolRequest: Equatable {
         case 1:
             guard let header = RunHeader(bytes) else { return nil }
             self = .run(id: header.id, type: header.type, count: UInt32(header.count), format: header.format,
-                        payload: Array(bytes[Self.payloadOffset...]))
+                        payload: PoolPayload(Array(bytes[Self.payloadOffset...])))
         case 2:
             self = .stop
         default:

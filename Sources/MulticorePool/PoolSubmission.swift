@@ -13,7 +13,7 @@ extension PoolSupervisor {
         // specialized for `Task`, would look up at each use).
         let format = try ChunkFormat.choose(first: task)
         let payload = switch format {
-        case .raw: try PoolJobs.checked(withUnsafeBytes(of: task) { [UInt8]($0) }, count: 1, frameLimit: channelFrameLimit)
+        case .raw: try PoolJobs.checked(PoolPayload(withUnsafeBytes(of: task) { [UInt8]($0) }), count: 1, frameLimit: channelFrameLimit)
         case .coded: try PoolJobs.payload([task][...], as: .coded, frameLimit: channelFrameLimit)
         }
         try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout,
@@ -59,7 +59,7 @@ extension PoolSupervisor {
     /// Schedules one chunk of `count` tasks, encoded in `payload`, whose outcome completes
     /// `future`; cancelling a task that awaits the future stops the chunk even while it runs.
     private func enqueue<Task: ProcessTask, Value>(
-        _: Task.Type, count: Int, format: ChunkFormat, payload: [UInt8], for future: Future<Value>, timeout: Duration?,
+        _: Task.Type, count: Int, format: ChunkFormat, payload: PoolPayload, for future: Future<Value>, timeout: Duration?,
         start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
         finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws {
@@ -96,11 +96,13 @@ extension PoolSupervisor {
         // One format for the call (a type's format is fixed once known), and closures shared by
         // all its jobs: a map of 20k one-task chunks allocates nothing per chunk beyond its bytes.
         let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
-        var encoded: [(index: Int, count: Int, payload: [UInt8])] = []
+        var encoded: [(index: Int, count: Int, payload: PoolPayload)] = []
         encoded.reserveCapacity(chunks.count)
         // Every chunk encoded before any is queued (on every CPU for a large coded map): a task
-        // that cannot be encoded fails the call with nothing run.
-        let payloads = try ChunkPayloads.encode(chunks, as: format)
+        // that cannot be encoded fails the call with nothing run. Plain tasks need no encoding:
+        // a large chunk of them is sent from `tasks` itself.
+        let payloads = format == .raw ? try chunks.map { try PoolPayload($0, as: .raw) }
+            : try ChunkPayloads.encode(chunks, as: format).map(PoolPayload.init)
         for (index, tasks) in chunks.enumerated() {
             guard !tasks.isEmpty else {
                 if start() { finish(firstIndex + index, .success(.values([])), nil) }
