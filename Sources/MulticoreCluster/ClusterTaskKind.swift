@@ -75,6 +75,8 @@ struct ClusterTaskKind: Sendable {
                 switch chunk {
                 case .values(let outputs):
                     for (position, output) in zip(positions, outputs) { outcomes[position] = outcome(claimed[position], output: output) }
+                case .packed(let packed):
+                    for (position, output) in zip(positions, packed.unpacked()) { outcomes[position] = outcome(claimed[position], output: output) }
                 case .each(let results):
                     for (position, result) in zip(positions, results) {
                         switch result {

@@ -19,9 +19,15 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     private var taskCount: Int
     /// How many chunks there are; nil while a streaming map still reads its input.
     private var chunkCount: Int?
-    /// Each chunk's outputs, and which chunks are done and which failed (kept apart: the
-    /// bookkeeping per chunk touches no generic type, which this unspecialized code pays for).
-    private var values: [[Output]]
+    /// The outputs of every chunk before `next`, in order: a chunk's outputs are appended as
+    /// soon as those before it are, and its own array is freed then, so the next chunk's is
+    /// made in the same memory (a large map's arrays of a megabyte each were otherwise all
+    /// new memory, a page fault per 4 KiB, about 1.4 ms per megabyte on this machine).
+    private var assembled: [Output] = []
+    /// The outputs of chunks done before one ahead of them.
+    private var held: [Int: ChunkOutcomes<Output>] = [:]
+    /// Which chunks are done and which failed (kept apart: the bookkeeping per chunk touches no
+    /// generic type, which this unspecialized code pays for).
     private var done: [Bool]
     private var chunksDone = 0
     private var failures: [Int: any Error] = [:]
@@ -41,7 +47,6 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     /// - Parameter chunkCount: the number of chunks, nil for a streaming map (see `addChunk`).
     init(chunkCount: Int?, taskCount: Int, into result: Future<[Output]>, callback: (@Sendable ([Output]) -> Void)?,
          errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?) {
-        values = Array(repeating: [], count: chunkCount ?? 0)
         done = Array(repeating: false, count: chunkCount ?? 0)
         self.chunkCount = chunkCount
         self.taskCount = taskCount
@@ -67,7 +72,6 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     /// A streaming map: one more chunk, of `tasks` tasks; returns its index.
     func addChunk(tasks: Int) -> Int {
         room.withLock {
-            values.append([])
             done.append(false)
             taskCount += tasks
             return done.count - 1
@@ -114,9 +118,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     private func decide(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) -> Result<[Output], any Error>? {
         guard !finished else { return nil }
         switch outcome {
-        case .success(.values(let outputs)): values[index] = outputs
+        case .success(.values(let outputs)): held[index] = .values(outputs)
+        case .success(.packed(let packed)): held[index] = .packed(packed)
         case .success(let outcomes):
-            do { values[index] = try outcomes.allValues() } catch { failures[index] = error }
+            do { held[index] = .values(try outcomes.allValues()) } catch { failures[index] = error }
         case .failure(let error): failures[index] = error
         }
         done[index] = true
@@ -131,19 +136,27 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
                 failedChunk = next
                 return .failure(error)
             }
+            if let outputs = held.removeValue(forKey: next) {
+                // A map of an array knows its size: its array is made once. A streaming map's
+                // grows as it goes (reserving each time would copy it at every chunk).
+                if assembled.isEmpty, chunkCount != nil { assembled.reserveCapacity(taskCount) }
+                switch outputs {
+                case .packed(let packed): packed.append(to: &assembled)
+                case .values(let values): assembled += values
+                case .each: break // never held: a chunk with a failure is in `failures`
+                }
+            }
             next += 1
         }
         guard let chunkCount, next == chunkCount else { return nil }
-        var outputs: [Output] = []
-        outputs.reserveCapacity(taskCount)
-        for chunk in values { outputs += chunk }
-        return .success(outputs)
+        defer { assembled = [] }
+        return .success(assembled)
     }
 
     private func deliver(_ verdict: Result<[Output], any Error>, callingBack: Bool = true) {
         // The map's worker is the one whose chunk failed it (a map that succeeds has none).
         guard let worker = room.withLock({ () -> WorkerIdentity?? in
-            defer { finished = true; values = []; workers = [:]; try? room.notifyAll() }
+            defer { finished = true; assembled = []; held = [:]; workers = [:]; try? room.notifyAll() }
             return finished ? nil : .some(failedChunk.flatMap { workers[$0] })
         }) else { return }
         guard (try? result.finish(verdict, by: worker)) != nil, callingBack else { return }

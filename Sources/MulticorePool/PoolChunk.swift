@@ -117,6 +117,16 @@ enum PoolReply {
     static let allValues: UInt8 = 0
     static let eachTask: UInt8 = 1
 
+    /// What comes before the outputs of an `allValues` reply: the tag, the format's place, and
+    /// zeros up to 8 bytes, so that the outputs start 16 bytes into the reply's body, aligned
+    /// where the pool reads it (a large reply's values are then appended to a map's array
+    /// straight from it, `PackedOutputs`).
+    static let valuesHeader: [UInt8] = [allValues, 0, 0, 0, 0, 0, 0, 0]
+
+    /// Raw outputs of at least this many bytes are left in their reply (`ChunkOutcomes.packed`)
+    /// rather than copied into an array of their own.
+    static let packedThreshold = 64 << 10
+
     /// The reply frame for chunk `id` whose tasks, decoded from `payload`, are run here, in order.
     /// - Parameter room: zero bytes put before the frame (where a wire frame header goes, so
     ///   that it is sent without a copy).
@@ -143,7 +153,7 @@ enum PoolReply {
             return frame
         }
         let mark = frame.count
-        frame += [allValues, 0] // the format's place
+        frame += valuesHeader
         do {
             frame[mark + 1] = try PoolChunk.append(outputs, to: &frame).rawValue
         } catch {
@@ -175,7 +185,7 @@ enum PoolReply {
             return frame
         }
         let mark = frame.count
-        frame += [allValues, 0] // the format's place
+        frame += valuesHeader
         do {
             let format = try ChunkFormat.choose(first: output)
             switch format {
@@ -249,7 +259,12 @@ enum PoolReply {
                 guard offset + 1 < frame.count, let format = ChunkFormat(rawValue: frame[offset + 1]) else {
                     throw WireError.corrupt(offset: offset + 1, reason: "no chunk format")
                 }
-                return .values(try PoolChunk.decode(Output.self, format: format, count: count, from: frame, at: offset + 2))
+                let start = offset + valuesHeader.count
+                if format == .raw, frame.count - start >= packedThreshold, ChunkFormat.mayBeRaw(Output.self),
+                   let packed = PackedOutputs<Output>(frame, offset: start, count: count) {
+                    return .packed(packed)
+                }
+                return .values(try PoolChunk.decode(Output.self, format: format, count: count, from: frame, at: start))
             } catch {
                 throw .unreadableResult("\(error)")
             }

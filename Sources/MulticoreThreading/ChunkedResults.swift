@@ -4,11 +4,14 @@ import DequeModule
 /// failed), kept whole so that a million outputs are never wrapped one by one.
 package enum ChunkOutcomes<Output: Sendable>: Sendable {
     case values([Output])
+    /// Every output, still in the bytes they came in (plain data, see `PackedOutputs`).
+    case packed(PackedOutputs<Output>)
     case each([Result<Output, any Error>])
 
     package var count: Int {
         switch self {
         case .values(let values): values.count
+        case .packed(let packed): packed.count
         case .each(let results): results.count
         }
     }
@@ -17,6 +20,7 @@ package enum ChunkOutcomes<Output: Sendable>: Sendable {
     package func allValues() throws -> [Output] {
         switch self {
         case .values(let values): values
+        case .packed(let packed): packed.unpacked()
         case .each(let results): try results.map { try $0.get() }
         }
     }
@@ -25,7 +29,50 @@ package enum ChunkOutcomes<Output: Sendable>: Sendable {
     package var results: [Result<Output, any Error>] {
         switch self {
         case .values(let values): values.map { .success($0) }
+        case .packed(let packed): packed.unpacked().map { .success($0) }
         case .each(let results): results
+        }
+    }
+}
+
+/// The outputs of a chunk that had no failure, still in the reply they came in: `count` values
+/// of a plain type (standard numbers, `PlainData`: their memory is their encoding) from `offset`.
+/// They are copied out once, where they are used: a large map appends them straight to its
+/// array, with no array per chunk (each of which was new memory, a page fault per 4 KiB, about
+/// 1.4 ms per megabyte on this machine).
+package struct PackedOutputs<Output>: Sendable {
+    private let bytes: [UInt8]
+    private let offset: Int
+    package let count: Int
+
+    /// Nil unless `bytes` holds exactly `count` values from `offset`. The caller knows that
+    /// `Output` is plain data (the pool's `ChunkFormat.mayBeRaw`): any bytes are a value.
+    package init?(_ bytes: [UInt8], offset: Int, count: Int) {
+        guard offset >= 0, count > 0, bytes.count - offset == count * MemoryLayout<Output>.stride else { return nil }
+        self.bytes = bytes
+        self.offset = offset
+        self.count = count
+    }
+
+    /// Appends the values to `array`: straight from the reply when they are aligned there
+    /// (as the pool's replies put them), else through a copy.
+    package func append(to array: inout [Output]) {
+        let aligned = bytes.withUnsafeBytes { raw in
+            let start = raw.baseAddress! + offset
+            guard Int(bitPattern: start) % MemoryLayout<Output>.alignment == 0 else { return false }
+            start.withMemoryRebound(to: Output.self, capacity: count) { array.append(contentsOf: UnsafeBufferPointer(start: $0, count: count)) }
+            return true
+        }
+        if !aligned { array += unpacked() }
+    }
+
+    /// The values, in an array of their own.
+    package func unpacked() -> [Output] {
+        [Output](unsafeUninitializedCapacity: count) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset...]))
+            }
+            initialized = count
         }
     }
 }
@@ -63,6 +110,7 @@ package struct ReadyOutputs<Output> {
     package mutating func take(_ outcomes: ChunkOutcomes<Output>) {
         switch outcomes {
         case .values(let values): replace(values: values, results: [])
+        case .packed(let packed): replace(values: packed.unpacked(), results: [])
         case .each(let results): replace(values: [], results: results)
         }
     }
