@@ -137,9 +137,7 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
                 return .failure(error)
             }
             if let outputs = held.removeValue(forKey: next) {
-                // A map of an array knows its size: its array is made once. A streaming map's
-                // grows as it goes (reserving each time would copy it at every chunk).
-                if assembled.isEmpty, chunkCount != nil { assembled.reserveCapacity(taskCount) }
+                makeRoom(for: outputs.count)
                 switch outputs {
                 case .packed(let packed): packed.append(to: &assembled)
                 case .values(let values): assembled += values
@@ -151,6 +149,16 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
         guard let chunkCount, next == chunkCount else { return nil }
         defer { assembled = [] }
         return .success(assembled)
+    }
+
+    /// Under the lock: room in `assembled` for `added` more outputs. A map whose size is known
+    /// (an array's, or a streaming map's once its input ended) makes its array once. A streaming
+    /// map's grows fourfold, not twofold: every growth copies the outputs so far into new
+    /// memory, whose page faults cost more than the copy, and room not yet written costs none.
+    private func makeRoom(for added: Int) {
+        let needed = assembled.count + added
+        guard assembled.capacity < needed else { return }
+        assembled.reserveCapacity(chunkCount != nil ? max(needed, taskCount) : max(needed, taskCount, 4 * assembled.count))
     }
 
     private func deliver(_ verdict: Result<[Output], any Error>, callingBack: Bool = true) {

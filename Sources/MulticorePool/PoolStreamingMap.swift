@@ -88,7 +88,7 @@ final class SentChunks: Sendable {
 /// million tasks on 2 workers). A chunk holds at most `maxBytes` of encoded tasks (estimated
 /// from the chunks before), so that the chunks in flight take bounded memory.
 struct StreamingChunkSizes {
-    static let maxBytes = 1 << 20
+    static let maxBytes = automaticChunkBytes
     private let fixed: Int?
     private let workers: Int
     private var read = 0

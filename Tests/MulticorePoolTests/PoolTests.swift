@@ -17,8 +17,10 @@ import MulticoreThreading
         #expect(try pool.map([Twice]()) == [])
         #expect(try pool.starmapAsync(tasks.prefix(10), chunksize: 3).get(timeout: testDeadline) == (0..<10).map { $0 * 2 },
                 "starmap is map: a task carries its arguments")
-        #expect(pool.automaticChunkSize(count: 1_000) == 125, "Python: divmod(1000, 2 * 4), plus one for a remainder")
-        #expect(pool.automaticChunkSize(count: 1_001) == 126)
+        #expect(pool.automaticChunkSize(count: 1_000, of: Twice.self) == 125, "Python: divmod(1000, 2 * 4), plus one for a remainder")
+        #expect(pool.automaticChunkSize(count: 1_001, of: Twice.self) == 126)
+        #expect(pool.automaticChunkSize(count: 1_000_000, of: Twice.self) == 32_768, "plain tasks: 256 KiB at most")
+        #expect(pool.automaticChunkSize(count: 1_000_000, of: RefusesSeven.self) == 125_000, "coded tasks: Python's size")
     }
 
     /// Tasks (and outputs) with no stored fields take no bytes of their own: a chunk of more
