@@ -3,11 +3,19 @@
 
 #include <string.h>
 
-// CRC-32C (Castagnoli), the frame checksum: with the CPU's instruction where it has one.
+// CRC-32C (Castagnoli), the frame checksum, on the fastest path the CPU has: carry-less
+// multiplication folding beside the crc32 instruction (crc32c_folding.c) for 4 KiB and more where
+// it has VPCLMULQDQ, else the crc32 instruction in three streams (below), else tables.
 
+#include "crc32c_kernels.h"
 #include "crc32c_tables.h"
 
-static int mc_crc32c_have_sse42;
+// The fastest path this CPU has (MC_CRC32C_TABLE, _THREE_STREAMS or _FOLDING).
+static int mc_crc32c_fastest;
+
+// From this length on, folding (crc32c_folding.c) beats the three streams: below it, the shifts
+// that join its parts (about 100 ns) cost more than it saves.
+#define MC_CRC32C_FOLDING_MIN 4096
 
 // The crc32 instruction takes 3 cycles and can start one every cycle: three streams over three
 // blocks, joined by shifting a block's CRC over the zeros of the next ones (the tables of
@@ -24,7 +32,12 @@ static inline uint32_t mc_crc32c_shift(const uint32_t zeros[4][256], uint32_t cr
 __attribute__((constructor(101))) static void mc_crc32c_init(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    mc_crc32c_have_sse42 = __builtin_cpu_supports("sse4.2");
+    if (__builtin_cpu_supports("sse4.2")) {
+        mc_crc32c_fastest = MC_CRC32C_THREE_STREAMS;
+        // avx2 is only reported when the system saves the 256-bit registers.
+        if (__builtin_cpu_supports("pclmul") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("vpclmulqdq"))
+            mc_crc32c_fastest = MC_CRC32C_FOLDING;
+    }
 #endif
 }
 
@@ -81,7 +94,22 @@ __attribute__((target("sse4.2"))) static uint32_t mc_crc32c_hw(const uint8_t *p,
 
 uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed) {
 #if defined(__x86_64__)
-    if (mc_crc32c_have_sse42) return ~mc_crc32c_hw(data, length, ~seed);
+    if (mc_crc32c_fastest == MC_CRC32C_FOLDING && length >= MC_CRC32C_FOLDING_MIN)
+        return ~mc_crc32c_folding(data, length, ~seed);
+    if (mc_crc32c_fastest != MC_CRC32C_TABLE) return ~mc_crc32c_hw(data, length, ~seed);
+#endif
+    return mc_crc32c_portable(data, length, seed);
+}
+
+int mc_crc32c_fastest_path(void) {
+    return mc_crc32c_fastest;
+}
+
+uint32_t mc_crc32c_on_path(int path, const void *data, size_t length, uint32_t seed) {
+    if (path > mc_crc32c_fastest) path = mc_crc32c_fastest;
+#if defined(__x86_64__)
+    if (path == MC_CRC32C_FOLDING) return ~mc_crc32c_folding(data, length, ~seed);
+    if (path == MC_CRC32C_THREE_STREAMS) return ~mc_crc32c_hw(data, length, ~seed);
 #endif
     return mc_crc32c_portable(data, length, seed);
 }

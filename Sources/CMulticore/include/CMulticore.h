@@ -80,10 +80,23 @@ int mc_cpu_count(void);
 /// The stack size of the calling thread (pthread_getattr_np).
 size_t mc_current_thread_stack_size(void);
 
-/// CRC-32C (Castagnoli) of `length` bytes, continuing from `seed` (0 to start); SSE 4.2 when present.
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `seed` (0 to start), on the fastest
+/// path this CPU has.
 uint32_t mc_crc32c(const void *data, size_t length, uint32_t seed);
 // The same without the CPU's instruction (slicing by 8): what machines without SSE 4.2 run.
 uint32_t mc_crc32c_portable(const void *data, size_t length, uint32_t seed);
+
+/// The ways of taking a CRC-32C, slowest first: tables (slicing by 8); the crc32 instruction
+/// (SSE 4.2) in three streams; carry-less multiplication on 256-bit registers (VPCLMULQDQ, AVX2)
+/// beside three crc32 streams, which `mc_crc32c` takes from 4 KiB on.
+#define MC_CRC32C_TABLE 0
+#define MC_CRC32C_THREE_STREAMS 1
+#define MC_CRC32C_FOLDING 2
+/// The fastest of the paths above this CPU has.
+int mc_crc32c_fastest_path(void);
+/// `mc_crc32c` on `path` whatever the length (the fastest this CPU has if it lacks `path`): for
+/// tests that check every path.
+uint32_t mc_crc32c_on_path(int path, const void *data, size_t length, uint32_t seed);
 
 /// pipe2(fds, O_CLOEXEC); returns 0 or -errno.
 int mc_pipe_cloexec(int fds[2]);
