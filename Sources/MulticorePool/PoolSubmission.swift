@@ -19,21 +19,24 @@ extension PoolSupervisor {
         try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout,
                     start: { (try? future.setRunningOrNotifyCancel()) ?? false }, cancel: { _ = future.cancel() }) { outcome, worker in
             // On the manager thread, for every task: the one output taken straight out, with no
-            // generic helpers (each costs metadata lookups in code not specialized for `Task`).
-            let result: Result<Task.Output, any Error>
+            // generic helpers and no `Result` of it (each costs metadata lookups in code not
+            // specialized for `Task`).
             switch outcome {
             case .success(.values(let outputs)) where outputs.count == 1:
-                result = .success(outputs[0])
+                try? future.finish(value: outputs[0], by: worker)
             case .success(let outcomes):
                 do {
-                    result = try outcomes.allValues().first.map { .success($0) } ?? .failure(ProcessError.unreadableResult("an empty reply"))
+                    if let value = try outcomes.allValues().first {
+                        try? future.finish(value: value, by: worker)
+                    } else {
+                        try? future.finish(error: ProcessError.unreadableResult("an empty reply"), by: worker)
+                    }
                 } catch {
-                    result = .failure(error)
+                    try? future.finish(error: error, by: worker)
                 }
             case .failure(let error):
-                result = .failure(error)
+                try? future.finish(error: error, by: worker)
             }
-            try? future.finish(result, by: worker)
         }
         return future
     }
@@ -67,14 +70,14 @@ extension PoolSupervisor {
         // not specialized for `Task`, each generic type costs a metadata lookup per call).
         let typeName = try PoolJobs.typeName(of: Task.self)
         let (describe, decode) = PoolJobs.closures(Task.self) { _, outcome, worker in finish(outcome, worker) }
-        let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
+        let (id, needsWake) = try lock.withLock { () throws(ExecutorError) -> (UInt64, Bool) in
             nextID += 1
-            try machine.submit(CollectionOfOne(PoolJob(
+            let needsWake = try machine.submit(CollectionOfOne(PoolJob(
                 id: nextID, index: 0, typeName: typeName, count: count, format: format, payload: payload,
                 timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode)))
-            return nextID
+            return (nextID, needsWake)
         }
-        wake()
+        if needsWake { wake() }
         future.setInterruptHandler { [weak self] in self?.interrupt([id]) }
     }
 
@@ -110,17 +113,17 @@ extension PoolSupervisor {
         }
         guard !encoded.isEmpty else { return ([], 0) }
         let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)
-        let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
+        let (ids, needsWake) = try lock.withLock { () throws(ExecutorError) -> ([UInt64], Bool) in
             let firstID = nextID + 1
-            try machine.submit(encoded.enumerated().lazy.map { offset, job in
+            let needsWake = try machine.submit(encoded.enumerated().lazy.map { offset, job in
                 PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
                         payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, start: start, cancel: cancel,
                         describe: describe, decode: decode)
             })
             nextID += UInt64(encoded.count)
-            return Array(firstID...nextID)
+            return (Array(firstID...nextID), needsWake)
         }
-        wake()
+        if needsWake { wake() }
         return (ids, encoded.reduce(0) { $0 + $1.payload.count })
     }
 }
