@@ -92,6 +92,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     }
 
     func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int, worker: WorkerIdentity?) {
+        if case .success(.values(let outputs)) = outcome {
+            completeSucceeded(index, outputs, tasks: tasks)
+            return
+        }
         let (verdict, done, total): (Result<[Output], any Error>?, Int, Int) = room.withLock {
             tasksDone += tasks
             chunksDone += 1
@@ -100,14 +104,40 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
             if let worker, !succeeded { workers[index] = worker } // it may be the chunk that fails the map
             return (decide(index, outcome), tasksDone, taskCount)
         }
-        if let progress {
-            progressLock.withLock {
-                guard done > tasksReported else { return }
-                tasksReported = done
-                progress(done, total)
-            }
-        }
+        reportProgress(done, of: total)
         if let verdict { deliver(verdict) }
+    }
+
+    /// `complete` for a chunk whose tasks all returned (a map's every chunk, most of the time),
+    /// on the manager thread: no `Result` of the map's outputs until the last chunk, since this
+    /// code is not specialized for `Output` and each type built on it costs a metadata lookup.
+    private func completeSucceeded(_ index: Int, _ outputs: [Output], tasks: Int) {
+        let (settled, done, total) = room.withLock { () -> (Bool, Int, Int) in
+            tasksDone += tasks
+            chunksDone += 1
+            try? room.notifyAll()
+            guard !finished else { return (false, tasksDone, taskCount) }
+            values[index] = outputs
+            self.done[index] = true
+            // Past the chunks done and succeeded: the map is settled once they are all of them,
+            // or when the first chunk not passed failed (its error is the map's).
+            while next < self.done.count, self.done[next], failures.isEmpty || failures[next] == nil { next += 1 }
+            let failed = next < self.done.count && self.done[next]
+            return (failed || chunkCount.map { next == $0 } ?? false, tasksDone, taskCount)
+        }
+        reportProgress(done, of: total)
+        guard settled, let verdict = room.withLock({ finished ? nil : verdictIfComplete() }) else { return }
+        deliver(verdict)
+    }
+
+    /// Passes `done` of `total` tasks to `progress`, never twice the same count, never going back.
+    private func reportProgress(_ done: Int, of total: Int) {
+        guard let progress else { return }
+        progressLock.withLock {
+            guard done > tasksReported else { return }
+            tasksReported = done
+            progress(done, total)
+        }
     }
 
     /// Under the lock: records the chunk, and returns the map's outcome once it is known.

@@ -1,3 +1,6 @@
+import CMulticore
+import MulticoreSystem
+
 /// The eventual result of work handed to an executor: pending, then running, then finished
 /// with a value or an error, unless cancelled while still pending.
 /// Corresponds to Python's `concurrent.futures.Future`.
@@ -128,11 +131,33 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
                 }
             }
             if done { return }
+            // Look a little while before sleeping, handing the CPU to whoever finishes the
+            // future: results that come a few microseconds apart (a process pool's) are then
+            // taken without a futex sleep and wake-up each, which cost tens of microseconds here.
+            if awaitBriefly() { continue }
             // Announce the sleep (0 to 2), unless it finished meanwhile (1): then look again.
             if doneWord.compareExchangeAcquiring(expected: 0, desired: 2) || doneWord.loadAcquiring() == 2 {
                 _ = doneWord.wait(expected: 2, deadline: deadline)
             }
         }
+    }
+
+    /// How many times a waiter looks at the future, yielding its CPU between looks, before it sleeps.
+    static var spinLimit: Int { 8 }
+
+    /// Whether the future was done within a few looks (`spinLimit`), each after a pause and a
+    /// yield of the CPU; false, at once, when someone sleeps on it already.
+    private func awaitBriefly() -> Bool {
+        for _ in 0..<Self.spinLimit {
+            switch doneWord.loadAcquiring() {
+            case 1: return true
+            case 2: return false
+            default: break
+            }
+            for _ in 0..<32 { mc_cpu_relax() }
+            yieldProcessor()
+        }
+        return doneWord.loadAcquiring() == 1
     }
 
     /// After the lock is let go, once the future is done: wakes the `result()` callers asleep.
