@@ -175,7 +175,8 @@ enum PoolReply {
             return frame
         }
         let mark = frame.count
-        frame += [allValues, 0] // the format's place
+        frame.append(allValues)
+        frame.append(0) // the format's place
         do {
             let format = try ChunkFormat.choose(first: output)
             switch format {

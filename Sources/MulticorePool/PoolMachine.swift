@@ -52,6 +52,8 @@ struct PoolMachine {
     private(set) var averageTaskNanoseconds: Int64 = 1_000_000_000
     /// Task types by the index workers know them by.
     var typeIndices: [String: UInt32] = [:]
+    /// The type last looked up in `typeIndices`, and its index.
+    var lastType: (name: String, index: UInt32)?
 
     init(settings: Settings) { self.settings = settings }
 
@@ -187,7 +189,7 @@ struct PoolMachine {
         initializerBackoff = 0
         // One that failed already (timed out, or cancelled) ran all the same: it counts for
         // maxTasksPerChild, but its outcome is dropped.
-        let abandoned = workers[index].abandoned.remove(id) != nil
+        let abandoned = !workers[index].abandoned.isEmpty && workers[index].abandoned.remove(id) != nil // no hashing, mostly
         if let limit = settings.maxTasksPerChild, workers[index].tasksDone >= limit, workers[index].isServing {
             workers[index].life = .retiring
             actions.append(.send(worker, [.stop]))
