@@ -96,6 +96,15 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     }
 
     func complete(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>, tasks: Int, worker: WorkerIdentity?) {
+        switch outcome {
+        case .success(.values(let outputs)):
+            completeSucceeded(index, .values(outputs), tasks: tasks)
+            return
+        case .success(.packed(let packed)):
+            completeSucceeded(index, .packed(packed), tasks: tasks)
+            return
+        default: break
+        }
         let (verdict, done, total): (Result<[Output], any Error>?, Int, Int) = room.withLock {
             tasksDone += tasks
             chunksDone += 1
@@ -104,14 +113,40 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
             if let worker, !succeeded { workers[index] = worker } // it may be the chunk that fails the map
             return (decide(index, outcome), tasksDone, taskCount)
         }
-        if let progress {
-            progressLock.withLock {
-                guard done > tasksReported else { return }
-                tasksReported = done
-                progress(done, total)
-            }
-        }
+        reportProgress(done, of: total)
         if let verdict { deliver(verdict) }
+    }
+
+    /// `complete` for a chunk whose tasks all returned (a map's every chunk, most of the time),
+    /// on the manager thread: no `Result` of the map's outputs until the last chunk, since this
+    /// code is not specialized for `Output` and each type built on it costs a metadata lookup.
+    private func completeSucceeded(_ index: Int, _ outputs: ChunkOutcomes<Output>, tasks: Int) {
+        let (settled, done, total) = room.withLock { () -> (Bool, Int, Int) in
+            tasksDone += tasks
+            chunksDone += 1
+            try? room.notifyAll()
+            guard !finished else { return (false, tasksDone, taskCount) }
+            held[index] = outputs
+            self.done[index] = true
+            // Past the chunks done and succeeded: the map is settled once they are all of them,
+            // or when the first chunk not passed failed (its error is the map's).
+            advance()
+            let failed = next < self.done.count && self.done[next]
+            return (failed || chunkCount.map { next == $0 } ?? false, tasksDone, taskCount)
+        }
+        reportProgress(done, of: total)
+        guard settled, let verdict = room.withLock({ finished ? nil : verdictIfComplete() }) else { return }
+        deliver(verdict)
+    }
+
+    /// Passes `done` of `total` tasks to `progress`, never twice the same count, never going back.
+    private func reportProgress(_ done: Int, of total: Int) {
+        guard let progress else { return }
+        progressLock.withLock {
+            guard done > tasksReported else { return }
+            tasksReported = done
+            progress(done, total)
+        }
     }
 
     /// Under the lock: records the chunk, and returns the map's outcome once it is known.
@@ -131,11 +166,20 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     /// Under the lock: the first error in input order once every chunk before it is done, or
     /// every output once every chunk is done and the input has ended; nil before.
     private func verdictIfComplete() -> Result<[Output], any Error>? {
-        while next < done.count, done[next] {
-            if !failures.isEmpty, let error = failures[next] {
-                failedChunk = next
-                return .failure(error)
-            }
+        advance()
+        if next < done.count, done[next], let error = failures[next] {
+            failedChunk = next
+            return .failure(error)
+        }
+        guard let chunkCount, next == chunkCount else { return nil }
+        defer { assembled = [] }
+        return .success(assembled)
+    }
+
+    /// Under the lock: appends the outputs of the chunks done and succeeded after those before,
+    /// in order, up to the first not done or failed.
+    private func advance() {
+        while next < done.count, done[next], failures.isEmpty || failures[next] == nil {
             if let outputs = held.removeValue(forKey: next) {
                 makeRoom(for: outputs.count)
                 switch outputs {
@@ -146,9 +190,6 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
             }
             next += 1
         }
-        guard let chunkCount, next == chunkCount else { return nil }
-        defer { assembled = [] }
-        return .success(assembled)
     }
 
     /// Under the lock: room in `assembled` for `added` more outputs. A map whose size is known

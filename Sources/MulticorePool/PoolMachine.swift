@@ -52,16 +52,34 @@ struct PoolMachine {
     private(set) var averageTaskNanoseconds: Int64 = 1_000_000_000
     /// Task types by the index workers know them by.
     var typeIndices: [String: UInt32] = [:]
+    /// The type last looked up in `typeIndices`, and its index.
+    var lastType: (name: String, index: UInt32)?
 
     init(settings: Settings) { self.settings = settings }
 
     // MARK: Work coming in and going away
 
-    /// Queues `jobs`. - Throws: `ExecutorError.shutDown` after `shutdown` or `terminate`.
-    mutating func submit<S: Sequence<PoolJob>>(_ jobs: S) throws(ExecutorError) {
+    /// Queues `jobs`, and returns whether the manager must be woken for them (`needsWake`).
+    /// - Throws: `ExecutorError.shutDown` after `shutdown` or `terminate`.
+    @discardableResult
+    mutating func submit<S: Sequence<PoolJob>>(_ jobs: S) throws(ExecutorError) -> Bool {
         guard !shuttingDown else { throw .shutDown }
         generation &+= 1
         pending.append(contentsOf: jobs)
+        return needsWake
+    }
+
+    /// Whether queued work needs the manager now: a worker is missing, or a serving one holds
+    /// fewer than two jobs (it may run dry before its next reply). Not while every worker holds
+    /// two or more: each one's next reply (or its end) wakes the manager, which then hands the
+    /// queue out. A burst of submits to a busy pool thus costs no wake-up each.
+    var needsWake: Bool {
+        var serving = 0
+        for worker in workers where worker.isServing {
+            if worker.jobs.count < 2 || !worker.listening { return true }
+            serving += 1
+        }
+        return serving < settings.maxWorkers
     }
 
     /// Stops the jobs `ids` wherever they are: a queued one is dropped, one given to a worker
@@ -171,7 +189,7 @@ struct PoolMachine {
         initializerBackoff = 0
         // One that failed already (timed out, or cancelled) ran all the same: it counts for
         // maxTasksPerChild, but its outcome is dropped.
-        let abandoned = workers[index].abandoned.remove(id) != nil
+        let abandoned = !workers[index].abandoned.isEmpty && workers[index].abandoned.remove(id) != nil // no hashing, mostly
         if let limit = settings.maxTasksPerChild, workers[index].tasksDone >= limit, workers[index].isServing {
             workers[index].life = .retiring
             actions.append(.send(worker, [.stop]))
@@ -357,6 +375,13 @@ struct PoolMachine {
     }
 
     func index(of worker: WorkerID) -> Int? { workers.firstIndex { $0.id == worker } }
+
+    /// Whether the worker numbered `id` has not ended and its channel is still read (asked
+    /// without copying the worker).
+    func isListening(_ id: WorkerID) -> Bool {
+        guard let index = index(of: id) else { return false }
+        return workers[index].listening
+    }
 
     /// The worker numbered `id`, if it has not ended.
     func worker(_ id: WorkerID) -> Worker? { index(of: id).map { workers[$0] } }

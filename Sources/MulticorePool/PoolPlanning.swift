@@ -86,9 +86,11 @@ extension PoolMachine {
     }
 
     private mutating func typeIndex(_ name: String) -> UInt32 {
-        if let index = typeIndices[name] { return index }
-        let index = UInt32(typeIndices.count)
+        // The last type asked, first: a run of jobs of one type hashes no name each.
+        if let last = lastType, last.name == name { return last.index }
+        let index = typeIndices[name] ?? UInt32(typeIndices.count)
         typeIndices[name] = index
+        lastType = (name, index)
         return index
     }
 

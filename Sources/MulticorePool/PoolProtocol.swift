@@ -169,8 +169,9 @@ enum WorkerMessage {
 
     /// The start of a chunk's reply: room for the frame's header, then the chunk's id.
     static func replyHeader(id: UInt64, room: Int) -> [UInt8] {
-        var frame = [UInt8](repeating: 0, count: room)
-        frame.reserveCapacity(room + 64)
+        var frame: [UInt8] = []
+        frame.reserveCapacity(room + 64) // one allocation: the id and a small reply fit
+        frame.append(contentsOf: repeatElement(0, count: room))
         withUnsafeBytes(of: id.littleEndian) { frame.append(contentsOf: $0) }
         return frame
     }

@@ -16,25 +16,8 @@ extension PoolSupervisor {
         case .raw: try PoolJobs.checked(PoolPayload(withUnsafeBytes(of: task) { [UInt8]($0) }), count: 1, frameLimit: channelFrameLimit)
         case .coded: try PoolJobs.payload([task][...], as: .coded, frameLimit: channelFrameLimit)
         }
-        try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout,
-                    start: { (try? future.setRunningOrNotifyCancel()) ?? false }, cancel: { _ = future.cancel() }) { outcome, worker in
-            // On the manager thread, for every task: the one output taken straight out, with no
-            // generic helpers (each costs metadata lookups in code not specialized for `Task`).
-            let result: Result<Task.Output, any Error>
-            switch outcome {
-            case .success(.values(let outputs)) where outputs.count == 1:
-                result = .success(outputs[0])
-            case .success(let outcomes):
-                do {
-                    result = try outcomes.allValues().first.map { .success($0) } ?? .failure(ProcessError.unreadableResult("an empty reply"))
-                } catch {
-                    result = .failure(error)
-                }
-            case .failure(let error):
-                result = .failure(error)
-            }
-            try? future.finish(result, by: worker)
-        }
+        // One object carries the outcome to the future (decoded on the manager thread).
+        try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout, sink: PoolTaskSink<Task>(future))
         return future
     }
 
@@ -49,32 +32,30 @@ extension PoolSupervisor {
         }
         let format = try ChunkFormat.choose(for: tasks)
         let payload = try PoolJobs.payload(tasks[...], as: format, frameLimit: channelFrameLimit)
-        try enqueue(Task.self, count: tasks.count, format: format, payload: payload, for: future, timeout: timeout,
-                    start: { (try? future.setRunningOrNotifyCancel()) ?? false }, cancel: { _ = future.cancel() }) { outcome, worker in
-            try? future.finish(outcome, by: worker)
-        }
+        let (describe, decode) = PoolJobs.closures(Task.self) { _, outcome, worker in try? future.finish(outcome, by: worker) }
+        let sink = ClosureSink(start: { (try? future.setRunningOrNotifyCancel()) ?? false }, cancel: { _ = future.cancel() },
+                               describe: describe, decode: decode)
+        try enqueue(Task.self, count: tasks.count, format: format, payload: payload, for: future, timeout: timeout, sink: sink)
         return future
     }
 
-    /// Schedules one chunk of `count` tasks, encoded in `payload`, whose outcome completes
+    /// Schedules one chunk of `count` tasks, encoded in `payload`, whose outcome `sink` hands to
     /// `future`; cancelling a task that awaits the future stops the chunk even while it runs.
     private func enqueue<Task: ProcessTask, Value>(
         _: Task.Type, count: Int, format: ChunkFormat, payload: PoolPayload, for future: Future<Value>, timeout: Duration?,
-        start: @escaping @Sendable () -> Bool, cancel: @escaping @Sendable () -> Void,
-        finish: @escaping @Sendable (Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
+        sink: any PoolJobSink
     ) throws {
         // The path of every `submit`: one chunk, without the arrays and tuples of a map (in code
         // not specialized for `Task`, each generic type costs a metadata lookup per call).
         let typeName = try PoolJobs.typeName(of: Task.self)
-        let (describe, decode) = PoolJobs.closures(Task.self) { _, outcome, worker in finish(outcome, worker) }
-        let id = try lock.withLock { () throws(ExecutorError) -> UInt64 in
+        let (id, needsWake) = try lock.withLock { () throws(ExecutorError) -> (UInt64, Bool) in
             nextID += 1
-            try machine.submit(CollectionOfOne(PoolJob(
+            let needsWake = try machine.submit(CollectionOfOne(PoolJob(
                 id: nextID, index: 0, typeName: typeName, count: count, format: format, payload: payload,
-                timeout: timeout, retriesLeft: maxRetries, start: start, cancel: cancel, describe: describe, decode: decode)))
-            return nextID
+                timeout: timeout, retriesLeft: maxRetries, sink: sink)))
+            return (nextID, needsWake)
         }
-        wake()
+        if needsWake { wake() }
         future.setInterruptHandler { [weak self] in self?.interrupt([id]) }
     }
 
@@ -112,17 +93,17 @@ extension PoolSupervisor {
         }
         guard !encoded.isEmpty else { return ([], 0) }
         let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)
-        let ids = try lock.withLock { () throws(ExecutorError) -> [UInt64] in
+        let sink = ClosureSink(start: start, cancel: cancel, describe: describe, decode: decode)
+        let (ids, needsWake) = try lock.withLock { () throws(ExecutorError) -> ([UInt64], Bool) in
             let firstID = nextID + 1
-            try machine.submit(encoded.enumerated().lazy.map { offset, job in
+            let needsWake = try machine.submit(encoded.enumerated().lazy.map { offset, job in
                 PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
-                        payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, start: start, cancel: cancel,
-                        describe: describe, decode: decode)
+                        payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, sink: sink)
             })
             nextID += UInt64(encoded.count)
-            return Array(firstID...nextID)
+            return (Array(firstID...nextID), needsWake)
         }
-        wake()
+        if needsWake { wake() }
         return (ids, encoded.reduce(0) { $0 + $1.payload.count })
     }
 }

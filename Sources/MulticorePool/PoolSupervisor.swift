@@ -153,6 +153,10 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
     /// frame a `deliver` hands to its job; `outboxes` holds what the manager has still to write
     /// (only the manager sends).
     func perform(_ actions: [PoolAction], reply: [UInt8] = [], outboxes: PoolManagerState? = nil) {
+        perform(actions[...], reply: reply, outboxes: outboxes)
+    }
+
+    func perform(_ actions: ArraySlice<PoolAction>, reply: [UInt8] = [], outboxes: PoolManagerState? = nil) {
         for action in actions {
             switch action {
             case .send(let worker, let requests):
@@ -300,39 +304,64 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
         }
     }
 
-    /// Takes every reply that has arrived whole from `worker`, never waiting for more.
+    /// Takes every reply that has arrived whole from `worker`, never waiting for more: read in
+    /// batches, each batch fed to the machine under one lock, then performed frame by frame.
     func collectReplies(_ worker: PoolMachine.WorkerID, _ link: PoolWorkerLink,
-                                _ outboxes: PoolManagerState) {
+                        _ outboxes: PoolManagerState) {
         // Only the manager stops the listening (`channelFailed`): asked once.
-        guard lock.withLock({ machine.worker(worker)?.listening == true }) else { return }
+        guard lock.withLock({ machine.isListening(worker) }) else { return }
+        var frames: [[UInt8]] = []
         var actions: [PoolAction] = []
-        var listening = true
+        /// Where each frame's actions end in `actions`.
+        var ends: [Int] = []
         while true {
-            let frame: [UInt8]
-            do {
-                guard let next = try link.replies.receiveAvailable() else { return }
-                let message = try WorkerMessage(frame: next)
-                frame = next
-                listening = lock.withLock {
-                    switch message {
-                    case .reply(let id):
-                        machine.replyArrived(from: worker, id: id, now: mc_monotonic_ns(), into: &actions)
-                    case .initialized:
-                        machine.initializerReported(by: worker, nil, now: mc_monotonic_ns(), into: &actions)
-                    case .initializerFailed(let report):
-                        machine.initializerReported(by: worker, Self.initializerError(report, pid: link.identity.pid),
-                                                    now: mc_monotonic_ns(), into: &actions)
-                    }
-                    return machine.worker(worker)?.listening == true
+            var failure: (any Error)?
+            while frames.count < 256 {
+                do {
+                    guard let next = try link.replies.receiveAvailable() else { break }
+                    frames.append(next)
+                } catch {
+                    failure = error
+                    break
                 }
-            } catch {
-                lock.withLock { machine.channelFailed(worker, error, into: &actions) }
-                perform(actions, outboxes: outboxes)
-                return
             }
-            perform(actions, reply: frame, outboxes: outboxes)
+            if frames.isEmpty, failure == nil { return }
+            let listening = lock.withLock { () -> Bool in
+                for frame in frames {
+                    do {
+                        switch try WorkerMessage(frame: frame) {
+                        case .reply(let id):
+                            machine.replyArrived(from: worker, id: id, now: mc_monotonic_ns(), into: &actions)
+                        case .initialized:
+                            machine.initializerReported(by: worker, nil, now: mc_monotonic_ns(), into: &actions)
+                        case .initializerFailed(let report):
+                            machine.initializerReported(by: worker, Self.initializerError(report, pid: link.identity.pid),
+                                                        now: mc_monotonic_ns(), into: &actions)
+                        }
+                    } catch {
+                        failure = error
+                        break
+                    }
+                    ends.append(actions.count)
+                    // The machine found it broke the protocol: nothing more is believed.
+                    guard machine.isListening(worker) else { return false }
+                }
+                if let failure {
+                    machine.channelFailed(worker, failure, into: &actions)
+                    return false
+                }
+                return true
+            }
+            var start = 0
+            for (frame, end) in zip(frames, ends) {
+                perform(actions[start ..< end], reply: frame, outboxes: outboxes)
+                start = end
+            }
+            perform(actions[start...], outboxes: outboxes)
+            if !listening || frames.count < 256 { return }
+            frames.removeAll(keepingCapacity: true)
             actions.removeAll(keepingCapacity: true)
-            if !listening { return } // the machine found it broke the protocol: nothing more is read
+            ends.removeAll(keepingCapacity: true)
         }
     }
 

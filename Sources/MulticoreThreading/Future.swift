@@ -1,3 +1,6 @@
+import CMulticore
+import MulticoreSystem
+
 /// The eventual result of work handed to an executor: pending, then running, then finished
 /// with a value or an error, unless cancelled while still pending.
 /// Corresponds to Python's `concurrent.futures.Future`.
@@ -5,11 +8,15 @@
 /// Blocking callers use `result(timeout:)`; async code awaits `value`. The process pools reuse
 /// this type.
 public final class Future<Value: Sendable>: @unchecked Sendable { // all state is guarded by `lock`, but the atomic `doneWord`
-    enum State {
+    /// Where the future is. Not generic, and the value kept apart (`valueBox`): a process pool
+    /// runs the future's methods in code not specialized for `Value`, where every use of a type
+    /// built on `Value` (a state enum carrying a `Result`) costs a runtime metadata lookup.
+    enum Phase {
         case pending
         case running
         case cancelled
-        case finished(Result<Value, any Error>)
+        case succeeded
+        case failed
     }
 
     private let lock = Lock()
@@ -18,7 +25,14 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// go: woken under it (as by a condition), each would at once sleep again on the lock, and
     /// be woken a second time when it is released.
     private let doneWord = FutexWord(0)
-    private var state = State.pending
+    private var phase = Phase.pending
+    /// The value, once succeeded: allocated then, freed with the future.
+    private var valueBox: UnsafeMutablePointer<Value>?
+    /// The error, once failed.
+    private var failure: (any Error)?
+    /// Whether a callback or a waiter was added: completing the future looks at neither list
+    /// otherwise (arrays of a type built on `Value`, each use a metadata lookup).
+    private var hasListeners = false
     private var callbacks: [@Sendable (Future<Value>) -> Void] = []
     private var waiters: [CompletionWaiter] = []
     /// How the executor stops the work once it runs (a process pool can; threads cannot).
@@ -30,21 +44,27 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// Corresponds to Python's `concurrent.futures.Future()`.
     public init() {}
 
+    deinit {
+        guard let valueBox else { return }
+        valueBox.deinitialize(count: 1)
+        valueBox.deallocate()
+    }
+
     // MARK: State
 
     /// Whether the future was cancelled. Python: `Future.cancelled()`.
-    public var isCancelled: Bool { lock.withLock { if case .cancelled = state { true } else { false } } }
+    public var isCancelled: Bool { lock.withLock { phase == .cancelled } }
 
     /// Whether the work is running now. Python: `Future.running()`.
-    public var isRunning: Bool { lock.withLock { if case .running = state { true } else { false } } }
+    public var isRunning: Bool { lock.withLock { phase == .running } }
 
     /// Whether the future finished or was cancelled. Python: `Future.done()`.
     public var isDone: Bool { lock.withLock { isDoneLocked } }
 
     private var isDoneLocked: Bool {
-        switch state {
+        switch phase {
         case .pending, .running: false
-        case .cancelled, .finished: true
+        case .cancelled, .succeeded, .failed: true
         }
     }
 
@@ -59,11 +79,11 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     @discardableResult
     public func cancel() -> Bool {
         let toRun: [@Sendable (Future<Value>) -> Void]? = lock.withLock {
-            switch state {
-            case .running, .finished: return nil
+            switch phase {
+            case .running, .succeeded, .failed: return nil
             case .cancelled: return []
             case .pending:
-                state = .cancelled
+                phase = .cancelled
                 return completeLocked(failed: false)
             }
         }
@@ -81,7 +101,11 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     ///   `FutureError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread; await `value` instead")
     public func result(timeout: Duration? = nil) throws -> Value {
-        try outcome(deadline: .after(timeout, orThrow: FutureError.timeoutTooLarge)).get()
+        try waitDone(deadline: .after(timeout, orThrow: FutureError.timeoutTooLarge))
+        return try lock.withLock { () throws -> Value in
+            if let valueBox { return valueBox.pointee }
+            throw failure ?? FutureError.invalidState("future is not done")
+        }
     }
 
     /// Waits like `result`, and returns the error the work threw, or nil if it returned a value.
@@ -89,29 +113,53 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// - Throws: `FutureError.cancelled`; `FutureError.timeout`; `FutureError.timeoutTooLarge`.
     @available(*, noasync, message: "blocks the thread; await `value` instead")
     public func error(timeout: Duration? = nil) throws(FutureError) -> (any Error)? {
-        switch try outcome(deadline: .after(timeout, orThrow: FutureError.timeoutTooLarge)) {
-        case .success: nil
-        case .failure(let error): error
-        }
+        try waitDone(deadline: .after(timeout, orThrow: FutureError.timeoutTooLarge))
+        return lock.withLock { failure }
     }
 
-    private func outcome(deadline: Deadline) throws(FutureError) -> Result<Value, any Error> {
+    /// Returns once the future succeeded or failed.
+    /// - Throws: `FutureError.cancelled`; `FutureError.timeout` once `deadline` has passed.
+    private func waitDone(deadline: Deadline) throws(FutureError) {
         while true {
-            let done = try lock.withLock { () throws(FutureError) -> Result<Value, any Error>? in
-                switch state {
-                case .finished(let result): return result
+            let done = try lock.withLock { () throws(FutureError) -> Bool in
+                switch phase {
+                case .succeeded, .failed: return true
                 case .cancelled: throw .cancelled
                 case .pending, .running:
                     if deadline.hasPassed { throw .timeout }
-                    return nil
+                    return false
                 }
             }
-            if let done { return done }
+            if done { return }
+            // Look a little while before sleeping, handing the CPU to whoever finishes the
+            // future: results that come a few microseconds apart (a process pool's) are then
+            // taken without a futex sleep and wake-up each, which cost tens of microseconds here.
+            if awaitBriefly() { continue }
             // Announce the sleep (0 to 2), unless it finished meanwhile (1): then look again.
             if doneWord.compareExchangeAcquiring(expected: 0, desired: 2) || doneWord.loadAcquiring() == 2 {
                 _ = doneWord.wait(expected: 2, deadline: deadline)
             }
         }
+    }
+
+    /// How many times a waiter looks at the future, yielding its CPU between looks, before it sleeps.
+    /// Few and short: a waiter that looks longer takes CPU from the work it waits for (a
+    /// chunked map's results come tens of microseconds apart).
+    static var spinLimit: Int { 4 }
+
+    /// Whether the future was done within a few looks (`spinLimit`), each after a pause and a
+    /// yield of the CPU; false, at once, when someone sleeps on it already.
+    private func awaitBriefly() -> Bool {
+        for _ in 0..<Self.spinLimit {
+            switch doneWord.loadAcquiring() {
+            case 1: return true
+            case 2: return false
+            default: break
+            }
+            for _ in 0..<8 { mc_cpu_relax() }
+            yieldProcessor()
+        }
+        return doneWord.loadAcquiring() == 1
     }
 
     /// After the lock is let go, once the future is done: wakes the `result()` callers asleep.
@@ -142,8 +190,9 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// The outcome of a future known to be done.
     private var finalOutcome: Result<Value, any Error> {
         lock.withLock {
-            switch state {
-            case .finished(let result): result
+            switch phase {
+            case .succeeded: valueBox.map { .success($0.pointee) } ?? .failure(FutureError.invalidState("future is not done"))
+            case .failed: .failure(failure ?? FutureError.invalidState("future is not done"))
             case .cancelled: .failure(FutureError.cancelled)
             case .pending, .running: .failure(FutureError.invalidState("future is not done"))
             }
@@ -157,6 +206,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
         let runNow = lock.withLock { () -> Bool in
             if isDoneLocked { return true }
             callbacks.append(callback)
+            hasListeners = true
             return false
         }
         if runNow { callback(self) }
@@ -174,7 +224,7 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     package func interrupt() {
         guard !cancel() else { return }
         let handler: (@Sendable () -> Void)? = lock.withLock {
-            if case .running = state { return interruptHandler }
+            if phase == .running { return interruptHandler }
             return nil
         }
         handler?()
@@ -186,10 +236,10 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// - Throws: `FutureError.invalidState` if the future is already running or finished.
     public func setRunningOrNotifyCancel() throws(FutureError) -> Bool {
         try lock.withLock { () throws(FutureError) -> Bool in
-            switch state {
-            case .pending: state = .running; return true
+            switch phase {
+            case .pending: phase = .running; return true
             case .cancelled: return false
-            case .running, .finished: throw .invalidState("Future in unexpected state")
+            case .running, .succeeded, .failed: throw .invalidState("Future in unexpected state")
             }
         }
     }
@@ -213,6 +263,44 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
         try finish(outcome, worker: worker)
     }
 
+    /// Finishes the future with `value`, which `worker` produced: `finish(_:by:)` without a
+    /// `Result` (what code not specialized for `Value` calls, for want of a metadata lookup).
+    /// - Throws: `FutureError.invalidState` if it is already done.
+    package func finish(value: Value, by worker: WorkerIdentity?) throws(FutureError) {
+        let box = UnsafeMutablePointer<Value>.allocate(capacity: 1)
+        box.initialize(to: value)
+        let toRun = lock.withLock { () -> [@Sendable (Future<Value>) -> Void]? in
+            if isDoneLocked { return nil }
+            phase = .succeeded
+            valueBox = box
+            finishedBy = worker
+            interruptHandler = nil
+            return completeLocked(failed: false)
+        }
+        guard let toRun else {
+            box.deinitialize(count: 1)
+            box.deallocate()
+            throw .invalidState("the future is already done")
+        }
+        wakeSleepers()
+        if !toRun.isEmpty { for callback in toRun { callback(self) } }
+    }
+
+    /// Finishes the future with `error`, which `worker` produced.
+    /// - Throws: `FutureError.invalidState` if it is already done.
+    package func finish(error: any Error, by worker: WorkerIdentity?) throws(FutureError) {
+        let toRun = try lock.withLock { () throws(FutureError) -> [@Sendable (Future<Value>) -> Void] in
+            if isDoneLocked { throw .invalidState("the future is already done") }
+            phase = .failed
+            failure = error
+            finishedBy = worker
+            interruptHandler = nil
+            return completeLocked(failed: true)
+        }
+        wakeSleepers()
+        if !toRun.isEmpty { for callback in toRun { callback(self) } }
+    }
+
     /// Finishes the future with the outcome of `body`, run by `worker` if the future was not cancelled.
     func run(by worker: WorkerIdentity, _ body: () throws -> Value) {
         guard (try? setRunningOrNotifyCancel()) == true else { return }
@@ -221,21 +309,16 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     }
 
     private func finish(_ result: Result<Value, any Error>, worker: WorkerIdentity? = nil) throws(FutureError) {
-        let toRun = try lock.withLock { () throws(FutureError) -> [@Sendable (Future<Value>) -> Void] in
-            if isDoneLocked { throw .invalidState("the future is already done") }
-            state = .finished(result)
-            finishedBy = worker
-            interruptHandler = nil
-            if case .failure = result { return completeLocked(failed: true) }
-            return completeLocked(failed: false)
+        switch result {
+        case .success(let value): try finish(value: value, by: worker)
+        case .failure(let error): try finish(error: error, by: worker)
         }
-        wakeSleepers()
-        for callback in toRun { callback(self) }
     }
 
     /// With the lock held and the state just made final: tells `wait`/`asCompleted` waiters,
     /// and hands back the callbacks to run after unlocking (after `wakeSleepers`).
     private func completeLocked(failed: Bool) -> [@Sendable (Future<Value>) -> Void] {
+        guard hasListeners else { return [] }
         for waiter in waiters { waiter.futureDone(ObjectIdentifier(self), failed: failed) }
         waiters.removeAll()
         defer { callbacks.removeAll() }
@@ -247,10 +330,12 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     /// Installs `waiter`, or reports the future to it at once if already done.
     func install(_ waiter: CompletionWaiter) {
         lock.withLock {
-            switch state {
-            case .finished(.failure): waiter.futureDone(ObjectIdentifier(self), failed: true)
-            case .finished, .cancelled: waiter.futureDone(ObjectIdentifier(self), failed: false)
-            case .pending, .running: waiters.append(waiter)
+            switch phase {
+            case .failed: waiter.futureDone(ObjectIdentifier(self), failed: true)
+            case .succeeded, .cancelled: waiter.futureDone(ObjectIdentifier(self), failed: false)
+            case .pending, .running:
+                waiters.append(waiter)
+                hasListeners = true
             }
         }
     }
@@ -264,12 +349,12 @@ extension Future: CustomStringConvertible {
     /// Like Python's repr: `<Future finished returned Int>`.
     public var description: String {
         lock.withLock {
-            switch state {
+            switch phase {
             case .pending: "<Future pending>"
             case .running: "<Future running>"
             case .cancelled: "<Future cancelled>"
-            case .finished(.success(let value)): "<Future finished returned \(type(of: value))>"
-            case .finished(.failure(let error)): "<Future finished raised \(type(of: error))>"
+            case .succeeded: "<Future finished returned \(valueBox.map { "\(type(of: $0.pointee))" } ?? "\(Value.self)")>"
+            case .failed: "<Future finished raised \(failure.map { "\(type(of: $0))" } ?? "Error")>"
             }
         }
     }

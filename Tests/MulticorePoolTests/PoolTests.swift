@@ -5,6 +5,7 @@ import Glibc
 @testable import MulticorePool
 import MulticoreProcessing
 import MulticoreThreading
+import MulticoreTestSupport
 
 @Suite(.timeLimit(.minutes(5))) struct PoolTests {
     @Test func mapReturnsEveryOutputInOrderWithAnyChunkSize() throws {
@@ -54,6 +55,22 @@ import MulticoreThreading
         #expect(throws: PoolError.self) { try pool.map(tasks, chunksize: 5) }
         // The pool is still usable.
         #expect(try pool.apply(Twice(value: 4)) == 8)
+    }
+
+    /// A chunk that fails while an earlier one still runs fails the map as soon as the earlier
+    /// one succeeds (its error is the first in input order): the map never waits for more.
+    @Test func aLaterChunksErrorFailsTheMapOnceTheChunksBeforeItSucceed() throws {
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        let started = try SharedEvent(), release = try SharedEvent(), never = try SharedEvent(), failing = try SharedEvent()
+        let oneDone = Event()
+        // One task per worker: the first held until released, the second failing at once (its release never comes).
+        let tasks = [HeldTask(started: started, release: release, value: 1), HeldTask(started: failing, release: never, value: 2, limit: .zero)]
+        let result = try pool.mapAsync(tasks, chunksize: 1, progress: { done, _ in if done == 1 { oneDone.set() } })
+        // The first is not done: it cannot end before its release.
+        #expect(try oneDone.wait(timeout: testDeadline), "the second chunk failed")
+        release.set()
+        #expect(throws: HeldTask.NeverReleased.self) { try result.get(timeout: testDeadline) }
     }
 
     @Test func imapIsLazyOrderedAndGoesOnAfterAFailure() throws {

@@ -1,0 +1,61 @@
+import MulticoreProcessing
+import MulticoreThreading
+
+/// Where the outcome of one `submit` goes: its future, completed on the manager thread with
+/// the task's one output. One object per task, in place of the closures a job once held.
+///
+/// Its methods run in code not specialized for `Task` (the task type is the caller's): they
+/// use no type built on `Task.Output` (an array, a `Result`), each of which would cost a
+/// runtime metadata lookup per task.
+final class PoolTaskSink<Task: ProcessTask>: PoolJobSink {
+    let future: Future<Task.Output>
+
+    init(_ future: Future<Task.Output>) { self.future = future }
+
+    func start() -> Bool { (try? future.setRunningOrNotifyCancel()) ?? false }
+
+    func cancel() { _ = future.cancel() }
+
+    func describe(_ job: PoolJob) -> String { PoolJobs.describe(Task.self, job) }
+
+    func finish(_ job: PoolJob, _ outcome: Result<[UInt8], any Error>, by worker: WorkerIdentity?) {
+        switch outcome {
+        case .failure(let error):
+            try? future.finish(error: error, by: worker)
+        case .success(let frame):
+            if finishPlain(frame, by: worker) { return }
+            do {
+                switch try PoolReply.outcomes(Task.Output.self, count: 1, from: frame, at: WorkerMessage.replyBodyOffset) {
+                case .values(let outputs) where outputs.count == 1:
+                    try? future.finish(value: outputs[0], by: worker)
+                case let outcomes:
+                    if let value = try outcomes.allValues().first {
+                        try? future.finish(value: value, by: worker)
+                    } else {
+                        try? future.finish(error: ProcessError.unreadableResult("an empty reply"), by: worker)
+                    }
+                }
+            } catch {
+                try? future.finish(error: error, by: worker)
+            }
+        }
+    }
+
+    /// The common reply, one plain output copied out of `frame` (what `PoolReply.running`
+    /// writes for it: all values, raw, then its bytes); false, with nothing done, for any other.
+    private func finishPlain(_ frame: [UInt8], by worker: WorkerIdentity?) -> Bool {
+        let offset = WorkerMessage.replyBodyOffset, size = MemoryLayout<Task.Output>.size
+        let start = offset + PoolReply.valuesHeader.count
+        guard frame.count == start + size, frame[offset] == PoolReply.allValues, frame[offset + 1] == ChunkFormat.raw.rawValue,
+              ChunkFormat.mayBeRaw(Task.Output.self) else { return false }
+        let value = frame.withUnsafeBytes { raw in
+            withUnsafeTemporaryAllocation(of: Task.Output.self, capacity: 1) { buffer in
+                // Plain data: its bytes are the value, with nothing to retain.
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress! + start, byteCount: size)
+                return buffer.baseAddress!.move()
+            }
+        }
+        try? future.finish(value: value, by: worker)
+        return true
+    }
+}
