@@ -22,6 +22,10 @@ int mc_epoll_add(int epfd, int fd, int mode, uint64_t tag) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0 ? 0 : -errno;
 }
 
+int mc_epoll_remove(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno;
+}
+
 int mc_epoll_arm(int epfd, int fd, int armed, uint64_t tag) {
     struct epoll_event event = { .events = armed ? (EPOLLIN | EPOLLONESHOT) : EPOLLONESHOT };
     event.data.u64 = tag;

@@ -14,8 +14,12 @@ import Glibc
 /// Why a thread and not the joiner: a child is not always joined while it runs (Python's
 /// children write whenever they like), and one whose pipe nobody read would block on its
 /// 64 KiB; nor would its output appear until the join. A `ChildProcess` has no manager thread
-/// of its own, as a pool does, so one thread serves them all, polling their pipes beside a
-/// wake-up pipe that says the list changed.
+/// of its own, as a pool does, so one thread serves them all, waiting on an epoll set of their
+/// pipes. A pipe joins or leaves the set without waking the thread: it wakes only when a child
+/// writes, or ends unjoined. A joiner takes its child's pipe out of the set while it waits
+/// (`ChildProcess.join` reads it itself), so that a child joined at once, the common case,
+/// never wakes the thread (each wake-up costs a switch to the other CPU, and makes every page
+/// the forking thread writes meanwhile cost a TLB shootdown there).
 ///
 /// The fork start method does not count this thread (as the spawner's): it takes locks only
 /// for a moment, and a fork happens with the list's lock held (`aroundFork`), so a forked child
@@ -23,39 +27,45 @@ import Glibc
 enum ChildOutputReader {
     private struct Running {
         let owner: pid_t
-        /// Written to (one byte, never waiting) when `taps` changed; the thread polls its read end.
-        let wake: (read: FileDescriptor, write: FileDescriptor)
-        /// The taps still to read: a tap leaves at its end of file.
+        /// What the thread waits on: each tap in `taps`, as tag `tag(of:)`.
+        let events: EventPoll
+        /// The taps the thread reads: a tap leaves at its end of file, or while a joiner reads it.
         var taps: [SharedTap] = []
     }
 
     private static let running = Locked<Running?>(nil)
 
     /// Whether this process has its reader thread, which the fork start method does not count.
-    static var hasThread: Bool { running.withLock { $0?.owner == getpid() } }
+    static var hasThread: Bool { running.withLock { $0?.owner == mc_getpid() } }
 
-    /// Has the thread read `tap` from now on until its end of file.
-    /// - Throws: `ProcessError.spawnFailed` when the thread or its wake-up pipe cannot be had.
+    /// Has the thread read `tap` from now on until its end of file (or `forget`).
+    /// - Throws: `ProcessError.spawnFailed` when the thread or its epoll set cannot be had.
     static func watch(_ tap: SharedTap) throws(ProcessError) {
-        let wake = running.withLock { running -> Result<FileDescriptor, ProcessError> in
+        let outcome = running.withLock { running -> Result<Void, ProcessError> in
             // A forked child holds its parent's list: its own starts afresh.
-            if running?.owner != getpid() {
+            if running?.owner != mc_getpid() {
                 switch start() {
                 case .success(let started): running = started
                 case .failure(let error): return .failure(error)
                 }
             }
+            guard let events = running?.events else { return .failure(.spawnFailed(errno: Errno(rawValue: EAGAIN))) }
+            if running?.taps.contains(where: { $0 === tap }) == true { return .success(()) }
+            do throws(Errno) { try events.add(tap.descriptor, tag: tag(of: tap)) } catch { return .failure(.spawnFailed(errno: error)) }
             running?.taps.append(tap)
-            return running.map { .success($0.wake.write) } ?? .failure(.spawnFailed(errno: Errno(rawValue: EAGAIN)))
+            return .success(())
         }
-        poke(try wake.get())
+        try outcome.get()
     }
 
-    /// Stops reading `tap` (its child's joiner read it to the end).
+    /// Stops reading `tap` (its child's joiner reads it now). Its descriptor leaves the epoll
+    /// set here, before anyone closes it: a forked sibling holding a copy of it would otherwise
+    /// keep it in the set, reported ended forever.
     static func forget(_ tap: SharedTap) {
         running.withLock { running in
-            guard running?.owner == getpid() else { return }
-            running?.taps.removeAll { $0 === tap }
+            guard running?.owner == mc_getpid(), let index = running?.taps.firstIndex(where: { $0 === tap }) else { return }
+            running?.taps.remove(at: index)
+            running?.events.remove(tap.descriptor)
         }
     }
 
@@ -65,59 +75,48 @@ enum ChildOutputReader {
         try running.withLock { _ in Result { () throws(Errno) in try body() } }.get()
     }
 
-    private static func poke(_ wake: FileDescriptor) {
-        var byte: UInt8 = 1
-        _ = withUnsafeBytes(of: &byte) { try? wake.writeSome($0, nonBlocking: true) } // full: it is awake already
-    }
+    /// The tag a tap is reported with: taps beyond 64 share tags (the thread then reads each
+    /// of them, finding nothing in the ones that are not ready).
+    private static func tag(of tap: SharedTap) -> Int { Int(tap.descriptor) & 63 }
 
     private static func start() -> Result<Running, ProcessError> {
-        let wake: (read: FileDescriptor, write: FileDescriptor)
-        do throws(Errno) {
-            wake = try DescriptorPair.pipe()
-            try wake.read.setNonBlocking()
-            try wake.write.setNonBlocking()
-        } catch {
-            return .failure(.spawnFailed(errno: error))
-        }
+        let events: EventPoll
+        do throws(Errno) { events = try EventPoll() } catch { return .failure(.spawnFailed(errno: error)) }
         let started = Event()
-        let thread = JoinableThread(name: "mc-output", daemon: true) { serve(wake: wake.read, started: started) }
+        let thread = JoinableThread(name: "mc-output", daemon: true) { serve(events, started: started) }
         do throws(ThreadingError) {
             try thread.start()
             _ = try started.wait()
         } catch {
-            closeDescriptor(wake.read.rawValue)
-            closeDescriptor(wake.write.rawValue)
+            events.close()
             if case .cannotStartThread(let errno) = error { return .failure(.spawnFailed(errno: errno)) }
             return .failure(.spawnFailed(errno: Errno(rawValue: EAGAIN)))
         }
-        return .success(Running(owner: getpid(), wake: wake))
+        return .success(Running(owner: mc_getpid(), events: events))
     }
 
-    /// The thread's life: poll the wake-up pipe and every tap, read what came.
+    /// The thread's life: wait on the epoll set, read the taps that are ready.
     ///
     /// It tells its starter it has started (`started`) only after a first round with no tap
     /// (the starter holds the list's lock meanwhile), so that the type metadata the loop needs
     /// exists: the starter may fork next, and a fork that found this thread making it, under the
     /// runtime's locks, would leave them taken forever in the child.
-    private static func serve(wake: FileDescriptor, started: Event) -> Never {
-        var drained = [UInt8](repeating: 0, count: 64)
-        var taps: [SharedTap] = []
+    private static func serve(_ events: EventPoll, started: Event) -> Never {
         var starting: Event? = started
+        var taps: [SharedTap] = []
         while true {
-            var entries = [pollfd(fd: wake.rawValue, events: Int16(POLLIN), revents: 0)]
-            entries += taps.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            // The first round waits for nothing.
-            if starting == nil, (try? Poll.wait(&entries, milliseconds: -1)) == nil { continue }
-            if entries[0].revents != 0 {
-                _ = drained.withUnsafeMutableBytes { try? wake.readAvailable(into: $0) }
+            // The first round waits for nothing, and reads no tap.
+            var ready: UInt64 = 0
+            if starting == nil {
+                guard let tags = try? events.wait(nanoseconds: nil) else { continue }
+                ready = tags
+                taps = running.withLock { $0?.taps ?? [] }
             }
-            for index in taps.indices where entries[index + 1].revents != 0 {
-                if taps[index].readAvailable() || entries[index + 1].revents & Int16(POLLNVAL) != 0 { forget(taps[index]) }
+            for tap in taps where ready & (1 << UInt64(tag(of: tap))) != 0 {
+                if tap.readAvailable() { forget(tap) }
             }
             starting?.set()
             starting = nil
-            // The list holds its taps, so their descriptors stay open while they are polled.
-            taps = running.withLock { $0?.taps ?? [] }
         }
     }
 }

@@ -173,7 +173,9 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         let (parentEnd, childEnd): (Connection, Connection)
         let standardError: ChildStandardError?
         do {
-            (parentEnd, childEnd) = try Connection.pipe()
+            // A forked child only answers: a pipe (cheaper to make than a socket pair). The others
+            // are sent their request, and descriptors with it.
+            (parentEnd, childEnd) = try Connection.pipe(duplex: startMethod != .fork)
             standardError = tapsStandardError ? try ChildStandardError() : nil
         } catch {
             stateLock.withLock { phase = .created }
@@ -190,7 +192,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             case .spawn: launched = try SpawnLauncher.launch(channel: childEnd)
             case .forkserver: launched = try ForkServer.launch(channel: childEnd)
             case .fork:
-                let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: getpid(), payload: [])
+                let request = WorkerRequest(typeName: "", processName: name, identity: identity, parentPID: mc_getpid(), payload: [])
                 launched = try ForkLauncher.launch(task, as: request, parentEnd: parentEnd, childEnd: childEnd,
                                                    standardError: standardError)
             }
@@ -211,7 +213,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         log.started(WorkerIdentity(pid: launched.pid, name: name), method: startMethod)
         guard startMethod != .fork else { return }
         // The stderr pipe's write end travels last, after the connections in the task.
-        var request = WorkerRequest(typeName: typeName, processName: name, identity: identity, parentPID: getpid(), payload: payload)
+        var request = WorkerRequest(typeName: typeName, processName: name, identity: identity, parentPID: mc_getpid(), payload: payload)
         request.standardError = standardError.map { _ in descriptors.descriptors.count }
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
         try? parentEnd.sendDescriptors(descriptors.descriptors + (standardError.map { [$0.writeEnd] } ?? []))
@@ -240,29 +242,46 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
             return stateLock.withLock { phase == .ended }
         }
         defer { try? joinLock.release() }
-        do {
-            while true {
-                if stateLock.withLock({ phase == .ended }) { return true }
-                var entries = [pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)]
-                let replyPending = stateLock.withLock { reply == nil && replyError == nil }
-                if replyPending, let connection { entries.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)) }
-                var milliseconds = deadline.pollMilliseconds
-                // No pidfd could be had (an old kernel, no descriptor left): look every 10 ms.
-                let watched = exitFD >= 0
-                if !watched { milliseconds = milliseconds < 0 ? 10 : min(milliseconds, 10) }
-                guard let ready = try? Poll.wait(&entries, milliseconds: milliseconds) else { return false }
-                if !watched, stateLock.withLock({ launched })?.hasEnded() == true { entries[0].revents = Int16(POLLIN) }
-                if ready == 0, entries[0].revents == 0 {
-                    if !watched, !deadline.hasPassed { continue }
-                    return false
-                }
-                if entries.count > 1, entries[1].revents != 0 {
-                    readReply()
-                    // A worker exits right after its reply: wait for that on this CPU for a
-                    // moment rather than sleep and pay a second wake-up.
-                    if entries[0].revents == 0, LaunchedChild.awaitExitBriefly(exitFD) { entries[0].revents = Int16(POLLIN) }
-                }
-                if entries[0].revents != 0 { reap(); return true }
+        // The child's stderr is read here while this joiner waits, out of the reader thread's
+        // set (a child joined at once then never wakes that thread), and handed back to it if
+        // the join ends first; once the child is reaped, `exitReport` reads it to its end.
+        let tap = stateLock.withLock { standardError }
+        if let tap { ChildOutputReader.forget(tap) }
+        var tapOpen = tap != nil
+        func handBack() -> Bool {
+            if let tap, tapOpen { try? ChildOutputReader.watch(tap) }
+            return false
+        }
+        while true {
+            if stateLock.withLock({ phase == .ended }) { return true }
+            var entries = [pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)]
+            var replyIndex: Int?
+            if stateLock.withLock({ reply == nil && replyError == nil }), let connection {
+                replyIndex = entries.count
+                entries.append(pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0))
+            }
+            var tapIndex: Int?
+            if let tap, tapOpen {
+                tapIndex = entries.count
+                entries.append(pollfd(fd: tap.descriptor, events: Int16(POLLIN), revents: 0))
+            }
+            var milliseconds = deadline.pollMilliseconds
+            // No pidfd could be had (an old kernel, no descriptor left): look every 10 ms.
+            let watched = exitFD >= 0
+            if !watched { milliseconds = milliseconds < 0 ? 10 : min(milliseconds, 10) }
+            guard let ready = try? Poll.wait(&entries, milliseconds: milliseconds) else { return handBack() }
+            if !watched, stateLock.withLock({ launched })?.hasEnded() == true { entries[0].revents = Int16(POLLIN) }
+            if let tapIndex, entries[tapIndex].revents != 0, tap?.readAvailable() == true { tapOpen = false }
+            if let replyIndex, entries[replyIndex].revents != 0 {
+                readReply()
+                // A worker exits right after its reply: wait for that on this CPU for a
+                // moment rather than sleep and pay a second wake-up.
+                if entries[0].revents == 0, LaunchedChild.awaitExitBriefly(exitFD) { entries[0].revents = Int16(POLLIN) }
+            }
+            if entries[0].revents != 0 { reap(); return true }
+            if ready == 0 || deadline.hasPassed {
+                if !watched, !deadline.hasPassed { continue }
+                return handBack()
             }
         }
     }

@@ -60,16 +60,18 @@ final class SharedTap: @unchecked Sendable { // `tap` is reached only with `lock
     /// hold the pipe: then the reader thread goes on passing it on); the last KiB read and the
     /// last fatal-error line.
     func drain(until deadline: Deadline) -> (text: String, fatalLine: String?) {
-        while !readAvailable(), !deadline.hasPassed {
+        var ended = readAvailable()
+        while !ended, !deadline.hasPassed {
             _ = try? Poll.isReady(descriptor, milliseconds: deadline.pollMilliseconds)
+            ended = readAvailable()
         }
-        let (text, fatalLine, ended) = lock.withLock {
+        // Out of the reader thread's set before it is closed; or back in it, to be read on.
+        if ended { ChildOutputReader.forget(self) } else { try? ChildOutputReader.watch(self) }
+        return lock.withLock {
             // Closed here, so that a joined child leaves no descriptor open behind it (the reader
             // thread may hold the tap a moment longer; it reads nothing from an ended tap).
             tap.close()
-            return (tap.text, tap.fatalLine, tap.ended)
+            return (tap.text, tap.fatalLine)
         }
-        if ended { ChildOutputReader.forget(self) }
-        return (text, fatalLine)
     }
 }

@@ -1,3 +1,4 @@
+import CMulticore
 import MulticoreThreading
 import Synchronization
 #if canImport(Glibc)
@@ -40,7 +41,7 @@ enum Children {
 
     /// What happens at exit: daemon children are terminated, and every child is waited for.
     static func finish() {
-        guard lastStarter.load(ordering: .relaxed) == getpid() else { return }
+        guard lastStarter.load(ordering: .relaxed) == mc_getpid() else { return }
         for child in Children.all {
             if child.daemon { try? child.terminate() }
             _ = try? child.join(timeout: nil)
@@ -50,7 +51,7 @@ enum Children {
 
     static func add(_ child: any ChildProcessHandle) {
         _ = exitHandler
-        let owner = getpid()
+        let owner = mc_getpid()
         lastStarter.store(owner, ordering: .relaxed)
         running.withLock { $0[ObjectIdentifier(child)] = (owner, child) }
     }
@@ -60,7 +61,7 @@ enum Children {
     }
 
     static var all: [any ChildProcessHandle] {
-        let me = getpid()
+        let me = mc_getpid()
         return running.withLock { $0.values.filter { $0.owner == me }.map(\.child) }
     }
 }

@@ -43,10 +43,24 @@ enum ForkLauncher {
     }
 }
 
-/// Encodes a reply once in the parent before its first fork, so that the type metadata a child
-/// needs to send its reply already exists: each child would otherwise build it in its own copy
-/// of the memory, paying a page copy for every page it writes.
+/// What a child needs to encode and send its reply, made in the parent before it forks: type
+/// metadata, lazily made globals, and what the runtime learned of `Task.Output` (whether the
+/// format writes it itself: a dynamic cast that reads through every conformance record of the
+/// program). Each child would otherwise make them in its own copy of the memory, paying the
+/// work and a page fault for every page it reads or writes on the way, once per child.
+private func rehearse<Task: ProcessTask>(_: Task.Type) {
+    _ = forkRehearsal
+    // Asked in code generic over `Task`, as the child's `WorkerMain.reply` asks for it: the
+    // witness table's slot for `Task.Output: Encodable` is filled here too.
+    _ = _WireEncoder.processKind(of: Task.Output.self)
+}
+
+/// The part of `rehearse` that is the same for every task, done once: an output encoded, a reply
+/// encoded, sent, received and decoded, and the C library's functions the child calls bound.
 private let forkRehearsal: Void = {
+    _ = try? WireEncoder().encode(0)
+    // The child's first dup2 (its stderr onto the tap's pipe), bound here: onto itself, it does nothing.
+    try? FileDescriptor(rawValue: STDERR_FILENO).redirect(onto: STDERR_FILENO)
     guard let (near, far) = try? Connection.pipe() else { return }
     for reply in [WorkerReply.value([0]), .failure(type: "", message: "")] {
         try? far.sendBytes(reply.wireBytes)

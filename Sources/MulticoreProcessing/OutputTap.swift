@@ -58,23 +58,24 @@ package final class OutputTap {
     /// unfinished line is passed on too.
     package func readAvailable() {
         guard !ended else { return }
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count: Int
-            do {
-                count = try buffer.withUnsafeMutableBytes { bytes throws(Errno) in
-                    try FileDescriptor(rawValue: descriptor).readAvailable(into: bytes)
+        // Not zeroed: a read that finds nothing (the end of file, most calls) writes no memory.
+        // In a parent that has just forked, each page written costs a fault and a page copy.
+        withUnsafeTemporaryAllocation(byteCount: 16384, alignment: 16) { buffer in
+            while true {
+                let count: Int
+                do {
+                    count = try FileDescriptor(rawValue: descriptor).readAvailable(into: buffer)
+                } catch {
+                    return // EAGAIN: nothing more now (any other error: nothing more ever, the exit tells)
                 }
-            } catch {
-                return // EAGAIN: nothing more now (any other error: nothing more ever, the exit tells)
+                guard count > 0 else {
+                    ended = true
+                    if !partial.isEmpty { finishLines(flushingPartial: true) }
+                    return
+                }
+                take(ArraySlice(UnsafeRawBufferPointer(rebasing: buffer[..<count])))
+                if count < buffer.count { return }
             }
-            guard count > 0 else {
-                ended = true
-                if !partial.isEmpty { finishLines(flushingPartial: true) }
-                return
-            }
-            take(buffer[..<count])
-            if count < buffer.count { return }
         }
     }
 

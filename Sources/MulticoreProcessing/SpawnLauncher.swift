@@ -30,11 +30,11 @@ enum SpawnLauncher {
 
     /// Whether this process has its spawner thread (which is idle between spawns): the fork
     /// start method does not count it as a thread that would be lost.
-    static var hasThread: Bool { running.withLock { $0?.owner == getpid() } }
+    static var hasThread: Bool { running.withLock { $0?.owner == mc_getpid() } }
 
     private static func queue() -> Result<SimpleQueue<Request>, ProcessError> {
         running.withLock { running in
-            if let current = running, current.owner == getpid() { return .success(current.queue) }
+            if let current = running, current.owner == mc_getpid() { return .success(current.queue) }
             let queue = SimpleQueue<Request>()
             let thread = JoinableThread(name: "mc-spawner", daemon: true) {
                 while true {
@@ -51,7 +51,7 @@ enum SpawnLauncher {
             } catch {
                 return .failure(.spawnFailed(errno: Errno(rawValue: EAGAIN)))
             }
-            running = Running(owner: getpid(), queue: queue)
+            running = Running(owner: mc_getpid(), queue: queue)
             return .success(queue)
         }
     }

@@ -31,6 +31,12 @@ package struct EventPoll: Sendable {
         _ = try SystemCall.files.perform { Int(mc_epoll_add(fileDescriptor, fd, mode.rawValue, UInt64(tag))) }
     }
 
+    /// Stops watching `fd` (still open): nothing is reported for it any more, even while a
+    /// forked child holds a copy of it.
+    package func remove(_ fd: Int32) {
+        _ = try? SystemCall.files.perform { Int(mc_epoll_remove(fileDescriptor, fd)) }
+    }
+
     /// Arms a `.oneShot` descriptor (reported at once if input waits), or disarms it.
     package func arm(_ fd: Int32, tag: Int, _ armed: Bool) throws(Errno) {
         _ = try SystemCall.files.perform { Int(mc_epoll_arm(fileDescriptor, fd, armed ? 1 : 0, UInt64(tag))) }

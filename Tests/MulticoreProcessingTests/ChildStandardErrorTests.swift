@@ -49,13 +49,15 @@ struct SeenEnd: Codable, Equatable {
     var passedOn: [UInt8]
 
     /// Runs `child` to its end with this process's stderr going to a temporary file; what came.
-    static func of<T: ProcessTask>(_ child: ChildProcess<T>) throws -> SeenEnd {
+    /// `meanwhile` runs between the start and the join.
+    static func of<T: ProcessTask>(_ child: ChildProcess<T>, meanwhile: () throws -> Void = {}) throws -> SeenEnd {
         guard let file = tmpfile() else { throw ProcessError.spawnFailed(errno: .noSpace) }
         defer { fclose(file) }
         let saved = dup(STDERR_FILENO)
         dup2(fileno(file), STDERR_FILENO)
         defer { dup2(saved, STDERR_FILENO); close(saved) }
         try child.start()
+        do { try meanwhile() } catch { try? child.kill(); _ = try? child.join(timeout: .seconds(20)); throw error }
         guard try child.join(timeout: .seconds(20)) else { try? child.kill(); throw ProcessError.stillRunning }
         var report: ExitReport?
         do { _ = try child.result() } catch ProcessError.crashed(let ended) { report = ended } catch ProcessError.exitedWithoutResult(let ended) {
@@ -96,6 +98,39 @@ struct StandardErrorProbe: ProcessTask {
         try probe.start()
         #expect(try probe.join(timeout: testDeadline))
         return try probe.result()
+    }
+}
+
+/// Waits for a number on `gate`, then chatters as `Chatterbox` does.
+struct GatedChatterbox: ProcessTask {
+    var gate: Connection
+    var count: Int
+    func run() throws -> Int {
+        _ = try gate.recv(Int.self)
+        return Chatterbox(count: count, code: 3).run()
+    }
+}
+
+/// In a spawned child of the tests: a child started with `method` whose join timed out (the
+/// joiner reads a child's stderr while it waits) writes 200 KB to its stderr with nobody
+/// joining it; throws unless it ends (its sentinel) on its own.
+struct UnjoinedChatterProbe: ProcessTask {
+    var method: StartMethod
+    func run() throws -> SeenEnd {
+        let (mine, theirs) = try Connection.pipe()
+        let task = GatedChatterbox(gate: theirs, count: 200_000)
+        if method == .fork { return try Self.watch(ChildProcess(forking: { try task.run() }), mine, theirs) }
+        return try Self.watch(ChildProcess(task: task, startMethod: method), mine, theirs)
+    }
+
+    private static func watch<T: ProcessTask>(_ child: ChildProcess<T>, _ mine: Connection, _ theirs: Connection) throws -> SeenEnd {
+        try SeenEnd.of(child) {
+            theirs.close()
+            guard try child.join(timeout: .zero) == false else { throw ProcessError.alreadyStarted }
+            try mine.send(1)
+            // More than a pipe holds: the child ends only if its stderr is read meanwhile.
+            guard try !Connection.wait([child.sentinel], timeout: .seconds(20)).isEmpty else { throw ProcessError.stillRunning }
+        }
     }
 }
 
@@ -149,6 +184,20 @@ func exitReport(_ body: () throws -> Any) -> ExitReport? {
         let written = Chatterbox.text(200_000)
         #expect(seen.exitCode == 3)
         #expect(seen.reason == "exited with code 3")
+        #expect(seen.passedOn == written)
+        #expect(Array(seen.tail.utf8) == Array(written.suffix(OutputTap.tailLimit)))
+    }
+
+    /// A join that timed out hands the child's stderr back to the reader thread: 200 KB written
+    /// afterwards, with nobody joining, never blocks the child, and all of it is passed on.
+    @Test(arguments: StartMethod.allCases)
+    func standardErrorIsReadOnAfterAJoinTimedOut(method: StartMethod) throws {
+        let probe = ChildProcess(task: UnjoinedChatterProbe(method: method))
+        try probe.start()
+        #expect(try probe.join(timeout: testDeadline))
+        let seen = try probe.result()
+        let written = Chatterbox.text(200_000)
+        #expect(seen.exitCode == 3)
         #expect(seen.passedOn == written)
         #expect(Array(seen.tail.utf8) == Array(written.suffix(OutputTap.tailLimit)))
     }

@@ -65,6 +65,9 @@ int mc_epoll_create(void);
 /// until `mc_epoll_arm`).
 int mc_epoll_add(int epfd, int fd, int mode, uint64_t tag);
 
+/// Removes `fd`, still open, from the set `epfd` (EPOLL_CTL_DEL).
+int mc_epoll_remove(int epfd, int fd);
+
 /// Arms (`armed` 1) or disarms (0) the one-shot `fd` of the set `epfd` (EPOLL_CTL_MOD); armed
 /// with input waiting, it is reported at once.
 int mc_epoll_arm(int epfd, int fd, int armed, uint64_t tag);

@@ -130,9 +130,15 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
 
     /// Whether the format writes `T` itself.
     func kind<T: Encodable>(of type: T.Type) -> WireKind<any WireSpecialEncodable.Type> {
-        kinds.answer(for: type) {
-            wireEncodableKinds.kind(of: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
-        }
+        kinds.answer(for: type) { Self.processKind(of: type) }
+    }
+
+    /// Whether the format writes `T` itself, as every encoder of the process learned it (asked
+    /// of the runtime the first time). A parent about to fork calls it for the child's output
+    /// type: the child then finds the answer in its copy instead of asking the runtime, which
+    /// reads through every conformance record of the program (`ForkLauncher`).
+    static func processKind<T: Encodable>(of type: T.Type) -> WireKind<any WireSpecialEncodable.Type> {
+        wireEncodableKinds.kind(of: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
     }
 
     /// Writes `value` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).
