@@ -251,6 +251,9 @@ public final class ClusterNode: Sendable {
                 continue
             }
             let claimed: [ClaimedTask]
+            // A task withdrawn between its claim and its runner's start is not among the running
+            // ones a `cancel` makes the node check: it would run until the next heartbeat's check.
+            let withdrawalsBefore = work.withdrawals
             do {
                 claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, Self.claimLimit))
                 backoff.reset()
@@ -290,6 +293,8 @@ public final class ClusterNode: Sendable {
                     }
                 }
             }
+            // A `cancel` came during the claim: the check it made may have missed these.
+            if work.withdrawals != withdrawalsBefore { work.withdrawn.ring() }
         }
     }
 
@@ -425,7 +430,7 @@ public final class ClusterNode: Sendable {
     /// connects again with back-off when it drops.
     private func listen(work: ClusterNodeWork) async {
         await ClusterListener(database: database, channel: database.readyChannel, logger: logger).run { payload in
-            if payload == "cancel" { work.withdrawn.ring() } else { work.ready.ring() }
+            if payload == "cancel" { work.noteWithdrawal() } else { work.ready.ring() }
         }
     }
 }

@@ -26,6 +26,8 @@ final class ClusterNodeWork: Sendable {
         var held: Set<Int64> = []
         var stopping = false
         var serving = false
+        /// `cancel` notifications so far (`noteWithdrawal`).
+        var withdrawals = 0
         /// Seconds a task took on a worker, averaged over the last batches (nil: none ran yet).
         var secondsPerTask: Double?
     }
@@ -38,6 +40,16 @@ final class ClusterNodeWork: Sendable {
     let outcomesReady = Doorbell()
     /// Rung by a `cancel` notification: some running task may have been withdrawn.
     let withdrawn = Doorbell()
+
+    /// A `cancel` notification came: counted (a claim in progress looks again once its runners
+    /// are registered, see `withdrawalsSince`) and the running tasks are checked.
+    func noteWithdrawal() {
+        state.withLock { $0.withdrawals += 1 }
+        withdrawn.ring()
+    }
+
+    /// How many `cancel` notifications came so far.
+    var withdrawals: Int { state.withLock { $0.withdrawals } }
     /// Rung when the last task held was recorded or let go (a stopping node waits for it).
     private let emptied = Doorbell()
     private let state = Locked(State())

@@ -87,11 +87,16 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
         if let verdict { deliver(verdict) }
     }
 
-    /// Waits until fewer than `limit` chunks are in flight, or the map has its outcome.
+    /// Waits until fewer than `limit` chunks are in flight, or fewer than `4 * limit` holding
+    /// fewer than `tasks` tasks in all (small chunks, at a streaming map's start), or the map has
+    /// its outcome.
     @available(*, noasync, message: "blocks the thread")
-    func waitForRoom(limit: Int) {
+    func waitForRoom(limit: Int, tasks: Int) {
         room.withLock {
-            _ = try? room.waitFor { finished || done.count - chunksDone < limit }
+            _ = try? room.waitFor {
+                let chunks = done.count - chunksDone
+                return finished || chunks < limit || (chunks < 4 * limit && taskCount - tasksDone < tasks)
+            }
         }
     }
 
