@@ -114,8 +114,7 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
             tasksDone += tasks
             chunksDone += 1
             try? room.notifyAll()
-            let succeeded = if case .success(.values) = outcome { true } else { false }
-            if let worker, !succeeded { workers[index] = worker } // it may be the chunk that fails the map
+            if let worker { workers[index] = worker } // a chunk with a failure: it may be the one that fails the map
             return (decide(index, outcome), tasksDone, taskCount)
         }
         reportProgress(done, of: total)
@@ -155,11 +154,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     }
 
     /// Under the lock: records the chunk, and returns the map's outcome once it is known.
+    /// (A chunk whose tasks all returned comes through `completeSucceeded`.)
     private func decide(_ index: Int, _ outcome: Result<ChunkOutcomes<Output>, any Error>) -> Result<[Output], any Error>? {
         guard !finished else { return nil }
         switch outcome {
-        case .success(.values(let outputs)): held[index] = .values(outputs)
-        case .success(.packed(let packed)): held[index] = .packed(packed)
         case .success(let outcomes):
             do { held[index] = .values(try outcomes.allValues()) } catch { failures[index] = error }
         case .failure(let error): failures[index] = error
