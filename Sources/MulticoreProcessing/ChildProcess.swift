@@ -217,7 +217,7 @@ public final class ChildProcess<Task: ProcessTask>: ChildProcessHandle, @uncheck
         request.standardError = standardError.map { _ in descriptors.descriptors.count }
         // A child that died at once has closed its end: the send fails, and join reports how it ended.
         try? parentEnd.sendDescriptors(descriptors.descriptors + (standardError.map { [$0.writeEnd] } ?? []))
-        try? parentEnd.send(request)
+        try? parentEnd.sendBytes(request.wireBytes)
     }
 
     /// Waits until the child ends or `timeout` passes (nil: no limit); returns whether it

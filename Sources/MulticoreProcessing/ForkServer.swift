@@ -71,7 +71,7 @@ enum ForkServer {
         if case .failure(let error) = spawned { return .failure(error) }
         let request = WorkerRequest(typeName: typeName, processName: "ForkServer", identity: ProcessLineage.identity,
                                     parentPID: getpid(), payload: [])
-        guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,
+        guard (try? local.sendDescriptors([])) != nil, (try? local.sendBytes(request.wireBytes)) != nil,
               (try? local.recv(Bool.self)) == true else { return .failure(.spawnFailed(errno: Errno(rawValue: ECHILD))) }
         return .success(local)
     }

@@ -85,7 +85,7 @@ enum ResourceTracker {
         if case .failure(let error) = spawned { return .failure(.trackerUnavailable(reason: "\(error)")) }
         let request = WorkerRequest(typeName: typeName, processName: "ResourceTracker", identity: [],
                                     parentPID: getpid(), payload: [])
-        guard (try? local.sendDescriptors([])) != nil, (try? local.send(request)) != nil,
+        guard (try? local.sendDescriptors([])) != nil, (try? local.sendBytes(request.wireBytes)) != nil,
               (try? local.recv(Bool.self)) == true else {
             return .failure(.trackerUnavailable(reason: "it ended before it was ready"))
         }

@@ -68,6 +68,12 @@ enum SpawnLauncher {
         // Python: "An attempt has been made to start a new process before the current process
         // has finished its bootstrapping phase."
         if WorkerEntry.isPending { throw .startedBeforeWorkerEntry }
+        // The main thread lives as long as the process (`dispatchMain` parks it rather than
+        // ending it): a worker it spawns is tied to the process already, so it spawns here,
+        // without the two wake-ups of a hand-off to the spawner thread.
+        if mc_gettid() == mc_getpid() {
+            do throws(Errno) { return try Spawn.worker(channel: channel.fileDescriptor) } catch { throw .spawnFailed(errno: error) }
+        }
         let queue = try Self.queue().get()
         let request = Request(channel: channel.fileDescriptor, reply: Future())
         queue.put(request)

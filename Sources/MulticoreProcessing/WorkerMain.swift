@@ -18,7 +18,7 @@ package enum WorkerMain {
     static func serve(_ connection: Connection) -> Never {
         // First the byte that carries the descriptors of the connections in the task, then the task.
         guard let descriptors = try? connection.receiveDescriptors(),
-              let request = try? connection.recv(WorkerRequest.self) else { exit(2) } // the parent went away
+              let bytes = try? connection.recvBytes(), let request = try? WorkerRequest(wireBytes: bytes) else { exit(2) } // the parent went away
         switch request.typeName {
         case ResourceTracker.typeName:
             mc_worker_settle_interrupt(1) // a Ctrl-C is for its owner, which it outlives

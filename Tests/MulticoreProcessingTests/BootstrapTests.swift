@@ -153,12 +153,31 @@ func expectRefusal(_ run: (status: Int32, output: String), saying reason: String
         let pid = try SpawnLauncher.spawn(channel: remote)
         remote.close()
         try local.sendDescriptors([])
-        try local.send(WorkerRequest(typeName: name, processName: "probe", identity: [], parentPID: getpid(), payload: []))
+        try local.sendBytes(WorkerRequest(typeName: name, processName: "probe", identity: [], parentPID: getpid(), payload: []).wireBytes)
         #expect(try local.poll(timeout: testDeadline))
         #expect((try? WorkerReply(wireBytes: local.recvBytes())) == .unknownTask(name))
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 1, "status \(status)")
+    }
+
+    /// A worker's request survives its own encoding, every field, and a request cut short,
+    /// padded or of another layout is refused (the worker then exits 2, as when its parent went away).
+    @Test func aWorkerRequestRoundTripsAndBadBytesAreRefused() throws {
+        let request = WorkerRequest(typeName: "12MulticoreCLI7DoublerV", processName: "SpawnProcess-1:2 é", identity: [1, 2, -3, .max],
+                                    parentPID: 4242, payload: Array(0...255), standardError: 3)
+        let bytes = request.wireBytes
+        #expect(try WorkerRequest(wireBytes: bytes) == request)
+        var bare = request
+        bare.standardError = nil
+        bare.payload = []
+        bare.identity = []
+        #expect(try WorkerRequest(wireBytes: bare.wireBytes) == bare)
+        for cut in [0, 1, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: WireError.self) { try WorkerRequest(wireBytes: Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: WireError.self) { try WorkerRequest(wireBytes: bytes + [0]) }
+        #expect(throws: WireError.self) { try WorkerRequest(wireBytes: [0x00] + bytes.dropFirst()) }
     }
 
     /// Every shape of task type's name that another process can find passes the check:
