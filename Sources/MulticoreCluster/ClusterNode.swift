@@ -254,8 +254,9 @@ public final class ClusterNode: Sendable {
             // A task withdrawn between its claim and its runner's start is not among the running
             // ones a `cancel` makes the node check: it would run until the next heartbeat's check.
             let withdrawalsBefore = work.withdrawals
+            let limit = min(free, Self.claimLimit)
             do {
-                claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: min(free, Self.claimLimit))
+                claimed = try await statements.claim(client, node: node, kinds: kindNames, limit: limit)
                 backoff.reset()
             } catch {
                 logger.notice("cluster node cannot claim: \(error)")
@@ -295,6 +296,11 @@ public final class ClusterNode: Sendable {
             }
             // A `cancel` came during the claim: the check it made may have missed these.
             if work.withdrawals != withdrawalsBefore { work.withdrawn.ring() }
+            // A claim that took fewer than it asked for found no more ready tasks: the next waits
+            // for a notification (kept if one came meanwhile) or the poll interval. Claiming again
+            // at once found nothing, and held the database while the tasks just claimed finished
+            // (a single task's round trip took a claim longer).
+            if claimed.count < limit { await work.ready.wait(upTo: pollInterval) }
         }
     }
 
