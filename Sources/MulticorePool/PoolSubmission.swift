@@ -96,9 +96,11 @@ extension PoolSupervisor {
         let sink = ClosureSink(start: start, cancel: cancel, describe: describe, decode: decode)
         let (ids, needsWake) = try lock.withLock { () throws(ExecutorError) -> ([UInt64], Bool) in
             let firstID = nextID + 1
-            let needsWake = try machine.submit(encoded.enumerated().lazy.map { offset, job in
-                PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
-                        payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, sink: sink)
+            // A collection (its count known: the queue makes room once), not an enumerated sequence.
+            let needsWake = try machine.submit(encoded.indices.lazy.map { offset in
+                let job = encoded[offset]
+                return PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
+                               payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, sink: sink)
             })
             nextID += UInt64(encoded.count)
             return (Array(firstID...nextID), needsWake)
