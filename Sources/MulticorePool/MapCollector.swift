@@ -130,8 +130,15 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
             chunksDone += 1
             try? room.notifyAll()
             guard !finished else { return (false, tasksDone, taskCount) }
-            held[index] = outputs
             self.done[index] = true
+            if index == next {
+                // The next in order (most chunks, in a map of small ones): appended at once,
+                // never through `held`, whose every use costs this code metadata lookups.
+                append(outputs)
+                next += 1
+            } else {
+                held[index] = outputs
+            }
             // Past the chunks done and succeeded: the map is settled once they are all of them,
             // or when the first chunk not passed failed (its error is the map's).
             advance()
@@ -183,15 +190,18 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     /// in order, up to the first not done or failed.
     private func advance() {
         while next < done.count, done[next], failures.isEmpty || failures[next] == nil {
-            if let outputs = held.removeValue(forKey: next) {
-                makeRoom(for: outputs.count)
-                switch outputs {
-                case .packed(let packed): packed.append(to: &assembled)
-                case .values(let values): assembled += values
-                case .each: break // never held: a chunk with a failure is in `failures`
-                }
-            }
+            if let outputs = held.removeValue(forKey: next) { append(outputs) }
             next += 1
+        }
+    }
+
+    /// Under the lock: appends a chunk's outputs to those before it.
+    private func append(_ outputs: ChunkOutcomes<Output>) {
+        makeRoom(for: outputs.count)
+        switch outputs {
+        case .packed(let packed): packed.append(to: &assembled)
+        case .values(let values): assembled += values
+        case .each: break // never held: a chunk with a failure is in `failures`
         }
     }
 

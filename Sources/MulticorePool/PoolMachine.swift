@@ -65,6 +65,10 @@ struct PoolMachine {
     mutating func submit<S: Sequence<PoolJob>>(_ jobs: S) throws(ExecutorError) -> Bool {
         guard !shuttingDown else { throw .shutDown }
         generation &+= 1
+        // A map's many chunks at once: room made once, not grown (and copied) as they come.
+        // Never exactly what is asked: calls adding a few each would then copy the queue each time.
+        let added = jobs.underestimatedCount
+        if added > 1 { pending.reserveCapacity(pending.count + max(added, pending.count / 2)) }
         pending.append(contentsOf: jobs)
         return needsWake
     }

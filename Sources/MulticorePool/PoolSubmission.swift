@@ -72,33 +72,37 @@ extension PoolSupervisor {
         finish: @escaping @Sendable (Int, Result<ChunkOutcomes<Task.Output>, any Error>, WorkerIdentity?) -> Void
     ) throws -> (ids: [UInt64], bytes: Int) {
         let size = max(1, size)
-        let chunks = stride(from: 0, to: tasks.count, by: size).map { tasks[$0 ..< min($0 + size, tasks.count)] }
+        guard !tasks.isEmpty else { return ([], 0) }
+        let count = (tasks.count + size - 1) / size
+        // The tasks of chunk `index` (never empty). Chunks are walked by index: in this code, not
+        // specialized for `Task`, a sequence of slices (enumerated, mapped) costs metadata lookups
+        // per chunk, a fifth of a map of one-task chunks before its first chunk went out.
+        func chunk(_ index: Int) -> ArraySlice<Task> { tasks[index * size ..< min(index * size + size, tasks.count)] }
         let typeName = try PoolJobs.typeName(of: Task.self)
         // One format for the call (a type's format is fixed once known), and closures shared by
         // all its jobs: a map of 20k one-task chunks allocates nothing per chunk beyond its bytes.
-        let format = try chunks.first(where: { !$0.isEmpty }).map { try ChunkFormat.choose(for: Array($0.prefix(1))) } ?? .coded
-        var encoded: [(index: Int, count: Int, payload: PoolPayload)] = []
-        encoded.reserveCapacity(chunks.count)
+        let format = try ChunkFormat.choose(for: [tasks[0]])
         // Every chunk encoded before any is queued (on every CPU for a large coded map): a task
         // that cannot be encoded fails the call with nothing run. Plain tasks need no encoding:
         // a large chunk of them is sent from `tasks` itself.
-        let payloads = format == .raw ? try chunks.map { try PoolPayload($0, as: .raw) }
-            : try ChunkPayloads.encode(chunks, as: format).map(PoolPayload.init)
-        for (index, tasks) in chunks.enumerated() {
-            guard !tasks.isEmpty else {
-                if start() { finish(firstIndex + index, .success(.values([])), nil) }
-                continue
-            }
-            encoded.append((firstIndex + index, tasks.count, try PoolJobs.checked(payloads[index], count: tasks.count, frameLimit: channelFrameLimit)))
+        let payloads = format == .raw ? try (0 ..< count).map { try PoolPayload(chunk($0), as: .raw) }
+            : try ChunkPayloads.encode((0 ..< count).map(chunk), as: format).map(PoolPayload.init)
+        var encoded: [(index: Int, count: Int, payload: PoolPayload)] = []
+        encoded.reserveCapacity(count)
+        for index in 0 ..< count {
+            let chunkTasks = min(size, tasks.count - index * size)
+            encoded.append((firstIndex + index, chunkTasks,
+                            try PoolJobs.checked(payloads[index], count: chunkTasks, frameLimit: channelFrameLimit)))
         }
-        guard !encoded.isEmpty else { return ([], 0) }
         let (describe, decode) = PoolJobs.closures(Task.self, finish: finish)
         let sink = ClosureSink(start: start, cancel: cancel, describe: describe, decode: decode)
         let (ids, needsWake) = try lock.withLock { () throws(ExecutorError) -> ([UInt64], Bool) in
             let firstID = nextID + 1
-            let needsWake = try machine.submit(encoded.enumerated().lazy.map { offset, job in
-                PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
-                        payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, sink: sink)
+            // A collection (its count known: the queue makes room once), not an enumerated sequence.
+            let needsWake = try machine.submit(encoded.indices.lazy.map { offset in
+                let job = encoded[offset]
+                return PoolJob(id: firstID + UInt64(offset), index: job.index, typeName: typeName, count: job.count, format: format,
+                               payload: job.payload, timeout: timeout, retriesLeft: self.maxRetries, sink: sink)
             })
             nextID += UInt64(encoded.count)
             return (Array(firstID...nextID), needsWake)

@@ -72,6 +72,22 @@ import MulticoreThreading
         #expect(!machine.hasNews(since: machine.generation))
     }
 
+    /// A map's chunks come as one collection (the queue makes room for them once), single
+    /// submits one by one, maps again on a queue that is not empty: the queue keeps them all in
+    /// the order they came, and hands them out in that order.
+    @Test func chunksQueuedInBulkAndOneByOneKeepTheirOrder() throws {
+        var machine = PoolMachine(settings: .init(maxWorkers: 1, maxTasksPerChild: nil, killGrace: 0, hasInitializer: false))
+        try machine.submit((1...1000).map { Self.job(UInt64($0), timeout: nil, retries: 0) })
+        for id in 1001...1010 { try machine.submit(CollectionOfOne(Self.job(UInt64(id), timeout: nil, retries: 0))) }
+        try machine.submit((1011...3000).lazy.map { Self.job(UInt64($0), timeout: nil, retries: 0) })
+        #expect(machine.pending.map(\.id) == Array(1...3000))
+        _ = machine.workerStarted(WorkerIdentity(pid: 101, name: "w1"), now: 0)
+        var actions: [PoolAction] = []
+        _ = machine.plan(now: 0, into: &actions)
+        #expect(actions.map(Self.render) == ["send w1 define 0, run 1, run 2"])
+        #expect(machine.pending.first?.id == 3 && machine.pending.count == 2998)
+    }
+
     static let scenarios: [Scenario] = [
         Scenario(name: "a worker's death with prefetched work fails the running job and requeues the rest in order", steps: [
             (.submit([1, 2, 3]), []),

@@ -13,8 +13,14 @@ import MulticoreTestSupport
         defer { pool.terminate() }
         let tasks = (0..<1_000).map { Twice(value: $0) }
         #expect(try pool.map(tasks) == (0..<1_000).map { $0 * 2 })
-        #expect(try pool.map(tasks, chunksize: 1).count == 1_000)
-        #expect(try pool.map(tasks, chunksize: 7).last == 1_998)
+        // Chunks cut by index, the last one shorter, plain and coded tasks alike: every output in its place.
+        for size in [1, 7, 999, 1_000, 1_500] {
+            #expect(try pool.map(tasks, chunksize: size) == (0..<1_000).map { $0 * 2 }, "chunksize \(size)")
+        }
+        let coded = (0..<23).map { RefusesSeven(value: $0 == 7 ? nil : $0) }
+        for size in [1, 5, 22, 23] {
+            #expect(try pool.map(coded, chunksize: size) == (0..<23).map { $0 == 7 ? -1 : $0 }, "coded, chunksize \(size)")
+        }
         #expect(try pool.map([Twice]()) == [])
         #expect(try pool.starmapAsync(tasks.prefix(10), chunksize: 3).get(timeout: testDeadline) == (0..<10).map { $0 * 2 },
                 "starmap is map: a task carries its arguments")
