@@ -120,6 +120,25 @@ extension ClusterTests {
         try await stop(secondRun)
     }
 
+    /// A map cancelled while its tasks are being inserted (20 batches; cancelled once the first
+    /// is in the queue) throws `CancellationError`, and what it sent is withdrawn: no row is left.
+    /// (An insert given up on at the cancel could commit all the same: the rows of that batch and
+    /// of those before it stayed in the queue, to run with no future to withdraw them, and the map
+    /// threw `ClusterError.database` wrapping the `CancellationError`; seen under load as the
+    /// cancelled-map test's nodes running their tasks on until the handle's shutdown.)
+    @Test func aMapCancelledWhileItsTasksGoInLeavesNoRow() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_cancelinsert"
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        let map = Task { try await cluster.map((0..<20 * Cluster.batchSize).map { Twice(value: $0) }) }
+        #expect(try await inspector.waitFor("SELECT least(count(*), 1) FROM $schema.tasks", toBe: 1))
+        map.cancel()
+        await #expect(throws: CancellationError.self) { try await within { try await map.value } }
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks", toBe: 0, within: .seconds(5)))
+        await cluster.shutdown()
+    }
+
     /// Leaving a `results(of:)` loop early withdraws the tasks still in flight.
     @Test func leavingAResultsLoopWithdrawsTheTasksInFlight() async throws {
         let url = try ThrowawayPostgres.url
