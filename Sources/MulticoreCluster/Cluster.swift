@@ -118,12 +118,15 @@ public final class Cluster: Sendable {
     /// Sends `task` to the cluster and returns its future (await `value`).
     /// - Parameter timeout: how long the task may run once a node has started it: past it, its
     ///   worker is killed there and the task fails (`PoolError.timedOut`, as the node saw it).
-    /// - Throws: `ClusterError.payloadTooLarge`, the task's encoding error, `.shutDown`, `.database`.
+    /// - Throws: `ClusterError.payloadTooLarge`, the task's encoding error, `.shutDown`, `.database`;
+    ///   `CancellationError` when the calling task is cancelled (the task is withdrawn).
     public func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) async throws -> Future<Task.Output> {
         try await submit(contentsOf: [task], timeout: timeout)[0]
     }
 
     /// Sends `tasks` in batches of `batchSize` rows per statement and returns their futures in order.
+    /// Cancelling the calling task stops it after the batch being inserted, withdraws the tasks
+    /// sent, and throws `CancellationError`.
     public func submit<Task: ProcessTask>(contentsOf tasks: [Task], timeout: Duration? = nil) async throws -> [Future<Task.Output>] {
         let kind = try ClusterTaskKind.name(of: Task.self)
         let typeName = String(reflecting: Task.self)
@@ -148,17 +151,28 @@ public final class Cluster: Sendable {
             var backoff = ClusterBackoff()
             for attempt in 1...Self.insertAttempts {
                 do {
-                    try await statements.insert(client, session: session, seqs: seqs, kinds: Array(repeating: kind, count: seqs.count),
-                                                payloads: payloads,
-                                                timeoutsMilliseconds: Array(repeating: timeoutMilliseconds, count: seqs.count),
-                                                maxAttempts: Int32(maxAttempts))
+                    // In a task of its own, which the caller's cancellation does not reach: an insert
+                    // given up on when the caller is cancelled may commit on the server all the same,
+                    // and its rows then ran with no future to withdraw them (a map cancelled while its
+                    // tasks went in: the nodes had claimed them, the submitter's reply had not come,
+                    // and they ran until the handle's shutdown). Waited for, the insert's outcome is
+                    // known, and a cancelled submit withdraws what it sent (below).
+                    let (statements, client, session, maxAttempts) = (statements, client, session, Int32(maxAttempts))
+                    let kinds = Array(repeating: kind, count: seqs.count)
+                    let timeouts = Array(repeating: timeoutMilliseconds, count: seqs.count)
+                    try await Swift.Task {
+                        try await statements.insert(client, session: session, seqs: seqs, kinds: kinds, payloads: payloads,
+                                                    timeoutsMilliseconds: timeouts, maxAttempts: maxAttempts)
+                    }.value
                     // A future cancelled while its row was being inserted was withdrawn too early
                     // (a delete before the insert): withdrawn again now that the row exists.
                     for (future, seq) in zip(batchFutures, seqs) where future.isCancelled { withdrawals.add(seq) }
                     break
                 } catch {
+                    // Cancelled: tried no more, and withdrawn below (the rows may exist).
+                    if Swift.Task.isCancelled { break }
                     // A lost connection, a restarting server: the insert is idempotent, so try again.
-                    guard attempt < Self.insertAttempts, !Swift.Task.isCancelled else {
+                    guard attempt < Self.insertAttempts else {
                         let failure = ClusterError.database(String(reflecting: error))
                         collector.fail(seqs, with: failure)
                         throw failure
@@ -167,6 +181,12 @@ public final class Cluster: Sendable {
                 }
             }
             futures += batchFutures
+            // The caller was cancelled: nothing more is sent, and what was sent (or may have been)
+            // is withdrawn, its futures cancelled.
+            if Swift.Task.isCancelled {
+                for future in futures { future.cancel() }
+                throw CancellationError()
+            }
         }
         return futures
     }

@@ -434,9 +434,17 @@ public final class ClusterNode: Sendable {
 
     /// Listens for new tasks on a connection of its own (a hint: polling is the truth), and
     /// connects again with back-off when it drops.
+    ///
+    /// A `cancel` sent while the LISTEN is not in place is lost: before it is first in place (the
+    /// node's claims use the pool's connections, already open, and may come before the listener
+    /// has connected: under load, a map cancelled just after a node's first claim ran on it until
+    /// the heartbeat's check, 4.98 s later), and while it reconnects. So each time it is in place
+    /// counts as a `cancel`: the running tasks are checked, and a claim in flight looks again once
+    /// its runners are registered (`ClusterNodeWork.withdrawals`).
     private func listen(work: ClusterNodeWork) async {
-        await ClusterListener(database: database, channel: database.readyChannel, logger: logger).run { payload in
-            if payload == "cancel" { work.noteWithdrawal() } else { work.ready.ring() }
-        }
+        await ClusterListener(database: database, channel: database.readyChannel, logger: logger)
+            .run(listening: { work.noteWithdrawal() }) { payload in
+                if payload == "cancel" { work.noteWithdrawal() } else { work.ready.ring() }
+            }
     }
 }

@@ -26,7 +26,7 @@ final class ClusterNodeWork: Sendable {
         var held: Set<Int64> = []
         var stopping = false
         var serving = false
-        /// `cancel` notifications so far (`noteWithdrawal`).
+        /// `cancel` notifications so far, and LISTENs put in place (`noteWithdrawal`).
         var withdrawals = 0
         /// Seconds a task took on a worker, averaged over the last batches (nil: none ran yet).
         var secondsPerTask: Double?
@@ -41,14 +41,15 @@ final class ClusterNodeWork: Sendable {
     /// Rung by a `cancel` notification: some running task may have been withdrawn.
     let withdrawn = Doorbell()
 
-    /// A `cancel` notification came: counted (a claim in progress looks again once its runners
-    /// are registered, see `withdrawalsSince`) and the running tasks are checked.
+    /// A `cancel` notification came, or the LISTEN was put in place (a `cancel` sent before it
+    /// was lost): counted (a claim in progress looks again once its runners are registered, see
+    /// `withdrawals`) and the running tasks are checked.
     func noteWithdrawal() {
         state.withLock { $0.withdrawals += 1 }
         withdrawn.ring()
     }
 
-    /// How many `cancel` notifications came so far.
+    /// How many `cancel` notifications came (or LISTENs were put in place) so far.
     var withdrawals: Int { state.withLock { $0.withdrawals } }
     /// Rung when the last task held was recorded or let go (a stopping node waits for it).
     private let emptied = Doorbell()

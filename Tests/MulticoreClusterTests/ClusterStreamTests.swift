@@ -120,6 +120,64 @@ extension ClusterTests {
         try await stop(secondRun)
     }
 
+    /// A map cancelled while its tasks are being inserted (20 batches; cancelled once the first
+    /// is in the queue) throws `CancellationError`, and what it sent is withdrawn: no row is left.
+    /// (An insert given up on at the cancel could commit all the same: the rows of that batch and
+    /// of those before it stayed in the queue, to run with no future to withdraw them, and the map
+    /// threw `ClusterError.database` wrapping the `CancellationError`; seen under load as the
+    /// cancelled-map test's nodes running their tasks on until the handle's shutdown.)
+    @Test func aMapCancelledWhileItsTasksGoInLeavesNoRow() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_cancelinsert"
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        let map = Task { try await cluster.map((0..<20 * Cluster.batchSize).map { Twice(value: $0) }) }
+        #expect(try await inspector.waitFor("SELECT least(count(*), 1) FROM $schema.tasks", toBe: 1))
+        map.cancel()
+        await #expect(throws: CancellationError.self) { try await within { try await map.value } }
+        #expect(try await inspector.waitFor("SELECT count(*) FROM $schema.tasks", toBe: 0, within: .seconds(5)))
+        await cluster.shutdown()
+    }
+
+    /// A `cancel` sent while a node's LISTEN connection is away (terminated here; also before the
+    /// LISTEN is first in place, when the node's first claims come before its listener connected)
+    /// is lost: the node checks its running tasks once it listens again, and stops the withdrawn
+    /// one then, not at its heartbeat (30 s here).
+    @Test func aCancelSentWhileTheNodeDoesNotListenStopsTheTaskOnceItListensAgain() async throws {
+        let url = try ThrowawayPostgres.url
+        let schema = "t_cancelunheard"
+        let gates = try GateFolder()
+        let (node, nodeRun) = try startNode(url, schema: schema, processes: 1, heartbeat: .seconds(30), deadAfter: .seconds(60))
+        let cluster = try await Cluster(url: url, schema: schema)
+        let inspector = try QueueInspector(url: url, schema: schema)
+        let nodeListens = """
+            SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND backend_type = 'client backend' AND query LIKE 'LISTEN "$schema_ready"%'
+            """
+        #expect(try await inspector.waitFor(nodeListens, toBe: 1))
+        let future = try await cluster.submit(WaitForGate(directory: gates.path, value: 1))
+        #expect(await eventually { node.runningTasks == 1 })
+
+        // The LISTEN connection is gone (pg_terminate_backend waits for it) before the row is
+        // deleted and the `cancel` sent, in one statement: the listener reconnects after a back-off
+        // of 25 ms at least.
+        let cut = ContinuousClock.now
+        #expect(try await inspector.int("""
+            WITH cut AS MATERIALIZED (
+                SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                 WHERE datname = current_database() AND backend_type = 'client backend' AND query LIKE 'LISTEN "$schema_ready"%'),
+            gone AS (DELETE FROM $schema.tasks WHERE (SELECT count(*) FROM cut) = 1 RETURNING 1)
+            SELECT (SELECT count(*) FROM gone) FROM (SELECT pg_notify('$schema_ready', 'cancel')) woken
+            """) == 1)
+        #expect(await eventually(within: .seconds(5)) { node.runningTasks == 0 })
+        let elapsed = ContinuousClock.now - cut
+        #expect(elapsed < .seconds(5), "the withdrawn task ran for \(elapsed) after its unheard cancel")
+        #expect(try await inspector.waitFor(nodeListens, toBe: 1))
+        _ = future.cancel()
+        await cluster.shutdown()
+        try await stop(nodeRun)
+    }
+
     /// Leaving a `results(of:)` loop early withdraws the tasks still in flight.
     @Test func leavingAResultsLoopWithdrawsTheTasksInFlight() async throws {
         let url = try ThrowawayPostgres.url
