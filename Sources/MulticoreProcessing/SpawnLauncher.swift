@@ -6,7 +6,8 @@ import SystemPackage
 import Glibc
 #endif
 
-/// Spawns every worker from one long-lived thread.
+/// Spawns workers from threads that live as long as the process: the main thread itself, every
+/// other thread through one long-lived daemon thread.
 ///
 /// A worker asks the kernel to kill it when its parent dies (`PR_SET_PDEATHSIG`), and Linux
 /// takes "parent" to mean the *thread* that spawned it: a worker spawned from a thread that
