@@ -21,9 +21,9 @@ import Glibc
 /// never wakes the thread (each wake-up costs a switch to the other CPU, and makes every page
 /// the forking thread writes meanwhile cost a TLB shootdown there).
 ///
-/// The fork start method does not count this thread (as the spawner's): it takes locks only
-/// for a moment, and a fork happens with the list's lock held (`aroundFork`), so a forked child
-/// never finds it locked. A forked child starts its own thread on its first use.
+/// The fork start method does not count this thread (as the spawner's): the thread works only
+/// inside `ForkGate`, so a fork never copies it in the middle of its work (nor with the list's
+/// lock held). A forked child starts its own thread on its first use.
 enum ChildOutputReader {
     private struct Running {
         let owner: pid_t
@@ -69,12 +69,6 @@ enum ChildOutputReader {
         }
     }
 
-    /// Runs `body` (a fork) with the list's lock held, so that a forked child, which has none of
-    /// this process's threads, never finds it locked (a `Lock` may be released by any thread).
-    static func aroundFork<R>(_ body: () throws(Errno) -> R) throws(Errno) -> R {
-        try running.withLock { _ in Result { () throws(Errno) in try body() } }.get()
-    }
-
     /// The tag a tap is reported with: taps beyond 64 share tags (the thread then reads each
     /// of them, finding nothing in the ones that are not ready).
     private static func tag(of tap: SharedTap) -> Int { Int(tap.descriptor) & 63 }
@@ -95,28 +89,29 @@ enum ChildOutputReader {
         return .success(Running(owner: mc_getpid(), events: events))
     }
 
-    /// The thread's life: wait on the epoll set, read the taps that are ready.
+    /// The thread's life: wait on the epoll set, read the taps that are ready, inside
+    /// `ForkGate` for all but the wait.
     ///
-    /// It tells its starter it has started (`started`) only after a first round with no tap
-    /// (the starter holds the list's lock meanwhile), so that the type metadata the loop needs
-    /// exists: the starter may fork next, and a fork that found this thread making it, under the
-    /// runtime's locks, would leave them taken forever in the child.
+    /// It tells its starter it has started (`started`) only after a first round that waits for
+    /// nothing and reads no tap (the starter holds the list's lock meanwhile), so that the
+    /// runtime state its loop needs (type metadata, the wait's own code run once) exists: the
+    /// starter may fork next, while this thread goes back to its wait.
     private static func serve(_ events: EventPoll, started: Event) -> Never {
         var starting: Event? = started
         var taps: [SharedTap] = []
         while true {
-            // The first round waits for nothing, and reads no tap.
-            var ready: UInt64 = 0
-            if starting == nil {
-                guard let tags = try? events.wait(nanoseconds: nil) else { continue }
-                ready = tags
-                taps = running.withLock { $0?.taps ?? [] }
+            // The first round does not wait, and reads no tap.
+            let tags = try? events.wait(nanoseconds: starting == nil ? nil : 0)
+            ForkGate.whileWorking {
+                if let ready = tags {
+                    if starting == nil { taps = running.withLock { $0?.taps ?? [] } }
+                    for tap in taps where ready & (1 << UInt64(tag(of: tap))) != 0 {
+                        if tap.readAvailable() { forget(tap) }
+                    }
+                }
+                starting?.set()
+                starting = nil
             }
-            for tap in taps where ready & (1 << UInt64(tag(of: tap))) != 0 {
-                if tap.readAvailable() { forget(tap) }
-            }
-            starting?.set()
-            starting = nil
         }
     }
 }

@@ -8,9 +8,9 @@ import Glibc
 /// The fork start method's launcher: this process forks, and the child runs the task it holds
 /// already, captures included. Safe only in a process with no other thread.
 enum ForkLauncher {
-    /// - Throws: `ProcessError.forkWithThreads` when another thread runs (the spawner's idle
-    ///   thread does not count: it is only ever waiting for a request; nor does the thread that
-    ///   reads children's stderr, whose lock the fork holds).
+    /// - Throws: `ProcessError.forkWithThreads` when another thread runs (the spawner's thread
+    ///   and the thread that reads children's stderr do not count: `ForkGate` forks only while
+    ///   they wait).
     static func checkSingleThreaded() throws(ProcessError) {
         let threads = Int(mc_thread_count()) - (SpawnLauncher.hasThread ? 1 : 0) - (ChildOutputReader.hasThread ? 1 : 0)
         guard threads <= 1 else { throw .forkWithThreads(count: threads) }
@@ -23,7 +23,7 @@ enum ForkLauncher {
                                           standardError: ChildStandardError?) throws(ProcessError) -> LaunchedChild {
         _ = forkRehearsal
         let pid: pid_t
-        do throws(Errno) { pid = try ChildOutputReader.aroundFork { () throws(Errno) in try Spawn.fork() } } catch {
+        do throws(Errno) { pid = try ForkGate.fork() } catch {
             throw .spawnFailed(errno: error)
         }
         if pid > 0 { return .own(pid) }

@@ -29,8 +29,8 @@ enum SpawnLauncher {
 
     private static let running = Locked<Running?>(nil)
 
-    /// Whether this process has its spawner thread (which is idle between spawns): the fork
-    /// start method does not count it as a thread that would be lost.
+    /// Whether this process has its spawner thread (which is idle between spawns, and spawns
+    /// inside `ForkGate`): the fork start method does not count it as a thread that would be lost.
     static var hasThread: Bool { running.withLock { $0?.owner == mc_getpid() } }
 
     private static func queue() -> Result<SimpleQueue<Request>, ProcessError> {
@@ -40,9 +40,12 @@ enum SpawnLauncher {
             let thread = JoinableThread(name: "mc-spawner", daemon: true) {
                 while true {
                     guard let request = try? queue.get() else { continue }
-                    let spawned: Result<pid_t, Errno>
-                    do throws(Errno) { spawned = .success(try Spawn.worker(channel: request.channel)) } catch { spawned = .failure(error) }
-                    try? request.reply.setResult(spawned)
+                    // A fork (from the main thread) waits for this spawn: see `ForkGate`.
+                    ForkGate.whileWorking {
+                        let spawned: Result<pid_t, Errno>
+                        do throws(Errno) { spawned = .success(try Spawn.worker(channel: request.channel)) } catch { spawned = .failure(error) }
+                        try? request.reply.setResult(spawned)
+                    }
                 }
             }
             do throws(ThreadingError) {

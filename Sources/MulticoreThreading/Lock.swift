@@ -79,6 +79,10 @@ public final class Lock: @unchecked Sendable { // all state is the atomic futex 
     /// Whether the lock is held by some thread. Corresponds to Python's `Lock.locked()`.
     public var locked: Bool { word.loadRelaxed() != 0 }
 
+    /// Whether the lock is held and a thread may be asleep waiting for it (for tests that must
+    /// see a thread blocked on it).
+    package var isContended: Bool { word.loadRelaxed() == 2 }
+
     /// Runs `body` with the lock held and releases it when `body` returns or throws.
     /// Corresponds to Python's `with lock:`.
     @available(*, noasync, message: "blocks the thread")

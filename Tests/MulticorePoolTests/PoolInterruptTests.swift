@@ -81,7 +81,7 @@ struct ChildOfAWorker: ProcessTask {
     func aChildStartedByAPoolTaskTakesSIGINTAgain(method: StartMethod) throws {
         let executor = try ProcessPoolExecutor(maxWorkers: 1)
         defer { executor.shutdown() }
-        let seen = try executor.submit(ChildOfAWorker(method: method)).result(timeout: testDeadline)
+        let seen = try executor.submit(ChildOfAWorker(method: method)).result(timeout: nestedTestDeadline)
         #expect(!seen.ignored && !seen.blocked, "\(seen)")
     }
 }

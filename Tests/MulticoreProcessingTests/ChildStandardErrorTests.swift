@@ -99,7 +99,7 @@ struct StandardErrorProbe: ProcessTask {
         // Longer than the probe's own join of its child (20 s, then it kills it and reports):
         // with the outer wait no longer than the inner one, a probe slowed by a loaded machine
         // (the whole suite under ThreadSanitizer on 2 cores) failed here before it could say why.
-        #expect(try probe.join(timeout: testDeadline * 3))
+        #expect(try probe.join(timeout: nestedTestDeadline))
         return try probe.result()
     }
 }
@@ -197,7 +197,7 @@ func exitReport(_ body: () throws -> Any) -> ExitReport? {
     func standardErrorIsReadOnAfterAJoinTimedOut(method: StartMethod) throws {
         let probe = ChildProcess(task: UnjoinedChatterProbe(method: method))
         try probe.start()
-        #expect(try probe.join(timeout: testDeadline * 3)) // longer than the probe's own join (as in `StandardErrorProbe.run`)
+        #expect(try probe.join(timeout: nestedTestDeadline)) // longer than the probe's own join (as in `StandardErrorProbe.run`)
         let seen = try probe.result()
         let written = Chatterbox.text(200_000)
         #expect(seen.exitCode == 3)

@@ -66,7 +66,7 @@ struct IdentityReport: ProcessTask {
         // Forked from a spawned child of the tests: only a process with one thread may fork.
         let child = ChildProcess(task: ForkedIDs())
         try child.start()
-        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.join(timeout: nestedTestDeadline))
         let ids = try child.result()
         #expect(ids.count == 5, "\(ids)")
         #expect(ids[0] == ids[1] && ids[2] == ids[3], "the forked child's ids: \(ids)")
@@ -76,7 +76,7 @@ struct IdentityReport: ProcessTask {
     @Test func aChildKnowsItselfAndItsParent() throws {
         let child = ChildProcess(task: IdentityReport(nested: true), name: "reporter")
         try child.start()
-        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.join(timeout: nestedTestDeadline))
         let report = try child.result()
         #expect(report.count == 16)
         #expect(Array(report.prefix(8)) == ["reporter", "true", "\(child.identityForTests)", "false", "true", "MainProcess", "true", "true"])

@@ -136,7 +136,7 @@ struct ForkedChildCreatesABlock: ProcessTask {
     @Test func spawnForkServerAndTheTrackerWorkUnderADescriptorLimitOf64() throws {
         let child = ChildProcess(task: UnderDescriptorLimit(limit: 64))
         try child.start()
-        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.join(timeout: nestedTestDeadline))
         #expect(try child.result() == ["spawn: 42", "forkserver: 42", "block"])
     }
 
@@ -155,7 +155,7 @@ struct ForkedChildCreatesABlock: ProcessTask {
     @Test func workersInheritNoDescriptorButTheirChannel() throws {
         let child = ChildProcess(task: LeakyParent())
         try child.start()
-        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.join(timeout: nestedTestDeadline))
         let lists = try child.result()
         #expect(lists.count == 2)
         for list in lists {
@@ -181,7 +181,7 @@ struct ForkedChildCreatesABlock: ProcessTask {
         defer { shm_unlink("/" + name) }
         let child = ChildProcess(task: ForkedChildCreatesABlock(name: name))
         try child.start()
-        #expect(try child.join(timeout: testDeadline))
+        #expect(try child.join(timeout: nestedTestDeadline))
         #expect(try child.result(), "the block outlived the forked child that created it")
     }
 }

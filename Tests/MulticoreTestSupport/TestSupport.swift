@@ -15,6 +15,11 @@ public let testDeadline: Duration = {
     return .seconds(20)
 }()
 
+/// How long a test waits for a child that itself waits up to `testDeadline` (or 20 s) for a child
+/// of its own: longer than the inner wait, so that a slowed child reports what it saw, and a
+/// hung grandchild is named by the child, instead of both waits ending together.
+public let nestedTestDeadline: Duration = testDeadline * 3
+
 /// At exit a process waits for its non-daemon children, as Python does. A test that failed
 /// may leave one blocked forever (the peer it waited for gave up): the run would then never
 /// end. So, first thing at exit, children get 10 s to end on their own; any still running is
