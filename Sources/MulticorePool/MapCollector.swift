@@ -221,10 +221,15 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
             defer { finished = true; assembled = []; held = [:]; workers = [:]; try? room.notifyAll() }
             return finished ? nil : .some(failedChunk.flatMap { workers[$0] })
         }) else { return }
-        guard (try? result.finish(verdict, by: worker)) != nil, callingBack else { return }
-        switch verdict {
-        case .success(let values): callback?(values)
-        case .failure(let error): errorCallback?(error)
+        // The callback runs before the result is done, as Python's `MapResult._set` calls it
+        // before it sets its event: a `get` that returned has seen it run. (Not for a result
+        // cancelled meanwhile.)
+        if callingBack, !result.isDone {
+            switch verdict {
+            case .success(let values): callback?(values)
+            case .failure(let error): errorCallback?(error)
+            }
         }
+        try? result.finish(verdict, by: worker)
     }
 }

@@ -55,25 +55,23 @@ public final class Pool: Sendable {
     /// Starts `task` and returns at once. Python: `Pool.apply_async(func, args, callback, error_callback)`.
     /// - Parameters:
     ///   - timeout: how long the task may run once started (`PoolError.timedOut` past it).
-    ///   - callback: called with the output, on the pool's manager thread.
+    ///   - callback: called with the output, on the pool's manager thread, before the result is
+    ///     ready (as in Python: a `get` that returned has seen it run; it must not wait for it).
     ///   - errorCallback: called with the error instead.
     public func applyAsync<Task: ProcessTask>(
         _ task: Task, timeout: Duration? = nil,
         callback: (@Sendable (Task.Output) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<Task.Output> {
         try lifecycle.ensureRunning()
-        let future = try executor.submit(task, timeout: timeout)
-        if callback != nil || errorCallback != nil {
-            future.addDoneCallback { done in
-                // The result is taken first: `callback?(try ...)` would skip it when there is no callback.
-                let outcome = Result { try done.result(timeout: .zero) }
-                switch outcome {
-                case .success(let value): callback?(value)
-                case .failure(let error): errorCallback?(error)
-                }
+        guard callback != nil || errorCallback != nil else { return AsyncResult(try executor.submit(task, timeout: timeout)) }
+        // The callbacks run before the result is ready, as Python's `ApplyResult._set` calls
+        // them before it sets its event: a `get` that returned has seen them run.
+        return AsyncResult(try executor.submit(task, timeout: timeout) { outcome in
+            switch outcome {
+            case .success(let value): callback?(value)
+            case .failure(let error): errorCallback?(error)
             }
-        }
-        return AsyncResult(future)
+        })
     }
 
     // MARK: Maps
@@ -114,6 +112,8 @@ public final class Pool: Sendable {
     /// `map` without waiting. Python: `Pool.map_async(func, iterable, chunksize, callback, error_callback)`.
     /// The input is read before it returns: an input whose count is not known up front is sent
     /// while it is read, as in `map` but with no limit on the chunks in flight (it does not wait).
+    /// `callback` (the outputs) or `errorCallback` (the map's error) runs on the pool's manager
+    /// thread before the result is ready, as in Python.
     /// - Parameter progress: as in `map`.
     @inlinable
     public func mapAsync<S: Sequence>(

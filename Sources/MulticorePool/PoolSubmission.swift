@@ -7,7 +7,9 @@ extension PoolSupervisor {
     /// Schedules `task` on a worker and returns its future. Python: `submit(fn, *args)`.
     /// - Parameter timeout: how long the task may run once a worker has started it.
     /// - Throws: `ExecutorError.shutDown` after `shutdown`; the task's encoding error.
-    func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil) throws -> Future<Task.Output> {
+    /// - Parameter willFinish: told the outcome before the future is (see `PoolTaskSink`).
+    func submit<Task: ProcessTask>(_ task: Task, timeout: Duration? = nil,
+                                   willFinish: (@Sendable (Result<Task.Output, any Error>) -> Void)? = nil) throws -> Future<Task.Output> {
         let future = Future<Task.Output>()
         // One task, encoded without an array of tasks (whose metadata this code, not
         // specialized for `Task`, would look up at each use).
@@ -17,7 +19,7 @@ extension PoolSupervisor {
         case .coded: try PoolJobs.payload([task][...], as: .coded, frameLimit: channelFrameLimit)
         }
         // One object carries the outcome to the future (decoded on the manager thread).
-        try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout, sink: PoolTaskSink<Task>(future))
+        try enqueue(Task.self, count: 1, format: format, payload: payload, for: future, timeout: timeout, sink: PoolTaskSink<Task>(future, willFinish: willFinish))
         return future
     }
 

@@ -9,8 +9,14 @@ import MulticoreThreading
 /// runtime metadata lookup per task.
 final class PoolTaskSink<Task: ProcessTask>: PoolJobSink {
     let future: Future<Task.Output>
+    /// Told the outcome before the future is (`Pool.applyAsync`'s callbacks, which Python runs
+    /// before its result is ready); nil for a plain submit, which then builds no `Result`.
+    private let willFinish: (@Sendable (Result<Task.Output, any Error>) -> Void)?
 
-    init(_ future: Future<Task.Output>) { self.future = future }
+    init(_ future: Future<Task.Output>, willFinish: (@Sendable (Result<Task.Output, any Error>) -> Void)? = nil) {
+        self.future = future
+        self.willFinish = willFinish
+    }
 
     func start() -> Bool { (try? future.setRunningOrNotifyCancel()) ?? false }
 
@@ -21,22 +27,22 @@ final class PoolTaskSink<Task: ProcessTask>: PoolJobSink {
     func finish(_ job: PoolJob, _ outcome: Result<[UInt8], any Error>, by worker: WorkerIdentity?) {
         switch outcome {
         case .failure(let error):
-            try? future.finish(error: error, by: worker)
+            finish(error: error, by: worker)
         case .success(let frame):
             if finishPlain(frame, by: worker) { return }
             do {
                 switch try PoolReply.outcomes(Task.Output.self, count: 1, from: frame, at: WorkerMessage.replyBodyOffset) {
                 case .values(let outputs) where outputs.count == 1:
-                    try? future.finish(value: outputs[0], by: worker)
+                    finish(value: outputs[0], by: worker)
                 case let outcomes:
                     if let value = try outcomes.allValues().first {
-                        try? future.finish(value: value, by: worker)
+                        finish(value: value, by: worker)
                     } else {
-                        try? future.finish(error: ProcessError.unreadableResult("an empty reply"), by: worker)
+                        finish(error: ProcessError.unreadableResult("an empty reply"), by: worker)
                     }
                 }
             } catch {
-                try? future.finish(error: error, by: worker)
+                finish(error: error, by: worker)
             }
         }
     }
@@ -55,7 +61,17 @@ final class PoolTaskSink<Task: ProcessTask>: PoolJobSink {
                 return buffer.baseAddress!.move()
             }
         }
-        try? future.finish(value: value, by: worker)
+        finish(value: value, by: worker)
         return true
+    }
+
+    private func finish(value: Task.Output, by worker: WorkerIdentity?) {
+        if let willFinish, !future.isDone { willFinish(.success(value)) }
+        try? future.finish(value: value, by: worker)
+    }
+
+    private func finish(error: any Error, by worker: WorkerIdentity?) {
+        if let willFinish, !future.isDone { willFinish(.failure(error)) }
+        try? future.finish(error: error, by: worker)
     }
 }

@@ -97,6 +97,12 @@ public final class ProcessPoolExecutor: Sendable {
         try supervisor.submit(task, timeout: timeout)
     }
 
+    /// `submit`, with `willFinish` told the outcome before the future is (`Pool.applyAsync`).
+    func submit<Task: ProcessTask>(_ task: Task, timeout: Duration?,
+                                   willFinish: @escaping @Sendable (Result<Task.Output, any Error>) -> Void) throws -> Future<Task.Output> {
+        try supervisor.submit(task, timeout: timeout, willFinish: willFinish)
+    }
+
     /// Runs every task of `tasks` in the pool and returns their outputs in order, lazily: at
     /// most `bufferSize` (default: four per worker) are submitted ahead, so an endless sequence
     /// works. Python: `Executor.map(fn, *iterables, timeout=None)`.
