@@ -45,22 +45,24 @@ public final class ThreadPool: Sendable {
     }
 
     /// Starts `work` and returns at once. Python: `ThreadPool.apply_async(func, args, callback, error_callback)`.
-    /// The callbacks run on the pool thread that ran the work.
+    /// The callbacks run on the pool thread that ran the work, before the result is ready (as
+    /// in Python: a `get` that returned has seen them run).
     public func applyAsync<T: Sendable>(
         _ work: @escaping @Sendable () throws -> T,
         callback: (@Sendable (T) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<T> {
         try lifecycle.ensureRunning()
-        let future = try executor.submit(work)
-        if callback != nil || errorCallback != nil {
-            future.addDoneCallback { done in
-                switch Result(catching: { try done.result(timeout: .zero) }) {
-                case .success(let value): callback?(value)
-                case .failure(let error): errorCallback?(error)
-                }
+        guard callback != nil || errorCallback != nil else { return AsyncResult(try executor.submit(work)) }
+        return AsyncResult(try executor.submit {
+            do {
+                let value = try work()
+                callback?(value)
+                return value
+            } catch {
+                errorCallback?(error)
+                throw error
             }
-        }
-        return AsyncResult(future)
+        })
     }
 
     // MARK: Maps

@@ -62,4 +62,29 @@ import MulticoreTestSupport
         #expect(got == "error ProcessError", "the task's error, as a worker reports it")
         #expect(throws: ProcessError.self) { try get() }
     }
+
+    /// The same for a thread pool, whose callbacks run on the thread that ran the work.
+    @Test func aThreadPoolsCallbacksRunBeforeTheResultIsReady() throws {
+        let pool = try ThreadPool(processes: 2)
+        defer { pool.terminate() }
+        for fails in [false, true] {
+            let entered = Event(), release = Event()
+            let hold: @Sendable () -> Void = {
+                entered.set()
+                _ = try? release.wait(timeout: testDeadline)
+            }
+            let result = try pool.applyAsync({ () throws -> Int in
+                if fails { throw PoolTaskError() }
+                return 42
+            }, callback: { _ in hold() }, errorCallback: { _ in hold() })
+            #expect(try entered.wait(timeout: testDeadline))
+            #expect(!result.isReady, "the result was ready while its callback ran (failing: \(fails))")
+            release.set()
+            if fails {
+                #expect(throws: PoolTaskError.self) { try result.get(timeout: testDeadline) }
+            } else {
+                #expect(try result.get(timeout: testDeadline) == 42)
+            }
+        }
+    }
 }
