@@ -200,6 +200,16 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
         makeRoom(for: outputs.count)
         switch outputs {
         case .packed(let packed): packed.append(to: &assembled)
+        case .values(let values) where values.count <= 4:
+            // One by one: `+=` in this unspecialized code goes through `Sequence`'s witnesses and
+            // their metadata lookups, which cost more than a small chunk's copy (a sixth of the
+            // manager thread's time in a map of one-task chunks).
+            // (Counted by hand: `indices` is another generic witness call.)
+            var index = 0
+            while index < values.count {
+                assembled.append(values[index])
+                index += 1
+            }
         case .values(let values): assembled += values
         case .each: break // never held: a chunk with a failure is in `failures`
         }

@@ -25,8 +25,9 @@ enum ChunkFormat: UInt8 {
 
     /// Each type's format once known, looked up first: in code not specialized for `T` (a
     /// task or output type from another module), `isPlain` costs protocol conformance and
-    /// metadata lookups, microseconds per one-task chunk on every side.
-    private static let known = Locked<[ObjectIdentifier: ChunkFormat]>([:])
+    /// metadata lookups, microseconds per one-task chunk on every side. Read without a lock
+    /// (a lock and a dictionary's hashing were 2 to 5% of the manager thread's time per task).
+    private static let known = TypeFacts<ChunkFormat>()
 
     /// How `values` travel: `raw` when `T` is plain and the first value's encoding is its memory.
     /// - Throws: what encoding the first value throws (a type that refuses to be encoded).
@@ -37,26 +38,19 @@ enum ChunkFormat: UInt8 {
 
     /// How values of `T` travel, `first` being one of them (encoded once, the first time).
     static func choose<T: Encodable>(first: T) throws -> ChunkFormat {
-        if let format = known.withLock({ $0[ObjectIdentifier(T.self)] }) { return format }
-        guard isPlain(T.self) else {
-            known.withLock { $0[ObjectIdentifier(T.self)] = .coded }
-            return .coded
+        try known.answer(for: T.self) {
+            guard isPlain(T.self) else { return .coded }
+            let encoded = try WireEncoder().encode(first)
+            return withUnsafeBytes(of: first) { encoded.elementsEqual($0) } ? .raw : .coded
         }
-        let encoded = try WireEncoder().encode(first)
-        let format: ChunkFormat = withUnsafeBytes(of: first) { encoded.elementsEqual($0) } ? .raw : .coded
-        known.withLock { $0[ObjectIdentifier(T.self)] = format }
-        return format
     }
 
     /// Whether a chunk of `T`s may be read as `raw`: `isPlain`, asked once per type.
     static func mayBeRaw<T>(_: T.Type) -> Bool {
-        if let plain = plainTypes.withLock({ $0[ObjectIdentifier(T.self)] }) { return plain }
-        let plain = isPlain(T.self)
-        plainTypes.withLock { $0[ObjectIdentifier(T.self)] = plain }
-        return plain
+        plainTypes.answer(for: T.self) { isPlain(T.self) }
     }
 
-    private static let plainTypes = Locked<[ObjectIdentifier: Bool]>([:])
+    private static let plainTypes = TypeFacts<Bool>()
 }
 
 enum PoolChunk {
@@ -106,6 +100,20 @@ enum PoolChunk {
                 throw WireError.corrupt(offset: offset, reason: "\(values.count) value(s) where \(count) were expected")
             }
             return values
+        }
+    }
+
+    /// The one value of plain type `T` that `bytes` holds from `offset` to its end, copied
+    /// out; nil, with nothing read, unless `T` is plain data and exactly its size is there.
+    static func plainValue<T>(_: T.Type, from bytes: [UInt8], at offset: Int) -> T? {
+        let size = MemoryLayout<T>.size
+        guard offset >= 0, bytes.count - offset == size, ChunkFormat.mayBeRaw(T.self) else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer in
+                // Plain data: its bytes are the value, with nothing to retain.
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress! + offset, byteCount: size)
+                return buffer.baseAddress!.move()
+            }
         }
     }
 }

@@ -50,17 +50,9 @@ final class PoolTaskSink<Task: ProcessTask>: PoolJobSink {
     /// The common reply, one plain output copied out of `frame` (what `PoolReply.running`
     /// writes for it: all values, raw, then its bytes); false, with nothing done, for any other.
     private func finishPlain(_ frame: [UInt8], by worker: WorkerIdentity?) -> Bool {
-        let offset = WorkerMessage.replyBodyOffset, size = MemoryLayout<Task.Output>.size
-        let start = offset + PoolReply.valuesHeader.count
-        guard frame.count == start + size, frame[offset] == PoolReply.allValues, frame[offset + 1] == ChunkFormat.raw.rawValue,
-              ChunkFormat.mayBeRaw(Task.Output.self) else { return false }
-        let value = frame.withUnsafeBytes { raw in
-            withUnsafeTemporaryAllocation(of: Task.Output.self, capacity: 1) { buffer in
-                // Plain data: its bytes are the value, with nothing to retain.
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress! + start, byteCount: size)
-                return buffer.baseAddress!.move()
-            }
-        }
+        let offset = WorkerMessage.replyBodyOffset
+        guard frame.count > offset + 1, frame[offset] == PoolReply.allValues, frame[offset + 1] == ChunkFormat.raw.rawValue,
+              let value = PoolChunk.plainValue(Task.Output.self, from: frame, at: offset + PoolReply.valuesHeader.count) else { return false }
         finish(value: value, by: worker)
         return true
     }

@@ -119,7 +119,7 @@ final class _WireDecoder: Decoder, SingleValueDecodingContainer {
     /// Whether the format reads `T` itself.
     func kind<T: Decodable>(of type: T.Type) -> WireKind<any WireSpecialDecodable.Type> {
         kinds.answer(for: type) {
-            wireDecodableKinds.kind(of: type) { (type as? any WireSpecialDecodable.Type).map { .special($0) } ?? .coded }
+            wireDecodableKinds.answer(for: type) { (type as? any WireSpecialDecodable.Type).map { .special($0) } ?? .coded }
         }
     }
 

@@ -138,7 +138,7 @@ final class _WireEncoder: Encoder, SingleValueEncodingContainer {
     /// type: the child then finds the answer in its copy instead of asking the runtime, which
     /// reads through every conformance record of the program (`ForkLauncher`).
     static func processKind<T: Encodable>(of type: T.Type) -> WireKind<any WireSpecialEncodable.Type> {
-        wireEncodableKinds.kind(of: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
+        wireEncodableKinds.answer(for: type) { (type as? any WireSpecialEncodable.Type).map { .special($0) } ?? .coded }
     }
 
     /// Writes `value` through `S`'s conformance: `S` is `T` (`kind(of:)` found it).

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What a coder learned about a few types, looked up by the type's identity: a handful of
 /// comparisons, where asking the runtime again (a dynamic cast to a protocol, a generic type's
 /// metadata) costs more than coding a small value. A chunk of a million tasks asks the same
@@ -134,61 +132,7 @@ struct WireReusables {
     }
 }
 
-/// What every coder of the process learned about whether the format writes a type itself
-/// (`WireKind`): a coder lives for one message, and without this each message of a type asked
-/// the runtime again (a dynamic cast to a protocol, about 350 instructions: a quarter of sending
-/// or receiving a small message). Answers are facts about types, never objects: nothing is kept
-/// alive. Read without a lock: an entry is written once, before `count` publishes it.
-final class WireKindTable<Protocol>: @unchecked Sendable { // entries are immutable once published through `count` (release/acquire); writers are serialized by `writing`
-    /// Types remembered at most; past that, coders ask the runtime (and keep the answer for
-    /// their message, as before).
-    static var capacity: Int { 128 }
-
-    private let types = UnsafeMutablePointer<ObjectIdentifier>.allocate(capacity: capacity)
-    private let kinds = UnsafeMutablePointer<WireKind<Protocol>>.allocate(capacity: capacity)
-    private let count = Atomic<Int>(0)
-    private let writing = Mutex<Void>(())
-
-    init() {}
-
-    // Never freed: the two tables are globals of the process.
-
-    /// What was learned about `type`, if anything.
-    @inline(__always)
-    func kind(of type: Any.Type) -> WireKind<Protocol>? {
-        let id = ObjectIdentifier(type)
-        let known = count.load(ordering: .acquiring)
-        var index = 0
-        while index < known {
-            if types[index] == id { return kinds[index] }
-            index += 1
-        }
-        return nil
-    }
-
-    /// Remembers `kind` for `type`, unless it is known already or the table is full.
-    func remember(_ kind: WireKind<Protocol>, for type: Any.Type) {
-        writing.withLock { _ in
-            guard self.kind(of: type) == nil else { return }
-            let index = count.load(ordering: .relaxed)
-            guard index < Self.capacity else { return }
-            (types + index).initialize(to: ObjectIdentifier(type))
-            (kinds + index).initialize(to: kind)
-            count.store(index + 1, ordering: .releasing)
-        }
-    }
-
-    /// The kind of `type`: remembered, or else what `find` says, remembered.
-    @inline(__always)
-    func kind(of type: Any.Type, else find: () -> WireKind<Protocol>) -> WireKind<Protocol> {
-        if let known = kind(of: type) { return known }
-        let found = find()
-        remember(found, for: type)
-        return found
-    }
-}
-
 /// Which types every encoder of the process found the format writes itself.
-let wireEncodableKinds = WireKindTable<any WireSpecialEncodable.Type>()
+let wireEncodableKinds = TypeFacts<WireKind<any WireSpecialEncodable.Type>>()
 /// Which types every decoder of the process found the format reads itself.
-let wireDecodableKinds = WireKindTable<any WireSpecialDecodable.Type>()
+let wireDecodableKinds = TypeFacts<WireKind<any WireSpecialDecodable.Type>>()
