@@ -269,46 +269,45 @@ public final class Future<Value: Sendable>: @unchecked Sendable { // all state i
     package func finish(value: Value, by worker: WorkerIdentity?) throws(FutureError) {
         let box = UnsafeMutablePointer<Value>.allocate(capacity: 1)
         box.initialize(to: value)
-        // The lock taken and let go by hand, not by `withLock`, whose result type (the
-        // callbacks to run) would cost this unspecialized code three metadata lookups a call.
-        lock.acquire()
-        guard !isDoneLocked else {
-            lock.releaseHeld()
+        guard lockIfNotDone() else {
             box.deinitialize(count: 1)
             box.deallocate()
             throw .invalidState("the future is already done")
         }
-        phase = .succeeded
         valueBox = box
-        finishedBy = worker
-        interruptHandler = nil
-        completeAndRelease(failed: false)
+        settleAndRelease(.succeeded, by: worker)
     }
 
     /// Finishes the future with `error`, which `worker` produced.
     /// - Throws: `FutureError.invalidState` if it is already done.
     package func finish(error: any Error, by worker: WorkerIdentity?) throws(FutureError) {
-        lock.acquire()
-        guard !isDoneLocked else {
-            lock.releaseHeld()
-            throw .invalidState("the future is already done")
-        }
-        phase = .failed
+        guard lockIfNotDone() else { throw .invalidState("the future is already done") }
         failure = error
-        finishedBy = worker
-        interruptHandler = nil
-        completeAndRelease(failed: true)
+        settleAndRelease(.failed, by: worker)
     }
 
-    /// With the lock held and the state just made final: lets the lock go, wakes the sleepers,
-    /// then tells the waiters and runs the callbacks, if there are any (`completeLocked`).
-    private func completeAndRelease(failed: Bool) {
+    /// Takes the lock and returns true if the future is not done yet; else lets it go again.
+    /// (The lock is taken and let go by hand, not by `withLock`, whose result type, the
+    /// callbacks to run, would cost this unspecialized code three metadata lookups a call.)
+    private func lockIfNotDone() -> Bool {
+        lock.acquire()
+        guard isDoneLocked else { return true }
+        lock.releaseHeld()
+        return false
+    }
+
+    /// With the lock held and the outcome stored: makes `phase` final, lets the lock go, wakes
+    /// the sleepers, then tells the waiters and runs the callbacks, if any (`completeLocked`).
+    private func settleAndRelease(_ final: Phase, by worker: WorkerIdentity?) {
+        phase = final
+        finishedBy = worker
+        interruptHandler = nil
         guard hasListeners else {
             lock.releaseHeld()
             wakeSleepers()
             return
         }
-        let toRun = completeLocked(failed: failed)
+        let toRun = completeLocked(failed: final == .failed)
         lock.releaseHeld()
         wakeSleepers()
         for callback in toRun { callback(self) }
