@@ -103,15 +103,20 @@ enum PoolChunk {
         }
     }
 
-    /// The one value of plain type `T` that `bytes` holds from `offset` to its end, copied
-    /// out; nil, with nothing read, unless `T` is plain data and exactly its size is there.
-    static func plainValue<T>(_: T.Type, from bytes: [UInt8], at offset: Int) -> T? {
-        let size = MemoryLayout<T>.size
-        guard offset >= 0, bytes.count - offset == size, ChunkFormat.mayBeRaw(T.self) else { return nil }
+    /// Whether `bytes` holds one value of `T` from `offset` to its end, and `T` is plain data.
+    static func holdsOnePlain<T>(_: T.Type, _ bytes: [UInt8], at offset: Int) -> Bool {
+        offset >= 0 && bytes.count - offset == MemoryLayout<T>.size && ChunkFormat.mayBeRaw(T.self)
+    }
+
+    /// The one value of plain type `T` that `bytes` holds from `offset`, copied out: what
+    /// `holdsOnePlain` checked. (Not an optional: in code not specialized for `T`, a `T?` costs
+    /// a metadata lookup at each call.)
+    static func plainValue<T>(_: T.Type, from bytes: [UInt8], at offset: Int) -> T {
+        precondition(holdsOnePlain(T.self, bytes, at: offset), "not one plain value")
         return bytes.withUnsafeBytes { raw in
             withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { buffer in
                 // Plain data: its bytes are the value, with nothing to retain.
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress! + offset, byteCount: size)
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress! + offset, byteCount: MemoryLayout<T>.size)
                 return buffer.baseAddress!.move()
             }
         }

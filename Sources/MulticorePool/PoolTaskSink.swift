@@ -50,16 +50,23 @@ final class PoolTaskSink<Task: ProcessTask>: PoolJobSink {
     /// The common reply, one plain output copied out of `frame` (what `PoolReply.running`
     /// writes for it: all values, raw, then its bytes); false, with nothing done, for any other.
     private func finishPlain(_ frame: [UInt8], by worker: WorkerIdentity?) -> Bool {
-        let offset = WorkerMessage.replyBodyOffset
+        let offset = WorkerMessage.replyBodyOffset, start = offset + PoolReply.valuesHeader.count
         guard frame.count > offset + 1, frame[offset] == PoolReply.allValues, frame[offset + 1] == ChunkFormat.raw.rawValue,
-              let value = PoolChunk.plainValue(Task.Output.self, from: frame, at: offset + PoolReply.valuesHeader.count) else { return false }
-        finish(value: value, by: worker)
+              PoolChunk.holdsOnePlain(Task.Output.self, frame, at: start) else { return false }
+        finish(value: PoolChunk.plainValue(Task.Output.self, from: frame, at: start), by: worker)
         return true
     }
 
     private func finish(value: Task.Output, by worker: WorkerIdentity?) {
-        if let willFinish, !future.isDone { willFinish(.success(value)) }
+        if willFinish != nil { tellWillFinish(value) }
         try? future.finish(value: value, by: worker)
+    }
+
+    /// `willFinish(.success(value))`, unless the future is done. Apart from `finish(value:by:)`:
+    /// there, the `Result`'s metadata was looked up at each call, with or without a `willFinish`.
+    @inline(never)
+    private func tellWillFinish(_ value: Task.Output) {
+        if let willFinish, !future.isDone { willFinish(.success(value)) }
     }
 
     private func finish(error: any Error, by worker: WorkerIdentity?) {
