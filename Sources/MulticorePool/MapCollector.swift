@@ -13,6 +13,10 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     private let callback: (@Sendable ([Output]) -> Void)?
     private let errorCallback: (@Sendable (any Error) -> Void)?
     private let progress: (@Sendable (Int, Int) -> Void)?
+    /// Appends outputs that came as plain data, from their reply's bytes: the task type's
+    /// `ProcessTask._appendPlainOutputs`, compiled for the output type (a process pool's maps);
+    /// nil where none come so (a thread pool's).
+    private let appendPlain: (@Sendable (UnsafeRawBufferPointer, inout [Output]) -> Void)?
     /// The lock, and what a streaming map's reader waits on for room (`waitForRoom`).
     private let room = Condition(lock: Lock())
     /// Tasks in all (those read so far, while a streaming map reads its input).
@@ -46,7 +50,9 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
 
     /// - Parameter chunkCount: the number of chunks, nil for a streaming map (see `addChunk`).
     init(chunkCount: Int?, taskCount: Int, into result: Future<[Output]>, callback: (@Sendable ([Output]) -> Void)?,
-         errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?) {
+         errorCallback: (@Sendable (any Error) -> Void)?, progress: (@Sendable (Int, Int) -> Void)?,
+         appendPlain: (@Sendable (UnsafeRawBufferPointer, inout [Output]) -> Void)? = nil) {
+        self.appendPlain = appendPlain
         done = Array(repeating: false, count: chunkCount ?? 0)
         self.chunkCount = chunkCount
         self.taskCount = taskCount
@@ -199,7 +205,12 @@ final class MapCollector<Output: Sendable>: @unchecked Sendable { // all mutable
     private func append(_ outputs: ChunkOutcomes<Output>) {
         makeRoom(for: outputs.count)
         switch outputs {
-        case .packed(let packed): packed.append(to: &assembled)
+        case .packed(let packed):
+            if let appendPlain {
+                packed.withUnsafeBytes { appendPlain($0, &assembled) }
+            } else {
+                packed.append(to: &assembled)
+            }
         case .values(let values) where values.count <= 4:
             // One by one: `+=` in this unspecialized code goes through `Sequence`'s witnesses and
             // their metadata lookups, which cost more than a small chunk's copy (a sixth of the

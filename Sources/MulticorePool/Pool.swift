@@ -143,7 +143,8 @@ public final class Pool: Sendable {
         let result = Future<[Task.Output]>()
         _ = try result.setRunningOrNotifyCancel()
         let collector = MapCollector<Task.Output>(chunkCount: chunkCount, taskCount: all.count, into: result, callback: callback,
-                                     errorCallback: errorCallback, progress: progress)
+                                                  errorCallback: errorCallback, progress: progress,
+                                                  appendPlain: { Task._appendPlainOutputs($0, to: &$1) })
         if chunkCount == 0 { collector.finishEmpty() }
         let total = all.count
         let (ids, _) = try executor.enqueueChunks(of: all, size: size, timeout: nil, start: { !result.isDone },

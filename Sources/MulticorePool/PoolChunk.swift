@@ -132,13 +132,9 @@ enum PoolReply {
 
     /// What comes before the outputs of an `allValues` reply: the tag, the format's place, and
     /// zeros up to 8 bytes, so that the outputs start 16 bytes into the reply's body, aligned
-    /// where the pool reads it (a large reply's values are then appended to a map's array
-    /// straight from it, `PackedOutputs`).
+    /// where the pool reads it (raw outputs are left in their reply, `PackedOutputs`, and
+    /// appended to a map's array straight from it).
     static let valuesHeader: [UInt8] = [allValues, 0, 0, 0, 0, 0, 0, 0]
-
-    /// Raw outputs of at least this many bytes are left in their reply (`ChunkOutcomes.packed`)
-    /// rather than copied into an array of their own.
-    static let packedThreshold = 64 << 10
 
     /// The reply frame for chunk `id` whose tasks, decoded from `payload`, are run here, in order.
     /// - Parameter room: zero bytes put before the frame (where a wire frame header goes, so
@@ -273,9 +269,8 @@ enum PoolReply {
                     throw WireError.corrupt(offset: offset + 1, reason: "no chunk format")
                 }
                 let start = offset + valuesHeader.count
-                if format == .raw, frame.count - start >= packedThreshold, ChunkFormat.mayBeRaw(Output.self),
-                   let packed = PackedOutputs<Output>(frame, offset: start, count: count) {
-                    return .packed(packed)
+                if format == .raw, ChunkFormat.mayBeRaw(Output.self), PackedOutputs<Output>.fits(frame, offset: start, count: count) {
+                    return .packed(PackedOutputs(frame, offset: start, count: count))
                 }
                 return .values(try PoolChunk.decode(Output.self, format: format, count: count, from: frame, at: start))
             } catch {

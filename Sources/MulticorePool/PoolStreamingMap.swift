@@ -26,7 +26,8 @@ extension Pool {
         let result = Future<[Input.Element.Output]>()
         _ = try result.setRunningOrNotifyCancel()
         let collector = MapCollector<Input.Element.Output>(chunkCount: nil, taskCount: 0, into: result, callback: callback,
-                                                           errorCallback: errorCallback, progress: nil)
+                                                           errorCallback: errorCallback, progress: nil,
+                                                           appendPlain: { Input.Element._appendPlainOutputs($0, to: &$1) })
         let sent = SentChunks()
         // Cancelling a task that awaits the map stops all of it: the chunks sent (running ones
         // included), and those sent later.

@@ -21,6 +21,15 @@ public protocol ProcessTask: Codable, Sendable {
     /// runtime's value witnesses.
     static func _runChunk(_ tasks: UnsafePointer<Self>, count: Int, into outputs: UnsafeMutablePointer<Output>)
         -> (completed: Int, error: (any Error)?)
+
+    /// Appends to `outputs` the values of `Output` whose memory `bytes` holds, one after
+    /// another. What a pool's manager appends a chunk's outputs to its map's array with, when
+    /// they came as plain data (the pool has checked that `Output` is: never call it otherwise).
+    ///
+    /// Not for users to implement (the default is the one to use): a requirement, as
+    /// `_runChunk`, so that the copy is compiled for each output type where the task type
+    /// conforms, not run through generic code that looks up metadata for every chunk.
+    static func _appendPlainOutputs(_ bytes: UnsafeRawBufferPointer, to outputs: inout [Output])
 }
 
 extension ProcessTask {
@@ -37,6 +46,26 @@ extension ProcessTask {
             index += 1
         }
         return (count, nil)
+    }
+
+    @inlinable
+    public static func _appendPlainOutputs(_ bytes: UnsafeRawBufferPointer, to outputs: inout [Output]) {
+        let stride = MemoryLayout<Output>.stride
+        let count = bytes.count / stride
+        guard count > 0, let start = bytes.baseAddress else { return }
+        if Int(bitPattern: start) % MemoryLayout<Output>.alignment == 0 {
+            start.withMemoryRebound(to: Output.self, capacity: count) { outputs.append(contentsOf: UnsafeBufferPointer(start: $0, count: count)) }
+            return
+        }
+        var index = 0
+        while index < count {
+            withUnsafeTemporaryAllocation(of: Output.self, capacity: 1) { value in
+                // Plain data: its bytes are the value, with nothing to retain.
+                UnsafeMutableRawPointer(value.baseAddress!).copyMemory(from: start + index * stride, byteCount: MemoryLayout<Output>.size)
+                outputs.append(value.baseAddress!.move())
+            }
+            index += 1
+        }
     }
 }
 

@@ -45,13 +45,25 @@ package struct PackedOutputs<Output>: Sendable {
     private let offset: Int
     package let count: Int
 
-    /// Nil unless `bytes` holds exactly `count` values from `offset`. The caller knows that
-    /// `Output` is plain data (the pool's `ChunkFormat.mayBeRaw`): any bytes are a value.
-    package init?(_ bytes: [UInt8], offset: Int, count: Int) {
-        guard offset >= 0, count > 0, bytes.count - offset == count * MemoryLayout<Output>.stride else { return nil }
+    /// Whether `bytes` holds exactly `count` values from `offset`.
+    package static func fits(_ bytes: [UInt8], offset: Int, count: Int) -> Bool {
+        offset >= 0 && count > 0 && bytes.count - offset == count * MemoryLayout<Output>.stride
+    }
+
+    /// The `count` values that `bytes` holds from `offset`, which `fits` said. The caller knows
+    /// that `Output` is plain data (the pool's `ChunkFormat.mayBeRaw`): any bytes are a value.
+    /// (Not a failable initializer: in code not specialized for `Output`, an optional of this
+    /// type costs a metadata lookup at each call.)
+    package init(_ bytes: [UInt8], offset: Int, count: Int) {
+        precondition(Self.fits(bytes, offset: offset, count: count), "the bytes do not hold the values")
         self.bytes = bytes
         self.offset = offset
         self.count = count
+    }
+
+    /// Calls `body` with the values' bytes.
+    package func withUnsafeBytes(_ body: (UnsafeRawBufferPointer) -> Void) {
+        bytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
     }
 
     /// Appends the values to `array`: straight from the reply when they are aligned there

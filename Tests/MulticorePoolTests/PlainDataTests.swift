@@ -50,6 +50,18 @@ struct DeclaredPlainOptional: ProcessTask, PlainData {
     func run() -> Double { Double(x ?? -1) + (y ? 0.5 : 0) + (z ?? 0) }
 }
 
+/// A plain output of two halves, returned by `Halves`.
+struct HalvesOutput: Codable, Sendable, PlainData, Equatable {
+    var low: Int32
+    var high: Int32
+}
+
+/// Splits its value into two halves: a task whose output is plain data of its own type.
+struct Halves: ProcessTask {
+    var value: Int
+    func run() -> HalvesOutput { HalvesOutput(low: Int32(value % 1_000), high: Int32(value / 1_000)) }
+}
+
 /// The pool's fast path copies plain data as bytes; it used to do so for every type whose first
 /// value encoded as its memory, skipping a type's own `encode(to:)` and `init(from:)`.
 @Suite(.timeLimit(.minutes(5))) struct PlainDataTests {
@@ -87,6 +99,27 @@ struct DeclaredPlainOptional: ProcessTask, PlainData {
         let pool = try Pool(processes: 2)
         defer { pool.terminate() }
         #expect(try pool.map((0..<100).map { DeclaredPlain(x: Int32($0), y: 1) }) == (0..<100).map { $0 + 1 })
+    }
+
+    /// Plain outputs stay in their replies and are appended to a map's array from there by the
+    /// task type's `_appendPlainOutputs`: every chunk size, in order, aligned in the bytes or not.
+    @Test func plainOutputsAreAppendedFromTheirRepliesInOrder() throws {
+        let outputs = (0..<5).map { HalvesOutput(low: Int32($0), high: -Int32($0)) }
+        let bytes = outputs.withUnsafeBytes { [UInt8]($0) }
+        for offset in [0, 3] { // aligned for the output, then not
+            let shifted = [UInt8](repeating: 0xEE, count: offset) + bytes
+            var array = [HalvesOutput(low: 9, high: 9)]
+            shifted.withUnsafeBytes { Halves._appendPlainOutputs(UnsafeRawBufferPointer(rebasing: $0[offset...]), to: &array) }
+            #expect(array == [HalvesOutput(low: 9, high: 9)] + outputs, "offset \(offset)")
+        }
+        let tasks = (0..<3_001).map { Halves(value: $0 &* 7) }
+        let expected = tasks.map { $0.run() }
+        let pool = try Pool(processes: 2)
+        defer { pool.terminate() }
+        for chunksize in [1, 7, nil] {
+            #expect(try pool.map(tasks, chunksize: chunksize) == expected, "chunksize \(String(describing: chunksize))")
+        }
+        #expect(try pool.map(tasks.lazy.filter { _ in true }) == expected, "a streaming map")
     }
 
     @Test func declaredPlainDataWithOptionalsRunsThroughItsPlan() throws {
