@@ -94,13 +94,13 @@ final class ClosureSink: PoolJobSink {
 /// How a call's tasks become jobs: their type's name, their encoding, and the closures that
 /// describe a job and decode its reply.
 enum PoolJobs {
-    private static let typeNames = Locked<[ObjectIdentifier: String]>([:])
+    private static let typeNames = TypeFacts<String>()
 
     /// A task type's mangled name, looked up once per type.
     static func typeName<Task: ProcessTask>(of type: Task.Type) throws(ProcessError) -> String {
-        if let known = typeNames.withLock({ $0[ObjectIdentifier(type)] }) { return known }
+        if let known = typeNames.answer(for: type) { return known }
         guard let name = _mangledTypeName(type) else { throw .taskNotFound("\(type)") }
-        typeNames.withLock { $0[ObjectIdentifier(type)] = name }
+        typeNames.remember(name, for: type)
         return name
     }
 
