@@ -77,6 +77,18 @@ struct ClusterStatements: Sendable {
         }
     }
 
+    /// Runs a prepared `statement` (prepared on the connection the first time it runs there)
+    /// and returns its rows, bounded as `run` is.
+    func execute<Statement: PostgresPreparedStatement>(_ client: PostgresClient, _ statement: Statement) async throws -> [Statement.Row]
+        where Statement.Row: Sendable {
+        let logger = logger
+        return try await withBoundedConnection(client, within: Self.replyDeadline) { connection in
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     // MARK: Submitters
 
     /// Inserts a batch of tasks of one session and wakes the nodes (one NOTIFY per batch: NOTIFY
@@ -90,28 +102,16 @@ struct ClusterStatements: Sendable {
     func insert(_ client: PostgresClient, session: UUID, seqs: [Int64], kinds: [String], payloads: [ByteBuffer],
                 timeoutsMilliseconds: [Int64], maxAttempts: Int32) async throws {
         guard let first = seqs.min(), let last = seqs.max() else { return }
-        try await run(client, """
-            WITH inserted AS (
-                INSERT INTO \(unescaped: s).tasks (session, seq, kind, payload, timeout_ms, max_attempts)
-                SELECT \(session), seq, kind, payload, nullif(timeout_ms, -1), \(maxAttempts)
-                  FROM unnest(\(seqs)::bigint[], \(kinds)::text[], \(payloads)::bytea[], \(timeoutsMilliseconds)::bigint[])
-                       AS t(seq, kind, payload, timeout_ms)
-                 WHERE NOT EXISTS (SELECT 1 FROM \(unescaped: s).tasks WHERE session = \(session) AND seq BETWEEN \(first) AND \(last))
-                RETURNING 1)
-            SELECT (SELECT count(*) FROM inserted), pg_notify(\(database.readyChannel), '')
-            """) { _ in }
+        _ = try await execute(client, ClusterPrepared.Insert(
+            session: session, maxAttempts: maxAttempts, seqs: seqs, kinds: kinds, payloads: payloads,
+            timeoutsMilliseconds: timeoutsMilliseconds, first: first, last: last, readyChannel: database.readyChannel))
     }
 
     /// Reads up to `limit` finished tasks of `session`, and deletes those of the previous read
     /// (`acknowledged`: delivered by then). Deleting only what an earlier reply brought keeps an
     /// outcome whose reply was lost with its connection: it is read again next time.
     func drain(_ client: PostgresClient, session: UUID, acknowledged: [Int64], limit: Int) async throws -> [DeliveredOutcome] {
-        try await run(client, """
-            WITH gone AS (DELETE FROM \(unescaped: s).tasks WHERE id = ANY(\(acknowledged)::bigint[]))
-            SELECT id, seq, state, result, error_type, error_message, node_host, node_pid, attempt FROM \(unescaped: s).tasks
-             WHERE session = \(session) AND state >= 2 AND NOT job AND NOT (id = ANY(\(acknowledged)::bigint[]))
-             LIMIT \(limit)
-            """) { rows in try await Self.outcomes(rows) }
+        try await execute(client, ClusterPrepared.Drain(acknowledged: acknowledged, session: session, limit: Int64(limit)))
     }
 
     /// Deletes what is left of a session (a submitter that shuts down), its durable jobs apart.
@@ -238,25 +238,7 @@ struct ClusterStatements: Sendable {
     /// finds other rows (a node once claimed 9,000 tasks with a LIMIT of 32, seen here). SKIP
     /// LOCKED lets nodes claim side by side. The attempt is counted here, so crash loops count too.
     func claim(_ client: PostgresClient, node: UUID, kinds: [String], limit: Int) async throws -> [ClaimedTask] {
-        try await run(client, """
-            WITH next AS MATERIALIZED (
-                SELECT id FROM \(unescaped: s).tasks
-                 WHERE state = 0 AND run_at <= now() AND kind = ANY(\(kinds)::text[])
-                   AND EXISTS (SELECT 1 FROM \(unescaped: s).nodes WHERE id = \(node))
-                 ORDER BY priority, run_at, id
-                 LIMIT \(limit)
-                 FOR UPDATE SKIP LOCKED)
-            UPDATE \(unescaped: s).tasks t SET state = 1, attempt = t.attempt + 1, owner = \(node), claimed_at = now()
-              FROM next WHERE t.id = next.id
-            RETURNING t.id, t.kind, t.payload, t.attempt, t.timeout_ms
-            """) { rows in
-            var claimed: [ClaimedTask] = []
-            for try await (id, kind, payload, attempt, timeout) in rows.decode((Int64, String, ByteBuffer, Int32, Int64?).self) {
-                claimed.append(ClaimedTask(id: id, kind: kind, payload: payload, attempt: attempt,
-                                           timeout: timeout.map { .milliseconds($0) }, owner: node))
-            }
-            return claimed
-        }
+        try await execute(client, ClusterPrepared.Claim(kinds: kinds, node: node, limit: Int64(limit)))
     }
 
     /// Records a batch of outcomes, each only if the task is still running under `node` at the
@@ -265,33 +247,8 @@ struct ClusterStatements: Sendable {
     /// task ready again after a back-off of 0.1 s doubling with each attempt, up to 10 s, by the
     /// database's clock. Returns the ids recorded.
     func complete(_ client: PostgresClient, node: UUID, host: String, pid: Int32, outcomes: [TaskOutcome]) async throws -> Set<Int64> {
-        try await run(client, """
-            WITH done AS (
-                UPDATE \(unescaped: s).tasks t
-                   SET state = d.state, result = CASE WHEN d.state = 2 THEN d.result END,
-                       error_type = nullif(d.error_type, ''), error_message = nullif(d.error_message, ''),
-                       node_host = \(host), node_pid = \(pid), owner = NULL,
-                       finished_at = CASE WHEN d.state = 0 THEN NULL ELSE now() END,
-                       run_at = CASE WHEN d.state = 0 THEN now() + make_interval(secs => least(0.1 * power(2, t.attempt - 1), 10)::float8)
-                                ELSE t.run_at END
-                  FROM unnest(\(outcomes.map(\.id))::bigint[], \(outcomes.map(\.attempt))::int[],
-                              \(outcomes.map(\.state))::smallint[], \(outcomes.map(\.result))::bytea[],
-                              \(outcomes.map(\.errorType))::text[], \(outcomes.map(\.errorMessage))::text[])
-                       AS d(id, attempt, state, result, error_type, error_message)
-                 WHERE t.id = d.id AND t.state = 1 AND t.owner = \(node) AND t.attempt = d.attempt
-                RETURNING t.id, t.session, t.kind, t.state, t.error_type),
-            failed AS (
-                INSERT INTO \(unescaped: s).failures (kind, error_type, node_host)
-                SELECT kind, error_type, \(host) FROM done WHERE state = \(TaskOutcome.failed)),
-            woken AS (
-                SELECT pg_notify(\(s + "_done_") || replace(session::text, '-', ''), '')
-                  FROM (SELECT DISTINCT session FROM done WHERE state >= 2) sessions)
-            SELECT id, (SELECT count(*) FROM woken) FROM done
-            """) { rows in
-            var recorded: Set<Int64> = []
-            for try await (id, _) in rows.decode((Int64, Int64).self) { recorded.insert(id) }
-            return recorded
-        }
+        Set(try await execute(client, ClusterPrepared.Complete(host: host, pid: pid, outcomes: outcomes, node: node,
+                                                               donePrefix: s + "_done_")))
     }
 
     /// Requeues the tasks of nodes that are gone or whose last heartbeat is older than

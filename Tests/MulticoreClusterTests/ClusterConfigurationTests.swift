@@ -12,13 +12,14 @@ import Testing
 extension ClusterTests {
     /// A submitter and a node given a `PostgresConnection.Configuration` built by hand connect
     /// with what it says (its startup parameters too: their sessions carry its application name),
-    /// and a task goes round.
+    /// and a task goes round. A `search_path` given there is replaced by the cluster's schema:
+    /// its prepared statements name their tables without it (with `public`, they fail).
     @Test func aClusterAndANodeConnectWithAPostgresNIOConfiguration() async throws {
         let parts = try ClusterURLParts(try ThrowawayPostgres.url)
         let schema = "t_configuration"
         var configuration = PostgresConnection.Configuration(host: parts.host, port: parts.port, username: parts.user, password: nil,
                                                              database: parts.database, tls: .disable)
-        configuration.options.additionalStartupParameters = [("application_name", "multicore-configured")]
+        configuration.options.additionalStartupParameters = [("application_name", "multicore-configured"), ("search_path", "public")]
         let database = try ClusterDatabase(configuration: configuration, schema: schema)
         let node = try ClusterNode(database: database, processes: 1, tasks: [Twice.self],
                                    heartbeat: .milliseconds(200), deadAfter: .seconds(1), pollInterval: .milliseconds(200))
