@@ -288,13 +288,17 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             for (index, (worker, link, _)) in watched.enumerated() {
                 // A channel that failed (the worker ended) fails the flush, which drops the outbox.
                 if entries[1 + 3 * index].revents != 0 { flush(link, worker, outboxes) }
+                var exited = entries[3 + 3 * index].revents != 0
                 if entries[2 + 3 * index].revents != 0 {
                     collectReplies(worker, link, outboxes)
                     if memory.perChild != nil, memory.outgrown(link.identity.pid) {
                         lock.withLock { machine.retire(worker, into: &actions) }
                     }
+                    if !exited, link.exitDescriptor >= 0, !lock.withLock({ machine.isListening(worker) }) {
+                        exited = awaitExit(of: link)
+                    }
                 }
-                if entries[3 + 3 * index].revents != 0 || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
+                if exited || (link.exitDescriptor < 0 && (try? link.process.isAlive) != true) {
                     reap(worker, link, outboxes)
                 }
             }
@@ -302,6 +306,16 @@ final class PoolSupervisor: @unchecked Sendable { // `machine` and `links` are g
             perform(actions, outboxes: outboxes)
             actions.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// Whether the worker whose channel just ended has exited, waiting for it a little: a
+    /// process's files are closed before its exit is announced, microseconds later, and a
+    /// worker killed while running a task ends its channel so. Reaped at once, its task fails
+    /// before a replacement is started; seen otherwise, the task waited for that start (the
+    /// spawn the manager waits for, about half a millisecond), one time in three.
+    private func awaitExit(of link: PoolWorkerLink) -> Bool {
+        var exit = [pollfd(fd: link.exitDescriptor, events: Int16(POLLIN), revents: 0)]
+        return ((try? Poll.wait(&exit, milliseconds: 5)) ?? 0) > 0
     }
 
     /// Takes every reply that has arrived whole from `worker`, never waiting for more: read in

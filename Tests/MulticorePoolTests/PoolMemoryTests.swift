@@ -107,6 +107,19 @@ struct Hog: ProcessTask {
         #expect(try pool.submit(Hog(megabytes: 1, keep: false)).result(timeout: testDeadline) != first)
     }
 
+    /// The OOM killer's count is read from /proc/vmstat's text by its line's key alone: not a
+    /// key it starts another one's name, nor a line without a number.
+    @Test func theOOMKillCountIsReadFromItsOwnLine() {
+        let text = "nr_free_pages 2251241\noom_kill_other 7\noom_kill 12\npgfault 99\n"
+        #expect(OOMKills.value(of: "oom_kill", in: text) == 12)
+        #expect(OOMKills.value(of: "nr_free_pages", in: text) == 2_251_241)
+        #expect(OOMKills.value(of: "pgfault", in: "pgfault 99") == 99)
+        #expect(OOMKills.value(of: "oom_kill", in: "nr_free_pages 1\n") == nil)
+        #expect(OOMKills.value(of: "oom_kill", in: "oom_kill \n") == nil)
+        #expect(OOMKills.value(of: "oom_kill", in: "oom_kill 99999999999999999999999\n") == nil)
+        #expect(OOMKills.count() != nil, "this kernel has oom_kill in /proc/vmstat")
+    }
+
     @Test func limitsBelowAMebibyteAreRefused() {
         #expect(throws: PoolConfigurationError.invalidMemoryLimit(1000)) { try ProcessPoolExecutor(maxWorkers: 1, memoryLimit: 1000) }
         #expect(throws: PoolConfigurationError.invalidMemoryLimit(0)) { try Pool(processes: 1, maxMemoryPerChild: 0) }
