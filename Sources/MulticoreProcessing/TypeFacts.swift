@@ -1,3 +1,4 @@
+import MulticoreThreading
 import Synchronization
 
 /// Facts about types that every thread of the process shares (whether the wire format writes a
@@ -5,14 +6,17 @@ import Synchronization
 /// without a lock: a handful of comparisons, where asking the runtime again (a dynamic cast to
 /// a protocol, a generic type's metadata) or taking a lock and hashing costs more than coding
 /// a small value. Answers are facts about types, never objects: nothing is kept alive.
-package final class TypeFacts<Answer>: @unchecked Sendable { // entries are immutable once published through `count` (release/acquire); writers are serialized by `writing`
-    /// Types remembered at most; past that, `answer(for:else:)` asks again each time.
+package final class TypeFacts<Answer>: @unchecked Sendable { // entries are immutable once published through `count` (release/acquire); writers are serialized by `writing`; `overflow` is `Locked`
+    /// Types read without a lock; past that, the answers are kept under a lock (`overflow`),
+    /// as they all were before: a program with more types than this pays a lock for the others.
     package static var capacity: Int { 128 }
 
     @usableFromInline let types = UnsafeMutablePointer<ObjectIdentifier>.allocate(capacity: capacity)
     @usableFromInline let answers = UnsafeMutablePointer<Answer>.allocate(capacity: capacity)
     @usableFromInline let count = Atomic<Int>(0)
     private let writing = Mutex<Void>(())
+    /// The answers for the types past `capacity` (`Locked`, whose lock ThreadSanitizer sees).
+    private let overflow = Locked<[ObjectIdentifier: Answer]>([:])
 
     package init() {}
 
@@ -28,15 +32,22 @@ package final class TypeFacts<Answer>: @unchecked Sendable { // entries are immu
             if types[index] == id { return answers[index] }
             index += 1
         }
-        return nil
+        return known < Self.capacity ? nil : overflowAnswer(for: id)
     }
 
-    /// Remembers `answer` for `type`, unless it is known already or the table is full.
+    @usableFromInline func overflowAnswer(for id: ObjectIdentifier) -> Answer? {
+        overflow.withLock { $0[id] }
+    }
+
+    /// Remembers `answer` for `type`, unless it is known already.
     package func remember(_ answer: Answer, for type: Any.Type) {
         writing.withLock { _ in
             guard self.answer(for: type) == nil else { return }
             let index = count.load(ordering: .relaxed)
-            guard index < Self.capacity else { return }
+            guard index < Self.capacity else {
+                overflow.withLock { $0[ObjectIdentifier(type)] = answer }
+                return
+            }
             (types + index).initialize(to: ObjectIdentifier(type))
             (answers + index).initialize(to: answer)
             count.store(index + 1, ordering: .releasing)
